@@ -1,0 +1,1484 @@
+//! Comparing two models into an ordered list of changes.
+//!
+//! The order is the order in which the changes can be applied: dependents are dropped
+//! before what they depend on and re-created after it, and foreign keys are added once
+//! every table exists. Each dialect's planner (`plan::postgres`, `plan::sqlite`) turns
+//! the list into SQL; it may group changes (SQLite rebuilds a table) but never reorders
+//! across tables.
+
+use crate::model::*;
+use crate::normalize::{looks_system_named, sql_code, sql_text};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    CreateRole {
+        role: Role,
+    },
+    AlterRole {
+        from: Role,
+        to: Role,
+    },
+    CreateSchema {
+        schema: Namespace,
+    },
+    AlterSchema {
+        from: Namespace,
+        to: Namespace,
+    },
+    DropSchema {
+        schema: Namespace,
+    },
+    CreateExtension {
+        extension: Extension,
+    },
+    AlterExtension {
+        from: Extension,
+        to: Extension,
+    },
+    DropExtension {
+        extension: Extension,
+    },
+    CreateType {
+        typ: TypeDef,
+    },
+    /// Enum labels added (the only in-place change besides owner, comment and grants).
+    AlterType {
+        from: TypeDef,
+        to: TypeDef,
+    },
+    DropType {
+        typ: TypeDef,
+    },
+    CreateSequence {
+        sequence: Sequence,
+    },
+    AlterSequence {
+        from: Sequence,
+        to: Sequence,
+    },
+    DropSequence {
+        sequence: Sequence,
+    },
+    CreateFunction {
+        function: Function,
+    },
+    /// `CREATE OR REPLACE` in place; used when the result type is unchanged.
+    ReplaceFunction {
+        from: Function,
+        to: Function,
+    },
+    DropFunction {
+        function: Function,
+    },
+    /// A new table, without its foreign keys (those come as `AddConstraint` later).
+    CreateTable {
+        table: Table,
+    },
+    /// Table-level properties: owner, comment, grants, RLS, options, logging, partition
+    /// attachment, inheritance.
+    AlterTable {
+        from: Table,
+        to: Table,
+    },
+    DropTable {
+        table: Table,
+    },
+    AddColumn {
+        table: QualName,
+        column: Column,
+    },
+    AlterColumn {
+        table: QualName,
+        from: Column,
+        to: Column,
+    },
+    DropColumn {
+        table: QualName,
+        column: Column,
+    },
+    /// Column order differs. No engine reorders columns in place; see docs/diff.md.
+    ColumnOrder {
+        table: QualName,
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    AddConstraint {
+        table: QualName,
+        constraint: Constraint,
+    },
+    /// Only the comment differs.
+    AlterConstraint {
+        table: QualName,
+        from: Constraint,
+        to: Constraint,
+    },
+    DropConstraint {
+        table: QualName,
+        constraint: Constraint,
+    },
+    CreateIndex {
+        index: Index,
+    },
+    AlterIndex {
+        from: Index,
+        to: Index,
+    },
+    DropIndex {
+        index: Index,
+    },
+    CreateView {
+        view: View,
+    },
+    AlterView {
+        from: View,
+        to: View,
+    },
+    DropView {
+        view: View,
+    },
+    CreatePolicy {
+        table: QualName,
+        policy: Policy,
+    },
+    DropPolicy {
+        table: QualName,
+        policy: Policy,
+    },
+    CreateTrigger {
+        trigger: Trigger,
+    },
+    AlterTrigger {
+        from: Trigger,
+        to: Trigger,
+    },
+    DropTrigger {
+        trigger: Trigger,
+    },
+}
+
+impl Change {
+    /// Whether applying the change can lose data or break running code.
+    pub fn destructive(&self) -> bool {
+        match self {
+            Change::DropSchema { .. }
+            | Change::DropTable { .. }
+            | Change::DropColumn { .. }
+            | Change::DropSequence { .. }
+            | Change::DropType { .. }
+            | Change::DropExtension { .. } => true,
+            Change::AlterColumn { from, to, .. } => from.type_ != to.type_,
+            Change::DropView { view } => view.materialized,
+            _ => false,
+        }
+    }
+
+    /// One line for people: `+` create, `-` drop, `~` alter.
+    pub fn describe(&self) -> String {
+        use Change::*;
+        match self {
+            CreateRole { role } => format!("+ role {}", role.name),
+            AlterRole { to, .. } => format!("~ role {}: attributes or memberships", to.name),
+            CreateSchema { schema } => format!("+ schema {}", schema.name),
+            AlterSchema { from, to } => format!(
+                "~ schema {}: {}",
+                to.name,
+                props(from_props_ns(from), from_props_ns(to))
+            ),
+            DropSchema { schema } => format!("- schema {}", schema.name),
+            CreateExtension { extension } => {
+                format!("+ extension {} {}", extension.name, extension.version)
+            }
+            AlterExtension { from, to } => format!(
+                "~ extension {}: version {} → {}, schema {} → {}",
+                to.name, from.version, to.version, from.schema, to.schema
+            ),
+            DropExtension { extension } => format!("- extension {}", extension.name),
+            CreateType { typ } => format!("+ type {}", typ.name),
+            AlterType { to, .. } => format!("~ type {}", to.name),
+            DropType { typ } => format!("- type {}", typ.name),
+            CreateSequence { sequence } => format!("+ sequence {}", sequence.name),
+            AlterSequence { from, to } => {
+                format!("~ sequence {}: {}", to.name, seq_delta(from, to))
+            }
+            DropSequence { sequence } => format!("- sequence {}", sequence.name),
+            CreateFunction { function } => format!(
+                "+ {} {}({})",
+                function.kind, function.name, function.arguments
+            ),
+            ReplaceFunction { to, .. } => {
+                format!("~ {} {}({})", to.kind, to.name, to.arguments)
+            }
+            DropFunction { function } => format!(
+                "- {} {}({})",
+                function.kind, function.name, function.arguments
+            ),
+            CreateTable { table } => format!("+ table {}", table.name),
+            AlterTable { from, to } => format!("~ table {}: {}", to.name, table_delta(from, to)),
+            DropTable { table } => format!("- table {}", table.name),
+            AddColumn { table, column } => {
+                format!("+ column {}.{} {}", table, column.name, column.type_)
+            }
+            AlterColumn { table, from, to } => {
+                format!("~ column {}.{}: {}", table, to.name, column_delta(from, to))
+            }
+            DropColumn { table, column } => format!("- column {}.{}", table, column.name),
+            ColumnOrder { table, from, to } => format!(
+                "~ table {}: column order ({}) → ({})",
+                table,
+                from.join(", "),
+                to.join(", ")
+            ),
+            AddConstraint { table, constraint } => format!(
+                "+ {} {} on {}",
+                constraint.kind.label(),
+                constraint.name.as_deref().unwrap_or("(unnamed)"),
+                table
+            ),
+            AlterConstraint { table, to, .. } => format!(
+                "~ {} {} on {}: comment",
+                to.kind.label(),
+                to.name.as_deref().unwrap_or("(unnamed)"),
+                table
+            ),
+            DropConstraint { table, constraint } => format!(
+                "- {} {} on {}",
+                constraint.kind.label(),
+                constraint.name.as_deref().unwrap_or("(unnamed)"),
+                table
+            ),
+            CreateIndex { index } => format!("+ index {} on {}", index.name, index.table),
+            AlterIndex { to, .. } => format!("~ index {}: comment", to.name),
+            DropIndex { index } => format!("- index {} on {}", index.name, index.table),
+            CreateView { view } => format!("+ {} {}", view_word(view), view.name),
+            AlterView { to, .. } => {
+                format!("~ {} {}: owner, comment or grants", view_word(to), to.name)
+            }
+            DropView { view } => format!("- {} {}", view_word(view), view.name),
+            CreatePolicy { table, policy } => format!("+ policy {} on {}", policy.name, table),
+            DropPolicy { table, policy } => format!("- policy {} on {}", policy.name, table),
+            CreateTrigger { trigger } => format!("+ trigger {} on {}", trigger.name, trigger.table),
+            AlterTrigger { to, .. } => {
+                format!("~ trigger {} on {}: enabled or comment", to.name, to.table)
+            }
+            DropTrigger { trigger } => format!("- trigger {} on {}", trigger.name, trigger.table),
+        }
+    }
+}
+
+fn view_word(v: &View) -> &'static str {
+    if v.materialized {
+        "materialized view"
+    } else {
+        "view"
+    }
+}
+
+fn from_props_ns(n: &Namespace) -> Vec<(&'static str, String)> {
+    vec![
+        ("owner", format!("{:?}", n.owner)),
+        ("comment", format!("{:?}", n.comment)),
+        ("grants", grants_text(&n.grants)),
+    ]
+}
+
+fn props(a: Vec<(&'static str, String)>, b: Vec<(&'static str, String)>) -> String {
+    a.iter()
+        .zip(b.iter())
+        .filter(|(x, y)| x.1 != y.1)
+        .map(|(x, y)| format!("{} {} → {}", x.0, x.1, y.1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn grants_text(g: &[Grant]) -> String {
+    if g.is_empty() {
+        return "none".into();
+    }
+    g.iter()
+        .map(|g| {
+            format!(
+                "{}:{}{}",
+                g.grantee,
+                g.privilege,
+                if g.grantable { "*" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn opt(o: &Option<String>) -> String {
+    o.clone().unwrap_or_else(|| "none".into())
+}
+
+fn column_delta(a: &Column, b: &Column) -> String {
+    let mut parts = vec![];
+    if a.type_ != b.type_ {
+        parts.push(format!("type {} → {}", a.type_, b.type_));
+    }
+    if a.not_null != b.not_null {
+        parts.push(if b.not_null {
+            "set not null".into()
+        } else {
+            "drop not null".into()
+        });
+    }
+    if !same_expr(&a.default, &b.default) {
+        parts.push(format!("default {} → {}", opt(&a.default), opt(&b.default)));
+    }
+    if a.identity != b.identity {
+        parts.push("identity".into());
+    }
+    if a.generated != b.generated {
+        parts.push(format!(
+            "generated {} → {}",
+            a.generated
+                .as_ref()
+                .map(|g| g.expression.clone())
+                .unwrap_or("none".into()),
+            b.generated
+                .as_ref()
+                .map(|g| g.expression.clone())
+                .unwrap_or("none".into())
+        ));
+    }
+    if a.collation != b.collation {
+        parts.push(format!(
+            "collation {} → {}",
+            opt(&a.collation),
+            opt(&b.collation)
+        ));
+    }
+    if a.charset != b.charset {
+        parts.push(format!("charset {} → {}", opt(&a.charset), opt(&b.charset)));
+    }
+    if a.on_update != b.on_update {
+        parts.push(format!(
+            "on update {} → {}",
+            opt(&a.on_update),
+            opt(&b.on_update)
+        ));
+    }
+    if a.auto_increment != b.auto_increment {
+        parts.push("auto increment".into());
+    }
+    if a.comment != b.comment {
+        parts.push(format!("comment {} → {}", opt(&a.comment), opt(&b.comment)));
+    }
+    if a.grants != b.grants {
+        parts.push(format!(
+            "grants {} → {}",
+            grants_text(&a.grants),
+            grants_text(&b.grants)
+        ));
+    }
+    parts.join(", ")
+}
+
+fn table_delta(a: &Table, b: &Table) -> String {
+    let mut parts = vec![];
+    if a.owner != b.owner {
+        parts.push(format!("owner {} → {}", opt(&a.owner), opt(&b.owner)));
+    }
+    if a.comment != b.comment {
+        parts.push(format!("comment {} → {}", opt(&a.comment), opt(&b.comment)));
+    }
+    if a.grants != b.grants {
+        parts.push(format!(
+            "grants {} → {}",
+            grants_text(&a.grants),
+            grants_text(&b.grants)
+        ));
+    }
+    if a.rls_enabled != b.rls_enabled || a.rls_forced != b.rls_forced {
+        parts.push("row level security".into());
+    }
+    if a.options != b.options {
+        parts.push(format!("options {:?} → {:?}", a.options, b.options));
+    }
+    if a.unlogged != b.unlogged {
+        parts.push(if b.unlogged {
+            "set unlogged".into()
+        } else {
+            "set logged".into()
+        });
+    }
+    if a.partition_of != b.partition_of {
+        parts.push(format!(
+            "partition of {} → {}",
+            a.partition_of
+                .as_ref()
+                .map(|p| format!("{} {}", p.parent, p.bound))
+                .unwrap_or("none".into()),
+            b.partition_of
+                .as_ref()
+                .map(|p| format!("{} {}", p.parent, p.bound))
+                .unwrap_or("none".into())
+        ));
+    }
+    if a.inherits != b.inherits {
+        parts.push("inheritance".into());
+    }
+    if a.engine != b.engine || a.charset != b.charset || a.collation != b.collation {
+        parts.push("engine, charset or collation".into());
+    }
+    parts.join(", ")
+}
+
+fn seq_delta(a: &Sequence, b: &Sequence) -> String {
+    let mut parts = vec![];
+    macro_rules! f {
+        ($f:ident) => {
+            if a.$f != b.$f {
+                parts.push(format!("{} {:?} → {:?}", stringify!($f), a.$f, b.$f));
+            }
+        };
+    }
+    f!(type_);
+    f!(start);
+    f!(increment);
+    f!(min);
+    f!(max);
+    f!(cache);
+    f!(cycle);
+    f!(owned_by);
+    f!(owner);
+    f!(comment);
+    if a.grants != b.grants {
+        parts.push(format!(
+            "grants {} → {}",
+            grants_text(&a.grants),
+            grants_text(&b.grants)
+        ));
+    }
+    parts.join(", ")
+}
+
+fn same_expr(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b || sql_text(a) == sql_text(b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Column equality, with expressions compared whitespace-insensitively.
+fn same_column(a: &Column, b: &Column) -> bool {
+    let mut a2 = a.clone();
+    let mut b2 = b.clone();
+    if same_expr(&a.default, &b.default) {
+        a2.default = None;
+        b2.default = None;
+    }
+    a2 == b2
+}
+
+/// Comparison form of a view: the query whitespace-normalized, dependency metadata and
+/// the stored CREATE text (SQLite) aside.
+fn view_core(v: &View) -> View {
+    let mut v = v.clone();
+    v.definition = sql_text(&v.definition);
+    v.depends_on.clear();
+    v.sql = v.sql.as_deref().map(sql_text);
+    v.owner = None;
+    v.comment = None;
+    v.grants.clear();
+    v.column_comments.clear();
+    v
+}
+
+fn function_core(f: &Function) -> (String, String) {
+    (sql_code(&f.definition), f.returns.clone())
+}
+
+fn trigger_core(t: &Trigger) -> String {
+    sql_code(&t.definition)
+}
+
+fn constraint_suffix(k: &ConstraintKind) -> &'static str {
+    match k {
+        ConstraintKind::PrimaryKey { .. } => "pkey",
+        ConstraintKind::Unique { .. } => "key",
+        ConstraintKind::ForeignKey { .. } => "fkey",
+        ConstraintKind::Check { .. } => "check",
+        ConstraintKind::Exclusion { .. } => "excl",
+    }
+}
+
+/// Whether two constraints are the same apart from name and comment.
+fn same_constraint_body(a: &Constraint, b: &Constraint) -> bool {
+    let norm = |c: &Constraint| {
+        let mut c = c.clone();
+        c.name = None;
+        c.comment = None;
+        if let ConstraintKind::Check { expression, .. } = &mut c.kind {
+            *expression = sql_text(expression);
+        }
+        c
+    };
+    norm(a) == norm(b)
+}
+
+/// Pairs constraints of one table across two sides: by name first, then, for names the
+/// system chose (or no name at all), by definition. Returns (pairs, only_a, only_b).
+#[allow(clippy::type_complexity)]
+fn pair_constraints<'a>(
+    table: &str,
+    a: &'a [Constraint],
+    b: &'a [Constraint],
+) -> (
+    Vec<(&'a Constraint, &'a Constraint)>,
+    Vec<&'a Constraint>,
+    Vec<&'a Constraint>,
+) {
+    let mut pairs = vec![];
+    let mut used_b = vec![false; b.len()];
+    let mut rest_a = vec![];
+    for ca in a {
+        let found = ca.name.as_ref().and_then(|n| {
+            b.iter()
+                .enumerate()
+                .find(|(i, cb)| !used_b[*i] && cb.name.as_ref() == Some(n))
+        });
+        match found {
+            Some((i, cb)) => {
+                used_b[i] = true;
+                pairs.push((ca, cb));
+            }
+            None => rest_a.push(ca),
+        }
+    }
+    let auto = |c: &Constraint| match &c.name {
+        None => true,
+        Some(n) => looks_system_named(table, n, constraint_suffix(&c.kind)),
+    };
+    let mut only_a = vec![];
+    for ca in rest_a {
+        let found = if auto(ca) {
+            b.iter()
+                .enumerate()
+                .find(|(i, cb)| !used_b[*i] && auto(cb) && same_constraint_body(ca, cb))
+        } else {
+            None
+        };
+        match found {
+            Some((i, cb)) => {
+                used_b[i] = true;
+                pairs.push((ca, cb));
+            }
+            None => only_a.push(ca),
+        }
+    }
+    let only_b = b
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !used_b[*i])
+        .map(|(_, c)| c)
+        .collect();
+    (pairs, only_a, only_b)
+}
+
+/// Whether two indexes are the same apart from name and comment.
+fn same_index_body(a: &Index, b: &Index) -> bool {
+    a.table == b.table && a.unique == b.unique && sql_text(&a.definition) == sql_text(&b.definition)
+}
+
+/// Pairs indexes by name, then system-named ones by definition. Returns
+/// (pairs, only_a, only_b) as keys.
+#[allow(clippy::type_complexity)]
+fn pair_indexes<'a>(
+    a: &'a BTreeMap<QualName, Index>,
+    b: &'a BTreeMap<QualName, Index>,
+) -> (Vec<(&'a Index, &'a Index)>, Vec<&'a Index>, Vec<&'a Index>) {
+    let mut pairs = vec![];
+    let mut only_a = vec![];
+    let mut used_b: BTreeSet<&QualName> = BTreeSet::new();
+    for (k, ia) in a {
+        if let Some(ib) = b.get(k) {
+            if ia.table == ib.table {
+                pairs.push((ia, ib));
+                used_b.insert(k);
+                continue;
+            }
+        }
+        only_a.push(ia);
+    }
+    let auto = |i: &Index| {
+        looks_system_named(&i.table.name, &i.name.name, "idx")
+            || looks_system_named(&i.table.name, &i.name.name, "key")
+            || i.name.name.starts_with("sqlite_autoindex_")
+    };
+    let mut still_a = vec![];
+    for ia in only_a {
+        let found = if auto(ia) {
+            b.iter().find(|(k, ib)| {
+                !used_b.contains(k) && !a.contains_key(k) && auto(ib) && same_index_body(ia, ib)
+            })
+        } else {
+            None
+        };
+        match found {
+            Some((k, ib)) => {
+                used_b.insert(k);
+                pairs.push((ia, ib));
+            }
+            None => still_a.push(ia),
+        }
+    }
+    let only_b = b
+        .iter()
+        .filter(|(k, _)| !used_b.contains(k))
+        .map(|(_, i)| i)
+        .collect();
+    (pairs, still_a, only_b)
+}
+
+/// Changes, bucketed by the phase they run in; `diff` concatenates the phases.
+#[derive(Default)]
+struct Phases {
+    drop_triggers: Vec<Change>,
+    drop_policies: Vec<Change>,
+    drop_views: Vec<Change>,
+    drop_fks: Vec<Change>,
+    drop_constraints: Vec<Change>,
+    drop_indexes: Vec<Change>,
+    pre: Vec<Change>,
+    types_create: Vec<Change>,
+    sequences: Vec<Change>,
+    functions_early: Vec<Change>,
+    tables_create: Vec<Change>,
+    columns: Vec<Change>,
+    drop_columns: Vec<Change>,
+    drop_tables: Vec<Change>,
+    constraints: Vec<Change>,
+    indexes: Vec<Change>,
+    functions_late: Vec<Change>,
+    views: Vec<Change>,
+    view_indexes: Vec<Change>,
+    fks: Vec<Change>,
+    triggers: Vec<Change>,
+    policies: Vec<Change>,
+    table_props: Vec<Change>,
+    drop_functions: Vec<Change>,
+    drop_sequences: Vec<Change>,
+    drop_types: Vec<Change>,
+    drop_schemas: Vec<Change>,
+    drop_extensions: Vec<Change>,
+}
+
+/// Diffs `from` into `to`: the returned changes, applied in order, turn `from` into `to`.
+pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
+    let mut p = Phases::default();
+
+    // Roles are server-wide: they are created when missing and altered, never dropped,
+    // because other databases on the server may use them.
+    for (name, r) in &to.roles {
+        match from.roles.get(name) {
+            None => p.pre.push(Change::CreateRole { role: r.clone() }),
+            Some(f) if f != r => p.pre.push(Change::AlterRole {
+                from: f.clone(),
+                to: r.clone(),
+            }),
+            _ => {}
+        }
+    }
+    for (name, s) in &to.schemas {
+        match from.schemas.get(name) {
+            None => p.pre.push(Change::CreateSchema { schema: s.clone() }),
+            Some(f) if f != s => p.table_props.push(Change::AlterSchema {
+                from: f.clone(),
+                to: s.clone(),
+            }),
+            _ => {}
+        }
+    }
+    for (name, s) in &from.schemas {
+        if !to.schemas.contains_key(name) {
+            p.drop_schemas
+                .push(Change::DropSchema { schema: s.clone() });
+        }
+    }
+    for (name, e) in &to.extensions {
+        match from.extensions.get(name) {
+            None => p.pre.push(Change::CreateExtension {
+                extension: e.clone(),
+            }),
+            Some(f) if f != e => p.pre.push(Change::AlterExtension {
+                from: f.clone(),
+                to: e.clone(),
+            }),
+            _ => {}
+        }
+    }
+    for (name, e) in &from.extensions {
+        if !to.extensions.contains_key(name) {
+            p.drop_extensions.push(Change::DropExtension {
+                extension: e.clone(),
+            });
+        }
+    }
+
+    // Tables whose columns change type or disappear, or that are dropped: views that
+    // read them must be dropped first and re-created after.
+    let mut disturbed: BTreeSet<String> = BTreeSet::new();
+
+    // Types.
+    let mut type_creates = vec![];
+    for (k, t) in &to.types {
+        match from.types.get(k) {
+            None => type_creates.push(t.clone()),
+            Some(f) if f != t => {
+                if type_alterable(f, t) {
+                    p.table_props.push(Change::AlterType {
+                        from: f.clone(),
+                        to: t.clone(),
+                    });
+                } else {
+                    // No ALTER covers it: replace. Columns using it block the drop, which
+                    // the server reports; listed in docs/diff.md.
+                    p.drop_types.push(Change::DropType { typ: f.clone() });
+                    type_creates.push(t.clone());
+                    disturbed.insert(k.key());
+                }
+            }
+            _ => {}
+        }
+    }
+    for t in topo(type_creates, |t| t.name.key(), |t| t.depends_on.clone()) {
+        p.types_create.push(Change::CreateType { typ: t });
+    }
+    for (k, t) in &from.types {
+        if !to.types.contains_key(k) {
+            p.drop_types.push(Change::DropType { typ: t.clone() });
+        }
+    }
+
+    // Sequences: created before tables (defaults call nextval), dropped after them.
+    for (k, s) in &to.sequences {
+        match from.sequences.get(k) {
+            None => {
+                let mut bare = s.clone();
+                bare.owned_by = None;
+                p.sequences.push(Change::CreateSequence { sequence: bare });
+                if s.owned_by.is_some() {
+                    // OWNED BY needs the table, which comes later.
+                    let mut unowned = s.clone();
+                    unowned.owned_by = None;
+                    p.table_props.push(Change::AlterSequence {
+                        from: unowned,
+                        to: s.clone(),
+                    });
+                }
+            }
+            Some(f) if f != s => p.table_props.push(Change::AlterSequence {
+                from: f.clone(),
+                to: s.clone(),
+            }),
+            _ => {}
+        }
+    }
+    for (k, s) in &from.sequences {
+        if !to.sequences.contains_key(k) {
+            p.drop_sequences.push(Change::DropSequence {
+                sequence: s.clone(),
+            });
+        }
+    }
+
+    // Functions. A changed body is replaced in place; a changed result type needs a drop.
+    let mut fn_creates = vec![];
+    for (k, f) in &to.functions {
+        match from.functions.get(k) {
+            None => fn_creates.push(f.clone()),
+            Some(old) => {
+                if function_core(old) != function_core(f) {
+                    if old.returns == f.returns && old.kind == f.kind {
+                        p.functions_early.push(Change::ReplaceFunction {
+                            from: old.clone(),
+                            to: f.clone(),
+                        });
+                    } else {
+                        p.drop_functions.push(Change::DropFunction {
+                            function: old.clone(),
+                        });
+                        fn_creates.push(f.clone());
+                        disturbed.insert(k.clone());
+                    }
+                } else if old.owner != f.owner || old.comment != f.comment || old.grants != f.grants
+                {
+                    p.table_props.push(Change::ReplaceFunction {
+                        from: old.clone(),
+                        to: f.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for f in topo(
+        fn_creates,
+        |f| format!("{}({})", f.name, f.arguments),
+        |f| f.depends_on.clone(),
+    ) {
+        // A function whose signature names a table's row type can only follow the table.
+        let late = f.depends_on.iter().any(|d| {
+            to.tables.keys().any(|t| &t.key() == d) || to.views.keys().any(|v| &v.key() == d)
+        });
+        let c = Change::CreateFunction { function: f };
+        if late {
+            p.functions_late.push(c);
+        } else {
+            p.functions_early.push(c);
+        }
+    }
+    for (k, f) in &from.functions {
+        if !to.functions.contains_key(k) {
+            p.drop_functions.push(Change::DropFunction {
+                function: f.clone(),
+            });
+            disturbed.insert(k.clone());
+        }
+    }
+
+    // Tables.
+    let mut table_creates = vec![];
+    for (k, t) in &to.tables {
+        match from.tables.get(k) {
+            None => table_creates.push(t.clone()),
+            Some(f) => diff_table(f, t, &mut p, &mut disturbed),
+        }
+    }
+    for t in topo(
+        table_creates,
+        |t| t.name.key(),
+        |t| {
+            let mut d: Vec<String> = t.inherits.iter().map(|q| q.key()).collect();
+            if let Some(po) = &t.partition_of {
+                d.push(po.parent.key());
+            }
+            d
+        },
+    ) {
+        let mut bare = t.clone();
+        // Foreign keys wait until every table exists; policies and RLS come after
+        // the functions they may call.
+        bare.constraints
+            .retain(|c| !matches!(c.kind, ConstraintKind::ForeignKey { .. }));
+        bare.policies.clear();
+        for c in &t.constraints {
+            if matches!(c.kind, ConstraintKind::ForeignKey { .. }) {
+                p.fks.push(Change::AddConstraint {
+                    table: t.name.clone(),
+                    constraint: c.clone(),
+                });
+            }
+        }
+        for pol in t.policies.values() {
+            p.policies.push(Change::CreatePolicy {
+                table: t.name.clone(),
+                policy: pol.clone(),
+            });
+        }
+        p.tables_create.push(Change::CreateTable { table: bare });
+    }
+    let mut table_drops = vec![];
+    for (k, t) in &from.tables {
+        if !to.tables.contains_key(k) {
+            disturbed.insert(k.key());
+            for c in &t.constraints {
+                if matches!(c.kind, ConstraintKind::ForeignKey { .. }) {
+                    p.drop_fks.push(Change::DropConstraint {
+                        table: t.name.clone(),
+                        constraint: c.clone(),
+                    });
+                }
+            }
+            table_drops.push(t.clone());
+        }
+    }
+    // Partitions and inheritance children go before their parents.
+    let ordered = topo(
+        table_drops,
+        |t| t.name.key(),
+        |t| {
+            let mut d: Vec<String> = t.inherits.iter().map(|q| q.key()).collect();
+            if let Some(po) = &t.partition_of {
+                d.push(po.parent.key());
+            }
+            d
+        },
+    );
+    for t in ordered.into_iter().rev() {
+        p.drop_tables.push(Change::DropTable { table: t });
+    }
+
+    // Views: changed or disturbed ones are dropped and re-created.
+    let mut rebuild: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let before = rebuild.len();
+        for (k, v) in &from.views {
+            let key = k.key();
+            if rebuild.contains(&key) {
+                continue;
+            }
+            let changed = match to.views.get(k) {
+                None => true,
+                Some(t) => view_core(v) != view_core(t),
+            };
+            if changed
+                || v.depends_on
+                    .iter()
+                    .any(|d| disturbed.contains(d) || rebuild.contains(d))
+            {
+                rebuild.insert(key);
+            }
+        }
+        if rebuild.len() == before {
+            break;
+        }
+    }
+    let view_drops: Vec<View> = from
+        .views
+        .values()
+        .filter(|v| rebuild.contains(&v.name.key()))
+        .cloned()
+        .collect();
+    for v in topo(view_drops, |v| v.name.key(), |v| v.depends_on.clone())
+        .into_iter()
+        .rev()
+    {
+        p.drop_views.push(Change::DropView { view: v });
+    }
+    let view_creates: Vec<View> = to
+        .views
+        .values()
+        .filter(|v| !from.views.contains_key(&v.name) || rebuild.contains(&v.name.key()))
+        .cloned()
+        .collect();
+    let recreated: BTreeSet<String> = view_creates.iter().map(|v| v.name.key()).collect();
+    for v in topo(view_creates, |v| v.name.key(), |v| v.depends_on.clone()) {
+        p.views.push(Change::CreateView { view: v });
+    }
+    for (k, v) in &to.views {
+        if let Some(f) = from.views.get(k) {
+            if !recreated.contains(&k.key()) && f != v && view_core(f) == view_core(v) {
+                p.table_props.push(Change::AlterView {
+                    from: f.clone(),
+                    to: v.clone(),
+                });
+            }
+        }
+    }
+
+    // Indexes. Those on dropped tables or views go with them; those on re-created
+    // materialized views are re-created with them.
+    let (pairs, only_from, only_to) = pair_indexes(&from.indexes, &to.indexes);
+    for (a, b) in pairs {
+        let on_rebuilt = recreated.contains(&b.table.key());
+        if on_rebuilt {
+            p.view_indexes
+                .push(Change::CreateIndex { index: b.clone() });
+        } else if !same_index_body(a, b) {
+            p.drop_indexes.push(Change::DropIndex { index: a.clone() });
+            push_index(&mut p, to, b);
+        } else if a.comment != b.comment || a.name != b.name {
+            p.table_props.push(Change::AlterIndex {
+                from: a.clone(),
+                to: b.clone(),
+            });
+        }
+    }
+    for a in only_from {
+        let gone_with_owner = !to.tables.contains_key(&a.table)
+            && from.tables.contains_key(&a.table)
+            || rebuild.contains(&a.table.key());
+        if !gone_with_owner {
+            p.drop_indexes.push(Change::DropIndex { index: a.clone() });
+        }
+    }
+    for b in only_to {
+        push_index(&mut p, to, b);
+    }
+
+    // Triggers.
+    for (k, t) in &to.triggers {
+        match from.triggers.get(k) {
+            None => p
+                .triggers
+                .push(Change::CreateTrigger { trigger: t.clone() }),
+            Some(f) => {
+                let owner_rebuilt = recreated.contains(&t.table.key());
+                if trigger_core(f) != trigger_core(t)
+                    || owner_rebuilt
+                    || disturbed.iter().any(|d| t.depends_on.contains(d))
+                {
+                    if !owner_rebuilt {
+                        p.drop_triggers
+                            .push(Change::DropTrigger { trigger: f.clone() });
+                    }
+                    p.triggers
+                        .push(Change::CreateTrigger { trigger: t.clone() });
+                } else if f.enabled != t.enabled || f.comment != t.comment {
+                    p.triggers.push(Change::AlterTrigger {
+                        from: f.clone(),
+                        to: t.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for (k, t) in &from.triggers {
+        if !to.triggers.contains_key(k) {
+            let owner_dropped = (from.tables.contains_key(&t.table)
+                && !to.tables.contains_key(&t.table))
+                || rebuild.contains(&t.table.key());
+            if !owner_dropped {
+                p.drop_triggers
+                    .push(Change::DropTrigger { trigger: t.clone() });
+            }
+        }
+    }
+
+    let Phases {
+        drop_triggers,
+        drop_policies,
+        drop_views,
+        drop_fks,
+        drop_constraints,
+        drop_indexes,
+        pre,
+        types_create,
+        sequences,
+        functions_early,
+        tables_create,
+        columns,
+        drop_columns,
+        drop_tables,
+        constraints,
+        indexes,
+        functions_late,
+        views,
+        view_indexes,
+        fks,
+        triggers,
+        policies,
+        table_props,
+        drop_functions,
+        drop_sequences,
+        drop_types,
+        drop_schemas,
+        drop_extensions,
+    } = p;
+    [
+        drop_triggers,
+        drop_policies,
+        drop_views,
+        drop_fks,
+        drop_constraints,
+        drop_indexes,
+        pre,
+        types_create,
+        sequences,
+        functions_early,
+        tables_create,
+        columns,
+        drop_columns,
+        drop_tables,
+        constraints,
+        indexes,
+        functions_late,
+        views,
+        view_indexes,
+        fks,
+        triggers,
+        policies,
+        table_props,
+        drop_functions,
+        drop_sequences,
+        drop_types,
+        drop_schemas,
+        drop_extensions,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn push_index(p: &mut Phases, to: &Database, idx: &Index) {
+    let c = Change::CreateIndex { index: idx.clone() };
+    if to.views.contains_key(&idx.table) {
+        p.view_indexes.push(c);
+    } else {
+        p.indexes.push(c);
+    }
+}
+
+/// Enum labels can be added in place, and owner, comment and grants altered; anything
+/// else about a type needs a replacement.
+fn type_alterable(a: &TypeDef, b: &TypeDef) -> bool {
+    match (&a.kind, &b.kind) {
+        (TypeKind::Enum { labels: la }, TypeKind::Enum { labels: lb }) => {
+            // Every old label must survive in the same relative order.
+            let mut it = lb.iter();
+            la.iter().all(|l| it.any(|x| x == l))
+        }
+        (TypeKind::Domain { base: ba, .. }, TypeKind::Domain { base: bb, .. }) => ba == bb,
+        (ka, kb) => ka == kb,
+    }
+}
+
+fn diff_table(f: &Table, t: &Table, p: &mut Phases, disturbed: &mut BTreeSet<String>) {
+    let key = t.name.key();
+    // Columns: matched by name.
+    for c in &t.columns {
+        match f.column(&c.name) {
+            None => p.columns.push(Change::AddColumn {
+                table: t.name.clone(),
+                column: c.clone(),
+            }),
+            Some(old) if !same_column(old, c) => {
+                if old.type_ != c.type_ || old.generated != c.generated {
+                    disturbed.insert(key.clone());
+                }
+                p.columns.push(Change::AlterColumn {
+                    table: t.name.clone(),
+                    from: old.clone(),
+                    to: c.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    for c in &f.columns {
+        if t.column(&c.name).is_none() {
+            disturbed.insert(key.clone());
+            p.drop_columns.push(Change::DropColumn {
+                table: t.name.clone(),
+                column: c.clone(),
+            });
+        }
+    }
+    // Column order among the columns both sides share, after appends.
+    let shared_from: Vec<String> = f
+        .columns
+        .iter()
+        .filter(|c| t.column(&c.name).is_some())
+        .map(|c| c.name.clone())
+        .collect();
+    let shared_to: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| f.column(&c.name).is_some())
+        .map(|c| c.name.clone())
+        .collect();
+    let added_in_middle = t.columns.iter().enumerate().any(|(i, c)| {
+        f.column(&c.name).is_none()
+            && t.columns[i..]
+                .iter()
+                .any(|later| f.column(&later.name).is_some())
+    });
+    if shared_from != shared_to || added_in_middle {
+        p.columns.push(Change::ColumnOrder {
+            table: t.name.clone(),
+            from: f.columns.iter().map(|c| c.name.clone()).collect(),
+            to: t.columns.iter().map(|c| c.name.clone()).collect(),
+        });
+    }
+
+    // Constraints.
+    let (pairs, only_f, only_t) = pair_constraints(&t.name.name, &f.constraints, &t.constraints);
+    let fk = |c: &Constraint| matches!(c.kind, ConstraintKind::ForeignKey { .. });
+    let drop = |c: &Constraint, p: &mut Phases| {
+        let ch = Change::DropConstraint {
+            table: t.name.clone(),
+            constraint: c.clone(),
+        };
+        if fk(c) {
+            p.drop_fks.push(ch)
+        } else {
+            p.drop_constraints.push(ch)
+        }
+    };
+    let add = |c: &Constraint, p: &mut Phases| {
+        let ch = Change::AddConstraint {
+            table: t.name.clone(),
+            constraint: c.clone(),
+        };
+        if fk(c) {
+            p.fks.push(ch)
+        } else {
+            p.constraints.push(ch)
+        }
+    };
+    for (a, b) in pairs {
+        if !same_constraint_body(a, b) {
+            drop(a, p);
+            add(b, p);
+        } else if a.comment != b.comment {
+            p.table_props.push(Change::AlterConstraint {
+                table: t.name.clone(),
+                from: a.clone(),
+                to: b.clone(),
+            });
+        }
+    }
+    for c in only_f {
+        drop(c, p);
+    }
+    for c in only_t {
+        add(c, p);
+    }
+
+    // Policies.
+    for (name, pol) in &t.policies {
+        match f.policies.get(name) {
+            Some(old) if old == pol => {}
+            Some(old) => {
+                p.drop_policies.push(Change::DropPolicy {
+                    table: t.name.clone(),
+                    policy: old.clone(),
+                });
+                p.policies.push(Change::CreatePolicy {
+                    table: t.name.clone(),
+                    policy: pol.clone(),
+                });
+            }
+            None => p.policies.push(Change::CreatePolicy {
+                table: t.name.clone(),
+                policy: pol.clone(),
+            }),
+        }
+    }
+    for (name, pol) in &f.policies {
+        if !t.policies.contains_key(name) {
+            p.drop_policies.push(Change::DropPolicy {
+                table: t.name.clone(),
+                policy: pol.clone(),
+            });
+        }
+    }
+
+    let props = |x: &Table| {
+        let mut x = x.clone();
+        x.columns.clear();
+        x.constraints.clear();
+        x.policies.clear();
+        x
+    };
+    if props(f) != props(t) {
+        p.table_props.push(Change::AlterTable {
+            from: f.clone(),
+            to: t.clone(),
+        });
+    }
+}
+
+/// Stable topological sort: items keep their input order unless a dependency (among the
+/// items themselves) must come first. Cycles fall back to input order.
+pub fn topo<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    deps: impl Fn(&T) -> Vec<String>,
+) -> Vec<T> {
+    let keys: Vec<String> = items.iter().map(&key).collect();
+    let index: BTreeMap<&str, usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
+    let n = items.len();
+    let mut state = vec![0u8; n]; // 0 new, 1 visiting, 2 done
+    let mut order = Vec::with_capacity(n);
+    let dep_idx: Vec<Vec<usize>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            deps(it)
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .filter(|&j| j != i)
+                .collect()
+        })
+        .collect();
+    for start in 0..n {
+        if state[start] != 0 {
+            continue;
+        }
+        // Iterative DFS so deep chains cannot overflow the stack.
+        let mut stack = vec![(start, 0usize)];
+        state[start] = 1;
+        while let Some((node, next)) = stack.pop() {
+            if next < dep_idx[node].len() {
+                stack.push((node, next + 1));
+                let d = dep_idx[node][next];
+                if state[d] == 0 {
+                    state[d] = 1;
+                    stack.push((d, 0));
+                }
+            } else {
+                state[node] = 2;
+                order.push(node);
+            }
+        }
+    }
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Database {
+        Database::empty(Dialect::Postgres)
+    }
+
+    fn table(name: &str, cols: &[(&str, &str)]) -> Table {
+        let mut t = Table::new(QualName::new("public", name));
+        t.columns = cols.iter().map(|(n, ty)| Column::new(*n, *ty)).collect();
+        t
+    }
+
+    #[test]
+    fn identical_models_have_no_changes() {
+        let mut a = db();
+        let t = table("orders", &[("id", "integer"), ("total", "numeric")]);
+        a.tables.insert(t.name.clone(), t);
+        assert!(diff(&a, &a.clone()).is_empty());
+    }
+
+    #[test]
+    fn column_type_change_is_in_place_and_destructive() {
+        let mut a = db();
+        let t = table("orders", &[("id", "integer")]);
+        a.tables.insert(t.name.clone(), t);
+        let mut b = a.clone();
+        b.tables.values_mut().next().unwrap().columns[0].type_ = "bigint".into();
+        let ch = diff(&a, &b);
+        assert_eq!(ch.len(), 1);
+        assert!(matches!(ch[0], Change::AlterColumn { .. }));
+        assert!(ch[0].destructive());
+    }
+
+    #[test]
+    fn column_order_is_reported() {
+        let mut a = db();
+        let t = table("t", &[("a", "integer"), ("b", "integer")]);
+        a.tables.insert(t.name.clone(), t);
+        let mut b = a.clone();
+        b.tables.values_mut().next().unwrap().columns.reverse();
+        let ch = diff(&a, &b);
+        assert!(
+            ch.iter().any(|c| matches!(c, Change::ColumnOrder { .. })),
+            "{ch:?}"
+        );
+    }
+
+    #[test]
+    fn system_named_constraints_pair_by_definition() {
+        let mut a = db();
+        let mut t = table("orders", &[("id", "integer"), ("c", "integer")]);
+        t.constraints.push(Constraint {
+            name: Some("orders_c_check".into()),
+            kind: ConstraintKind::Check {
+                expression: "(c > 0)".into(),
+                no_inherit: false,
+            },
+            deferrable: false,
+            initially_deferred: false,
+            not_valid: false,
+            comment: None,
+        });
+        a.tables.insert(t.name.clone(), t);
+        let mut b = a.clone();
+        b.tables.values_mut().next().unwrap().constraints[0].name = Some("orders_c_check1".into());
+        assert!(diff(&a, &b).is_empty());
+        // A user-chosen name is an identity: renaming it is a change.
+        b.tables.values_mut().next().unwrap().constraints[0].name = Some("positive_c".into());
+        assert_eq!(diff(&a, &b).len(), 2);
+    }
+
+    #[test]
+    fn foreign_keys_follow_tables_and_views_follow_tables() {
+        let a = db();
+        let mut b = db();
+        let mut child = table("child", &[("id", "integer"), ("p", "integer")]);
+        child.constraints.push(Constraint {
+            name: Some("child_p_fkey".into()),
+            kind: ConstraintKind::ForeignKey {
+                columns: vec!["p".into()],
+                references: QualName::new("public", "parent"),
+                ref_columns: vec!["id".into()],
+                on_delete: "NO ACTION".into(),
+                on_update: "NO ACTION".into(),
+                match_: "SIMPLE".into(),
+            },
+            deferrable: false,
+            initially_deferred: false,
+            not_valid: false,
+            comment: None,
+        });
+        b.tables.insert(child.name.clone(), child);
+        let parent = table("parent", &[("id", "integer")]);
+        b.tables.insert(parent.name.clone(), parent);
+        let ch = diff(&a, &b);
+        let pos_fk = ch
+            .iter()
+            .position(|c| matches!(c, Change::AddConstraint { .. }))
+            .unwrap();
+        let last_table = ch
+            .iter()
+            .rposition(|c| matches!(c, Change::CreateTable { .. }))
+            .unwrap();
+        assert!(pos_fk > last_table);
+    }
+
+    #[test]
+    fn dependent_view_is_rebuilt_around_a_type_change() {
+        let mut a = db();
+        let t = table("t", &[("a", "integer")]);
+        a.tables.insert(t.name.clone(), t);
+        let v = View {
+            name: QualName::new("public", "v"),
+            materialized: false,
+            definition: "SELECT a FROM t".into(),
+            columns: vec!["a".into()],
+            options: vec![],
+            check_option: None,
+            owner: None,
+            comment: None,
+            grants: vec![],
+            column_comments: BTreeMap::new(),
+            depends_on: vec!["public.t".into()],
+            sql: None,
+        };
+        a.views.insert(v.name.clone(), v);
+        let mut b = a.clone();
+        b.tables.values_mut().next().unwrap().columns[0].type_ = "bigint".into();
+        let ch = diff(&a, &b);
+        let kinds: Vec<&str> = ch
+            .iter()
+            .map(|c| match c {
+                Change::DropView { .. } => "drop view",
+                Change::AlterColumn { .. } => "alter column",
+                Change::CreateView { .. } => "create view",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["drop view", "alter column", "create view"]);
+    }
+
+    #[test]
+    fn topo_orders_dependencies_first() {
+        let items = vec![("c", vec!["b"]), ("b", vec!["a"]), ("a", vec![])];
+        let out = topo(
+            items,
+            |x| x.0.to_string(),
+            |x| x.1.iter().map(|s| s.to_string()).collect(),
+        );
+        let names: Vec<&str> = out.iter().map(|x| x.0).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+}

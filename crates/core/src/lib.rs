@@ -1,0 +1,9 @@
+//! lockstep's pure core: the schema model, normalization, diff, and SQL plans per dialect.
+//!
+//! Architecture invariant: nothing here does I/O. The model knows nothing about
+//! connections; the `lockstep-db` crate fills it in.
+
+pub mod diff;
+pub mod model;
+pub mod normalize;
+pub mod plan;

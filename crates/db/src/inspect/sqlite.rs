@@ -1,0 +1,10 @@
+//! SQLite inspection. (Being written.)
+use crate::{DbError, DbUrl};
+use lockstep_core::model::Database;
+
+pub async fn inspect(
+    _conn: &mut sqlx::SqliteConnection,
+    _url: &DbUrl,
+) -> Result<Database, DbError> {
+    todo!()
+}

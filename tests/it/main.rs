@@ -1,0 +1,3 @@
+//! All integration tests link into this one binary (link time is what grows on 2 cores).
+
+mod support;

@@ -1,0 +1,171 @@
+//! Test support: real servers, uniquely named scratch databases, and skip rules.
+//!
+//! A suite whose server is unreachable prints why it skipped and passes, unless
+//! `LOCKSTEP_REQUIRE_SERVICES=1` (CI), where it fails.
+
+#![allow(dead_code)]
+
+use lockstep_db::{Db, DbUrl};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub fn require_services() -> bool {
+    std::env::var("LOCKSTEP_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("LOCKSTEP_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn corpus_dir() -> PathBuf {
+    PathBuf::from(std::env::var("LOCKSTEP_CORPUS").unwrap_or_else(|_| "/tmp/corpus".into()))
+}
+
+/// The corpus path, or None after printing why the test is skipped.
+pub fn corpus(rel: &str) -> Option<PathBuf> {
+    let p = corpus_dir().join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    let msg = format!(
+        "corpus file {} is missing; run ../shared/corpus/get.sh",
+        p.display()
+    );
+    if require_services() {
+        panic!("LOCKSTEP_REQUIRE_SERVICES=1 but {msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn unique_name(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        t % 1_000_000_000,
+        n
+    )
+}
+
+/// A PostgreSQL database created for one test and dropped when it goes out of scope.
+pub struct TestPg {
+    pub name: String,
+    pub url: String,
+    admin: String,
+}
+
+impl TestPg {
+    /// Creates a fresh database, or returns None (after printing why) when the server is
+    /// unreachable and services are not required.
+    pub fn new(prefix: &str) -> Option<TestPg> {
+        let admin = pg_admin_url();
+        let name = unique_name(&format!("ls_{prefix}"));
+        let admin_url = DbUrl::parse(&admin).unwrap();
+        let created = rt().block_on(async {
+            let mut db = Db::connect(&admin_url, false).await?;
+            db.execute_script(&format!("CREATE DATABASE \"{name}\""))
+                .await?;
+            db.close().await;
+            Ok::<_, lockstep_db::DbError>(())
+        });
+        if let Err(e) = created {
+            if require_services() {
+                panic!("LOCKSTEP_REQUIRE_SERVICES=1 but PostgreSQL is unavailable: {e}");
+            }
+            eprintln!("SKIPPED: PostgreSQL suite: server unavailable at {admin}: {e}");
+            return None;
+        }
+        let url = admin_url.with_database(&name).raw().to_string();
+        Some(TestPg { name, url, admin })
+    }
+
+    pub fn exec(&self, sql: &str) {
+        let u = DbUrl::parse(&self.url).unwrap();
+        rt().block_on(async {
+            let mut db = Db::connect(&u, false).await.unwrap();
+            db.execute_script(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            db.close().await;
+        });
+    }
+
+    pub fn try_exec(&self, sql: &str) -> Result<(), lockstep_db::DbError> {
+        let u = DbUrl::parse(&self.url).unwrap();
+        rt().block_on(async {
+            let mut db = Db::connect(&u, false).await?;
+            let r = db.execute_script(sql).await;
+            db.close().await;
+            r
+        })
+    }
+
+    pub fn inspect(&self) -> lockstep_core::model::Database {
+        let u = DbUrl::parse(&self.url).unwrap();
+        rt().block_on(lockstep_db::inspect_url(&u))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for TestPg {
+    fn drop(&mut self) {
+        let admin = DbUrl::parse(&self.admin).unwrap();
+        let name = self.name.clone();
+        let _ = rt().block_on(async {
+            let mut db = Db::connect(&admin, false).await?;
+            let r = db
+                .execute_script(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            db.close().await;
+            r
+        });
+    }
+}
+
+/// A SQLite file in a temporary directory.
+pub struct TestSqlite {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pub url: String,
+}
+
+impl TestSqlite {
+    pub fn new() -> TestSqlite {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.db");
+        let url = format!("sqlite://{}", path.display());
+        TestSqlite { dir, path, url }
+    }
+
+    pub fn exec(&self, sql: &str) {
+        let u = DbUrl::parse(&self.url).unwrap();
+        rt().block_on(async {
+            let mut db = Db::connect(&u, true).await.unwrap();
+            db.execute_script(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            db.close().await;
+        });
+    }
+
+    pub fn inspect(&self) -> lockstep_core::model::Database {
+        let u = DbUrl::parse(&self.url).unwrap();
+        rt().block_on(lockstep_db::inspect_url(&u))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
