@@ -1,3 +1,5 @@
 //! All integration tests link into this one binary (link time is what grows on 2 cores).
 
 mod support;
+
+mod cli;

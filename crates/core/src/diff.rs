@@ -983,7 +983,7 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
         } else if !same_index_body(a, b) {
             p.drop_indexes.push(Change::DropIndex { index: a.clone() });
             push_index(&mut p, to, b);
-        } else if a.comment != b.comment || a.name != b.name {
+        } else if a.comment != b.comment {
             p.table_props.push(Change::AlterIndex {
                 from: a.clone(),
                 to: b.clone(),

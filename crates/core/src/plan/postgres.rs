@@ -1,8 +1,1110 @@
-//! PostgreSQL plans. (Being written.)
-use super::Plan;
-use crate::diff::Change;
-use crate::model::Database;
+//! PostgreSQL plans: every change in place where PostgreSQL has an ALTER for it.
+//!
+//! What PostgreSQL cannot change in place is listed in `Plan::unsupported` and in
+//! docs/diff.md, never silently dropped and re-created.
 
-pub fn plan(_changes: &[Change], _from: &Database, _to: &Database) -> Plan {
-    Plan::default()
+use super::{ident, literal, qual, Plan, Statement};
+use crate::diff::Change;
+use crate::model::*;
+use crate::normalize::sql_text;
+use std::collections::BTreeSet;
+
+pub fn plan(changes: &[Change], _from: &Database, to: &Database) -> Plan {
+    let mut p = Planner {
+        out: Plan::default(),
+        to,
+    };
+    if changes.iter().any(|c| {
+        matches!(
+            c,
+            Change::CreateFunction { .. } | Change::ReplaceFunction { .. }
+        )
+    }) {
+        // Function bodies may name tables created later in the script; PostgreSQL checks
+        // them at run time either way. pg_dump does the same.
+        p.push("SET check_function_bodies = false");
+    }
+    for c in changes {
+        p.change(c);
+    }
+    p.out
+}
+
+struct Planner<'a> {
+    out: Plan,
+    to: &'a Database,
+}
+
+fn opt_eq<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+    a == b
+}
+
+/// `"schema"."name"(args)` for functions and procedures.
+fn func_sig(f: &Function) -> String {
+    format!("{}({})", qual(&f.name), f.arguments)
+}
+
+fn func_word(f: &Function) -> &'static str {
+    if f.kind == "procedure" {
+        "PROCEDURE"
+    } else {
+        "FUNCTION"
+    }
+}
+
+fn view_word(v: &View) -> &'static str {
+    if v.materialized {
+        "MATERIALIZED VIEW"
+    } else {
+        "VIEW"
+    }
+}
+
+fn grantee(g: &str) -> String {
+    if g.eq_ignore_ascii_case("public") {
+        "PUBLIC".into()
+    } else {
+        ident(g)
+    }
+}
+
+/// The SQL text of a constraint body (after `CONSTRAINT name`).
+pub fn constraint_body(c: &Constraint) -> String {
+    let cols = |v: &[String]| v.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+    let mut s = match &c.kind {
+        ConstraintKind::PrimaryKey { columns, extra } => format!(
+            "PRIMARY KEY ({}){}",
+            cols(columns),
+            extra.as_deref().map(|e| format!(" {e}")).unwrap_or_default()
+        ),
+        ConstraintKind::Unique {
+            columns,
+            nulls_not_distinct,
+            extra,
+        } => format!(
+            "UNIQUE{} ({}){}",
+            if *nulls_not_distinct {
+                " NULLS NOT DISTINCT"
+            } else {
+                ""
+            },
+            cols(columns),
+            extra.as_deref().map(|e| format!(" {e}")).unwrap_or_default()
+        ),
+        ConstraintKind::ForeignKey {
+            columns,
+            references,
+            ref_columns,
+            on_delete,
+            on_update,
+            match_,
+        } => {
+            let mut s = format!(
+                "FOREIGN KEY ({}) REFERENCES {}({})",
+                cols(columns),
+                qual(references),
+                cols(ref_columns)
+            );
+            if match_ != "SIMPLE" {
+                s.push_str(&format!(" MATCH {match_}"));
+            }
+            if on_update != "NO ACTION" {
+                s.push_str(&format!(" ON UPDATE {on_update}"));
+            }
+            if on_delete != "NO ACTION" {
+                s.push_str(&format!(" ON DELETE {on_delete}"));
+            }
+            s
+        }
+        ConstraintKind::Check {
+            expression,
+            no_inherit,
+        } => format!(
+            "CHECK ({expression}){}",
+            if *no_inherit { " NO INHERIT" } else { "" }
+        ),
+        ConstraintKind::Exclusion { definition } => definition.clone(),
+    };
+    if c.deferrable {
+        s.push_str(" DEFERRABLE");
+        if c.initially_deferred {
+            s.push_str(" INITIALLY DEFERRED");
+        }
+    }
+    s
+}
+
+fn identity_options(i: &Identity, type_: &str) -> String {
+    let mut parts = vec![];
+    parts.push(format!("START WITH {}", i.start));
+    parts.push(format!("INCREMENT BY {}", i.increment));
+    let (dmin, dmax) = default_bounds(type_, i.increment);
+    if i.min != dmin {
+        parts.push(format!("MINVALUE {}", i.min));
+    }
+    if i.max != dmax {
+        parts.push(format!("MAXVALUE {}", i.max));
+    }
+    if i.cache != 1 {
+        parts.push(format!("CACHE {}", i.cache));
+    }
+    if i.cycle {
+        parts.push("CYCLE".into());
+    }
+    parts.join(" ")
+}
+
+/// PostgreSQL's default MINVALUE/MAXVALUE for a sequence type and direction.
+fn default_bounds(type_: &str, increment: i64) -> (i64, i64) {
+    let max = match type_ {
+        "smallint" => i16::MAX as i64,
+        "integer" => i32::MAX as i64,
+        _ => i64::MAX,
+    };
+    let min = match type_ {
+        "smallint" => i16::MIN as i64,
+        "integer" => i32::MIN as i64,
+        _ => i64::MIN,
+    };
+    if increment > 0 {
+        (1, max)
+    } else {
+        (min, -1)
+    }
+}
+
+/// A column definition as in CREATE TABLE / ADD COLUMN.
+pub fn column_def(c: &Column) -> String {
+    let mut s = format!("{} {}", ident(&c.name), c.type_);
+    if let Some(coll) = &c.collation {
+        s.push_str(&format!(" COLLATE {coll}"));
+    }
+    if let Some(g) = &c.generated {
+        s.push_str(&format!(" GENERATED ALWAYS AS ({}) STORED", g.expression));
+    } else if let Some(d) = &c.default {
+        s.push_str(&format!(" DEFAULT {d}"));
+    }
+    if let Some(i) = &c.identity {
+        s.push_str(&format!(
+            " GENERATED {} AS IDENTITY ({})",
+            if i.always { "ALWAYS" } else { "BY DEFAULT" },
+            identity_options(i, &c.type_)
+        ));
+    }
+    if c.not_null {
+        s.push_str(" NOT NULL");
+    }
+    s
+}
+
+/// Privileges an object has when created, besides its owner's: PostgreSQL grants
+/// EXECUTE on functions and USAGE on types to PUBLIC by default.
+fn default_grants(kind: &str) -> Vec<Grant> {
+    let privilege = match kind {
+        "FUNCTION" | "PROCEDURE" => "EXECUTE",
+        "TYPE" | "DOMAIN" => "USAGE",
+        _ => return vec![],
+    };
+    vec![Grant {
+        grantee: "PUBLIC".into(),
+        privilege: privilege.into(),
+        grantable: false,
+    }]
+}
+
+impl Planner<'_> {
+    fn push(&mut self, sql: impl Into<String>) {
+        self.out.statements.push(Statement::new(sql));
+    }
+
+    fn push_destructive(&mut self, sql: impl Into<String>) {
+        self.out.statements.push(Statement::new(sql).destructive(true));
+    }
+
+    fn unsupported(&mut self, what: String) {
+        self.out.unsupported.push(what);
+    }
+
+    fn owner(&mut self, kind: &str, target: &str, from: &Option<String>, to: &Option<String>) {
+        if let (Some(o), false) = (to, opt_eq(from, to)) {
+            self.push(format!("ALTER {kind} {target} OWNER TO {}", ident(o)));
+        }
+    }
+
+    fn comment(&mut self, kind: &str, target: &str, from: &Option<String>, to: &Option<String>) {
+        if !opt_eq(from, to) {
+            let v = to.as_deref().map(literal).unwrap_or_else(|| "NULL".into());
+            self.push(format!("COMMENT ON {kind} {target} IS {v}"));
+        }
+    }
+
+    /// GRANT/REVOKE to turn `from` into `to`. `cols` restricts to column privileges.
+    fn grants(&mut self, kind: &str, target: &str, from: &[Grant], to: &[Grant], cols: Option<&str>) {
+        let key = |g: &Grant| (g.grantee.clone(), g.privilege.clone());
+        let fset: BTreeSet<_> = from.iter().map(key).collect();
+        let tset: BTreeSet<_> = to.iter().map(key).collect();
+        let col = cols.map(|c| format!(" ({})", ident(c))).unwrap_or_default();
+        for g in from {
+            let still = to.iter().find(|t| key(t) == key(g));
+            match still {
+                None => self.push(format!(
+                    "REVOKE {}{col} ON {kind} {target} FROM {}",
+                    g.privilege,
+                    grantee(&g.grantee)
+                )),
+                Some(t) if g.grantable && !t.grantable => self.push(format!(
+                    "REVOKE GRANT OPTION FOR {}{col} ON {kind} {target} FROM {}",
+                    g.privilege,
+                    grantee(&g.grantee)
+                )),
+                _ => {}
+            }
+        }
+        for g in to {
+            let was = from.iter().find(|f| key(f) == key(g));
+            let needed = match was {
+                None => true,
+                Some(f) => g.grantable && !f.grantable,
+            };
+            if needed {
+                self.push(format!(
+                    "GRANT {}{col} ON {kind} {target} TO {}{}",
+                    g.privilege,
+                    grantee(&g.grantee),
+                    if g.grantable { " WITH GRANT OPTION" } else { "" }
+                ));
+            }
+        }
+        let _ = (fset, tset);
+    }
+
+    fn change(&mut self, c: &Change) {
+        use Change::*;
+        match c {
+            CreateRole { role } => self.create_role(role),
+            AlterRole { from, to } => self.alter_role(from, to),
+            CreateSchema { schema } => {
+                self.push(format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&schema.name)));
+                self.schema_props(&Namespace::default(), schema);
+            }
+            AlterSchema { from, to } => self.schema_props(from, to),
+            DropSchema { schema } => {
+                self.push_destructive(format!("DROP SCHEMA {}", ident(&schema.name)))
+            }
+            CreateExtension { extension: e } => {
+                self.push(format!(
+                    "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {} VERSION {}",
+                    ident(&e.name),
+                    ident(&e.schema),
+                    literal(&e.version)
+                ));
+                self.comment("EXTENSION", &ident(&e.name), &None, &e.comment);
+            }
+            AlterExtension { from, to } => {
+                if from.version != to.version {
+                    self.push(format!(
+                        "ALTER EXTENSION {} UPDATE TO {}",
+                        ident(&to.name),
+                        literal(&to.version)
+                    ));
+                }
+                if from.schema != to.schema {
+                    self.push(format!(
+                        "ALTER EXTENSION {} SET SCHEMA {}",
+                        ident(&to.name),
+                        ident(&to.schema)
+                    ));
+                }
+                self.comment("EXTENSION", &ident(&to.name), &from.comment, &to.comment);
+            }
+            DropExtension { extension } => {
+                self.push_destructive(format!("DROP EXTENSION {}", ident(&extension.name)))
+            }
+            CreateType { typ } => self.create_type(typ),
+            AlterType { from, to } => self.alter_type(from, to),
+            DropType { typ } => {
+                let word = if matches!(typ.kind, TypeKind::Domain { .. }) {
+                    "DOMAIN"
+                } else {
+                    "TYPE"
+                };
+                self.push_destructive(format!("DROP {word} {}", qual(&typ.name)))
+            }
+            CreateSequence { sequence } => self.create_sequence(sequence),
+            AlterSequence { from, to } => self.alter_sequence(from, to),
+            DropSequence { sequence } => {
+                self.push_destructive(format!("DROP SEQUENCE {}", qual(&sequence.name)))
+            }
+            CreateFunction { function } => {
+                self.push(function.definition.trim_end().trim_end_matches(';').to_string());
+                let word = func_word(function);
+                let sig = func_sig(function);
+                self.owner(word, &sig, &None, &function.owner);
+                self.comment(word, &sig, &None, &function.comment);
+                self.grants(word, &sig, &default_grants(word), &function.grants, None);
+            }
+            ReplaceFunction { from, to } => {
+                if crate::normalize::sql_code(&from.definition)
+                    != crate::normalize::sql_code(&to.definition)
+                {
+                    self.push(to.definition.trim_end().trim_end_matches(';').to_string());
+                }
+                let word = func_word(to);
+                let sig = func_sig(to);
+                self.owner(word, &sig, &from.owner, &to.owner);
+                self.comment(word, &sig, &from.comment, &to.comment);
+                self.grants(word, &sig, &from.grants, &to.grants, None);
+            }
+            DropFunction { function } => self.push_destructive(format!(
+                "DROP {} {}",
+                func_word(function),
+                func_sig(function)
+            )),
+            CreateTable { table } => self.create_table(table),
+            AlterTable { from, to } => self.alter_table(from, to),
+            DropTable { table } => {
+                if table.kind == TableKind::Foreign {
+                    self.push_destructive(format!("DROP FOREIGN TABLE {}", qual(&table.name)));
+                } else {
+                    self.push_destructive(format!("DROP TABLE {}", qual(&table.name)));
+                }
+            }
+            AddColumn { table, column } => {
+                let t = qual(table);
+                self.push(format!("ALTER TABLE {t} ADD COLUMN {}", column_def(column)));
+                let target = format!("{t}.{}", ident(&column.name));
+                self.comment("COLUMN", &target, &None, &column.comment);
+                self.grants("TABLE", &t, &[], &column.grants, Some(&column.name));
+            }
+            AlterColumn { table, from, to } => self.alter_column(table, from, to),
+            DropColumn { table, column } => self.push_destructive(format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                qual(table),
+                ident(&column.name)
+            )),
+            ColumnOrder { table, from, to } => self.unsupported(format!(
+                "column order of {table}: ({}) → ({}); PostgreSQL cannot reorder columns in place, and lockstep never rebuilds a table to do it",
+                from.join(", "),
+                to.join(", ")
+            )),
+            AddConstraint { table, constraint } => self.add_constraint(table, constraint),
+            AlterConstraint { table, from, to } => {
+                let name = from.name.clone().unwrap_or_default();
+                self.comment(
+                    "CONSTRAINT",
+                    &format!("{} ON {}", ident(&name), qual(table)),
+                    &from.comment,
+                    &to.comment,
+                );
+            }
+            DropConstraint { table, constraint } => {
+                if let Some(n) = &constraint.name {
+                    self.push(format!(
+                        "ALTER TABLE {} DROP CONSTRAINT {}",
+                        qual(table),
+                        ident(n)
+                    ));
+                }
+            }
+            CreateIndex { index } => {
+                self.push(format!(
+                    "CREATE {}INDEX {} ON {} {}",
+                    if index.unique { "UNIQUE " } else { "" },
+                    ident(&index.name.name),
+                    qual(&index.table),
+                    index.definition
+                ));
+                self.comment("INDEX", &qual(&index.name), &None, &index.comment);
+            }
+            AlterIndex { from, to } => {
+                self.comment("INDEX", &qual(&from.name), &from.comment, &to.comment)
+            }
+            DropIndex { index } => self.push(format!("DROP INDEX {}", qual(&index.name))),
+            CreateView { view } => self.create_view(view),
+            AlterView { from, to } => self.view_props(from, to),
+            DropView { view } => {
+                let s = format!("DROP {} {}", view_word(view), qual(&view.name));
+                if view.materialized {
+                    self.push_destructive(s)
+                } else {
+                    self.push(s)
+                }
+            }
+            CreatePolicy { table, policy } => self.create_policy(table, policy),
+            DropPolicy { table, policy } => self.push(format!(
+                "DROP POLICY {} ON {}",
+                ident(&policy.name),
+                qual(table)
+            )),
+            CreateTrigger { trigger } => {
+                self.push(trigger.definition.trim_end().trim_end_matches(';').to_string());
+                self.trigger_props(&Trigger { enabled: None, comment: None, ..trigger.clone() }, trigger);
+            }
+            AlterTrigger { from, to } => self.trigger_props(from, to),
+            DropTrigger { trigger } => self.push(format!(
+                "DROP TRIGGER {} ON {}",
+                ident(&trigger.name),
+                qual(&trigger.table)
+            )),
+        }
+    }
+
+    fn role_attrs(r: &Role) -> String {
+        let flag = |b: bool, yes: &str| if b { yes.to_string() } else { format!("NO{yes}") };
+        [
+            flag(r.login, "LOGIN"),
+            flag(r.superuser, "SUPERUSER"),
+            flag(r.createdb, "CREATEDB"),
+            flag(r.createrole, "CREATEROLE"),
+            flag(r.inherit, "INHERIT"),
+            flag(r.replication, "REPLICATION"),
+            flag(r.bypassrls, "BYPASSRLS"),
+            format!("CONNECTION LIMIT {}", r.connection_limit),
+        ]
+        .join(" ")
+    }
+
+    fn role_known(&self, name: &str) -> bool {
+        self.to.roles.contains_key(name) || self.to.env.server_roles.iter().any(|r| r == name)
+    }
+
+    fn create_role(&mut self, r: &Role) {
+        // Roles are server-wide and may already exist (another database on the same
+        // server uses them), so creation is conditional.
+        self.push(format!(
+            "DO $lockstep$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN CREATE ROLE {} WITH {}; END IF; END $lockstep$",
+            literal(&r.name),
+            ident(&r.name),
+            Self::role_attrs(r)
+        ));
+        for m in &r.member_of {
+            if self.role_known(m) {
+                self.push(format!("GRANT {} TO {}", ident(m), ident(&r.name)));
+            }
+        }
+    }
+
+    fn alter_role(&mut self, from: &Role, to: &Role) {
+        let mut a = from.clone();
+        a.member_of = to.member_of.clone();
+        if &a != to {
+            self.push(format!("ALTER ROLE {} WITH {}", ident(&to.name), Self::role_attrs(to)));
+        }
+        for m in &from.member_of {
+            if !to.member_of.contains(m) {
+                self.push(format!("REVOKE {} FROM {}", ident(m), ident(&to.name)));
+            }
+        }
+        for m in &to.member_of {
+            if !from.member_of.contains(m) && self.role_known(m) {
+                self.push(format!("GRANT {} TO {}", ident(m), ident(&to.name)));
+            }
+        }
+    }
+
+    fn schema_props(&mut self, from: &Namespace, to: &Namespace) {
+        let t = ident(&to.name);
+        self.owner("SCHEMA", &t, &from.owner, &to.owner);
+        self.comment("SCHEMA", &t, &from.comment, &to.comment);
+        self.grants("SCHEMA", &t, &from.grants, &to.grants, None);
+    }
+
+    fn create_type(&mut self, t: &TypeDef) {
+        let name = qual(&t.name);
+        let word = match &t.kind {
+            TypeKind::Enum { labels } => {
+                self.push(format!(
+                    "CREATE TYPE {name} AS ENUM ({})",
+                    labels.iter().map(|l| literal(l)).collect::<Vec<_>>().join(", ")
+                ));
+                "TYPE"
+            }
+            TypeKind::Domain {
+                base,
+                not_null,
+                default,
+                collation,
+                checks,
+            } => {
+                let mut s = format!("CREATE DOMAIN {name} AS {base}");
+                if let Some(c) = collation {
+                    s.push_str(&format!(" COLLATE {c}"));
+                }
+                if let Some(d) = default {
+                    s.push_str(&format!(" DEFAULT {d}"));
+                }
+                if *not_null {
+                    s.push_str(" NOT NULL");
+                }
+                for (cn, def) in checks {
+                    s.push_str(&format!(" CONSTRAINT {} {def}", ident(cn)));
+                }
+                self.push(s);
+                "DOMAIN"
+            }
+            TypeKind::Composite { attributes } => {
+                let attrs = attributes
+                    .iter()
+                    .map(|a| {
+                        let mut s = format!("{} {}", ident(&a.name), a.type_);
+                        if let Some(c) = &a.collation {
+                            s.push_str(&format!(" COLLATE {c}"));
+                        }
+                        s
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.push(format!("CREATE TYPE {name} AS ({attrs})"));
+                "TYPE"
+            }
+            TypeKind::Range {
+                subtype,
+                subtype_opclass,
+                collation,
+                canonical,
+                subtype_diff,
+            } => {
+                let mut parts = vec![format!("SUBTYPE = {subtype}")];
+                if let Some(o) = subtype_opclass {
+                    parts.push(format!("SUBTYPE_OPCLASS = {o}"));
+                }
+                if let Some(c) = collation {
+                    parts.push(format!("COLLATION = {c}"));
+                }
+                if let Some(c) = canonical {
+                    parts.push(format!("CANONICAL = {c}"));
+                }
+                if let Some(d) = subtype_diff {
+                    parts.push(format!("SUBTYPE_DIFF = {d}"));
+                }
+                self.push(format!("CREATE TYPE {name} AS RANGE ({})", parts.join(", ")));
+                "TYPE"
+            }
+        };
+        self.owner(word, &name, &None, &t.owner);
+        self.comment(word, &name, &None, &t.comment);
+        self.grants("TYPE", &name, &default_grants(word), &t.grants, None);
+    }
+
+    fn alter_type(&mut self, from: &TypeDef, to: &TypeDef) {
+        let name = qual(&to.name);
+        let mut word = "TYPE";
+        match (&from.kind, &to.kind) {
+            (TypeKind::Enum { labels: la }, TypeKind::Enum { labels: lb }) => {
+                let mut present: Vec<&String> = la.iter().collect();
+                for (i, l) in lb.iter().enumerate() {
+                    if present.contains(&l) {
+                        continue;
+                    }
+                    // Place it after the nearest earlier label that already exists.
+                    let anchor = lb[..i].iter().rev().find(|x| present.contains(x));
+                    let pos = match anchor {
+                        Some(a) => format!(" AFTER {}", literal(a)),
+                        None => match lb[i + 1..].iter().find(|x| present.contains(x)) {
+                            Some(b) => format!(" BEFORE {}", literal(b)),
+                            None => String::new(),
+                        },
+                    };
+                    self.push(format!("ALTER TYPE {name} ADD VALUE {}{pos}", literal(l)));
+                    present.push(l);
+                }
+            }
+            (
+                TypeKind::Domain {
+                    not_null: na,
+                    default: da,
+                    checks: ca,
+                    collation: cola,
+                    ..
+                },
+                TypeKind::Domain {
+                    not_null: nb,
+                    default: db,
+                    checks: cb,
+                    collation: colb,
+                    ..
+                },
+            ) => {
+                word = "DOMAIN";
+                if da != db {
+                    match db {
+                        Some(d) => self.push(format!("ALTER DOMAIN {name} SET DEFAULT {d}")),
+                        None => self.push(format!("ALTER DOMAIN {name} DROP DEFAULT")),
+                    }
+                }
+                if na != nb {
+                    self.push(format!(
+                        "ALTER DOMAIN {name} {} NOT NULL",
+                        if *nb { "SET" } else { "DROP" }
+                    ));
+                }
+                for (n, d) in ca {
+                    if cb.get(n) != Some(d) {
+                        self.push(format!("ALTER DOMAIN {name} DROP CONSTRAINT {}", ident(n)));
+                    }
+                }
+                for (n, d) in cb {
+                    if ca.get(n) != Some(d) {
+                        self.push(format!("ALTER DOMAIN {name} ADD CONSTRAINT {} {d}", ident(n)));
+                    }
+                }
+                if cola != colb {
+                    self.unsupported(format!(
+                        "collation of domain {}: PostgreSQL has no ALTER DOMAIN for it",
+                        to.name
+                    ));
+                }
+            }
+            _ => {}
+        }
+        self.owner(word, &name, &from.owner, &to.owner);
+        self.comment(word, &name, &from.comment, &to.comment);
+        self.grants("TYPE", &name, &from.grants, &to.grants, None);
+    }
+
+    fn seq_options(s: &Sequence) -> String {
+        let (dmin, dmax) = default_bounds(&s.type_, s.increment);
+        let mut parts = vec![format!("AS {}", s.type_)];
+        parts.push(format!("INCREMENT BY {}", s.increment));
+        parts.push(if s.min != dmin {
+            format!("MINVALUE {}", s.min)
+        } else {
+            "NO MINVALUE".into()
+        });
+        parts.push(if s.max != dmax {
+            format!("MAXVALUE {}", s.max)
+        } else {
+            "NO MAXVALUE".into()
+        });
+        parts.push(format!("START WITH {}", s.start));
+        parts.push(format!("CACHE {}", s.cache));
+        parts.push(if s.cycle { "CYCLE".into() } else { "NO CYCLE".into() });
+        parts.join(" ")
+    }
+
+    fn create_sequence(&mut self, s: &Sequence) {
+        let name = qual(&s.name);
+        self.push(format!("CREATE SEQUENCE {name} {}", Self::seq_options(s)));
+        if let Some(o) = &s.owned_by {
+            self.push(format!(
+                "ALTER SEQUENCE {name} OWNED BY {}.{}",
+                qual(&o.table),
+                ident(&o.column)
+            ));
+        }
+        self.owner("SEQUENCE", &name, &None, &s.owner);
+        self.comment("SEQUENCE", &name, &None, &s.comment);
+        self.grants("SEQUENCE", &name, &[], &s.grants, None);
+    }
+
+    fn alter_sequence(&mut self, from: &Sequence, to: &Sequence) {
+        let name = qual(&to.name);
+        let mut a = from.clone();
+        a.owned_by = to.owned_by.clone();
+        a.owner = to.owner.clone();
+        a.comment = to.comment.clone();
+        a.grants = to.grants.clone();
+        if &a != to {
+            self.push(format!("ALTER SEQUENCE {name} {}", Self::seq_options(to)));
+        }
+        if from.owned_by != to.owned_by {
+            match &to.owned_by {
+                Some(o) => self.push(format!(
+                    "ALTER SEQUENCE {name} OWNED BY {}.{}",
+                    qual(&o.table),
+                    ident(&o.column)
+                )),
+                None => self.push(format!("ALTER SEQUENCE {name} OWNED BY NONE")),
+            }
+        }
+        self.owner("SEQUENCE", &name, &from.owner, &to.owner);
+        self.comment("SEQUENCE", &name, &from.comment, &to.comment);
+        self.grants("SEQUENCE", &name, &from.grants, &to.grants, None);
+    }
+
+    fn create_table(&mut self, t: &Table) {
+        let name = qual(&t.name);
+        if t.kind == TableKind::Foreign {
+            self.unsupported(format!(
+                "foreign table {}: lockstep does not create foreign tables (it needs the server and user mapping)",
+                t.name
+            ));
+            return;
+        }
+        // NOT VALID constraints cannot be declared inline; they are added after.
+        let (inline, later): (Vec<&Constraint>, Vec<&Constraint>) =
+            t.constraints.iter().partition(|c| !c.not_valid);
+        let mut s = String::new();
+        s.push_str(if t.unlogged { "CREATE UNLOGGED TABLE " } else { "CREATE TABLE " });
+        s.push_str(&name);
+        let cons: Vec<String> = inline
+            .iter()
+            .map(|c| match &c.name {
+                Some(n) => format!("CONSTRAINT {} {}", ident(n), constraint_body(c)),
+                None => constraint_body(c),
+            })
+            .collect();
+        if let Some(po) = &t.partition_of {
+            s.push_str(&format!(" PARTITION OF {}", qual(&po.parent)));
+            if !cons.is_empty() {
+                s.push_str(&format!(" (\n    {}\n)", cons.join(",\n    ")));
+            }
+            s.push_str(&format!(" {}", po.bound));
+        } else {
+            let mut items: Vec<String> = t.columns.iter().map(column_def).collect();
+            items.extend(cons);
+            if items.is_empty() {
+                s.push_str(" ()");
+            } else {
+                s.push_str(&format!(" (\n    {}\n)", items.join(",\n    ")));
+            }
+            if !t.inherits.is_empty() {
+                s.push_str(&format!(
+                    " INHERITS ({})",
+                    t.inherits.iter().map(qual).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        if let Some(k) = &t.partition_key {
+            s.push_str(&format!(" PARTITION BY {k}"));
+        }
+        if !t.options.is_empty() {
+            s.push_str(&format!(" WITH ({})", t.options.join(", ")));
+        }
+        self.push(s);
+        if t.partition_of.is_some() {
+            // Partition columns come from the parent; only their extras are set here.
+            for c in &t.columns {
+                if c.comment.is_some() {
+                    self.comment("COLUMN", &format!("{name}.{}", ident(&c.name)), &None, &c.comment);
+                }
+            }
+        }
+        for c in later {
+            self.add_constraint(&t.name, c);
+        }
+        for c in &t.constraints {
+            if c.comment.is_some() && !c.not_valid {
+                let n = c.name.clone().unwrap_or_default();
+                self.comment("CONSTRAINT", &format!("{} ON {name}", ident(&n)), &None, &c.comment);
+            }
+        }
+        if t.partition_of.is_none() {
+            for c in &t.columns {
+                let target = format!("{name}.{}", ident(&c.name));
+                self.comment("COLUMN", &target, &None, &c.comment);
+            }
+        }
+        for c in &t.columns {
+            self.grants("TABLE", &name, &[], &c.grants, Some(&c.name));
+        }
+        let mut blank = t.clone();
+        blank.owner = None;
+        blank.comment = None;
+        blank.grants = vec![];
+        blank.rls_enabled = false;
+        blank.rls_forced = false;
+        self.table_props(&blank, t);
+    }
+
+    /// Owner, comment, grants and row-level security.
+    fn table_props(&mut self, from: &Table, to: &Table) {
+        let name = qual(&to.name);
+        let word = if to.kind == TableKind::Foreign { "FOREIGN TABLE" } else { "TABLE" };
+        self.owner(word, &name, &from.owner, &to.owner);
+        self.comment(word, &name, &from.comment, &to.comment);
+        self.grants("TABLE", &name, &from.grants, &to.grants, None);
+        if from.rls_enabled != to.rls_enabled {
+            self.push(format!(
+                "ALTER TABLE {name} {} ROW LEVEL SECURITY",
+                if to.rls_enabled { "ENABLE" } else { "DISABLE" }
+            ));
+        }
+        if from.rls_forced != to.rls_forced {
+            self.push(format!(
+                "ALTER TABLE {name} {} ROW LEVEL SECURITY",
+                if to.rls_forced { "FORCE" } else { "NO FORCE" }
+            ));
+        }
+    }
+
+    fn alter_table(&mut self, from: &Table, to: &Table) {
+        let name = qual(&to.name);
+        if from.unlogged != to.unlogged {
+            self.push(format!(
+                "ALTER TABLE {name} SET {}",
+                if to.unlogged { "UNLOGGED" } else { "LOGGED" }
+            ));
+        }
+        if from.options != to.options {
+            let keys = |o: &[String]| -> Vec<String> {
+                o.iter().map(|kv| kv.split('=').next().unwrap_or("").to_string()).collect()
+            };
+            let gone: Vec<String> = keys(&from.options)
+                .into_iter()
+                .filter(|k| !keys(&to.options).contains(k))
+                .collect();
+            if !gone.is_empty() {
+                self.push(format!("ALTER TABLE {name} RESET ({})", gone.join(", ")));
+            }
+            if !to.options.is_empty() {
+                self.push(format!("ALTER TABLE {name} SET ({})", to.options.join(", ")));
+            }
+        }
+        if from.partition_of != to.partition_of {
+            if let Some(po) = &from.partition_of {
+                self.push(format!(
+                    "ALTER TABLE {} DETACH PARTITION {name}",
+                    qual(&po.parent)
+                ));
+            }
+            if let Some(po) = &to.partition_of {
+                self.push(format!(
+                    "ALTER TABLE {} ATTACH PARTITION {name} {}",
+                    qual(&po.parent),
+                    po.bound
+                ));
+            }
+        }
+        if from.inherits != to.inherits {
+            for p in &from.inherits {
+                if !to.inherits.contains(p) {
+                    self.push(format!("ALTER TABLE {name} NO INHERIT {}", qual(p)));
+                }
+            }
+            for p in &to.inherits {
+                if !from.inherits.contains(p) {
+                    self.push(format!("ALTER TABLE {name} INHERIT {}", qual(p)));
+                }
+            }
+        }
+        if from.partition_key != to.partition_key || from.kind != to.kind {
+            self.unsupported(format!(
+                "partitioning of {}: PostgreSQL cannot change a table's partition key or turn a table into a partitioned one in place",
+                to.name
+            ));
+        }
+        self.table_props(from, to);
+    }
+
+    fn alter_column(&mut self, table: &QualName, from: &Column, to: &Column) {
+        let t = qual(table);
+        let c = ident(&to.name);
+        let alter = |rest: String| format!("ALTER TABLE {t} ALTER COLUMN {c} {rest}");
+        let default_changes = from.default.as_deref().map(sql_text) != to.default.as_deref().map(sql_text);
+        if from.generated != to.generated {
+            match (&from.generated, &to.generated) {
+                (Some(_), None) => self.push(alter("DROP EXPRESSION".into())),
+                _ => self.unsupported(format!(
+                    "generation expression of {table}.{}: PostgreSQL 15 cannot set it in place",
+                    to.name
+                )),
+            }
+        }
+        if from.identity.is_some() && to.identity.is_none() {
+            self.push(alter("DROP IDENTITY".into()));
+        }
+        if default_changes && from.default.is_some() {
+            self.push(alter("DROP DEFAULT".into()));
+        }
+        if from.type_ != to.type_ || from.collation != to.collation {
+            let coll = to.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
+            let stmt = alter(format!("TYPE {}{coll} USING {c}::{}", to.type_, to.type_));
+            if from.type_ != to.type_ {
+                self.push_destructive(stmt);
+            } else {
+                self.push(stmt);
+            }
+        }
+        if default_changes {
+            if let Some(d) = &to.default {
+                self.push(alter(format!("SET DEFAULT {d}")));
+            }
+        }
+        if from.not_null != to.not_null {
+            self.push(alter(if to.not_null { "SET NOT NULL".into() } else { "DROP NOT NULL".into() }));
+        }
+        match (&from.identity, &to.identity) {
+            (None, Some(i)) => self.push(alter(format!(
+                "ADD GENERATED {} AS IDENTITY ({})",
+                if i.always { "ALWAYS" } else { "BY DEFAULT" },
+                identity_options(i, &to.type_)
+            ))),
+            (Some(a), Some(b)) if a != b => {
+                let mut parts = vec![];
+                if a.always != b.always {
+                    parts.push(format!(
+                        "SET GENERATED {}",
+                        if b.always { "ALWAYS" } else { "BY DEFAULT" }
+                    ));
+                }
+                parts.push(format!("SET INCREMENT BY {}", b.increment));
+                parts.push(format!("SET START WITH {}", b.start));
+                parts.push(format!("SET MINVALUE {}", b.min));
+                parts.push(format!("SET MAXVALUE {}", b.max));
+                parts.push(format!("SET CACHE {}", b.cache));
+                parts.push(if b.cycle { "SET CYCLE".into() } else { "SET NO CYCLE".into() });
+                self.push(alter(parts.join(" ")));
+            }
+            _ => {}
+        }
+        self.comment("COLUMN", &format!("{t}.{c}"), &from.comment, &to.comment);
+        self.grants("TABLE", &t, &from.grants, &to.grants, Some(&to.name));
+    }
+
+    fn add_constraint(&mut self, table: &QualName, c: &Constraint) {
+        let name = c
+            .name
+            .as_deref()
+            .map(|n| format!("CONSTRAINT {} ", ident(n)))
+            .unwrap_or_default();
+        self.push(format!(
+            "ALTER TABLE {} ADD {name}{}{}",
+            qual(table),
+            constraint_body(c),
+            if c.not_valid { " NOT VALID" } else { "" }
+        ));
+        if let (Some(n), Some(_)) = (&c.name, &c.comment) {
+            self.comment(
+                "CONSTRAINT",
+                &format!("{} ON {}", ident(n), qual(table)),
+                &None,
+                &c.comment,
+            );
+        }
+    }
+
+    fn create_view(&mut self, v: &View) {
+        let name = qual(&v.name);
+        let mut s = format!("CREATE {} {name}", view_word(v));
+        if !v.options.is_empty() {
+            s.push_str(&format!(" WITH ({})", v.options.join(", ")));
+        }
+        s.push_str(" AS ");
+        s.push_str(v.definition.trim().trim_end_matches(';').trim_end());
+        if let Some(co) = &v.check_option {
+            s.push_str(&format!(" WITH {} CHECK OPTION", co.to_ascii_uppercase()));
+        }
+        self.push(s);
+        let blank = View {
+            owner: None,
+            comment: None,
+            grants: vec![],
+            column_comments: Default::default(),
+            ..v.clone()
+        };
+        self.view_props(&blank, v);
+    }
+
+    fn view_props(&mut self, from: &View, to: &View) {
+        let name = qual(&to.name);
+        let word = view_word(to);
+        self.owner(word, &name, &from.owner, &to.owner);
+        self.comment(word, &name, &from.comment, &to.comment);
+        self.grants("TABLE", &name, &from.grants, &to.grants, None);
+        for (col, cm) in &to.column_comments {
+            if from.column_comments.get(col) != Some(cm) {
+                self.push(format!(
+                    "COMMENT ON COLUMN {name}.{} IS {}",
+                    ident(col),
+                    literal(cm)
+                ));
+            }
+        }
+        for col in from.column_comments.keys() {
+            if !to.column_comments.contains_key(col) {
+                self.push(format!("COMMENT ON COLUMN {name}.{} IS NULL", ident(col)));
+            }
+        }
+    }
+
+    fn create_policy(&mut self, table: &QualName, p: &Policy) {
+        let mut s = format!(
+            "CREATE POLICY {} ON {} AS {} FOR {}",
+            ident(&p.name),
+            qual(table),
+            if p.permissive { "PERMISSIVE" } else { "RESTRICTIVE" },
+            p.command
+        );
+        if !p.roles.is_empty() {
+            s.push_str(&format!(
+                " TO {}",
+                p.roles.iter().map(|r| grantee(r)).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if let Some(u) = &p.using {
+            s.push_str(&format!(" USING ({u})"));
+        }
+        if let Some(w) = &p.with_check {
+            s.push_str(&format!(" WITH CHECK ({w})"));
+        }
+        self.push(s);
+    }
+
+    fn trigger_props(&mut self, from: &Trigger, to: &Trigger) {
+        let table = qual(&to.table);
+        if from.enabled != to.enabled {
+            let how = match to.enabled.as_deref() {
+                None | Some("O") => "ENABLE",
+                Some("D") => "DISABLE",
+                Some("R") => "ENABLE REPLICA",
+                Some("A") => "ENABLE ALWAYS",
+                Some(_) => "ENABLE",
+            };
+            self.push(format!("ALTER TABLE {table} {how} TRIGGER {}", ident(&to.name)));
+        }
+        self.comment(
+            "TRIGGER",
+            &format!("{} ON {table}", ident(&to.name)),
+            &from.comment,
+            &to.comment,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::diff;
+
+    #[test]
+    fn create_script_quotes_identifiers_and_orders_fks_last() {
+        let mut to = Database::empty(Dialect::Postgres);
+        let mut t = Table::new(QualName::new("public", "Order"));
+        t.columns.push(Column::new("id", "integer"));
+        t.constraints.push(Constraint {
+            name: Some("self_fk".into()),
+            kind: ConstraintKind::ForeignKey {
+                columns: vec!["id".into()],
+                references: QualName::new("public", "Order"),
+                ref_columns: vec!["id".into()],
+                on_delete: "CASCADE".into(),
+                on_update: "NO ACTION".into(),
+                match_: "SIMPLE".into(),
+            },
+            deferrable: false,
+            initially_deferred: false,
+            not_valid: false,
+            comment: None,
+        });
+        to.tables.insert(t.name.clone(), t);
+        let from = Database::empty(Dialect::Postgres);
+        let sql = plan(&diff(&from, &to), &from, &to).to_sql();
+        assert!(sql.contains("CREATE TABLE \"public\".\"Order\""), "{sql}");
+        let create = sql.find("CREATE TABLE").unwrap();
+        let fk = sql.find("FOREIGN KEY").unwrap();
+        assert!(fk > create);
+        assert!(sql.contains("ON DELETE CASCADE"));
+    }
+
+    #[test]
+    fn drops_are_marked_destructive() {
+        let mut from = Database::empty(Dialect::Postgres);
+        let t = Table::new(QualName::new("public", "t"));
+        from.tables.insert(t.name.clone(), t);
+        let to = Database::empty(Dialect::Postgres);
+        let p = plan(&diff(&from, &to), &from, &to);
+        assert!(p.statements.iter().any(|s| s.destructive && s.sql.starts_with("DROP TABLE")));
+        assert!(p.to_sql().contains("-- lockstep: destructive"));
+    }
 }

@@ -1,0 +1,182 @@
+//! `lockstep.toml`: found in the working directory or a parent, or given with --config.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "lockstep.toml";
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub migrations: Option<String>,
+    pub layout: Option<String>,
+    pub snapshots: Option<String>,
+    pub code: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, RawEnv>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnv {
+    pub url: String,
+    pub scratch: Option<String>,
+}
+
+/// A loaded configuration, with paths resolved against the file's directory and
+/// `${VAR}` expanded.
+// Migrations, snapshots and code paths are read by the deploy, drift and impact commands.
+#[allow(dead_code)]
+#[derive(Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    pub dir: PathBuf,
+    pub migrations: PathBuf,
+    pub layout: Option<String>,
+    pub snapshots: PathBuf,
+    pub code: Vec<PathBuf>,
+    pub envs: BTreeMap<String, Env>,
+}
+
+#[allow(dead_code)]
+#[derive(Debug)]
+pub struct Env {
+    pub name: String,
+    /// Expanded URL. May hold a password: print only through `redact`.
+    pub url: String,
+    pub scratch: Option<String>,
+}
+
+impl Config {
+    /// Finds and loads the config. `None` when there is none and none was asked for.
+    pub fn find(explicit: Option<&Path>) -> Result<Option<Config>> {
+        if let Some(p) = explicit {
+            if !p.exists() {
+                bail!(
+                    "config file {} does not exist\n  hint: pass the path of a lockstep.toml, or run from a directory that has one",
+                    p.display()
+                );
+            }
+            return Config::load(p).map(Some);
+        }
+        let mut dir = std::env::current_dir().context("reading the working directory")?;
+        loop {
+            let candidate = dir.join(FILE_NAME);
+            if candidate.is_file() {
+                return Config::load(&candidate).map(Some);
+            }
+            if !dir.pop() {
+                return Ok(None);
+            }
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a valid lockstep.toml: {}\n  hint: known keys are migrations, layout, snapshots, code and [env.NAME] with url and scratch",
+                path.display(),
+                e.to_string().trim()
+            )
+        })?;
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut envs = BTreeMap::new();
+        for (name, e) in raw.env {
+            let url = expand(&e.url)
+                .with_context(|| format!("{}: [env.{name}] url", path.display()))?;
+            let scratch = e
+                .scratch
+                .as_deref()
+                .map(expand)
+                .transpose()
+                .with_context(|| format!("{}: [env.{name}] scratch", path.display()))?;
+            envs.insert(name.clone(), Env { name, url, scratch });
+        }
+        if let Some(l) = &raw.layout {
+            const LAYOUTS: [&str; 6] = ["lockstep", "diesel", "sqlx", "golang-migrate", "dbmate", "flyway"];
+            if !LAYOUTS.contains(&l.as_str()) {
+                bail!(
+                    "{}: layout = {l:?} is not known\n  hint: use one of {}",
+                    path.display(),
+                    LAYOUTS.join(", ")
+                );
+            }
+        }
+        Ok(Config {
+            migrations: dir.join(raw.migrations.as_deref().unwrap_or("migrations")),
+            layout: raw.layout,
+            snapshots: dir.join(raw.snapshots.as_deref().unwrap_or("snapshots")),
+            code: match raw.code {
+                Some(c) => c.iter().map(|p| dir.join(p)).collect(),
+                None => vec![dir.clone()],
+            },
+            envs,
+            dir,
+            path,
+        })
+    }
+}
+
+/// Expands `${VAR}` from the environment. A missing variable is an error, not an empty
+/// string: an empty URL would point somewhere unintended.
+pub fn expand(s: &str) -> Result<String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| anyhow::anyhow!("unterminated ${{ in {:?}", lockstep_db::url::redact(s)))?;
+        let var = &after[..end];
+        match std::env::var(var) {
+            Ok(v) => out.push_str(&v),
+            Err(_) => bail!(
+                "environment variable {var} is not set\n  hint: export {var}, or change the value in lockstep.toml"
+            ),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_variables() {
+        std::env::set_var("LOCKSTEP_TEST_EXPAND", "db.example");
+        assert_eq!(
+            expand("postgres://u@${LOCKSTEP_TEST_EXPAND}/x").unwrap(),
+            "postgres://u@db.example/x"
+        );
+        let e = expand("${LOCKSTEP_SURELY_UNSET_VAR}").unwrap_err().to_string();
+        assert!(e.contains("LOCKSTEP_SURELY_UNSET_VAR"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE_NAME);
+        std::fs::write(&p, "migrations = \"m\"\nmigratons = \"typo\"\n").unwrap();
+        let e = format!("{:#}", Config::load(&p).unwrap_err());
+        assert!(e.contains("migratons"), "{e}");
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE_NAME);
+        std::fs::write(&p, "migrations = \"db/m\"\n[env.dev]\nurl = \"sqlite://dev.db\"\n").unwrap();
+        let c = Config::load(&p).unwrap();
+        assert!(c.migrations.ends_with("db/m"));
+        assert_eq!(c.envs["dev"].url, "sqlite://dev.db");
+    }
+}
