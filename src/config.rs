@@ -74,8 +74,8 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| {
             anyhow::anyhow!(
                 "{} is not a valid lockstep.toml: {}\n  hint: known keys are migrations, layout, snapshots, code and [env.NAME] with url and scratch",
@@ -87,8 +87,8 @@ impl Config {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut envs = BTreeMap::new();
         for (name, e) in raw.env {
-            let url = expand(&e.url)
-                .with_context(|| format!("{}: [env.{name}] url", path.display()))?;
+            let url =
+                expand(&e.url).with_context(|| format!("{}: [env.{name}] url", path.display()))?;
             let scratch = e
                 .scratch
                 .as_deref()
@@ -98,7 +98,14 @@ impl Config {
             envs.insert(name.clone(), Env { name, url, scratch });
         }
         if let Some(l) = &raw.layout {
-            const LAYOUTS: [&str; 6] = ["lockstep", "diesel", "sqlx", "golang-migrate", "dbmate", "flyway"];
+            const LAYOUTS: [&str; 6] = [
+                "lockstep",
+                "diesel",
+                "sqlx",
+                "golang-migrate",
+                "dbmate",
+                "flyway",
+            ];
             if !LAYOUTS.contains(&l.as_str()) {
                 bail!(
                     "{}: layout = {l:?} is not known\n  hint: use one of {}",
@@ -130,9 +137,9 @@ pub fn expand(s: &str) -> Result<String> {
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| anyhow::anyhow!("unterminated ${{ in {:?}", lockstep_db::url::redact(s)))?;
+        let end = after.find('}').ok_or_else(|| {
+            anyhow::anyhow!("unterminated ${{ in {:?}", lockstep_db::url::redact(s))
+        })?;
         let var = &after[..end];
         match std::env::var(var) {
             Ok(v) => out.push_str(&v),
@@ -157,7 +164,9 @@ mod tests {
             expand("postgres://u@${LOCKSTEP_TEST_EXPAND}/x").unwrap(),
             "postgres://u@db.example/x"
         );
-        let e = expand("${LOCKSTEP_SURELY_UNSET_VAR}").unwrap_err().to_string();
+        let e = expand("${LOCKSTEP_SURELY_UNSET_VAR}")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("LOCKSTEP_SURELY_UNSET_VAR"), "{e}");
     }
 
@@ -174,7 +183,11 @@ mod tests {
     fn paths_are_relative_to_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(FILE_NAME);
-        std::fs::write(&p, "migrations = \"db/m\"\n[env.dev]\nurl = \"sqlite://dev.db\"\n").unwrap();
+        std::fs::write(
+            &p,
+            "migrations = \"db/m\"\n[env.dev]\nurl = \"sqlite://dev.db\"\n",
+        )
+        .unwrap();
         let c = Config::load(&p).unwrap();
         assert!(c.migrations.ends_with("db/m"));
         assert_eq!(c.envs["dev"].url, "sqlite://dev.db");

@@ -60,7 +60,8 @@ pub async fn load(arg: &str, config: Option<&Config>) -> Result<Loaded> {
 }
 
 pub fn load_snapshot(path: &Path) -> Result<Loaded> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let model: Database = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{}:{}:{}: not a lockstep snapshot: {e}\n  hint: snapshots are written by `lockstep inspect SOURCE --format json`",

@@ -7,7 +7,12 @@ use anyhow::bail;
 use lockstep_core::{diff::diff, plan};
 use std::process::ExitCode;
 
-pub async fn run(from: &str, to: &str, format: DiffFormat, config: Option<&Config>) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    from: &str,
+    to: &str,
+    format: DiffFormat,
+    config: Option<&Config>,
+) -> anyhow::Result<ExitCode> {
     let a = source::load(from, config).await?;
     let b = source::load(to, config).await?;
     if a.model.dialect != b.model.dialect {
@@ -53,12 +58,21 @@ pub async fn run(from: &str, to: &str, format: DiffFormat, config: Option<&Confi
             if changes.is_empty() {
                 super::out(&format!("{} and {} are identical", a.label, b.label))?;
             } else {
-                let mut s = format!("{} → {}: {} difference(s)\n", a.label, b.label, changes.len());
+                let mut s = format!(
+                    "{} → {}: {} difference(s)\n",
+                    a.label,
+                    b.label,
+                    changes.len()
+                );
                 for c in &changes {
                     s.push_str(&format!(
                         "  {}{}\n",
                         c.describe(),
-                        if c.destructive() { "  [destructive]" } else { "" }
+                        if c.destructive() {
+                            "  [destructive]"
+                        } else {
+                            ""
+                        }
                     ));
                 }
                 for u in &p.unsupported {

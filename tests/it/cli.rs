@@ -50,7 +50,10 @@ fn diff_exit_codes_and_formats() {
     let o = lockstep(&["diff", &a.url, &b.url, "--format", "sql"], dir.path());
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(1));
-    assert!(out.contains("ALTER TABLE \"orders\" ADD COLUMN \"note\" TEXT"), "{out}");
+    assert!(
+        out.contains("ALTER TABLE \"orders\" ADD COLUMN \"note\" TEXT"),
+        "{out}"
+    );
 
     let o = lockstep(&["diff", &a.url, &b.url, "--format", "json"], dir.path());
     let (out, _) = text(&o);
@@ -102,8 +105,14 @@ fn bad_input_exits_2_with_a_hint_and_no_password() {
     );
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}{err}");
-    assert!(!out.contains("hunter2") && !err.contains("hunter2"), "{err}");
-    assert!(err.contains("could not connect") && err.contains("hint"), "{err}");
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("could not connect") && err.contains("hint"),
+        "{err}"
+    );
 
     let o = lockstep(&["inspect", "nonsense"], dir.path());
     let (_, err) = text(&o);
@@ -114,7 +123,10 @@ fn bad_input_exits_2_with_a_hint_and_no_password() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("does not exist"), "{err}");
-    assert!(!dir.path().join("does").exists(), "inspect must not create files");
+    assert!(
+        !dir.path().join("does").exists(),
+        "inspect must not create files"
+    );
 
     std::fs::write(dir.path().join("lockstep.toml"), "migratons = \"x\"\n").unwrap();
     let o = lockstep(&["inspect", "dev"], dir.path());

@@ -3,3 +3,7 @@
 mod support;
 
 mod cli;
+mod corpus_pg;
+mod examples;
+mod inspect_pg;
+mod sqlite;

@@ -11,6 +11,9 @@ use crate::normalize::{looks_system_named, sql_code, sql_text};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+// Changes are built once per diff and moved, never stored in bulk: boxing the big
+// variants would buy nothing but noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
@@ -483,6 +486,9 @@ fn view_core(v: &View) -> View {
     v.definition = sql_text(&v.definition);
     v.depends_on.clear();
     v.sql = v.sql.as_deref().map(sql_text);
+    // The query determines the columns; SQLite expands `SELECT *` at query time, so
+    // they change with the table while the view itself does not.
+    v.columns.clear();
     v.owner = None;
     v.comment = None;
     v.grants.clear();
@@ -961,9 +967,21 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
     for v in topo(view_creates, |v| v.name.key(), |v| v.depends_on.clone()) {
         p.views.push(Change::CreateView { view: v });
     }
+    // What AlterView changes; columns and depends_on are derived, not properties.
+    let view_props = |x: &View| {
+        (
+            x.owner.clone(),
+            x.comment.clone(),
+            x.grants.clone(),
+            x.column_comments.clone(),
+        )
+    };
     for (k, v) in &to.views {
         if let Some(f) = from.views.get(k) {
-            if !recreated.contains(&k.key()) && f != v && view_core(f) == view_core(v) {
+            if !recreated.contains(&k.key())
+                && view_props(f) != view_props(v)
+                && view_core(f) == view_core(v)
+            {
                 p.table_props.push(Change::AlterView {
                     from: f.clone(),
                     to: v.clone(),

@@ -370,6 +370,9 @@ pub struct Table {
     /// SQLite `STRICT`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub strict: bool,
+    /// SQLite virtual table: the module and its arguments after `USING`, `fts4(a, b)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_using: Option<String>,
     /// MySQL storage engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
@@ -400,6 +403,7 @@ impl Table {
             options: vec![],
             without_rowid: false,
             strict: false,
+            virtual_using: None,
             engine: None,
             charset: None,
             collation: None,

@@ -98,10 +98,12 @@ impl Db {
                     })?;
                 Conn::Sqlite(c)
             }
-            Dialect::Mysql => return Err(DbError::BadUrl(format!(
+            Dialect::Mysql => {
+                return Err(DbError::BadUrl(format!(
                 "{}: MySQL/MariaDB support is not built yet; use a postgres:// or sqlite:// URL",
                 url.redacted()
-            ))),
+            )))
+            }
         };
         Ok(Db {
             url: url.clone(),

@@ -75,7 +75,10 @@ pub fn constraint_body(c: &Constraint) -> String {
         ConstraintKind::PrimaryKey { columns, extra } => format!(
             "PRIMARY KEY ({}){}",
             cols(columns),
-            extra.as_deref().map(|e| format!(" {e}")).unwrap_or_default()
+            extra
+                .as_deref()
+                .map(|e| format!(" {e}"))
+                .unwrap_or_default()
         ),
         ConstraintKind::Unique {
             columns,
@@ -89,7 +92,10 @@ pub fn constraint_body(c: &Constraint) -> String {
                 ""
             },
             cols(columns),
-            extra.as_deref().map(|e| format!(" {e}")).unwrap_or_default()
+            extra
+                .as_deref()
+                .map(|e| format!(" {e}"))
+                .unwrap_or_default()
         ),
         ConstraintKind::ForeignKey {
             columns,
@@ -218,7 +224,9 @@ impl Planner<'_> {
     }
 
     fn push_destructive(&mut self, sql: impl Into<String>) {
-        self.out.statements.push(Statement::new(sql).destructive(true));
+        self.out
+            .statements
+            .push(Statement::new(sql).destructive(true));
     }
 
     fn unsupported(&mut self, what: String) {
@@ -239,7 +247,14 @@ impl Planner<'_> {
     }
 
     /// GRANT/REVOKE to turn `from` into `to`. `cols` restricts to column privileges.
-    fn grants(&mut self, kind: &str, target: &str, from: &[Grant], to: &[Grant], cols: Option<&str>) {
+    fn grants(
+        &mut self,
+        kind: &str,
+        target: &str,
+        from: &[Grant],
+        to: &[Grant],
+        cols: Option<&str>,
+    ) {
         let key = |g: &Grant| (g.grantee.clone(), g.privilege.clone());
         let fset: BTreeSet<_> = from.iter().map(key).collect();
         let tset: BTreeSet<_> = to.iter().map(key).collect();
@@ -271,7 +286,11 @@ impl Planner<'_> {
                     "GRANT {}{col} ON {kind} {target} TO {}{}",
                     g.privilege,
                     grantee(&g.grantee),
-                    if g.grantable { " WITH GRANT OPTION" } else { "" }
+                    if g.grantable {
+                        " WITH GRANT OPTION"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
@@ -450,7 +469,13 @@ impl Planner<'_> {
     }
 
     fn role_attrs(r: &Role) -> String {
-        let flag = |b: bool, yes: &str| if b { yes.to_string() } else { format!("NO{yes}") };
+        let flag = |b: bool, yes: &str| {
+            if b {
+                yes.to_string()
+            } else {
+                format!("NO{yes}")
+            }
+        };
         [
             flag(r.login, "LOGIN"),
             flag(r.superuser, "SUPERUSER"),
@@ -488,7 +513,11 @@ impl Planner<'_> {
         let mut a = from.clone();
         a.member_of = to.member_of.clone();
         if &a != to {
-            self.push(format!("ALTER ROLE {} WITH {}", ident(&to.name), Self::role_attrs(to)));
+            self.push(format!(
+                "ALTER ROLE {} WITH {}",
+                ident(&to.name),
+                Self::role_attrs(to)
+            ));
         }
         for m in &from.member_of {
             if !to.member_of.contains(m) {
@@ -515,7 +544,11 @@ impl Planner<'_> {
             TypeKind::Enum { labels } => {
                 self.push(format!(
                     "CREATE TYPE {name} AS ENUM ({})",
-                    labels.iter().map(|l| literal(l)).collect::<Vec<_>>().join(", ")
+                    labels
+                        .iter()
+                        .map(|l| literal(l))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
                 "TYPE"
             }
@@ -577,7 +610,10 @@ impl Planner<'_> {
                 if let Some(d) = subtype_diff {
                     parts.push(format!("SUBTYPE_DIFF = {d}"));
                 }
-                self.push(format!("CREATE TYPE {name} AS RANGE ({})", parts.join(", ")));
+                self.push(format!(
+                    "CREATE TYPE {name} AS RANGE ({})",
+                    parts.join(", ")
+                ));
                 "TYPE"
             }
         };
@@ -645,7 +681,10 @@ impl Planner<'_> {
                 }
                 for (n, d) in cb {
                     if ca.get(n) != Some(d) {
-                        self.push(format!("ALTER DOMAIN {name} ADD CONSTRAINT {} {d}", ident(n)));
+                        self.push(format!(
+                            "ALTER DOMAIN {name} ADD CONSTRAINT {} {d}",
+                            ident(n)
+                        ));
                     }
                 }
                 if cola != colb {
@@ -678,7 +717,11 @@ impl Planner<'_> {
         });
         parts.push(format!("START WITH {}", s.start));
         parts.push(format!("CACHE {}", s.cache));
-        parts.push(if s.cycle { "CYCLE".into() } else { "NO CYCLE".into() });
+        parts.push(if s.cycle {
+            "CYCLE".into()
+        } else {
+            "NO CYCLE".into()
+        });
         parts.join(" ")
     }
 
@@ -735,7 +778,11 @@ impl Planner<'_> {
         let (inline, later): (Vec<&Constraint>, Vec<&Constraint>) =
             t.constraints.iter().partition(|c| !c.not_valid);
         let mut s = String::new();
-        s.push_str(if t.unlogged { "CREATE UNLOGGED TABLE " } else { "CREATE TABLE " });
+        s.push_str(if t.unlogged {
+            "CREATE UNLOGGED TABLE "
+        } else {
+            "CREATE TABLE "
+        });
         s.push_str(&name);
         let cons: Vec<String> = inline
             .iter()
@@ -776,7 +823,12 @@ impl Planner<'_> {
             // Partition columns come from the parent; only their extras are set here.
             for c in &t.columns {
                 if c.comment.is_some() {
-                    self.comment("COLUMN", &format!("{name}.{}", ident(&c.name)), &None, &c.comment);
+                    self.comment(
+                        "COLUMN",
+                        &format!("{name}.{}", ident(&c.name)),
+                        &None,
+                        &c.comment,
+                    );
                 }
             }
         }
@@ -786,7 +838,12 @@ impl Planner<'_> {
         for c in &t.constraints {
             if c.comment.is_some() && !c.not_valid {
                 let n = c.name.clone().unwrap_or_default();
-                self.comment("CONSTRAINT", &format!("{} ON {name}", ident(&n)), &None, &c.comment);
+                self.comment(
+                    "CONSTRAINT",
+                    &format!("{} ON {name}", ident(&n)),
+                    &None,
+                    &c.comment,
+                );
             }
         }
         if t.partition_of.is_none() {
@@ -810,7 +867,11 @@ impl Planner<'_> {
     /// Owner, comment, grants and row-level security.
     fn table_props(&mut self, from: &Table, to: &Table) {
         let name = qual(&to.name);
-        let word = if to.kind == TableKind::Foreign { "FOREIGN TABLE" } else { "TABLE" };
+        let word = if to.kind == TableKind::Foreign {
+            "FOREIGN TABLE"
+        } else {
+            "TABLE"
+        };
         self.owner(word, &name, &from.owner, &to.owner);
         self.comment(word, &name, &from.comment, &to.comment);
         self.grants("TABLE", &name, &from.grants, &to.grants, None);
@@ -838,7 +899,9 @@ impl Planner<'_> {
         }
         if from.options != to.options {
             let keys = |o: &[String]| -> Vec<String> {
-                o.iter().map(|kv| kv.split('=').next().unwrap_or("").to_string()).collect()
+                o.iter()
+                    .map(|kv| kv.split('=').next().unwrap_or("").to_string())
+                    .collect()
             };
             let gone: Vec<String> = keys(&from.options)
                 .into_iter()
@@ -848,7 +911,10 @@ impl Planner<'_> {
                 self.push(format!("ALTER TABLE {name} RESET ({})", gone.join(", ")));
             }
             if !to.options.is_empty() {
-                self.push(format!("ALTER TABLE {name} SET ({})", to.options.join(", ")));
+                self.push(format!(
+                    "ALTER TABLE {name} SET ({})",
+                    to.options.join(", ")
+                ));
             }
         }
         if from.partition_of != to.partition_of {
@@ -891,7 +957,8 @@ impl Planner<'_> {
         let t = qual(table);
         let c = ident(&to.name);
         let alter = |rest: String| format!("ALTER TABLE {t} ALTER COLUMN {c} {rest}");
-        let default_changes = from.default.as_deref().map(sql_text) != to.default.as_deref().map(sql_text);
+        let default_changes =
+            from.default.as_deref().map(sql_text) != to.default.as_deref().map(sql_text);
         if from.generated != to.generated {
             match (&from.generated, &to.generated) {
                 (Some(_), None) => self.push(alter("DROP EXPRESSION".into())),
@@ -908,7 +975,11 @@ impl Planner<'_> {
             self.push(alter("DROP DEFAULT".into()));
         }
         if from.type_ != to.type_ || from.collation != to.collation {
-            let coll = to.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
+            let coll = to
+                .collation
+                .as_ref()
+                .map(|c| format!(" COLLATE {c}"))
+                .unwrap_or_default();
             let stmt = alter(format!("TYPE {}{coll} USING {c}::{}", to.type_, to.type_));
             if from.type_ != to.type_ {
                 self.push_destructive(stmt);
@@ -922,7 +993,11 @@ impl Planner<'_> {
             }
         }
         if from.not_null != to.not_null {
-            self.push(alter(if to.not_null { "SET NOT NULL".into() } else { "DROP NOT NULL".into() }));
+            self.push(alter(if to.not_null {
+                "SET NOT NULL".into()
+            } else {
+                "DROP NOT NULL".into()
+            }));
         }
         match (&from.identity, &to.identity) {
             (None, Some(i)) => self.push(alter(format!(
@@ -943,7 +1018,11 @@ impl Planner<'_> {
                 parts.push(format!("SET MINVALUE {}", b.min));
                 parts.push(format!("SET MAXVALUE {}", b.max));
                 parts.push(format!("SET CACHE {}", b.cache));
-                parts.push(if b.cycle { "SET CYCLE".into() } else { "SET NO CYCLE".into() });
+                parts.push(if b.cycle {
+                    "SET CYCLE".into()
+                } else {
+                    "SET NO CYCLE".into()
+                });
                 self.push(alter(parts.join(" ")));
             }
             _ => {}
@@ -1023,13 +1102,21 @@ impl Planner<'_> {
             "CREATE POLICY {} ON {} AS {} FOR {}",
             ident(&p.name),
             qual(table),
-            if p.permissive { "PERMISSIVE" } else { "RESTRICTIVE" },
+            if p.permissive {
+                "PERMISSIVE"
+            } else {
+                "RESTRICTIVE"
+            },
             p.command
         );
         if !p.roles.is_empty() {
             s.push_str(&format!(
                 " TO {}",
-                p.roles.iter().map(|r| grantee(r)).collect::<Vec<_>>().join(", ")
+                p.roles
+                    .iter()
+                    .map(|r| grantee(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if let Some(u) = &p.using {
@@ -1051,7 +1138,10 @@ impl Planner<'_> {
                 Some("A") => "ENABLE ALWAYS",
                 Some(_) => "ENABLE",
             };
-            self.push(format!("ALTER TABLE {table} {how} TRIGGER {}", ident(&to.name)));
+            self.push(format!(
+                "ALTER TABLE {table} {how} TRIGGER {}",
+                ident(&to.name)
+            ));
         }
         self.comment(
             "TRIGGER",
@@ -1104,7 +1194,10 @@ mod tests {
         from.tables.insert(t.name.clone(), t);
         let to = Database::empty(Dialect::Postgres);
         let p = plan(&diff(&from, &to), &from, &to);
-        assert!(p.statements.iter().any(|s| s.destructive && s.sql.starts_with("DROP TABLE")));
+        assert!(p
+            .statements
+            .iter()
+            .any(|s| s.destructive && s.sql.starts_with("DROP TABLE")));
         assert!(p.to_sql().contains("-- lockstep: destructive"));
     }
 }

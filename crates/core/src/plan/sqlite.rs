@@ -1,8 +1,1560 @@
-//! SQLite plans. (Being written.)
-use super::Plan;
-use crate::diff::Change;
-use crate::model::Database;
+//! SQLite plans.
+//!
+//! SQLite's ALTER TABLE can add, drop and rename columns and nothing else. Every other
+//! change to a table is made by rebuilding it, following the procedure in
+//! <https://www.sqlite.org/lang_altertable.html> ("Making Other Kinds Of Table Schema
+//! Changes"): create the new shape under a temporary name, copy the rows, drop the old
+//! table, rename the new one, re-create its indexes and triggers. All changes of one
+//! table become one rebuild, so a table is copied at most once per plan.
+//!
+//! The [`text`] module reads SQLite's stored CREATE text; the inspector uses it for what
+//! the pragmas do not expose, and the planner for the few decisions that depend on
+//! expression shapes.
 
-pub fn plan(_changes: &[Change], _from: &Database, _to: &Database) -> Plan {
-    Plan::default()
+use super::{ident, literal, Plan, Statement};
+use crate::diff::Change;
+use crate::model::*;
+use crate::normalize::sql_text;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Prefix of the temporary name a rebuilt table has until it is renamed. lockstep's own
+/// prefix, so that inspection never reports a leftover.
+const REBUILD_PREFIX: &str = "lockstep_new_";
+
+pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
+    let created: BTreeSet<&QualName> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateTable { table } => Some(&table.name),
+            _ => None,
+        })
+        .collect();
+    let dropped: BTreeSet<&QualName> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DropTable { table } => Some(&table.name),
+            _ => None,
+        })
+        .collect();
+
+    // SQLite cannot add a foreign key to an existing table, and the diff emits the keys
+    // of new tables after all tables exist: fold them back into CREATE TABLE.
+    let mut folded: BTreeMap<&QualName, Vec<&Constraint>> = BTreeMap::new();
+    for c in changes {
+        if let Change::AddConstraint { table, constraint } = c {
+            if created.contains(table) {
+                folded.entry(table).or_default().push(constraint);
+            }
+        }
+    }
+
+    let mut first_change: BTreeMap<&QualName, usize> = BTreeMap::new();
+    let mut rebuild: BTreeSet<&QualName> = BTreeSet::new();
+    for (i, c) in changes.iter().enumerate() {
+        let Some(t) = structural_table(c) else {
+            continue;
+        };
+        if created.contains(t) || dropped.contains(t) {
+            continue;
+        }
+        first_change.entry(t).or_insert(i);
+        if needs_rebuild(c, from, to) {
+            rebuild.insert(t);
+        }
+    }
+    // A rebuild runs where its table's first change would have, but never before the
+    // last CREATE TABLE: its new foreign keys may name a table created in this plan, and
+    // copying rows with foreign keys enforced needs that table to exist.
+    let last_create = changes
+        .iter()
+        .rposition(|c| matches!(c, Change::CreateTable { .. }));
+    let mut rebuild_at: BTreeMap<usize, Vec<&QualName>> = BTreeMap::new();
+    for t in &rebuild {
+        let first = first_change.get(t).copied().unwrap_or(0);
+        let at = last_create.map_or(first, |l| l.max(first));
+        rebuild_at.entry(at).or_default().push(t);
+    }
+
+    let mut p = Planner {
+        out: Plan::default(),
+        from,
+        to,
+        deferred: false,
+    };
+    for (i, c) in changes.iter().enumerate() {
+        if !absorbed(c, &rebuild, &created, &dropped) {
+            p.change(c, &folded);
+        }
+        for t in rebuild_at.get(&i).into_iter().flatten() {
+            p.rebuild(t);
+        }
+    }
+    p.out
+}
+
+/// The table a change alters in place, for the changes a rebuild absorbs.
+fn structural_table(c: &Change) -> Option<&QualName> {
+    match c {
+        Change::AddColumn { table, .. }
+        | Change::AlterColumn { table, .. }
+        | Change::DropColumn { table, .. }
+        | Change::ColumnOrder { table, .. }
+        | Change::AddConstraint { table, .. }
+        | Change::AlterConstraint { table, .. }
+        | Change::DropConstraint { table, .. } => Some(table),
+        Change::AlterTable { to, .. } => Some(&to.name),
+        _ => None,
+    }
+}
+
+/// Whether a change is replaced by something else in the plan: a rebuild of its table, the
+/// CREATE TABLE it is folded into, or the DROP TABLE that takes it along.
+fn absorbed(
+    c: &Change,
+    rebuild: &BTreeSet<&QualName>,
+    created: &BTreeSet<&QualName>,
+    dropped: &BTreeSet<&QualName>,
+) -> bool {
+    if let Some(t) = structural_table(c) {
+        return rebuild.contains(t)
+            || (matches!(c, Change::AddConstraint { .. }) && created.contains(t))
+            || (matches!(c, Change::DropConstraint { .. }) && dropped.contains(t));
+    }
+    match c {
+        Change::CreateIndex { index } | Change::DropIndex { index } => {
+            rebuild.contains(&index.table)
+        }
+        Change::AlterIndex { to, .. } => rebuild.contains(&to.table),
+        Change::CreateTrigger { trigger } | Change::DropTrigger { trigger } => {
+            rebuild.contains(&trigger.table)
+        }
+        Change::AlterTrigger { to, .. } => rebuild.contains(&to.table),
+        _ => false,
+    }
+}
+
+fn needs_rebuild(c: &Change, from: &Database, to: &Database) -> bool {
+    let virtual_table = |q: &QualName| {
+        from.tables
+            .get(q)
+            .is_some_and(|t| t.virtual_using.is_some())
+            || to.tables.get(q).is_some_and(|t| t.virtual_using.is_some())
+    };
+    if structural_table(c).is_some_and(virtual_table) {
+        // A virtual table's shape is its module arguments; it can only be re-created.
+        return match c {
+            Change::AlterConstraint { .. } => false,
+            Change::AlterTable { from: a, to: b } => table_flags_differ(a, b),
+            _ => true,
+        };
+    }
+    match c {
+        Change::AddColumn { table, column } => {
+            match (from.tables.get(table), to.tables.get(table)) {
+                (Some(f), Some(t)) => !can_add_column(f, t, column),
+                _ => true,
+            }
+        }
+        Change::DropColumn { table, column } => !can_drop_column(from, table, column),
+        Change::AlterColumn { from: a, to: b, .. } => column_differs(a, b),
+        Change::ColumnOrder { .. } | Change::AddConstraint { .. } => true,
+        Change::DropConstraint { .. } => true,
+        // Only the comment, which SQLite does not have.
+        Change::AlterConstraint { .. } => false,
+        Change::AlterTable { from: a, to: b } => table_flags_differ(a, b),
+        _ => false,
+    }
+}
+
+fn table_flags_differ(a: &Table, b: &Table) -> bool {
+    a.without_rowid != b.without_rowid || a.strict != b.strict || a.virtual_using != b.virtual_using
+}
+
+/// Whether two columns differ in anything SQLite stores (comments, grants and the like
+/// come from other engines' snapshots and have nowhere to go).
+fn column_differs(a: &Column, b: &Column) -> bool {
+    let dflt = |c: &Column| c.default.as_deref().map(sql_text);
+    a.type_ != b.type_
+        || a.not_null != b.not_null
+        || dflt(a) != dflt(b)
+        || a.generated != b.generated
+        || a.collation != b.collation
+        || a.auto_increment != b.auto_increment
+}
+
+/// `ALTER TABLE ADD COLUMN` applies only to a column appended last that no key covers, with
+/// a constant default (non-NULL when NOT NULL), and not stored-generated.
+fn can_add_column(from: &Table, to: &Table, c: &Column) -> bool {
+    let Some(pos) = to.columns.iter().position(|x| x.name == c.name) else {
+        return false;
+    };
+    let appended = to.columns[pos + 1..]
+        .iter()
+        .all(|later| from.column(&later.name).is_none());
+    let keyed = to.constraints.iter().any(|k| match &k.kind {
+        ConstraintKind::PrimaryKey { columns, .. }
+        | ConstraintKind::Unique { columns, .. }
+        | ConstraintKind::ForeignKey { columns, .. } => columns.contains(&c.name),
+        ConstraintKind::Check { expression, .. } => text::mentions(expression, &c.name),
+        ConstraintKind::Exclusion { .. } => false,
+    });
+    let default_ok = match &c.default {
+        None => !c.not_null,
+        Some(d) => {
+            text::is_literal(d)
+                && !text::is_time_keyword(d)
+                && !(c.not_null && d.trim().eq_ignore_ascii_case("NULL"))
+        }
+    };
+    let generated_ok = match &c.generated {
+        None => true,
+        Some(g) => !g.stored && !c.not_null,
+    };
+    appended && !keyed && default_ok && generated_ok && !c.auto_increment
+}
+
+/// `ALTER TABLE DROP COLUMN` refuses a column that anything else names: keys, checks,
+/// indexes, generated columns, views and triggers. Names are matched as tokens, which
+/// errs towards a rebuild; a rebuild always works.
+fn can_drop_column(from: &Database, table: &QualName, c: &Column) -> bool {
+    let Some(t) = from.tables.get(table) else {
+        return false;
+    };
+    if t.virtual_using.is_some() {
+        return false;
+    }
+    let in_constraint = t.constraints.iter().any(|k| match &k.kind {
+        ConstraintKind::PrimaryKey { columns, .. }
+        | ConstraintKind::Unique { columns, .. }
+        | ConstraintKind::ForeignKey { columns, .. } => columns.contains(&c.name),
+        ConstraintKind::Check { expression, .. } => text::mentions(expression, &c.name),
+        ConstraintKind::Exclusion { .. } => true,
+    });
+    let referenced = from.tables.values().any(|o| {
+        o.constraints.iter().any(|k| {
+            matches!(&k.kind, ConstraintKind::ForeignKey { references, ref_columns, .. }
+                if references == table && (ref_columns.contains(&c.name) || ref_columns.is_empty()))
+        })
+    });
+    let indexed = from.indexes.values().any(|i| {
+        i.table == *table && (i.columns.contains(&c.name) || text::mentions(&i.definition, &c.name))
+    });
+    let generated_use = t.columns.iter().any(|o| {
+        o.generated
+            .as_ref()
+            .is_some_and(|g| text::mentions(&g.expression, &c.name))
+    });
+    let view_use = from
+        .views
+        .values()
+        .any(|v| text::mentions(v.sql.as_deref().unwrap_or(&v.definition), &c.name));
+    let trigger_use = from
+        .triggers
+        .values()
+        .any(|tr| text::mentions(&tr.definition, &c.name));
+    !(c.auto_increment
+        || in_constraint
+        || referenced
+        || indexed
+        || generated_use
+        || view_use
+        || trigger_use)
+}
+
+struct Planner<'a> {
+    out: Plan,
+    from: &'a Database,
+    to: &'a Database,
+    /// Whether `PRAGMA defer_foreign_keys` was already emitted.
+    deferred: bool,
+}
+
+impl Planner<'_> {
+    fn push(&mut self, sql: impl Into<String>) {
+        self.out.statements.push(Statement::new(sql));
+    }
+
+    fn push_destructive(&mut self, sql: impl Into<String>, d: bool) {
+        self.out.statements.push(Statement::new(sql).destructive(d));
+    }
+
+    fn change(&mut self, c: &Change, folded: &BTreeMap<&QualName, Vec<&Constraint>>) {
+        match c {
+            Change::CreateTable { table } => {
+                let extra = folded.get(&table.name).cloned().unwrap_or_default();
+                let sql = self.create_table(&table.name.name, table, &extra);
+                self.push(sql);
+            }
+            Change::DropTable { table } => {
+                self.push_destructive(format!("DROP TABLE {}", ident(&table.name.name)), true);
+            }
+            Change::AddColumn { table, column } => {
+                // Only reached when `can_add_column` held; otherwise the table is rebuilt.
+                let sql = format!(
+                    "ALTER TABLE {} ADD COLUMN {}",
+                    ident(&table.name),
+                    column_sql(column, None)
+                );
+                self.push(sql);
+            }
+            Change::DropColumn { table, column } => {
+                let sql = format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    ident(&table.name),
+                    ident(&column.name)
+                );
+                self.push_destructive(sql, true);
+            }
+            Change::CreateIndex { index } => {
+                if let Some(sql) = create_index(index) {
+                    self.push(sql);
+                }
+            }
+            Change::DropIndex { index } if !index.constraint => {
+                self.push(format!("DROP INDEX {}", ident(&index.name.name)));
+            }
+            // SQLite cannot rename an index; comments do not exist.
+            Change::AlterIndex { from, to } if from.name != to.name => {
+                self.push(format!("DROP INDEX {}", ident(&from.name.name)));
+                if let Some(sql) = create_index(to) {
+                    self.push(sql);
+                }
+            }
+            Change::CreateView { view } => {
+                if view.materialized {
+                    self.out
+                        .unsupported
+                        .push(format!("materialized view {}", view.name));
+                } else {
+                    self.push(create_view(view));
+                }
+            }
+            Change::DropView { view } if !view.materialized => {
+                self.push(format!("DROP VIEW {}", ident(&view.name.name)));
+            }
+            Change::CreateTrigger { trigger } => self.push(trigger.definition.clone()),
+            Change::DropTrigger { trigger } => {
+                self.push(format!("DROP TRIGGER {}", ident(&trigger.name)));
+            }
+            // Reached only for changes that need no statement in SQLite: a column whose
+            // difference SQLite does not store, table properties of other engines.
+            Change::AlterColumn { .. }
+            | Change::ColumnOrder { .. }
+            | Change::AddConstraint { .. }
+            | Change::DropConstraint { .. }
+            | Change::AlterConstraint { .. }
+            | Change::AlterTable { .. } => {}
+            // Not SQLite concepts: roles, schemas, grants, types, sequences, functions,
+            // policies, extensions.
+            _ => {}
+        }
+    }
+
+    fn create_table(&mut self, name: &str, t: &Table, extra: &[&Constraint]) -> String {
+        if let Some(using) = &t.virtual_using {
+            return format!("CREATE VIRTUAL TABLE {} USING {}", ident(name), using);
+        }
+        let mut constraints: Vec<&Constraint> = t.constraints.iter().collect();
+        for c in extra {
+            if !constraints.contains(c) {
+                constraints.push(*c);
+            }
+        }
+        // AUTOINCREMENT is only legal on a column-level INTEGER PRIMARY KEY.
+        let inline_pk = constraints.iter().copied().find(|c| {
+            matches!(&c.kind, ConstraintKind::PrimaryKey { columns, .. }
+                if columns.len() == 1
+                    && t.column(&columns[0]).is_some_and(|col| col.auto_increment))
+        });
+        let mut parts: Vec<String> = vec![];
+        for col in &t.columns {
+            let pk = inline_pk.filter(|c| {
+                matches!(&c.kind, ConstraintKind::PrimaryKey { columns, .. }
+                    if columns.first() == Some(&col.name))
+            });
+            parts.push(column_sql(col, pk));
+        }
+        for c in constraints {
+            if inline_pk.is_some_and(|pk| std::ptr::eq(pk, c)) {
+                continue;
+            }
+            match constraint_sql(c) {
+                Some(s) => parts.push(s),
+                None => self.out.unsupported.push(format!(
+                    "{} constraint {} on {}",
+                    c.kind.label(),
+                    c.name.as_deref().unwrap_or("(unnamed)"),
+                    t.name
+                )),
+            }
+        }
+        let mut options = vec![];
+        if t.without_rowid {
+            options.push("WITHOUT ROWID");
+        }
+        if t.strict {
+            options.push("STRICT");
+        }
+        let options = if options.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", options.join(", "))
+        };
+        format!(
+            "CREATE TABLE {} (\n  {}\n){}",
+            ident(name),
+            parts.join(",\n  "),
+            options
+        )
+    }
+
+    /// The documented rebuild, for one table, into the target's shape.
+    fn rebuild(&mut self, q: &QualName) {
+        let Some(tt) = self.to.tables.get(q) else {
+            return;
+        };
+        let ft = self.from.tables.get(q);
+        let name = &q.name;
+        let triggers: Vec<&Trigger> = self
+            .to
+            .triggers
+            .values()
+            .filter(|tr| tr.table == *q)
+            .collect();
+        let indexes: Vec<&Index> = self.to.indexes.values().filter(|i| i.table == *q).collect();
+        if tt.virtual_using.is_some() || ft.is_some_and(|f| f.virtual_using.is_some()) {
+            // A virtual table's content belongs to its module: re-create it empty.
+            self.push_destructive(format!("DROP TABLE {}", ident(name)), true);
+            let sql = self.create_table(name, tt, &[]);
+            self.push(sql);
+        } else {
+            if !self.deferred {
+                // With foreign keys enforced, DROP TABLE deletes the old rows first and
+                // fires ON DELETE actions in child tables. foreign_keys cannot change
+                // inside a transaction (lockstep's own connection has it off); outside
+                // one, this turns it off. Inside one, deferral at least lets rows move
+                // while keys point at the old or the new table, checked at COMMIT.
+                self.push("PRAGMA foreign_keys = OFF");
+                self.push("PRAGMA defer_foreign_keys = ON");
+                self.deferred = true;
+            }
+            let tmp = format!("{REBUILD_PREFIX}{name}");
+            let sql = self.create_table(&tmp, tt, &[]);
+            self.push(sql);
+            let shared: Vec<String> = tt
+                .columns
+                .iter()
+                .filter(|c| c.generated.is_none())
+                .filter(|c| ft.is_some_and(|f| f.column(&c.name).is_some()))
+                .map(|c| ident(&c.name))
+                .collect();
+            if !shared.is_empty() {
+                let cols = shared.join(", ");
+                self.push(format!(
+                    "INSERT INTO {} ({cols}) SELECT {cols} FROM {}",
+                    ident(&tmp),
+                    ident(name)
+                ));
+            }
+            let had_autoinc = ft.is_some_and(|f| f.columns.iter().any(|c| c.auto_increment));
+            let has_autoinc = tt.columns.iter().any(|c| c.auto_increment);
+            if had_autoinc && has_autoinc {
+                // The copy only records the highest id still present; keep the old
+                // high-water mark so deleted ids are not handed out again.
+                self.push(format!(
+                    "DELETE FROM sqlite_sequence WHERE name = {}",
+                    literal(&tmp)
+                ));
+                self.push(format!(
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT {}, seq FROM sqlite_sequence WHERE name = {}",
+                    literal(&tmp),
+                    literal(name)
+                ));
+            }
+            let lossy = ft.is_some_and(|f| {
+                f.columns.iter().any(|c| match tt.column(&c.name) {
+                    None => true,
+                    Some(n) => n.type_ != c.type_,
+                })
+            });
+            self.push_destructive(format!("DROP TABLE {}", ident(name)), lossy);
+            // Views and other tables' triggers that name the table are left as they are:
+            // in legacy mode RENAME neither rewrites nor re-checks them, and they resolve
+            // to the new table once it has the old name.
+            self.push("PRAGMA legacy_alter_table = ON");
+            self.push(format!(
+                "ALTER TABLE {} RENAME TO {}",
+                ident(&tmp),
+                ident(name)
+            ));
+            self.push("PRAGMA legacy_alter_table = OFF");
+        }
+        for i in indexes {
+            if let Some(sql) = create_index(i) {
+                self.push(sql);
+            }
+        }
+        for tr in triggers {
+            self.push(tr.definition.clone());
+        }
+        if tt.virtual_using.is_none() {
+            self.push(format!("PRAGMA foreign_key_check({})", ident(name)));
+        }
+    }
+}
+
+fn create_index(i: &Index) -> Option<String> {
+    if i.constraint {
+        return None;
+    }
+    Some(format!(
+        "CREATE {}INDEX {} ON {} {}",
+        if i.unique { "UNIQUE " } else { "" },
+        ident(&i.name.name),
+        ident(&i.table.name),
+        i.definition
+    ))
+}
+
+fn create_view(v: &View) -> String {
+    match &v.sql {
+        Some(sql) => sql.clone(),
+        None => format!("CREATE VIEW {} AS {}", ident(&v.name.name), v.definition),
+    }
+}
+
+/// A column definition; `pk` is the primary key when it must be written on the column.
+fn column_sql(c: &Column, pk: Option<&Constraint>) -> String {
+    let mut s = ident(&c.name);
+    if !c.type_.is_empty() {
+        s.push(' ');
+        s.push_str(&c.type_);
+    }
+    if let Some(pk) = pk {
+        if let Some(n) = &pk.name {
+            s.push_str(&format!(" CONSTRAINT {}", ident(n)));
+        }
+        s.push_str(" PRIMARY KEY");
+        if let ConstraintKind::PrimaryKey { extra, .. } = &pk.kind {
+            s.push_str(&conflict_sql(extra));
+        }
+        s.push_str(" AUTOINCREMENT");
+    }
+    if let Some(coll) = &c.collation {
+        s.push_str(&format!(" COLLATE {}", ident(coll)));
+    }
+    if c.not_null {
+        s.push_str(" NOT NULL");
+    }
+    match (&c.generated, &c.default) {
+        (Some(g), _) => s.push_str(&format!(
+            " GENERATED ALWAYS AS ({}) {}",
+            g.expression,
+            if g.stored { "STORED" } else { "VIRTUAL" }
+        )),
+        (None, Some(d)) => {
+            s.push_str(" DEFAULT ");
+            s.push_str(&default_sql(d));
+        }
+        (None, None) => {}
+    }
+    s
+}
+
+/// SQLite reports a parenthesized default without its parentheses; anything but a
+/// literal needs them back.
+pub fn default_sql(d: &str) -> String {
+    let d = d.trim();
+    if text::is_literal(d) || text::is_parenthesized(d) {
+        d.to_string()
+    } else {
+        format!("({d})")
+    }
+}
+
+/// ` ON CONFLICT X` when `extra` is a conflict clause; other engines' extras (INCLUDE ...)
+/// have no SQLite form.
+fn conflict_sql(extra: &Option<String>) -> String {
+    match extra.as_deref().map(str::trim) {
+        Some(e) if is_conflict_clause(e) => format!(" {}", e.to_ascii_uppercase()),
+        _ => String::new(),
+    }
+}
+
+fn is_conflict_clause(e: &str) -> bool {
+    let words: Vec<&str> = e.split_whitespace().collect();
+    matches!(words.as_slice(), [on, conflict, action]
+        if on.eq_ignore_ascii_case("ON")
+            && conflict.eq_ignore_ascii_case("CONFLICT")
+            && ["ROLLBACK", "ABORT", "FAIL", "IGNORE", "REPLACE"]
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(action)))
+}
+
+fn fk_action(a: &str) -> Option<&'static str> {
+    ["CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT"]
+        .into_iter()
+        .find(|x| x.eq_ignore_ascii_case(a.trim()))
+}
+
+/// A table constraint, or None when SQLite has no form for it.
+fn constraint_sql(c: &Constraint) -> Option<String> {
+    let cols = |v: &[String]| v.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+    let body = match &c.kind {
+        ConstraintKind::PrimaryKey { columns, extra } => {
+            format!("PRIMARY KEY ({}){}", cols(columns), conflict_sql(extra))
+        }
+        ConstraintKind::Unique { columns, extra, .. } => {
+            format!("UNIQUE ({}){}", cols(columns), conflict_sql(extra))
+        }
+        ConstraintKind::Check { expression, .. } => format!("CHECK ({expression})"),
+        ConstraintKind::ForeignKey {
+            columns,
+            references,
+            ref_columns,
+            on_delete,
+            on_update,
+            ..
+        } => {
+            let mut s = format!(
+                "FOREIGN KEY ({}) REFERENCES {}",
+                cols(columns),
+                ident(&references.name)
+            );
+            if !ref_columns.is_empty() {
+                s.push_str(&format!(" ({})", cols(ref_columns)));
+            }
+            if let Some(a) = fk_action(on_delete) {
+                s.push_str(&format!(" ON DELETE {a}"));
+            }
+            if let Some(a) = fk_action(on_update) {
+                s.push_str(&format!(" ON UPDATE {a}"));
+            }
+            if c.deferrable {
+                s.push_str(if c.initially_deferred {
+                    " DEFERRABLE INITIALLY DEFERRED"
+                } else {
+                    " DEFERRABLE INITIALLY IMMEDIATE"
+                });
+            }
+            s
+        }
+        ConstraintKind::Exclusion { .. } => return None,
+    };
+    Some(match &c.name {
+        Some(n) => format!("CONSTRAINT {} {body}", ident(n)),
+        None => body,
+    })
+}
+
+/// Reading SQLite's stored CREATE text: a tokenizer that knows strings, quoted
+/// identifiers, comments and parentheses, and small parsers for CREATE TABLE, CREATE
+/// INDEX and CREATE VIEW. They never fail loudly: what they cannot read, they leave out,
+/// and the caller falls back to what the pragmas report.
+pub mod text {
+    use std::collections::BTreeSet;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        Word,
+        /// `"x"`, `` `x` `` or `[x]`.
+        Quoted,
+        /// `'x'`, and blob literals `x'00'`.
+        Str,
+        Num,
+        Punct,
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    pub struct Tok<'a> {
+        pub kind: Kind,
+        pub text: &'a str,
+        pub start: usize,
+        pub end: usize,
+    }
+
+    impl Tok<'_> {
+        pub fn is(&self, kw: &str) -> bool {
+            self.kind == Kind::Word && self.text.eq_ignore_ascii_case(kw)
+        }
+
+        pub fn is_punct(&self, p: &str) -> bool {
+            self.kind == Kind::Punct && self.text == p
+        }
+
+        /// The name this token spells, quotes removed.
+        pub fn ident(&self) -> String {
+            match self.kind {
+                Kind::Quoted | Kind::Str => unquote(self.text),
+                _ => self.text.to_string(),
+            }
+        }
+
+        fn is_name(&self) -> bool {
+            matches!(self.kind, Kind::Word | Kind::Quoted | Kind::Str)
+        }
+    }
+
+    fn unquote(s: &str) -> String {
+        let Some(open) = s.chars().next() else {
+            return String::new();
+        };
+        if open == '[' {
+            let inner = &s[1..];
+            return inner.strip_suffix(']').unwrap_or(inner).to_string();
+        }
+        if !matches!(open, '"' | '\'' | '`') {
+            return s.to_string();
+        }
+        let inner = &s[1..];
+        let inner = inner.strip_suffix(open).unwrap_or(inner);
+        let doubled: String = [open, open].iter().collect();
+        inner.replace(&doubled, &open.to_string())
+    }
+
+    fn is_word_byte(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+    }
+
+    pub fn tokenize(s: &str) -> Vec<Tok<'_>> {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            if c == b'-' && b.get(i + 1) == Some(&b'-') {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            if c == b'/' && b.get(i + 1) == Some(&b'*') {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i = (i + 2).min(b.len());
+                continue;
+            }
+            let start = i;
+            let kind = match c {
+                b'\'' | b'"' | b'`' | b'[' => {
+                    let close = if c == b'[' { b']' } else { c };
+                    i += 1;
+                    while i < b.len() {
+                        if b[i] == close {
+                            if close != b']' && b.get(i + 1) == Some(&close) {
+                                i += 2;
+                                continue;
+                            }
+                            i += 1;
+                            break;
+                        }
+                        i += 1;
+                    }
+                    if c == b'\'' {
+                        Kind::Str
+                    } else {
+                        Kind::Quoted
+                    }
+                }
+                b'x' | b'X' if b.get(i + 1) == Some(&b'\'') => {
+                    i += 2;
+                    while i < b.len() && b[i] != b'\'' {
+                        i += 1;
+                    }
+                    i = (i + 1).min(b.len());
+                    Kind::Str
+                }
+                b'0'..=b'9' => {
+                    i = number_end(b, i);
+                    Kind::Num
+                }
+                b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                    i = number_end(b, i);
+                    Kind::Num
+                }
+                _ if is_word_byte(c) => {
+                    while i < b.len() && (is_word_byte(b[i]) || b[i] == b'$') {
+                        i += 1;
+                    }
+                    Kind::Word
+                }
+                _ => {
+                    const TWO: [&[u8; 2]; 9] = [
+                        b"<>", b"<=", b">=", b"==", b"!=", b"||", b"<<", b">>", b"->",
+                    ];
+                    let two = b
+                        .get(i..i + 2)
+                        .is_some_and(|p| TWO.iter().any(|t| &t[..] == p));
+                    i += if two { 2 } else { 1 };
+                    Kind::Punct
+                }
+            };
+            out.push(Tok {
+                kind,
+                text: &s[start..i],
+                start,
+                end: i,
+            });
+        }
+        out
+    }
+
+    fn number_end(b: &[u8], start: usize) -> usize {
+        let hex = b.get(start) == Some(&b'0') && matches!(b.get(start + 1), Some(b'x' | b'X'));
+        let mut i = start + 1;
+        while i < b.len() {
+            let x = b[i];
+            let exponent_sign = (x == b'+' || x == b'-') && !hex && matches!(b[i - 1], b'e' | b'E');
+            if x.is_ascii_alphanumeric() || x == b'.' || x == b'_' || exponent_sign {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        i
+    }
+
+    /// Index of the `)` that closes the `(` at `open`.
+    pub fn group_end(toks: &[Tok], open: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        for (i, t) in toks.iter().enumerate().skip(open) {
+            if t.is_punct("(") {
+                depth += 1;
+            } else if t.is_punct(")") {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+
+    /// Splits at commas outside parentheses.
+    pub fn split_commas<'t, 'a>(toks: &'t [Tok<'a>]) -> Vec<&'t [Tok<'a>]> {
+        let mut out = vec![];
+        let mut depth = 0i32;
+        let mut start = 0;
+        for (i, t) in toks.iter().enumerate() {
+            if t.is_punct("(") {
+                depth += 1;
+            } else if t.is_punct(")") {
+                depth -= 1;
+            } else if t.is_punct(",") && depth == 0 {
+                out.push(&toks[start..i]);
+                start = i + 1;
+            }
+        }
+        out.push(&toks[start..]);
+        out
+    }
+
+    /// The tokens' text with comments dropped and whitespace collapsed: one space where
+    /// the source had any, none just inside parentheses or before a comma.
+    pub fn squash(toks: &[Tok]) -> String {
+        let mut out = String::new();
+        let mut prev: Option<&Tok> = None;
+        for t in toks {
+            if let Some(p) = prev {
+                if t.start > p.end && !p.is_punct("(") && !t.is_punct(")") && !t.is_punct(",") {
+                    out.push(' ');
+                }
+            }
+            out.push_str(t.text);
+            prev = Some(t);
+        }
+        out
+    }
+
+    pub fn squash_str(s: &str) -> String {
+        squash(&tokenize(s))
+    }
+
+    /// Whether `sql` names `name` as a token (case-insensitively, quoted or not).
+    pub fn mentions(sql: &str, name: &str) -> bool {
+        tokenize(sql).iter().any(|t| {
+            matches!(t.kind, Kind::Word | Kind::Quoted) && t.ident().eq_ignore_ascii_case(name)
+        })
+    }
+
+    /// Every name in `sql`, lowercased.
+    pub fn names(sql: &str) -> BTreeSet<String> {
+        tokenize(sql)
+            .iter()
+            .filter(|t| t.is_name())
+            .map(|t| t.ident().to_lowercase())
+            .collect()
+    }
+
+    /// A literal value: a string, blob, signed number, NULL, TRUE, FALSE or CURRENT_*.
+    pub fn is_literal(s: &str) -> bool {
+        let toks = tokenize(s);
+        let rest = match toks.first() {
+            Some(t) if t.is_punct("+") || t.is_punct("-") => &toks[1..],
+            _ => &toks[..],
+        };
+        match rest {
+            [t] if rest.len() < toks.len() => t.kind == Kind::Num,
+            [t] => {
+                matches!(t.kind, Kind::Num | Kind::Str)
+                    || ["NULL", "TRUE", "FALSE"].iter().any(|k| t.is(k))
+                    || is_time_keyword(t.text)
+            }
+            _ => false,
+        }
+    }
+
+    pub fn is_time_keyword(s: &str) -> bool {
+        ["CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP"]
+            .iter()
+            .any(|k| s.trim().eq_ignore_ascii_case(k))
+    }
+
+    /// Whether the whole text is one parenthesized group.
+    pub fn is_parenthesized(s: &str) -> bool {
+        let toks = tokenize(s);
+        !toks.is_empty() && toks[0].is_punct("(") && group_end(&toks, 0) == Some(toks.len() - 1)
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct TableSql {
+        pub columns: Vec<ColumnSql>,
+        pub constraints: Vec<ConstraintSql>,
+        pub without_rowid: bool,
+        pub strict: bool,
+        /// For a virtual table: the module and its arguments, `fts4(a, b)`.
+        pub virtual_using: Option<String>,
+    }
+
+    impl TableSql {
+        pub fn column(&self, name: &str) -> Option<&ColumnSql> {
+            self.columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name))
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct ColumnSql {
+        pub name: String,
+        /// Uppercased: collation names are case-insensitive.
+        pub collation: Option<String>,
+        /// Expression and whether STORED.
+        pub generated: Option<(String, bool)>,
+        pub autoincrement: bool,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConstraintSql {
+        pub name: Option<String>,
+        pub kind: ConstraintSqlKind,
+        /// `ON CONFLICT REPLACE` and the like.
+        pub conflict: Option<String>,
+        pub deferrable: bool,
+        pub initially_deferred: bool,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum ConstraintSqlKind {
+        PrimaryKey(Vec<String>),
+        Unique(Vec<String>),
+        Check(String),
+        ForeignKey { columns: Vec<String>, table: String },
+    }
+
+    /// Skips `CREATE [TEMP] [VIRTUAL] <kind> [IF NOT EXISTS] [schema.]name`, returning the
+    /// index after the name and whether VIRTUAL was seen.
+    fn skip_head(toks: &[Tok], kind: &str) -> Option<(usize, bool)> {
+        let mut i = 0;
+        if !toks.first()?.is("CREATE") {
+            return None;
+        }
+        i += 1;
+        let mut virtual_ = false;
+        while i < toks.len() && !toks[i].is(kind) {
+            if toks[i].is("VIRTUAL") {
+                virtual_ = true;
+            }
+            i += 1;
+            // Only modifiers (TEMP, UNIQUE, VIRTUAL) may sit between CREATE and the kind.
+            if i > 3 {
+                return None;
+            }
+        }
+        i += 1;
+        if toks.get(i).is_some_and(|t| t.is("IF")) {
+            i += 3;
+        }
+        toks.get(i)?;
+        if toks.get(i + 1).is_some_and(|t| t.is_punct(".")) {
+            i += 2;
+        }
+        Some((i + 1, virtual_))
+    }
+
+    pub fn parse_create_table(sql: &str) -> Option<TableSql> {
+        let toks = tokenize(sql);
+        let (mut i, virtual_) = skip_head(&toks, "TABLE")?;
+        let mut out = TableSql::default();
+        if virtual_ {
+            let using = toks.iter().position(|t| t.is("USING"))?;
+            out.virtual_using = Some(squash(&toks[using + 1..]));
+            return Some(out);
+        }
+        if !toks.get(i)?.is_punct("(") {
+            return None;
+        }
+        let end = group_end(&toks, i)?;
+        for def in split_commas(&toks[i + 1..end]) {
+            let Some(first) = def.first() else { continue };
+            if ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+                .iter()
+                .any(|k| first.is(k))
+            {
+                table_constraint(def, &mut out);
+            } else {
+                column_def(def, &mut out);
+            }
+        }
+        i = end + 1;
+        while i < toks.len() {
+            if toks[i].is("WITHOUT") && toks.get(i + 1).is_some_and(|t| t.is("ROWID")) {
+                out.without_rowid = true;
+            } else if toks[i].is("STRICT") {
+                out.strict = true;
+            }
+            i += 1;
+        }
+        Some(out)
+    }
+
+    fn conflict_clause(def: &[Tok], i: &mut usize) -> Option<String> {
+        if def.get(*i).is_some_and(|t| t.is("ON"))
+            && def.get(*i + 1).is_some_and(|t| t.is("CONFLICT"))
+        {
+            let action = def.get(*i + 2)?.text.to_ascii_uppercase();
+            *i += 3;
+            return Some(format!("ON CONFLICT {action}"));
+        }
+        None
+    }
+
+    /// After REFERENCES: returns the referenced table, deferrable, initially deferred,
+    /// and the index after the clause.
+    fn references(def: &[Tok], mut i: usize) -> (String, bool, bool, usize) {
+        let table = def.get(i).map(|t| t.ident()).unwrap_or_default();
+        i += 1;
+        if def.get(i).is_some_and(|t| t.is_punct("(")) {
+            i = group_end(def, i).map_or(def.len(), |e| e + 1);
+        }
+        let (mut deferrable, mut deferred) = (false, false);
+        while let Some(t) = def.get(i) {
+            if t.is("ON") {
+                // ON DELETE|UPDATE <action>; SET NULL, SET DEFAULT, NO ACTION are two words.
+                i += 2;
+                let two = def.get(i).is_some_and(|a| a.is("SET") || a.is("NO"));
+                i += if two { 2 } else { 1 };
+            } else if t.is("MATCH") {
+                i += 2;
+            } else if t.is("NOT") && def.get(i + 1).is_some_and(|n| n.is("DEFERRABLE")) {
+                deferrable = false;
+                i += 2;
+            } else if t.is("DEFERRABLE") {
+                deferrable = true;
+                i += 1;
+                if def.get(i).is_some_and(|n| n.is("INITIALLY")) {
+                    deferred = def.get(i + 1).is_some_and(|n| n.is("DEFERRED"));
+                    i += 2;
+                }
+            } else {
+                break;
+            }
+        }
+        (table, deferrable, deferred, i)
+    }
+
+    /// Names in a parenthesized column list, starting at the `(` at `open`.
+    fn name_list(toks: &[Tok], open: usize) -> Option<(Vec<String>, usize)> {
+        if !toks.get(open)?.is_punct("(") {
+            return None;
+        }
+        let end = group_end(toks, open)?;
+        let names = split_commas(&toks[open + 1..end])
+            .into_iter()
+            .filter_map(|item| item.first().map(|t| t.ident()))
+            .collect();
+        Some((names, end + 1))
+    }
+
+    fn table_constraint(def: &[Tok], out: &mut TableSql) -> Option<()> {
+        let mut i = 0;
+        let mut name = None;
+        if def[0].is("CONSTRAINT") {
+            name = Some(def.get(1)?.ident());
+            i = 2;
+        }
+        let head = def.get(i)?;
+        let mut c = ConstraintSql {
+            name,
+            kind: ConstraintSqlKind::Check(String::new()),
+            conflict: None,
+            deferrable: false,
+            initially_deferred: false,
+        };
+        if head.is("PRIMARY") || head.is("UNIQUE") {
+            let open = if head.is("PRIMARY") { i + 2 } else { i + 1 };
+            let (cols, mut j) = name_list(def, open)?;
+            c.conflict = conflict_clause(def, &mut j);
+            c.kind = if head.is("PRIMARY") {
+                ConstraintSqlKind::PrimaryKey(cols)
+            } else {
+                ConstraintSqlKind::Unique(cols)
+            };
+        } else if head.is("CHECK") {
+            let open = i + 1;
+            let end = group_end(def, open)?;
+            c.kind = ConstraintSqlKind::Check(squash(&def[open + 1..end]));
+        } else if head.is("FOREIGN") {
+            let (cols, j) = name_list(def, i + 2)?;
+            if !def.get(j)?.is("REFERENCES") {
+                return None;
+            }
+            let (table, deferrable, deferred, _) = references(def, j + 1);
+            c.kind = ConstraintSqlKind::ForeignKey {
+                columns: cols,
+                table,
+            };
+            c.deferrable = deferrable;
+            c.initially_deferred = deferred;
+        } else {
+            return None;
+        }
+        out.constraints.push(c);
+        Some(())
+    }
+
+    fn column_def(def: &[Tok], out: &mut TableSql) {
+        let Some(first) = def.first() else { return };
+        let mut col = ColumnSql {
+            name: first.ident(),
+            ..Default::default()
+        };
+        let mut cname: Option<String> = None;
+        let mut push = |cname: &mut Option<String>, kind, conflict, d: bool, id: bool| {
+            out.constraints.push(ConstraintSql {
+                name: cname.take(),
+                kind,
+                conflict,
+                deferrable: d,
+                initially_deferred: id,
+            });
+        };
+        let mut i = 1;
+        while i < def.len() {
+            let t = &def[i];
+            if t.is("CONSTRAINT") {
+                cname = def.get(i + 1).map(|n| n.ident());
+                i += 2;
+            } else if t.is("PRIMARY") {
+                i += 1;
+                if def.get(i).is_some_and(|k| k.is("KEY")) {
+                    i += 1;
+                }
+                if def.get(i).is_some_and(|k| k.is("ASC") || k.is("DESC")) {
+                    i += 1;
+                }
+                let conflict = conflict_clause(def, &mut i);
+                if def.get(i).is_some_and(|k| k.is("AUTOINCREMENT")) {
+                    col.autoincrement = true;
+                    i += 1;
+                }
+                let kind = ConstraintSqlKind::PrimaryKey(vec![col.name.clone()]);
+                push(&mut cname, kind, conflict, false, false);
+            } else if t.is("UNIQUE") {
+                i += 1;
+                let conflict = conflict_clause(def, &mut i);
+                let kind = ConstraintSqlKind::Unique(vec![col.name.clone()]);
+                push(&mut cname, kind, conflict, false, false);
+            } else if t.is("NOT") && def.get(i + 1).is_some_and(|n| n.is("NULL")) {
+                i += 2;
+                conflict_clause(def, &mut i);
+                cname = None;
+            } else if t.is("NULL") {
+                i += 1;
+                conflict_clause(def, &mut i);
+                cname = None;
+            } else if t.is("CHECK") && def.get(i + 1).is_some_and(|p| p.is_punct("(")) {
+                let Some(end) = group_end(def, i + 1) else {
+                    return;
+                };
+                let kind = ConstraintSqlKind::Check(squash(&def[i + 2..end]));
+                push(&mut cname, kind, None, false, false);
+                i = end + 1;
+            } else if t.is("DEFAULT") {
+                i += 1;
+                if def.get(i).is_some_and(|p| p.is_punct("(")) {
+                    i = group_end(def, i).map_or(def.len(), |e| e + 1);
+                } else {
+                    if def
+                        .get(i)
+                        .is_some_and(|p| p.is_punct("-") || p.is_punct("+"))
+                    {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                cname = None;
+            } else if t.is("COLLATE") {
+                col.collation = def.get(i + 1).map(|n| n.ident().to_ascii_uppercase());
+                i += 2;
+                cname = None;
+            } else if t.is("REFERENCES") {
+                let (table, d, id, next) = references(def, i + 1);
+                let kind = ConstraintSqlKind::ForeignKey {
+                    columns: vec![col.name.clone()],
+                    table,
+                };
+                push(&mut cname, kind, None, d, id);
+                i = next;
+            } else if t.is("AS") && def.get(i + 1).is_some_and(|p| p.is_punct("(")) {
+                let Some(end) = group_end(def, i + 1) else {
+                    return;
+                };
+                let expr = squash(&def[i + 2..end]);
+                i = end + 1;
+                let stored = def.get(i).is_some_and(|s| s.is("STORED"));
+                if def
+                    .get(i)
+                    .is_some_and(|s| s.is("STORED") || s.is("VIRTUAL"))
+                {
+                    i += 1;
+                }
+                col.generated = Some((expr, stored));
+                cname = None;
+            } else if t.is_punct("(") {
+                // A type's size, `VARCHAR(20)`.
+                i = group_end(def, i).map_or(def.len(), |e| e + 1);
+            } else {
+                // Type words, GENERATED ALWAYS, anything unknown.
+                i += 1;
+            }
+        }
+        out.columns.push(col);
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IndexSql {
+        /// `(a, "b" DESC, lower(c)) WHERE ...`, identifiers quoted.
+        pub definition: String,
+        /// Per key item: the column name, or the expression text.
+        pub items: Vec<String>,
+        pub predicate: Option<String>,
+    }
+
+    pub fn parse_create_index(sql: &str) -> Option<IndexSql> {
+        let toks = tokenize(sql);
+        let (i, _) = skip_head(&toks, "INDEX")?;
+        if !toks.get(i)?.is("ON") {
+            return None;
+        }
+        let mut open = i + 2;
+        if toks.get(open).is_some_and(|t| t.is_punct(".")) {
+            open += 2;
+        }
+        if !toks.get(open)?.is_punct("(") {
+            return None;
+        }
+        let end = group_end(&toks, open)?;
+        let mut rendered = vec![];
+        let mut items = vec![];
+        for item in split_commas(&toks[open + 1..end]) {
+            let (r, name) = index_item(item)?;
+            rendered.push(r);
+            items.push(name);
+        }
+        let predicate = match toks.get(end + 1) {
+            Some(t) if t.is("WHERE") => Some(squash(&toks[end + 2..])),
+            _ => None,
+        };
+        let mut definition = format!("({})", rendered.join(", "));
+        if let Some(p) = &predicate {
+            definition.push_str(" WHERE ");
+            definition.push_str(p);
+        }
+        Some(IndexSql {
+            definition,
+            items,
+            predicate,
+        })
+    }
+
+    /// One indexed column: a plain column is written quoted with its COLLATE and DESC so
+    /// that `a`, `"a"` and `[a]` compare equal; an expression is kept as written.
+    fn index_item(item: &[Tok]) -> Option<(String, String)> {
+        let first = item.first()?;
+        let mut i = 1;
+        let mut collate = None;
+        let mut desc = false;
+        let simple = matches!(first.kind, Kind::Word | Kind::Quoted) && {
+            loop {
+                match item.get(i) {
+                    None => break true,
+                    Some(t) if t.is("COLLATE") && item.get(i + 1).is_some() => {
+                        collate = item.get(i + 1).map(|n| n.ident().to_ascii_uppercase());
+                        i += 2;
+                    }
+                    Some(t) if t.is("ASC") => i += 1,
+                    Some(t) if t.is("DESC") => {
+                        desc = true;
+                        i += 1;
+                    }
+                    Some(_) => break false,
+                }
+            }
+        };
+        if simple {
+            let name = first.ident();
+            let mut r = super::ident(&name);
+            if let Some(c) = collate {
+                r.push_str(&format!(" COLLATE {}", super::ident(&c)));
+            }
+            if desc {
+                r.push_str(" DESC");
+            }
+            return Some((r, name));
+        }
+        let text = squash(item);
+        // The expression without its trailing ASC/DESC, for display.
+        let mut key_end = item.len();
+        if item.last().is_some_and(|t| t.is("ASC") || t.is("DESC")) {
+            key_end -= 1;
+        }
+        Some((text, squash(&item[..key_end])))
+    }
+
+    /// The query of a stored CREATE VIEW: everything after its `AS`.
+    pub fn parse_create_view(sql: &str) -> Option<String> {
+        let toks = tokenize(sql);
+        let (mut i, _) = skip_head(&toks, "VIEW")?;
+        if toks.get(i)?.is_punct("(") {
+            i = group_end(&toks, i)? + 1;
+        }
+        if !toks.get(i)?.is("AS") {
+            return None;
+        }
+        Some(squash(&toks[i + 1..]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text::*;
+    use super::*;
+
+    #[test]
+    fn reads_create_table_text() {
+        let t = parse_create_table(
+            "CREATE TABLE \"t\" ( -- comment, with a comma\n id INTEGER PRIMARY KEY AUTOINCREMENT,
+              name VARCHAR( 20 ) COLLATE nocase CONSTRAINT nn NOT NULL DEFAULT 'a,b',
+              g INT GENERATED ALWAYS AS ( id * 2 ) STORED,
+              h AS (id+1),
+              p INT REFERENCES parent(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED,
+              q TEXT CONSTRAINT q_ok CHECK (q <> ''),
+              CONSTRAINT u1 UNIQUE (name, [g]) ON CONFLICT replace,
+              CHECK (id > 0),
+              FOREIGN KEY (q) REFERENCES other ON UPDATE CASCADE
+            ) WITHOUT ROWID, STRICT",
+        )
+        .unwrap();
+        assert_eq!(t.columns.len(), 6);
+        assert!(t.columns[0].autoincrement);
+        assert_eq!(t.columns[1].collation.as_deref(), Some("NOCASE"));
+        assert_eq!(t.columns[2].generated, Some(("id * 2".into(), true)));
+        assert_eq!(t.columns[3].generated, Some(("id+1".into(), false)));
+        assert!(t.without_rowid && t.strict);
+        let names: Vec<Option<&str>> = t.constraints.iter().map(|c| c.name.as_deref()).collect();
+        assert_eq!(
+            names,
+            [None, None, Some("q_ok"), Some("u1"), None, None],
+            "{t:#?}"
+        );
+        assert_eq!(
+            t.constraints[3].conflict.as_deref(),
+            Some("ON CONFLICT REPLACE")
+        );
+        assert_eq!(
+            t.constraints[3].kind,
+            ConstraintSqlKind::Unique(vec!["name".into(), "g".into()])
+        );
+        assert!(t.constraints[1].deferrable && t.constraints[1].initially_deferred);
+        assert_eq!(
+            t.constraints[2].kind,
+            ConstraintSqlKind::Check("q <> ''".into())
+        );
+    }
+
+    #[test]
+    fn reads_virtual_tables_and_indexes() {
+        let t = parse_create_table("CREATE VIRTUAL TABLE s USING fts4 ( a, b )").unwrap();
+        assert_eq!(t.virtual_using.as_deref(), Some("fts4 (a, b)"));
+        let i = parse_create_index(
+            "CREATE UNIQUE INDEX i ON t (a COLLATE nocase DESC, \"b\", lower(c) ASC)\n WHERE  c > 0",
+        )
+        .unwrap();
+        assert_eq!(
+            i.definition,
+            "(\"a\" COLLATE \"NOCASE\" DESC, \"b\", lower(c) ASC) WHERE c > 0"
+        );
+        assert_eq!(i.items, ["a", "b", "lower(c)"]);
+        assert_eq!(i.predicate.as_deref(), Some("c > 0"));
+        assert_eq!(
+            parse_create_view("CREATE VIEW v(x) AS SELECT a AS x FROM t").as_deref(),
+            Some("SELECT a AS x FROM t")
+        );
+    }
+
+    #[test]
+    fn garbage_does_not_panic() {
+        for s in [
+            "",
+            "CREATE",
+            "CREATE TABLE",
+            "CREATE TABLE t (",
+            "CREATE TABLE t (a CHECK (",
+            "'",
+            "[",
+            "x'",
+            "CREATE INDEX i ON",
+        ] {
+            let _ = parse_create_table(s);
+            let _ = parse_create_index(s);
+            let _ = parse_create_view(s);
+            let _ = squash_str(s);
+        }
+    }
+
+    #[test]
+    fn defaults_regain_parentheses() {
+        assert_eq!(default_sql("'x'"), "'x'");
+        assert_eq!(default_sql("-1"), "-1");
+        assert_eq!(default_sql("CURRENT_TIMESTAMP"), "CURRENT_TIMESTAMP");
+        assert_eq!(default_sql("datetime('now')"), "(datetime('now'))");
+        assert_eq!(default_sql("1 + 2"), "(1 + 2)");
+        assert_eq!(default_sql("(1) + (2)"), "((1) + (2))");
+    }
+
+    fn table(name: &str, cols: &[(&str, &str)]) -> Table {
+        let mut t = Table::new(QualName::new("main", name));
+        t.columns = cols.iter().map(|(n, ty)| Column::new(*n, *ty)).collect();
+        t
+    }
+
+    fn sqlite_db(tables: Vec<Table>) -> Database {
+        let mut d = Database::empty(Dialect::Sqlite);
+        for t in tables {
+            d.tables.insert(t.name.clone(), t);
+        }
+        d
+    }
+
+    #[test]
+    fn foreign_keys_of_new_tables_fold_into_create_table() {
+        let from = Database::empty(Dialect::Sqlite);
+        let parent = table("parent", &[("id", "INTEGER")]);
+        let mut child = table("child", &[("id", "INTEGER"), ("p", "INTEGER")]);
+        child.constraints.push(Constraint {
+            name: None,
+            kind: ConstraintKind::ForeignKey {
+                columns: vec!["p".into()],
+                references: QualName::new("main", "parent"),
+                ref_columns: vec!["id".into()],
+                on_delete: "CASCADE".into(),
+                on_update: "NO ACTION".into(),
+                match_: "SIMPLE".into(),
+            },
+            deferrable: false,
+            initially_deferred: false,
+            not_valid: false,
+            comment: None,
+        });
+        let to = sqlite_db(vec![parent, child]);
+        let p = plan(&crate::diff::diff(&from, &to), &from, &to);
+        assert_eq!(p.statements.len(), 2, "{p:#?}");
+        assert!(p.statements[0]
+            .sql
+            .contains("FOREIGN KEY (\"p\") REFERENCES \"parent\" (\"id\") ON DELETE CASCADE"));
+    }
+
+    #[test]
+    fn one_rebuild_per_table() {
+        let from = sqlite_db(vec![table("t", &[("a", "INTEGER"), ("b", "TEXT")])]);
+        let mut t = table("t", &[("b", "INT"), ("a", "INTEGER"), ("c", "TEXT")]);
+        t.constraints.push(Constraint {
+            name: Some("c_ok".into()),
+            kind: ConstraintKind::Check {
+                expression: "c <> ''".into(),
+                no_inherit: false,
+            },
+            deferrable: false,
+            initially_deferred: false,
+            not_valid: false,
+            comment: None,
+        });
+        let to = sqlite_db(vec![t]);
+        let p = plan(&crate::diff::diff(&from, &to), &from, &to);
+        let creates = p
+            .statements
+            .iter()
+            .filter(|s| s.sql.starts_with("CREATE TABLE"))
+            .count();
+        assert_eq!(creates, 1, "{}", p.to_sql());
+        assert!(p.to_sql().contains(
+            "INSERT INTO \"lockstep_new_t\" (\"b\", \"a\") SELECT \"b\", \"a\" FROM \"t\""
+        ));
+        assert!(p
+            .statements
+            .iter()
+            .any(|s| s.destructive && s.sql == "DROP TABLE \"t\""));
+    }
+
+    #[test]
+    fn simple_column_changes_use_alter_table() {
+        let from = sqlite_db(vec![table("t", &[("a", "INTEGER"), ("b", "TEXT")])]);
+        let mut t = table("t", &[("a", "INTEGER"), ("c", "TEXT")]);
+        t.columns[1].default = Some("'x'".into());
+        t.columns[1].not_null = true;
+        let to = sqlite_db(vec![t]);
+        let p = plan(&crate::diff::diff(&from, &to), &from, &to);
+        let sql: Vec<&str> = p.statements.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            sql,
+            [
+                "ALTER TABLE \"t\" ADD COLUMN \"c\" TEXT NOT NULL DEFAULT 'x'",
+                "ALTER TABLE \"t\" DROP COLUMN \"b\""
+            ]
+        );
+        assert!(p.statements[1].destructive);
+    }
+
+    #[test]
+    fn create_schema_main_is_silent() {
+        let from = Database::empty(Dialect::Sqlite);
+        let mut to = Database::empty(Dialect::Sqlite);
+        to.schemas.insert(
+            "main".into(),
+            Namespace {
+                name: "main".into(),
+                ..Default::default()
+            },
+        );
+        assert!(plan(&crate::diff::diff(&from, &to), &from, &to)
+            .statements
+            .is_empty());
+    }
 }
