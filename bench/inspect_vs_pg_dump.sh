@@ -50,9 +50,9 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== creating $db with $tables tables"
-psql -q -v ON_ERROR_STOP=1 "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" psql -q -v ON_ERROR_STOP=1 "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 SECONDS=0
-python3 bench/gen_10k.py --tables "$tables" | psql -q -v ON_ERROR_STOP=1 -1 "$url" >/dev/null
+python3 bench/gen_10k.py --tables "$tables" | psql -q -v ON_ERROR_STOP=1 "$url" >/dev/null
 printf "   loaded in %d s: " "$SECONDS"
 psql -At "$url" -c "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname ~ '^s[0-9]') || ' tables, ' ||
     (SELECT count(*) FROM pg_indexes WHERE schemaname ~ '^s[0-9]') || ' indexes (with keys), ' ||

@@ -43,6 +43,63 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
     },
+    /// Show each environment's version, pending migrations and problems.
+    ///
+    /// Exits 0 even with migrations pending; 1 when a migration failed, a checksum
+    /// disagrees, or a deploy was interrupted.
+    Status {
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
+    /// Apply pending migrations, all-or-nothing where the engine allows it.
+    ///
+    /// One deploy runs per database at a time. Files declared no-transaction run on their
+    /// own, checkpointed statement by statement.
+    Deploy {
+        #[arg(long)]
+        env: String,
+        /// Apply up to and including this version.
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Print what would run; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Settle a statement left in doubt by an interrupted deploy.
+        #[arg(long, value_enum)]
+        resolve: Option<Resolve>,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
+    /// Run down scripts so that only migrations with version <= VERSION stay applied.
+    Rollback {
+        #[arg(long)]
+        env: String,
+        #[arg(long, value_name = "VERSION")]
+        to: String,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
+    /// Create the next migration, with its down script, in the project's layout.
+    New { name: String },
+    /// Rewrite lockstep.sum from the migration files (after an intended edit of a
+    /// migration that is not applied anywhere yet).
+    Hash,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum OutFormat {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum Resolve {
+    /// The statement took effect: record it as finished.
+    Done,
+    /// It did not: run it again.
+    Retry,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]

@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod config;
+mod project;
 mod source;
 
 use std::io::Write;

@@ -1,7 +1,10 @@
 //! One file per command.
 
+mod deploy;
 mod diff;
 mod inspect;
+mod new;
+mod status;
 
 use crate::cli::{Args, Command};
 use crate::config::Config;
@@ -12,6 +15,33 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Inspect { source, format } => inspect::run(&source, format, config.as_ref()).await,
         Command::Diff { from, to, format } => diff::run(&from, &to, format, config.as_ref()).await,
+        Command::Status { env, format } => {
+            status::run(config.as_ref(), env.as_deref(), format).await
+        }
+        Command::Deploy {
+            env,
+            to,
+            dry_run,
+            resolve,
+            format,
+        } => {
+            deploy::deploy(
+                config.as_ref(),
+                deploy::DeployArgs {
+                    env: &env,
+                    to: to.as_deref(),
+                    dry_run,
+                    resolve,
+                    format,
+                },
+            )
+            .await
+        }
+        Command::Rollback { env, to, format } => {
+            deploy::rollback(config.as_ref(), &env, &to, format).await
+        }
+        Command::New { name } => new::run(config.as_ref(), &name),
+        Command::Hash => deploy::hash(config.as_ref()),
     }
 }
 

@@ -93,6 +93,14 @@ pub enum Change {
         table: QualName,
         column: Column,
     },
+    /// Inferred only where matching by name leaves a column order the engine cannot
+    /// reach: a column disappears and one with the same definition appears at its
+    /// position. See docs/diff.md.
+    RenameColumn {
+        table: QualName,
+        from: String,
+        to: String,
+    },
     AlterColumn {
         table: QualName,
         from: Column,
@@ -228,6 +236,10 @@ impl Change {
                 format!("~ column {}.{}: {}", table, to.name, column_delta(from, to))
             }
             DropColumn { table, column } => format!("- column {}.{}", table, column.name),
+            RenameColumn { table, from, to } => format!(
+                "~ column {}.{} renamed to {} (inferred: same position and definition)",
+                table, from, to
+            ),
             ColumnOrder { table, from, to } => format!(
                 "~ table {}: column order ({}) → ({})",
                 table,
@@ -651,6 +663,10 @@ struct Phases {
     drop_fks: Vec<Change>,
     drop_constraints: Vec<Change>,
     drop_indexes: Vec<Change>,
+    drop_functions_early: Vec<Change>,
+    drop_types_early: Vec<Change>,
+    seq_disown: Vec<Change>,
+    renames: Vec<Change>,
     pre: Vec<Change>,
     types_create: Vec<Change>,
     sequences: Vec<Change>,
@@ -730,6 +746,20 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
     // Tables whose columns change type or disappear, or that are dropped: views that
     // read them must be dropped first and re-created after.
     let mut disturbed: BTreeSet<String> = BTreeSet::new();
+    // Tables and columns that go away: what they own (sequences) goes with them, and what
+    // depends on their row type must go first.
+    let dropped_tables: BTreeSet<&QualName> = from
+        .tables
+        .keys()
+        .filter(|k| !to.tables.contains_key(*k))
+        .collect();
+    let column_goes = |c: &ColumnRef| {
+        dropped_tables.contains(&c.table)
+            || to
+                .tables
+                .get(&c.table)
+                .is_some_and(|t| t.column(&c.column).is_none())
+    };
 
     // Types.
     let mut type_creates = vec![];
@@ -745,7 +775,7 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
                 } else {
                     // No ALTER covers it: replace. Columns using it block the drop, which
                     // the server reports; listed in docs/diff.md.
-                    p.drop_types.push(Change::DropType { typ: f.clone() });
+                    p.drop_types_early.push(Change::DropType { typ: f.clone() });
                     type_creates.push(t.clone());
                     disturbed.insert(k.key());
                 }
@@ -779,15 +809,32 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
                     });
                 }
             }
-            Some(f) if f != s => p.table_props.push(Change::AlterSequence {
-                from: f.clone(),
-                to: s.clone(),
-            }),
+            Some(f) if f != s => {
+                let mut f = f.clone();
+                if f.owned_by.as_ref().is_some_and(column_goes) {
+                    // Its owner is dropped before tables are created; release the
+                    // sequence first or the drop takes it along.
+                    let mut free = f.clone();
+                    free.owned_by = None;
+                    p.seq_disown.push(Change::AlterSequence {
+                        from: f.clone(),
+                        to: free.clone(),
+                    });
+                    f = free;
+                }
+                if &f != s {
+                    p.table_props.push(Change::AlterSequence {
+                        from: f,
+                        to: s.clone(),
+                    });
+                }
+            }
             _ => {}
         }
     }
     for (k, s) in &from.sequences {
-        if !to.sequences.contains_key(k) {
+        // A sequence owned by a dropped table or column is dropped with it.
+        if !to.sequences.contains_key(k) && !s.owned_by.as_ref().is_some_and(column_goes) {
             p.drop_sequences.push(Change::DropSequence {
                 sequence: s.clone(),
             });
@@ -807,7 +854,7 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
                             to: f.clone(),
                         });
                     } else {
-                        p.drop_functions.push(Change::DropFunction {
+                        p.drop_functions_early.push(Change::DropFunction {
                             function: old.clone(),
                         });
                         fn_creates.push(f.clone());
@@ -841,9 +888,18 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
     }
     for (k, f) in &from.functions {
         if !to.functions.contains_key(k) {
-            p.drop_functions.push(Change::DropFunction {
+            let ch = Change::DropFunction {
                 function: f.clone(),
-            });
+            };
+            // One that names a dropped table's row type must go before the table.
+            if f.depends_on
+                .iter()
+                .any(|d| dropped_tables.iter().any(|t| &t.key() == d))
+            {
+                p.drop_functions_early.push(ch);
+            } else {
+                p.drop_functions.push(ch);
+            }
             disturbed.insert(k.clone());
         }
     }
@@ -993,12 +1049,22 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
     // Indexes. Those on dropped tables or views go with them; those on re-created
     // materialized views are re-created with them.
     let (pairs, only_from, only_to) = pair_indexes(&from.indexes, &to.indexes);
+    // An index whose expression calls a function that is dropped and re-created must be
+    // dropped first; its definition names the function.
+    let calls_disturbed = |i: &Index| {
+        disturbed.iter().any(|d| {
+            d.split_once('(').is_some_and(|(qual, _)| {
+                let name = qual.rsplit('.').next().unwrap_or(qual);
+                i.definition.contains(&format!("{name}("))
+            })
+        })
+    };
     for (a, b) in pairs {
         let on_rebuilt = recreated.contains(&b.table.key());
         if on_rebuilt {
             p.view_indexes
                 .push(Change::CreateIndex { index: b.clone() });
-        } else if !same_index_body(a, b) {
+        } else if !same_index_body(a, b) || calls_disturbed(a) {
             p.drop_indexes.push(Change::DropIndex { index: a.clone() });
             push_index(&mut p, to, b);
         } else if a.comment != b.comment {
@@ -1066,14 +1132,18 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
         drop_fks,
         drop_constraints,
         drop_indexes,
+        drop_functions_early,
+        drop_types_early,
+        seq_disown,
+        drop_columns,
+        drop_tables,
+        renames,
         pre,
         types_create,
         sequences,
         functions_early,
         tables_create,
         columns,
-        drop_columns,
-        drop_tables,
         constraints,
         indexes,
         functions_late,
@@ -1096,14 +1166,18 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
         drop_fks,
         drop_constraints,
         drop_indexes,
+        drop_functions_early,
+        drop_types_early,
+        seq_disown,
+        drop_columns,
+        drop_tables,
+        renames,
         pre,
         types_create,
         sequences,
         functions_early,
         tables_create,
         columns,
-        drop_columns,
-        drop_tables,
         constraints,
         indexes,
         functions_late,
@@ -1133,10 +1207,34 @@ fn push_index(p: &mut Phases, to: &Database, idx: &Index) {
     }
 }
 
-/// Enum labels can be added in place, and owner, comment and grants altered; anything
+/// Same number of labels, some renamed in place: the renames, position by position.
+/// None when a new label already exists elsewhere (a swap), which renames cannot do
+/// one at a time, or when nothing was renamed.
+pub fn enum_renames(la: &[String], lb: &[String]) -> Option<Vec<(String, String)>> {
+    if la.len() != lb.len() || la == lb {
+        return None;
+    }
+    let mut out = vec![];
+    for (a, b) in la.iter().zip(lb) {
+        if a != b {
+            if la.contains(b) {
+                return None;
+            }
+            out.push((a.clone(), b.clone()));
+        }
+    }
+    Some(out)
+}
+
+/// Enum labels can be added (or renamed) in place, and owner, comment and grants altered; anything
 /// else about a type needs a replacement.
 fn type_alterable(a: &TypeDef, b: &TypeDef) -> bool {
     match (&a.kind, &b.kind) {
+        (TypeKind::Enum { labels: la }, TypeKind::Enum { labels: lb })
+            if enum_renames(la, lb).is_some() =>
+        {
+            true
+        }
         (TypeKind::Enum { labels: la }, TypeKind::Enum { labels: lb }) => {
             // Every old label must survive in the same relative order.
             let mut it = lb.iter();
@@ -1147,8 +1245,104 @@ fn type_alterable(a: &TypeDef, b: &TypeDef) -> bool {
     }
 }
 
+/// Whether matching columns by name leaves an order that appending and dropping cannot
+/// produce: shared columns in another order, or a new column before a shared one.
+fn order_problem(f: &Table, t: &Table) -> bool {
+    let shared_from = f
+        .columns
+        .iter()
+        .filter(|c| t.column(&c.name).is_some())
+        .map(|c| &c.name);
+    let shared_to = t
+        .columns
+        .iter()
+        .filter(|c| f.column(&c.name).is_some())
+        .map(|c| &c.name);
+    let added_in_middle = t.columns.iter().enumerate().any(|(i, c)| {
+        f.column(&c.name).is_none()
+            && t.columns[i..]
+                .iter()
+                .any(|later| f.column(&later.name).is_some())
+    });
+    !shared_from.eq(shared_to) || added_in_middle
+}
+
+/// Renames that explain an otherwise unreachable column order: at the same position, a
+/// column that disappears and a new one with the same definition. Only accepted when
+/// they remove the order problem entirely; otherwise none are inferred.
+fn infer_renames(f: &Table, t: &Table) -> Vec<(String, String)> {
+    if !order_problem(f, t) {
+        return vec![];
+    }
+    let mut renames = vec![];
+    for (a, b) in f.columns.iter().zip(&t.columns) {
+        if a.name != b.name
+            && f.column(&b.name).is_none()
+            && same_column(
+                &Column {
+                    name: b.name.clone(),
+                    comment: b.comment.clone(),
+                    grants: b.grants.clone(),
+                    ..a.clone()
+                },
+                b,
+            )
+        {
+            renames.push((a.name.clone(), b.name.clone()));
+        }
+    }
+    if renames.is_empty() {
+        return renames;
+    }
+    let renamed = apply_renames(f, &renames);
+    let unique: BTreeSet<&String> = renamed.columns.iter().map(|c| &c.name).collect();
+    if unique.len() != renamed.columns.len() || order_problem(&renamed, t) {
+        return vec![];
+    }
+    renames
+}
+
+/// The table as it is after the renames: columns and the constraints' column lists.
+fn apply_renames(f: &Table, renames: &[(String, String)]) -> Table {
+    let map = |n: &mut String| {
+        if let Some((_, to)) = renames.iter().find(|(from, _)| from == n) {
+            *n = to.clone();
+        }
+    };
+    let mut t = f.clone();
+    for c in &mut t.columns {
+        map(&mut c.name);
+    }
+    for c in &mut t.constraints {
+        match &mut c.kind {
+            ConstraintKind::PrimaryKey { columns, .. }
+            | ConstraintKind::Unique { columns, .. }
+            | ConstraintKind::ForeignKey { columns, .. } => columns.iter_mut().for_each(map),
+            _ => {}
+        }
+    }
+    t
+}
+
 fn diff_table(f: &Table, t: &Table, p: &mut Phases, disturbed: &mut BTreeSet<String>) {
     let key = t.name.key();
+    let renames = infer_renames(f, t);
+    let renamed;
+    let f = if renames.is_empty() {
+        f
+    } else {
+        for (a, b) in &renames {
+            p.renames.push(Change::RenameColumn {
+                table: t.name.clone(),
+                from: a.clone(),
+                to: b.clone(),
+            });
+        }
+        // Views print column names, so they are re-created around a rename.
+        disturbed.insert(key.clone());
+        renamed = apply_renames(f, &renames);
+        &renamed
+    };
     // Columns: matched by name.
     for c in &t.columns {
         match f.column(&c.name) {
@@ -1178,26 +1372,7 @@ fn diff_table(f: &Table, t: &Table, p: &mut Phases, disturbed: &mut BTreeSet<Str
             });
         }
     }
-    // Column order among the columns both sides share, after appends.
-    let shared_from: Vec<String> = f
-        .columns
-        .iter()
-        .filter(|c| t.column(&c.name).is_some())
-        .map(|c| c.name.clone())
-        .collect();
-    let shared_to: Vec<String> = t
-        .columns
-        .iter()
-        .filter(|c| f.column(&c.name).is_some())
-        .map(|c| c.name.clone())
-        .collect();
-    let added_in_middle = t.columns.iter().enumerate().any(|(i, c)| {
-        f.column(&c.name).is_none()
-            && t.columns[i..]
-                .iter()
-                .any(|later| f.column(&later.name).is_some())
-    });
-    if shared_from != shared_to || added_in_middle {
+    if order_problem(f, t) {
         p.columns.push(Change::ColumnOrder {
             table: t.name.clone(),
             from: f.columns.iter().map(|c| c.name.clone()).collect(),
@@ -1486,6 +1661,64 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["drop view", "alter column", "create view"]);
+    }
+
+    #[test]
+    fn renames_are_inferred_only_to_reach_an_order() {
+        let mut a = db();
+        let t = table("t", &[("a", "integer"), ("b", "text"), ("c", "integer")]);
+        a.tables.insert(t.name.clone(), t);
+        // b renamed to b2 in place: by name it would be a new column in the middle.
+        let mut b = a.clone();
+        b.tables.values_mut().next().unwrap().columns[1].name = "b2".into();
+        let ch = diff(&a, &b);
+        assert!(
+            matches!(&ch[..], [Change::RenameColumn { from, to, .. }] if from == "b" && to == "b2"),
+            "{ch:?}"
+        );
+        // Renamed and a new column with the old name appended (Lemmy's
+        // add_new_comments_sort_index).
+        let mut c = b.clone();
+        c.tables
+            .values_mut()
+            .next()
+            .unwrap()
+            .columns
+            .push(Column::new("b", "text"));
+        let ch = diff(&a, &c);
+        assert!(matches!(ch[0], Change::RenameColumn { .. }), "{ch:?}");
+        assert!(matches!(ch[1], Change::AddColumn { .. }), "{ch:?}");
+        // The last column replaced by another: reachable by drop and add, so no guess.
+        let mut d = a.clone();
+        d.tables.values_mut().next().unwrap().columns[2].name = "z".into();
+        let ch = diff(&a, &d);
+        assert!(
+            ch.iter().all(|c| !matches!(c, Change::RenameColumn { .. })),
+            "{ch:?}"
+        );
+        // A different type at the same position is not a rename.
+        let mut e = a.clone();
+        let col = &mut e.tables.values_mut().next().unwrap().columns[1];
+        col.name = "b2".into();
+        col.type_ = "integer".into();
+        let ch = diff(&a, &e);
+        assert!(
+            ch.iter().any(|c| matches!(c, Change::ColumnOrder { .. })),
+            "{ch:?}"
+        );
+    }
+
+    #[test]
+    fn enum_labels_renamed_in_place() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            enum_renames(&l(&["open", "closed"]), &l(&["Open", "Closed"])),
+            Some(vec![
+                ("open".into(), "Open".into()),
+                ("closed".into(), "Closed".into())
+            ])
+        );
+        assert_eq!(enum_renames(&l(&["a", "b"]), &l(&["b", "a"])), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! running scripts. Everything it reads is handed to `lockstep-core` as a model.
 
 pub mod inspect;
+pub mod migrate;
 pub mod url;
 
 use lockstep_core::model::{Database, Dialect};

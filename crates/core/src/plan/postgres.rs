@@ -396,6 +396,12 @@ impl Planner<'_> {
                 self.grants("TABLE", &t, &[], &column.grants, Some(&column.name));
             }
             AlterColumn { table, from, to } => self.alter_column(table, from, to),
+            RenameColumn { table, from, to } => self.push(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                qual(table),
+                ident(from),
+                ident(to)
+            )),
             DropColumn { table, column } => self.push_destructive(format!(
                 "ALTER TABLE {} DROP COLUMN {}",
                 qual(table),
@@ -626,6 +632,17 @@ impl Planner<'_> {
         let name = qual(&to.name);
         let mut word = "TYPE";
         match (&from.kind, &to.kind) {
+            (TypeKind::Enum { labels: la }, TypeKind::Enum { labels: lb })
+                if crate::diff::enum_renames(la, lb).is_some() =>
+            {
+                for (old, new) in crate::diff::enum_renames(la, lb).unwrap_or_default() {
+                    self.push(format!(
+                        "ALTER TYPE {name} RENAME VALUE {} TO {}",
+                        literal(&old),
+                        literal(&new)
+                    ));
+                }
+            }
             (TypeKind::Enum { labels: la }, TypeKind::Enum { labels: lb }) => {
                 let mut present: Vec<&String> = la.iter().collect();
                 for (i, l) in lb.iter().enumerate() {

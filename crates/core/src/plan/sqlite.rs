@@ -75,11 +75,21 @@ pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
         rebuild_at.entry(at).or_default().push(t);
     }
 
+    let mut renames: BTreeMap<QualName, Vec<(String, String)>> = BTreeMap::new();
+    for c in changes {
+        if let Change::RenameColumn { table, from, to } = c {
+            renames
+                .entry(table.clone())
+                .or_default()
+                .push((from.clone(), to.clone()));
+        }
+    }
     let mut p = Planner {
         out: Plan::default(),
         from,
         to,
         deferred: false,
+        renames,
     };
     for (i, c) in changes.iter().enumerate() {
         if !absorbed(c, &rebuild, &created, &dropped) {
@@ -129,6 +139,8 @@ fn absorbed(
             rebuild.contains(&trigger.table)
         }
         Change::AlterTrigger { to, .. } => rebuild.contains(&to.table),
+        // A rebuild copies the column under its new name instead.
+        Change::RenameColumn { table, .. } => rebuild.contains(table),
         _ => false,
     }
 }
@@ -267,6 +279,8 @@ struct Planner<'a> {
     to: &'a Database,
     /// Whether `PRAGMA defer_foreign_keys` was already emitted.
     deferred: bool,
+    /// Inferred column renames per table, old name → new name.
+    renames: BTreeMap<QualName, Vec<(String, String)>>,
 }
 
 impl Planner<'_> {
@@ -336,6 +350,12 @@ impl Planner<'_> {
             Change::DropTrigger { trigger } => {
                 self.push(format!("DROP TRIGGER {}", ident(&trigger.name)));
             }
+            Change::RenameColumn { table, from, to } => self.push(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                ident(&table.name),
+                ident(from),
+                ident(to)
+            )),
             // Reached only for changes that need no statement in SQLite: a column whose
             // difference SQLite does not store, table properties of other engines.
             Change::AlterColumn { .. }
@@ -441,18 +461,30 @@ impl Planner<'_> {
             let tmp = format!("{REBUILD_PREFIX}{name}");
             let sql = self.create_table(&tmp, tt, &[]);
             self.push(sql);
-            let shared: Vec<String> = tt
+            let renames = self.renames.get(q).cloned().unwrap_or_default();
+            // The old name a target column is copied from.
+            let source = |target: &str| -> String {
+                renames
+                    .iter()
+                    .find(|(_, new)| new == target)
+                    .map(|(old, _)| old.clone())
+                    .unwrap_or_else(|| target.to_string())
+            };
+            let shared: Vec<(String, String)> = tt
                 .columns
                 .iter()
                 .filter(|c| c.generated.is_none())
-                .filter(|c| ft.is_some_and(|f| f.column(&c.name).is_some()))
-                .map(|c| ident(&c.name))
+                .filter(|c| ft.is_some_and(|f| f.column(&source(&c.name)).is_some()))
+                .map(|c| (ident(&c.name), ident(&source(&c.name))))
                 .collect();
             if !shared.is_empty() {
-                let cols = shared.join(", ");
+                let targets: Vec<&str> = shared.iter().map(|(t, _)| t.as_str()).collect();
+                let sources: Vec<&str> = shared.iter().map(|(_, s)| s.as_str()).collect();
                 self.push(format!(
-                    "INSERT INTO {} ({cols}) SELECT {cols} FROM {}",
+                    "INSERT INTO {} ({}) SELECT {} FROM {}",
                     ident(&tmp),
+                    targets.join(", "),
+                    sources.join(", "),
                     ident(name)
                 ));
             }
@@ -472,9 +504,16 @@ impl Planner<'_> {
                 ));
             }
             let lossy = ft.is_some_and(|f| {
-                f.columns.iter().any(|c| match tt.column(&c.name) {
-                    None => true,
-                    Some(n) => n.type_ != c.type_,
+                f.columns.iter().any(|c| {
+                    let target = renames
+                        .iter()
+                        .find(|(old, _)| *old == c.name)
+                        .map(|(_, new)| new.as_str())
+                        .unwrap_or(&c.name);
+                    match tt.column(target) {
+                        None => true,
+                        Some(n) => n.type_ != c.type_,
+                    }
                 })
             });
             self.push_destructive(format!("DROP TABLE {}", ident(name)), lossy);
@@ -1534,9 +1573,10 @@ mod tests {
         let sql: Vec<&str> = p.statements.iter().map(|s| s.sql.as_str()).collect();
         assert_eq!(
             sql,
+            // Drops come before additions, so a name can be reused in one plan.
             [
-                "ALTER TABLE \"t\" ADD COLUMN \"c\" TEXT NOT NULL DEFAULT 'x'",
-                "ALTER TABLE \"t\" DROP COLUMN \"b\""
+                "ALTER TABLE \"t\" DROP COLUMN \"b\"",
+                "ALTER TABLE \"t\" ADD COLUMN \"c\" TEXT NOT NULL DEFAULT 'x'"
             ]
         );
         assert!(p.statements[1].destructive);

@@ -1,0 +1,202 @@
+//! An environment's migration state: what its history says, against the directory.
+
+use super::dir::{Migration, MigrationSet};
+use super::version::Version;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One row of a history table, as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub version: Version,
+    pub name: String,
+    pub checksum: String,
+    /// `up`, `down` or `adopt`.
+    pub direction: String,
+    /// `applied`, `failed`, `rolled_back` or `adopted`.
+    pub outcome: String,
+    pub started_at: String,
+    pub error: Option<String>,
+    pub failed_statement: Option<String>,
+    pub failed_line: Option<i64>,
+}
+
+impl HistoryRow {
+    pub fn is_applied(&self) -> bool {
+        matches!(
+            (self.direction.as_str(), self.outcome.as_str()),
+            ("up", "applied") | ("adopt", "adopted") | ("down", "failed")
+        )
+    }
+}
+
+/// A checkpointed statement of a no-transaction migration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProgressRow {
+    pub version: Version,
+    pub statement_no: i64,
+    pub statement: String,
+    pub line: i64,
+    /// `started` or `done`.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    /// An applied migration's file changed.
+    Edited { version: String, path: String },
+    /// An applied migration's file is gone.
+    Missing { version: String, name: String },
+    /// A pending migration sorts before the newest applied one.
+    InsertedBefore {
+        version: String,
+        path: String,
+        newest_applied: String,
+    },
+    /// The newest run of this migration failed.
+    Failed {
+        version: String,
+        name: String,
+        error: String,
+    },
+    /// A no-transaction statement was started and never recorded as finished.
+    InDoubt {
+        version: String,
+        statement_no: i64,
+        line: i64,
+        statement: String,
+    },
+}
+
+impl Problem {
+    pub fn message(&self) -> String {
+        match self {
+            Problem::Edited { version, path } => format!(
+                "{path}: migration {version} was edited after it was applied\n  hint: restore the file (git checkout) and put the change in a new migration (`lockstep new NAME`)"
+            ),
+            Problem::Missing { version, name } => format!(
+                "migration {version} ({name}) is applied but its file is missing from the directory\n  hint: restore the file; applied migrations must stay in the repository"
+            ),
+            Problem::InsertedBefore { version, path, newest_applied } => format!(
+                "{path}: migration {version} is new but sorts before {newest_applied}, which is already applied\n  hint: give it a newer version (`lockstep new NAME` makes one) so it runs after what is applied"
+            ),
+            Problem::Failed { version, name, error } => format!(
+                "migration {version} ({name}) failed on its last run: {error}\n  hint: fix the migration (it was never applied) and deploy again"
+            ),
+            Problem::InDoubt { version, statement_no, line, statement } => format!(
+                "migration {version}: statement {statement_no} (line {line}) was started but not recorded as finished: {}\n  hint: check whether it took effect, then run `lockstep deploy --env ENV --resolve done` if it did or `--resolve retry` to run it again",
+                one_line(statement)
+            ),
+        }
+    }
+
+    /// Problems that block a deploy. A failed run does not: its changes were rolled back.
+    pub fn blocks_deploy(&self) -> bool {
+        !matches!(self, Problem::Failed { .. } | Problem::InDoubt { .. })
+    }
+}
+
+pub fn one_line(s: &str) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 120 {
+        format!("{}…", flat.chars().take(120).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct State<'a> {
+    /// Applied versions, ascending.
+    pub applied: Vec<Version>,
+    #[serde(skip)]
+    pub pending: Vec<&'a Migration>,
+    pub problems: Vec<Problem>,
+}
+
+impl State<'_> {
+    pub fn current(&self) -> Option<&Version> {
+        self.applied.last()
+    }
+}
+
+/// The newest row per version decides its state.
+pub fn latest(rows: &[HistoryRow]) -> BTreeMap<Version, &HistoryRow> {
+    let mut m: BTreeMap<Version, &HistoryRow> = BTreeMap::new();
+    for r in rows {
+        match m.get(&r.version) {
+            Some(prev) if prev.id > r.id => {}
+            _ => {
+                m.insert(r.version.clone(), r);
+            }
+        }
+    }
+    m
+}
+
+pub fn state<'a>(
+    set: &'a MigrationSet,
+    rows: &[HistoryRow],
+    progress: &[ProgressRow],
+) -> State<'a> {
+    let latest = latest(rows);
+    let mut applied = vec![];
+    let mut problems = vec![];
+    for (v, r) in &latest {
+        if r.is_applied() {
+            applied.push(v.clone());
+            match set.migrations.iter().find(|m| &m.version == v) {
+                None => problems.push(Problem::Missing {
+                    version: v.to_string(),
+                    name: r.name.clone(),
+                }),
+                // Adopted rows carry the file's checksum as of adoption.
+                Some(m) if m.checksum != r.checksum => problems.push(Problem::Edited {
+                    version: v.to_string(),
+                    path: m.up.path.clone(),
+                }),
+                _ => {}
+            }
+        } else if r.direction == "up" && r.outcome == "failed" {
+            problems.push(Problem::Failed {
+                version: v.to_string(),
+                name: r.name.clone(),
+                error: r.error.clone().unwrap_or_default(),
+            });
+        }
+    }
+    let newest = applied.last().cloned();
+    let pending: Vec<&Migration> = set
+        .migrations
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .collect();
+    if let Some(newest) = &newest {
+        for m in &pending {
+            if &m.version < newest {
+                problems.push(Problem::InsertedBefore {
+                    version: m.version.to_string(),
+                    path: m.up.path.clone(),
+                    newest_applied: newest.to_string(),
+                });
+            }
+        }
+    }
+    for p in progress {
+        if p.state == "started" {
+            problems.push(Problem::InDoubt {
+                version: p.version.to_string(),
+                statement_no: p.statement_no,
+                line: p.line,
+                statement: p.statement.clone(),
+            });
+        }
+    }
+    State {
+        applied,
+        pending,
+        problems,
+    }
+}

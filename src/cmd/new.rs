@@ -1,0 +1,136 @@
+//! `lockstep new NAME`: the next migration, with its down script, in the project's layout.
+
+use crate::config::Config;
+use crate::project::{self, display_path};
+use anyhow::{bail, Result};
+use lockstep_core::migrate::{dir, Layout, Version};
+use std::process::ExitCode;
+
+/// UTC `YYYYMMDDHHMMSS` for a Unix time, without a date library.
+fn timestamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+pub fn run(config: Option<&Config>, name: &str) -> Result<ExitCode> {
+    let config = project::require_config(config)?;
+    let slug: String = name
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let slug = slug.trim_matches('_').to_string();
+    if slug.is_empty() {
+        bail!("`{name}` is not a usable migration name\n  hint: use letters and digits, e.g. `lockstep new add_orders_segment`");
+    }
+    std::fs::create_dir_all(&config.migrations)?;
+    let files = project::list_files(&config.migrations)?;
+    let layout = match &config.layout {
+        Some(l) => Layout::parse(l).expect("validated when loading the config"),
+        None => dir::detect(&files).unwrap_or(Layout::Lockstep),
+    };
+    let newest = dir::parse(&files, layout)
+        .ok()
+        .and_then(|s| s.migrations.last().map(|m| m.version.clone()));
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut version = timestamp(secs);
+    // Keep versions increasing even when the newest one is "in the future" or was made
+    // this same second.
+    if let Some(n) = newest {
+        if Version::parse(&version).expect("digits") <= n {
+            version = increment(n.as_str());
+        }
+    }
+    let up = format!("-- {slug}: write the change here.\n");
+    let down = format!("-- Undo {slug}: write the reverse change here.\n");
+    let created: Vec<(String, String)> = match layout {
+        Layout::Diesel => {
+            let v = format!(
+                "{}-{}-{}-{}",
+                &version[..4.min(version.len())],
+                &version[4..6.min(version.len())],
+                &version[6..8.min(version.len())],
+                &version[8.min(version.len())..]
+            );
+            let d = format!("{v}_{slug}");
+            std::fs::create_dir_all(config.migrations.join(&d))?;
+            vec![(format!("{d}/up.sql"), up), (format!("{d}/down.sql"), down)]
+        }
+        Layout::Dbmate => vec![(
+            format!("{version}_{slug}.sql"),
+            format!("-- migrate:up\n{up}\n-- migrate:down\n{down}"),
+        )],
+        Layout::Flyway => vec![
+            (format!("V{version}__{slug}.sql"), up),
+            (format!("U{version}__{slug}.sql"), down),
+        ],
+        Layout::Lockstep | Layout::Sqlx | Layout::GolangMigrate => vec![
+            (format!("{version}_{slug}.up.sql"), up),
+            (format!("{version}_{slug}.down.sql"), down),
+        ],
+    };
+    for (rel, text) in &created {
+        let p = config.migrations.join(rel);
+        if p.exists() {
+            bail!("{} already exists", display_path(&p));
+        }
+        std::fs::write(&p, text)?;
+        super::out(&format!("created {}", display_path(&p)))?;
+    }
+    // Keep the sum file in step, so the new migration is not reported as unlisted.
+    super::deploy::hash(Some(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Decimal string + 1, any length.
+fn increment(v: &str) -> String {
+    let mut digits: Vec<u8> = v.bytes().map(|b| b - b'0').collect();
+    let mut i = digits.len();
+    loop {
+        if i == 0 {
+            digits.insert(0, 1);
+            break;
+        }
+        i -= 1;
+        if digits[i] == 9 {
+            digits[i] = 0;
+        } else {
+            digits[i] += 1;
+            break;
+        }
+    }
+    digits.iter().map(|d| (d + b'0') as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_and_increments() {
+        assert_eq!(timestamp(0), "19700101000000");
+        assert_eq!(timestamp(1_795_000_000), "20261118074640");
+        assert_eq!(increment("199"), "200");
+        assert_eq!(increment("99999999999999999999"), "100000000000000000000");
+    }
+}
