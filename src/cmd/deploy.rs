@@ -501,8 +501,7 @@ pub async fn rollback(
             let now = st
                 .applied
                 .iter()
-                .filter(|v| **v <= target)
-                .next_back()
+                .rfind(|v| **v <= target)
                 .map(|v| v.to_string())
                 .unwrap_or_else(|| "none".into());
             super::out(&format!(

@@ -768,7 +768,8 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
             None => type_creates.push(t.clone()),
             Some(f) if f != t => {
                 if type_alterable(f, t) {
-                    p.table_props.push(Change::AlterType {
+                    // Before tables and columns: their defaults may use new labels.
+                    p.types_create.push(Change::AlterType {
                         from: f.clone(),
                         to: t.clone(),
                     });
@@ -1268,26 +1269,17 @@ fn order_problem(f: &Table, t: &Table) -> bool {
 }
 
 /// Renames that explain an otherwise unreachable column order: at the same position, a
-/// column that disappears and a new one with the same definition. Only accepted when
-/// they remove the order problem entirely; otherwise none are inferred.
+/// column that disappears and a new one. Only accepted when they remove the order
+/// problem entirely; otherwise none are inferred.
 fn infer_renames(f: &Table, t: &Table) -> Vec<(String, String)> {
     if !order_problem(f, t) {
         return vec![];
     }
     let mut renames = vec![];
     for (a, b) in f.columns.iter().zip(&t.columns) {
-        if a.name != b.name
-            && f.column(&b.name).is_none()
-            && same_column(
-                &Column {
-                    name: b.name.clone(),
-                    comment: b.comment.clone(),
-                    grants: b.grants.clone(),
-                    ..a.clone()
-                },
-                b,
-            )
-        {
+        // No ALTER adds a column mid-table, so a new name at an old column's position
+        // can only come from a rename (type and other changes follow as alters).
+        if a.name != b.name && f.column(&b.name).is_none() {
             renames.push((a.name.clone(), b.name.clone()));
         }
     }
@@ -1696,14 +1688,20 @@ mod tests {
             ch.iter().all(|c| !matches!(c, Change::RenameColumn { .. })),
             "{ch:?}"
         );
-        // A different type at the same position is not a rename.
+        // Renamed and retyped (Lemmy's add_avatar): a rename, then an alter.
         let mut e = a.clone();
         let col = &mut e.tables.values_mut().next().unwrap().columns[1];
         col.name = "b2".into();
         col.type_ = "integer".into();
         let ch = diff(&a, &e);
+        assert!(matches!(ch[0], Change::RenameColumn { .. }), "{ch:?}");
+        assert!(matches!(ch[1], Change::AlterColumn { .. }), "{ch:?}");
+        // Two columns swapped: no rename explains it.
+        let mut g = a.clone();
+        g.tables.values_mut().next().unwrap().columns.swap(0, 1);
+        let ch = diff(&a, &g);
         assert!(
-            ch.iter().any(|c| matches!(c, Change::ColumnOrder { .. })),
+            ch.iter().all(|c| !matches!(c, Change::RenameColumn { .. })),
             "{ch:?}"
         );
     }

@@ -123,9 +123,8 @@ pub fn split(text: &str) -> Vec<Stmt> {
                     i += 1;
                 }
                 let w = text[s..i].to_ascii_uppercase();
-                if w == "ATOMIC" && prev_word == "BEGIN" {
-                    atomic_depth += 1;
-                } else if atomic_depth > 0 && w == "CASE" {
+                // CASE ... END nests inside an atomic body; its END must not close it.
+                if (w == "ATOMIC" && prev_word == "BEGIN") || (atomic_depth > 0 && w == "CASE") {
                     atomic_depth += 1;
                 } else if atomic_depth > 0 && w == "END" {
                     atomic_depth -= 1;

@@ -1579,7 +1579,7 @@ mod tests {
                 "ALTER TABLE \"t\" ADD COLUMN \"c\" TEXT NOT NULL DEFAULT 'x'"
             ]
         );
-        assert!(p.statements[1].destructive);
+        assert!(p.statements[0].destructive);
     }
 
     #[test]
