@@ -129,7 +129,7 @@ mod tests {
     #[test]
     fn timestamps_and_increments() {
         assert_eq!(timestamp(0), "19700101000000");
-        assert_eq!(timestamp(1_795_000_000), "20261118074640");
+        assert_eq!(timestamp(1_795_000_000), "20261118110640");
         assert_eq!(increment("199"), "200");
         assert_eq!(increment("99999999999999999999"), "100000000000000000000");
     }

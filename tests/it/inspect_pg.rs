@@ -776,26 +776,3 @@ fn inspect_pg_reads_the_zabbix_schema() {
         .any(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. })));
     assert!(hosts.columns.len() > 10);
 }
-
-/// Manual check on any database: `LOCKSTEP_INSPECT_URL=postgres://... cargo test --test it
-/// inspect_pg_report -- --ignored --nocapture` prints counts and timing, and writes the
-/// JSON snapshot to `LOCKSTEP_INSPECT_JSON` when set.
-#[test]
-#[ignore = "needs LOCKSTEP_INSPECT_URL"]
-fn inspect_pg_report() {
-    let Ok(raw) = std::env::var("LOCKSTEP_INSPECT_URL") else {
-        eprintln!("SKIPPED: set LOCKSTEP_INSPECT_URL");
-        return;
-    };
-    let url = DbUrl::parse(&raw).unwrap();
-    for _ in 0..3 {
-        let started = std::time::Instant::now();
-        let db = rt()
-            .block_on(lockstep_db::inspect_url(&url))
-            .unwrap_or_else(|e| panic!("{e}"));
-        eprintln!("inspected in {:?}: {:?}", started.elapsed(), db.counts());
-        if let Ok(path) = std::env::var("LOCKSTEP_INSPECT_JSON") {
-            std::fs::write(path, serde_json::to_string_pretty(&db).unwrap()).unwrap();
-        }
-    }
-}

@@ -249,19 +249,19 @@ impl Change {
             AddConstraint { table, constraint } => format!(
                 "+ {} {} on {}",
                 constraint.kind.label(),
-                constraint.name.as_deref().unwrap_or("(unnamed)"),
+                constraint_label(constraint),
                 table
             ),
             AlterConstraint { table, to, .. } => format!(
                 "~ {} {} on {}: comment",
                 to.kind.label(),
-                to.name.as_deref().unwrap_or("(unnamed)"),
+                constraint_label(to),
                 table
             ),
             DropConstraint { table, constraint } => format!(
                 "- {} {} on {}",
                 constraint.kind.label(),
-                constraint.name.as_deref().unwrap_or("(unnamed)"),
+                constraint_label(constraint),
                 table
             ),
             CreateIndex { index } => format!("+ index {} on {}", index.name, index.table),
@@ -280,6 +280,31 @@ impl Change {
             }
             DropTrigger { trigger } => format!("- trigger {} on {}", trigger.name, trigger.table),
         }
+    }
+}
+
+/// A constraint's name, or for an unnamed one what it covers: `(customer_id) → customers`.
+fn constraint_label(c: &Constraint) -> String {
+    if let Some(n) = &c.name {
+        return n.clone();
+    }
+    match &c.kind {
+        ConstraintKind::PrimaryKey { columns, .. } | ConstraintKind::Unique { columns, .. } => {
+            format!("({})", columns.join(", "))
+        }
+        ConstraintKind::ForeignKey {
+            columns,
+            references,
+            ref_columns,
+            ..
+        } => format!(
+            "({}) → {}({})",
+            columns.join(", "),
+            references.name,
+            ref_columns.join(", ")
+        ),
+        ConstraintKind::Check { expression, .. } => format!("({expression})"),
+        ConstraintKind::Exclusion { definition } => definition.clone(),
     }
 }
 
@@ -910,7 +935,7 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
     for (k, t) in &to.tables {
         match from.tables.get(k) {
             None => table_creates.push(t.clone()),
-            Some(f) => diff_table(f, t, &mut p, &mut disturbed),
+            Some(f) => diff_table(f, t, to.dialect, &mut p, &mut disturbed),
         }
     }
     for t in topo(
@@ -1316,9 +1341,21 @@ fn apply_renames(f: &Table, renames: &[(String, String)]) -> Table {
     t
 }
 
-fn diff_table(f: &Table, t: &Table, p: &mut Phases, disturbed: &mut BTreeSet<String>) {
+fn diff_table(
+    f: &Table,
+    t: &Table,
+    dialect: Dialect,
+    p: &mut Phases,
+    disturbed: &mut BTreeSet<String>,
+) {
     let key = t.name.key();
-    let renames = infer_renames(f, t);
+    // Only PostgreSQL needs the inference: SQLite reaches any order by rebuilding the
+    // table, keeping every same-named column's data.
+    let renames = if dialect == Dialect::Postgres {
+        infer_renames(f, t)
+    } else {
+        vec![]
+    };
     let renamed;
     let f = if renames.is_empty() {
         f
