@@ -83,6 +83,27 @@ pub enum Command {
     },
     /// Create the next migration, with its down script, in the project's layout.
     New { name: String },
+    /// Report every difference between an environment's expected schema and its live one.
+    ///
+    /// The expected schema is the environment's applied history, from a committed
+    /// snapshot when one exists for its version, else replayed on a scratch database.
+    /// Exits 1 when there is drift.
+    Drift {
+        #[arg(long)]
+        env: String,
+        #[arg(long, value_enum)]
+        expected: Option<crate::expected::Mode>,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
+    /// Write the expected schema at VERSION (default: the newest) to snapshots/VERSION.json.
+    Snapshot {
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// The environment whose scratch server replays (default: the first one).
+        #[arg(long)]
+        env: Option<String>,
+    },
     /// Rewrite lockstep.sum from the migration files (after an intended edit of a
     /// migration that is not applied anywhere yet).
     Hash,

@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod config;
+mod expected;
 mod project;
 mod source;
 

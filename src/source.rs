@@ -36,10 +36,17 @@ pub async fn load(arg: &str, config: Option<&Config>) -> Result<Loaded> {
             label: format!("env {arg}"),
         });
     }
-    if arg.starts_with('@') {
-        bail!(
-            "`{arg}`: @VERSION sources (the migrations replayed on a scratch database) are not available in this version\n  hint: use a database URL, an environment name, or a JSON snapshot"
-        );
+    if let Some(spec) = arg.strip_prefix('@') {
+        let cfg = crate::project::require_config(config)?;
+        let model = crate::expected::at_version(cfg, spec)
+            .await
+            .with_context(|| {
+                format!("building {arg} (the migrations replayed on a scratch database)")
+            })?;
+        return Ok(Loaded {
+            model,
+            label: arg.to_string(),
+        });
     }
     let path = Path::new(arg);
     if path.is_file() {

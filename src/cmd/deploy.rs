@@ -104,6 +104,7 @@ impl Opened {
                     error: None,
                     failed_statement: None,
                     failed_line: None,
+                    db_role: None,
                 });
             }
         }

@@ -1,9 +1,11 @@
 //! One file per command.
 
-mod deploy;
+pub mod deploy;
 mod diff;
+mod drift;
 mod inspect;
 mod new;
+mod snapshot;
 mod status;
 
 use crate::cli::{Args, Command};
@@ -42,6 +44,14 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::New { name } => new::run(config.as_ref(), &name),
         Command::Hash => deploy::hash(config.as_ref()),
+        Command::Drift {
+            env,
+            expected,
+            format,
+        } => drift::run(config.as_ref(), &env, expected, format).await,
+        Command::Snapshot { to, env } => {
+            snapshot::run(config.as_ref(), to.as_deref(), env.as_deref()).await
+        }
     }
 }
 

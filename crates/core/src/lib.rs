@@ -4,6 +4,7 @@
 //! connections; the `lockstep-db` crate fills it in.
 
 pub mod diff;
+pub mod drift;
 pub mod migrate;
 pub mod model;
 pub mod normalize;

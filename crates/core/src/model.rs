@@ -73,6 +73,10 @@ pub struct Database {
     /// compare them separately.
     #[serde(default)]
     pub env: EnvFacts,
+    /// Set on a model built by replaying migrations: the role the replay ran as, so
+    /// owners and grants can be mapped to the role that deploys the environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_role: Option<String>,
     #[serde(default)]
     pub schemas: BTreeMap<String, Namespace>,
     #[serde(default)]
@@ -105,6 +109,7 @@ impl Database {
             format: FORMAT_VERSION,
             dialect,
             env: EnvFacts::default(),
+            replay_role: None,
             schemas: BTreeMap::new(),
             extensions: BTreeMap::new(),
             roles: BTreeMap::new(),

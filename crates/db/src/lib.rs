@@ -3,6 +3,7 @@
 
 pub mod inspect;
 pub mod migrate;
+pub mod scratch;
 pub mod url;
 
 use lockstep_core::model::{Database, Dialect};

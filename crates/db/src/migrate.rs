@@ -195,11 +195,11 @@ impl Db {
         let url = self.url.clone();
         let (hist_sql, prog_sql) = match self.conn {
             Conn::Postgres(_) => (
-                "SELECT id, version, name, checksum, direction, outcome, started_at::text AS started_at, error, failed_statement, failed_line::bigint AS failed_line FROM lockstep.history ORDER BY id",
+                "SELECT id, version, name, checksum, direction, outcome, started_at::text AS started_at, error, failed_statement, failed_line::bigint AS failed_line, db_role FROM lockstep.history ORDER BY id",
                 "SELECT version, statement_no::bigint AS statement_no, statement, line::bigint AS line, state FROM lockstep.progress ORDER BY version, statement_no",
             ),
             Conn::Sqlite(_) => (
-                "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, failed_line FROM lockstep_history ORDER BY id",
+                "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, failed_line, db_role FROM lockstep_history ORDER BY id",
                 "SELECT version, statement_no, statement, line, state FROM lockstep_progress ORDER BY version, statement_no",
             ),
         };
@@ -226,6 +226,7 @@ impl Db {
                         error: r.try_get("error").map_err(err)?,
                         failed_statement: r.try_get("failed_statement").map_err(err)?,
                         failed_line: r.try_get("failed_line").map_err(err)?,
+                        db_role: r.try_get("db_role").map_err(err)?,
                     });
                 }
                 for r in sqlx::query(prog_sql)

@@ -20,6 +20,8 @@ pub struct HistoryRow {
     pub error: Option<String>,
     pub failed_statement: Option<String>,
     pub failed_line: Option<i64>,
+    /// The database role that ran it: what a replay's owners are mapped to.
+    pub db_role: Option<String>,
 }
 
 impl HistoryRow {

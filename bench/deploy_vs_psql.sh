@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Times `lockstep deploy` of Lemmy's 233 diesel migrations against psql applying the
+# same up.sql files one by one, each in a single transaction (`psql -1 -f`), on a fresh
+# database per run. See bench/README.md.
+#
+#   bench/deploy_vs_psql.sh [--runs N] [--migrations DIR]
+#
+# Server: $LOCKSTEP_TEST_PG (default postgres://postgres@127.0.0.1:5432/postgres).
+# Corpus: $LOCKSTEP_CORPUS/lemmy-0.19.21/migrations (default /tmp/corpus/...).
+# The database lockstep_bench_lemmy is dropped first and at the end.
+set -euo pipefail
+
+runs=5
+corpus="${LOCKSTEP_CORPUS:-/tmp/corpus}"
+src="$corpus/lemmy-0.19.21/migrations"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) runs="$2"; shift ;;
+        --migrations) src="$2"; shift ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+admin="${LOCKSTEP_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
+db=lockstep_bench_lemmy
+base="${admin%%\?*}"
+query=""
+[ "$base" != "$admin" ] && query="?${admin#*\?}"
+url="${base%/*}/${db}${query}"
+
+for tool in psql python3 cargo; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
+done
+[ -d "$src" ] || { echo "no migrations at $src (run ../shared/corpus/get.sh)" >&2; exit 2; }
+
+echo "== building lockstep (release)"
+cargo build --release --quiet
+bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/lockstep"
+[ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 2; }
+
+# A project around a copy of the migrations: deploy writes lockstep.sum into the
+# migrations directory, and the corpus stays untouched.
+work="$(mktemp -d)"
+cleanup() {
+    rm -rf "$work"
+    psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+cp -r "$src" "$work/migrations"
+cat >"$work/lockstep.toml" <<EOF
+migrations = "migrations"
+layout = "diesel"
+
+[env.bench]
+url = "$url"
+EOF
+mapfile -t dirs < <(find "$work/migrations" -mindepth 1 -maxdepth 1 -type d -exec test -e '{}/up.sql' ';' -print | sort)
+echo "== ${#dirs[@]} migrations from $src"
+
+fresh() {
+    PGOPTIONS="-c client_min_messages=warning" psql -q -X -v ON_ERROR_STOP=1 "$admin" \
+        -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+}
+now() { python3 -c 'import time; print(time.monotonic())'; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+
+run_lockstep() {
+    fresh
+    local t0 t1
+    t0=$(now)
+    (cd "$work" && "$bin" deploy --env bench >/dev/null 2>"$work/lockstep.err") \
+        || { echo "lockstep deploy FAILED:" >&2; cat "$work/lockstep.err" >&2; exit 1; }
+    t1=$(now)
+    elapsed "$t0" "$t1"
+}
+run_psql() {
+    fresh
+    local t0 t1 d
+    t0=$(now)
+    for d in "${dirs[@]}"; do
+        psql -q -X -v ON_ERROR_STOP=1 -1 -f "$d/up.sql" "$url" >/dev/null 2>"$work/psql.err" \
+            || { echo "psql FAILED on $d/up.sql:" >&2; cat "$work/psql.err" >&2; exit 1; }
+    done
+    t1=$(now)
+    elapsed "$t0" "$t1"
+}
+
+# For context only: one psql session running every file in one transaction (no process
+# start or connection per file): what the server work alone costs.
+run_psql_one() {
+    fresh
+    local t0 t1 args=() d
+    for d in "${dirs[@]}"; do args+=(-f "$d/up.sql"); done
+    t0=$(now)
+    psql -q -X -v ON_ERROR_STOP=1 -1 "${args[@]}" "$url" >/dev/null 2>"$work/psql.err" \
+        || { echo "psql (one session) FAILED:" >&2; cat "$work/psql.err" >&2; exit 1; }
+    t1=$(now)
+    elapsed "$t0" "$t1"
+}
+
+echo "== warm-up (one run each, not counted; the first deploy writes lockstep.sum)"
+run_lockstep >/dev/null
+run_psql >/dev/null
+# Same schema both ways (lockstep's own objects are left out of the comparison).
+PGOPTIONS="-c client_min_messages=warning" psql -q -X "$admin" -c "DROP DATABASE IF EXISTS ${db}_ls WITH (FORCE)" -c "CREATE DATABASE ${db}_ls" >/dev/null
+url_ls="${base%/*}/${db}_ls${query}"
+sed -i "s#^url = .*#url = \"$url_ls\"#" "$work/lockstep.toml"
+(cd "$work" && "$bin" deploy --env bench >/dev/null 2>&1)
+if "$bin" diff "$url_ls" "$url" >/dev/null 2>&1; then
+    echo "   schemas identical (lockstep diff exit 0)"
+else
+    echo "   WARNING: lockstep's and psql's schemas differ (lockstep diff exit $?)"
+fi
+psql -q -X "$admin" -c "DROP DATABASE IF EXISTS ${db}_ls WITH (FORCE)" >/dev/null
+sed -i "s#^url = .*#url = \"$url\"#" "$work/lockstep.toml"
+
+ls_times=(); ps_times=(); one_times=()
+printf "%-6s %12s %12s %22s\n" run "lockstep s" "psql -1 s" "(psql one session s)"
+for i in $(seq 1 "$runs"); do
+    # Alternate which tool goes first.
+    if [ $((i % 2)) = 1 ]; then
+        l=$(run_lockstep); p=$(run_psql)
+    else
+        p=$(run_psql); l=$(run_lockstep)
+    fi
+    o=$(run_psql_one)
+    ls_times+=("$l"); ps_times+=("$p"); one_times+=("$o")
+    printf "%-6s %12s %12s %22s\n" "$i" "$l" "$p" "($o)"
+done
+
+median() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+lt=$(median "${ls_times[@]}"); pt=$(median "${ps_times[@]}")
+ratio=$(python3 -c "print(f'{$lt / $pt:.2f}')")
+ot=$(median "${one_times[@]}")
+printf "%-6s %12s %12s %22s\n" median "$lt" "$pt" "($ot)"
+echo "lockstep/psql wall-time ratio: ${ratio}x (goal: <= 1.1x)"
+echo "for context, lockstep/(psql one session, no history, no checks): $(python3 -c "print(f'{$lt / $ot:.2f}')")x"

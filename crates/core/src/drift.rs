@@ -1,0 +1,857 @@
+//! Drift: every difference between an environment's expected schema and its live one,
+//! as one item per object.
+//!
+//! The diff is built to be applied, so it re-creates dependents around a change (a view
+//! around a retyped column). Drift is built to be read: a drop and a create of the same
+//! object with the same definition are such a re-creation and are not reported, and a
+//! drop plus create with different definitions is one "changed" item.
+
+use crate::diff::{diff, grants_text, Change};
+use crate::model::*;
+use crate::normalize::sql_text;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DriftItem {
+    /// The object: `public.orders.segment`, `role analyst`, `setting TimeZone`.
+    pub object: String,
+    /// table, column, index, constraint, view, function, trigger, policy, sequence,
+    /// type, schema, extension, role, grant, setting, engine.
+    pub kind: String,
+    /// `added` (only in the live database), `removed` (only expected), `changed`.
+    pub change: String,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+}
+
+impl DriftItem {
+    pub fn describe(&self) -> String {
+        match self.change.as_str() {
+            "added" => format!(
+                "{} {} was added outside migrations: {}",
+                self.kind,
+                self.object,
+                self.actual.as_deref().unwrap_or("")
+            ),
+            "removed" => format!(
+                "{} {} was removed outside migrations (expected: {})",
+                self.kind,
+                self.object,
+                self.expected.as_deref().unwrap_or("")
+            ),
+            _ => format!(
+                "{} {} was changed outside migrations: expected {}, found {}",
+                self.kind,
+                self.object,
+                self.expected.as_deref().unwrap_or("none"),
+                self.actual.as_deref().unwrap_or("none")
+            ),
+        }
+    }
+}
+
+/// Settings compared by drift. Session settings and storage details of a scratch
+/// database (SQLite's journal mode in memory) would only add noise.
+const DRIFT_SETTINGS: &[&str] = &[
+    "server_encoding",
+    "lc_collate",
+    "lc_ctype",
+    "encoding",
+    "user_version",
+    "application_id",
+];
+
+fn column_text(c: &Column) -> String {
+    let mut s = c.type_.clone();
+    if c.not_null {
+        s.push_str(" not null");
+    }
+    if let Some(d) = &c.default {
+        s.push_str(&format!(" default {d}"));
+    }
+    if let Some(i) = &c.identity {
+        s.push_str(if i.always {
+            " identity always"
+        } else {
+            " identity by default"
+        });
+    }
+    if let Some(g) = &c.generated {
+        s.push_str(&format!(" generated ({})", g.expression));
+    }
+    if let Some(c) = &c.collation {
+        s.push_str(&format!(" collate {c}"));
+    }
+    s
+}
+
+fn constraint_text(c: &Constraint) -> String {
+    let mut s = crate::plan::postgres::constraint_body(c);
+    if c.not_valid {
+        s.push_str(" NOT VALID");
+    }
+    s
+}
+
+/// (kind, object, text) of one side of a change; None for changes drift ignores.
+fn side(c: &Change) -> Option<(&'static str, String, Side, String)> {
+    use Change::*;
+    Some(match c {
+        CreateSchema { schema } => (
+            "schema",
+            schema.name.clone(),
+            Side::Actual,
+            format!("owner {}", schema.owner.clone().unwrap_or_default()),
+        ),
+        DropSchema { schema } => (
+            "schema",
+            schema.name.clone(),
+            Side::Expected,
+            format!("owner {}", schema.owner.clone().unwrap_or_default()),
+        ),
+        CreateExtension { extension: e } => (
+            "extension",
+            e.name.clone(),
+            Side::Actual,
+            format!("version {}", e.version),
+        ),
+        DropExtension { extension: e } => (
+            "extension",
+            e.name.clone(),
+            Side::Expected,
+            format!("version {}", e.version),
+        ),
+        CreateType { typ } => ("type", typ.name.key(), Side::Actual, type_text(typ)),
+        DropType { typ } => ("type", typ.name.key(), Side::Expected, type_text(typ)),
+        CreateSequence { sequence } => (
+            "sequence",
+            sequence.name.key(),
+            Side::Actual,
+            seq_text(sequence),
+        ),
+        DropSequence { sequence } => (
+            "sequence",
+            sequence.name.key(),
+            Side::Expected,
+            seq_text(sequence),
+        ),
+        CreateFunction { function: f } => (
+            fn_kind(f),
+            format!("{}({})", f.name, f.arguments),
+            Side::Actual,
+            sql_text(&f.definition),
+        ),
+        DropFunction { function: f } => (
+            fn_kind(f),
+            format!("{}({})", f.name, f.arguments),
+            Side::Expected,
+            sql_text(&f.definition),
+        ),
+        CreateTable { table } => (
+            "table",
+            table.name.key(),
+            Side::Actual,
+            format!("{} columns", table.columns.len()),
+        ),
+        DropTable { table } => (
+            "table",
+            table.name.key(),
+            Side::Expected,
+            format!("{} columns", table.columns.len()),
+        ),
+        AddColumn { table, column } => (
+            "column",
+            format!("{}.{}", table, column.name),
+            Side::Actual,
+            column_text(column),
+        ),
+        DropColumn { table, column } => (
+            "column",
+            format!("{}.{}", table, column.name),
+            Side::Expected,
+            column_text(column),
+        ),
+        AddConstraint { table, constraint } => (
+            "constraint",
+            format!("{}.{}", table, constraint_name(constraint)),
+            Side::Actual,
+            constraint_text(constraint),
+        ),
+        DropConstraint { table, constraint } => (
+            "constraint",
+            format!("{}.{}", table, constraint_name(constraint)),
+            Side::Expected,
+            constraint_text(constraint),
+        ),
+        CreateIndex { index } => ("index", index.name.key(), Side::Actual, index_text(index)),
+        DropIndex { index } => ("index", index.name.key(), Side::Expected, index_text(index)),
+        CreateView { view } => (
+            view_kind(view),
+            view.name.key(),
+            Side::Actual,
+            sql_text(&view.definition),
+        ),
+        DropView { view } => (
+            view_kind(view),
+            view.name.key(),
+            Side::Expected,
+            sql_text(&view.definition),
+        ),
+        CreatePolicy { table, policy } => (
+            "policy",
+            format!("{}.{}", table, policy.name),
+            Side::Actual,
+            policy_text(policy),
+        ),
+        DropPolicy { table, policy } => (
+            "policy",
+            format!("{}.{}", table, policy.name),
+            Side::Expected,
+            policy_text(policy),
+        ),
+        CreateTrigger { trigger } => (
+            "trigger",
+            format!("{}.{}", trigger.table, trigger.name),
+            Side::Actual,
+            sql_text(&trigger.definition),
+        ),
+        DropTrigger { trigger } => (
+            "trigger",
+            format!("{}.{}", trigger.table, trigger.name),
+            Side::Expected,
+            sql_text(&trigger.definition),
+        ),
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Side {
+    Expected,
+    Actual,
+}
+
+fn fn_kind(f: &Function) -> &'static str {
+    if f.kind == "procedure" {
+        "procedure"
+    } else {
+        "function"
+    }
+}
+
+fn view_kind(v: &View) -> &'static str {
+    if v.materialized {
+        "materialized view"
+    } else {
+        "view"
+    }
+}
+
+fn constraint_name(c: &Constraint) -> String {
+    c.name
+        .clone()
+        .unwrap_or_else(|| format!("({})", constraint_text(c)))
+}
+
+fn index_text(i: &Index) -> String {
+    format!("{}{}", if i.unique { "UNIQUE " } else { "" }, i.definition)
+}
+
+fn policy_text(p: &Policy) -> String {
+    format!(
+        "{} FOR {} TO {} USING {} WITH CHECK {}",
+        if p.permissive {
+            "PERMISSIVE"
+        } else {
+            "RESTRICTIVE"
+        },
+        p.command,
+        p.roles.join(", "),
+        p.using.as_deref().unwrap_or("-"),
+        p.with_check.as_deref().unwrap_or("-")
+    )
+}
+
+fn seq_text(s: &Sequence) -> String {
+    format!(
+        "{} start {} increment {} min {} max {} cache {}{}",
+        s.type_,
+        s.start,
+        s.increment,
+        s.min,
+        s.max,
+        s.cache,
+        if s.cycle { " cycle" } else { "" }
+    )
+}
+
+fn type_text(t: &TypeDef) -> String {
+    match &t.kind {
+        TypeKind::Enum { labels } => format!("enum ({})", labels.join(", ")),
+        TypeKind::Domain {
+            base,
+            not_null,
+            default,
+            checks,
+            ..
+        } => format!(
+            "domain {base}{}{}{}",
+            if *not_null { " not null" } else { "" },
+            default
+                .as_ref()
+                .map(|d| format!(" default {d}"))
+                .unwrap_or_default(),
+            checks.values().map(|c| format!(" {c}")).collect::<String>()
+        ),
+        TypeKind::Composite { attributes } => format!(
+            "({})",
+            attributes
+                .iter()
+                .map(|a| format!("{} {}", a.name, a.type_))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        TypeKind::Range { subtype, .. } => format!("range of {subtype}"),
+    }
+}
+
+fn opt(o: &Option<String>) -> String {
+    o.clone().unwrap_or_else(|| "none".into())
+}
+
+/// Items for a property change (owner, comment, grants) between two versions of one
+/// object.
+fn props(
+    out: &mut Vec<DriftItem>,
+    kind: &str,
+    object: &str,
+    owner: (&Option<String>, &Option<String>),
+    comment: (&Option<String>, &Option<String>),
+    grants: (&[Grant], &[Grant]),
+) {
+    if owner.0 != owner.1 {
+        out.push(item(
+            "owner",
+            &format!("{kind} {object}"),
+            "changed",
+            Some(opt(owner.0)),
+            Some(opt(owner.1)),
+        ));
+    }
+    if comment.0 != comment.1 {
+        out.push(item(
+            "comment",
+            &format!("{kind} {object}"),
+            "changed",
+            Some(opt(comment.0)),
+            Some(opt(comment.1)),
+        ));
+    }
+    if grants.0 != grants.1 {
+        // One item per grantee, so "who can read the customer table" is one line.
+        let mut by: BTreeMap<&str, (Vec<&Grant>, Vec<&Grant>)> = BTreeMap::new();
+        for g in grants.0 {
+            by.entry(&g.grantee).or_default().0.push(g);
+        }
+        for g in grants.1 {
+            by.entry(&g.grantee).or_default().1.push(g);
+        }
+        for (grantee, (a, b)) in by {
+            if a != b {
+                let text = |v: &[&Grant]| {
+                    let owned: Vec<Grant> = v.iter().map(|g| (*g).clone()).collect();
+                    grants_text(&owned)
+                };
+                let change = match (a.is_empty(), b.is_empty()) {
+                    (true, false) => "added",
+                    (false, true) => "removed",
+                    _ => "changed",
+                };
+                out.push(item(
+                    "grant",
+                    &format!("{kind} {object} to {grantee}"),
+                    change,
+                    (!a.is_empty()).then(|| text(&a)),
+                    (!b.is_empty()).then(|| text(&b)),
+                ));
+            }
+        }
+    }
+}
+
+fn item(
+    kind: &str,
+    object: &str,
+    change: &str,
+    expected: Option<String>,
+    actual: Option<String>,
+) -> DriftItem {
+    DriftItem {
+        object: object.to_string(),
+        kind: kind.to_string(),
+        change: change.to_string(),
+        expected,
+        actual,
+    }
+}
+
+/// Every difference between `expected` and `actual`, one item per object.
+pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
+    let changes = diff(expected, actual);
+    let mut out = vec![];
+    // (kind, object) → (expected text, actual text)
+    let mut pairs: BTreeMap<(&'static str, String), (Option<String>, Option<String>)> =
+        BTreeMap::new();
+    for c in &changes {
+        if let Some((kind, object, s, text)) = side(c) {
+            let e = pairs.entry((kind, object)).or_default();
+            match s {
+                Side::Expected => e.0 = Some(text),
+                Side::Actual => e.1 = Some(text),
+            }
+            // A new or dropped table's columns, constraints and grants are part of the
+            // table item; only the table is reported.
+            continue;
+        }
+        use Change::*;
+        match c {
+            AlterColumn { table, from, to } => {
+                let object = format!("{}.{}", table, to.name);
+                if column_text(from) != column_text(to) {
+                    out.push(item(
+                        "column",
+                        &object,
+                        "changed",
+                        Some(column_text(from)),
+                        Some(column_text(to)),
+                    ));
+                }
+                props(
+                    &mut out,
+                    "column",
+                    &object,
+                    (&None, &None),
+                    (&from.comment, &to.comment),
+                    (&from.grants, &to.grants),
+                );
+            }
+            RenameColumn { table, from, to } => out.push(item(
+                "column",
+                &format!("{table}.{from}"),
+                "changed",
+                Some(format!("named {from}")),
+                Some(format!("named {to}")),
+            )),
+            ColumnOrder { table, from, to } => out.push(item(
+                "table",
+                &table.key(),
+                "changed",
+                Some(format!("columns ({})", from.join(", "))),
+                Some(format!("columns ({})", to.join(", "))),
+            )),
+            AlterTable { from, to } => {
+                let object = to.name.key();
+                props(
+                    &mut out,
+                    "table",
+                    &object,
+                    (&from.owner, &to.owner),
+                    (&from.comment, &to.comment),
+                    (&from.grants, &to.grants),
+                );
+                if from.rls_enabled != to.rls_enabled || from.rls_forced != to.rls_forced {
+                    let t = |x: &Table| {
+                        format!(
+                            "row level security {}{}",
+                            if x.rls_enabled { "enabled" } else { "disabled" },
+                            if x.rls_forced { ", forced" } else { "" }
+                        )
+                    };
+                    out.push(item(
+                        "table",
+                        &object,
+                        "changed",
+                        Some(t(from)),
+                        Some(t(to)),
+                    ));
+                }
+                if from.partition_of != to.partition_of {
+                    let t = |x: &Table| {
+                        x.partition_of
+                            .as_ref()
+                            .map(|p| format!("partition of {} {}", p.parent, p.bound))
+                            .unwrap_or_else(|| "not a partition".into())
+                    };
+                    out.push(item(
+                        "partition",
+                        &object,
+                        "changed",
+                        Some(t(from)),
+                        Some(t(to)),
+                    ));
+                }
+                let mut a = from.clone();
+                let mut b = to.clone();
+                for x in [&mut a, &mut b] {
+                    x.columns.clear();
+                    x.constraints.clear();
+                    x.policies.clear();
+                    x.owner = None;
+                    x.comment = None;
+                    x.grants.clear();
+                    x.rls_enabled = false;
+                    x.rls_forced = false;
+                    x.partition_of = None;
+                }
+                if a != b {
+                    out.push(item(
+                        "table",
+                        &object,
+                        "changed",
+                        Some(format!(
+                            "{:?} {:?} logged={}",
+                            a.options,
+                            a.inherits.iter().map(|q| q.key()).collect::<Vec<_>>(),
+                            !a.unlogged
+                        )),
+                        Some(format!(
+                            "{:?} {:?} logged={}",
+                            b.options,
+                            b.inherits.iter().map(|q| q.key()).collect::<Vec<_>>(),
+                            !b.unlogged
+                        )),
+                    ));
+                }
+            }
+            AlterSchema { from, to } => props(
+                &mut out,
+                "schema",
+                &to.name,
+                (&from.owner, &to.owner),
+                (&from.comment, &to.comment),
+                (&from.grants, &to.grants),
+            ),
+            AlterExtension { from, to } => out.push(item(
+                "extension",
+                &to.name,
+                "changed",
+                Some(format!("version {} in {}", from.version, from.schema)),
+                Some(format!("version {} in {}", to.version, to.schema)),
+            )),
+            AlterType { from, to } => {
+                if from.kind != to.kind {
+                    out.push(item(
+                        "type",
+                        &to.name.key(),
+                        "changed",
+                        Some(type_text(from)),
+                        Some(type_text(to)),
+                    ));
+                }
+                props(
+                    &mut out,
+                    "type",
+                    &to.name.key(),
+                    (&from.owner, &to.owner),
+                    (&from.comment, &to.comment),
+                    (&from.grants, &to.grants),
+                );
+            }
+            AlterSequence { from, to } => {
+                if seq_text(from) != seq_text(to) || from.owned_by != to.owned_by {
+                    out.push(item(
+                        "sequence",
+                        &to.name.key(),
+                        "changed",
+                        Some(seq_text(from)),
+                        Some(seq_text(to)),
+                    ));
+                }
+                props(
+                    &mut out,
+                    "sequence",
+                    &to.name.key(),
+                    (&from.owner, &to.owner),
+                    (&from.comment, &to.comment),
+                    (&from.grants, &to.grants),
+                );
+            }
+            ReplaceFunction { from, to } => {
+                let object = format!("{}({})", to.name, to.arguments);
+                if sql_text(&from.definition) != sql_text(&to.definition) {
+                    out.push(item(
+                        fn_kind(to),
+                        &object,
+                        "changed",
+                        Some(sql_text(&from.definition)),
+                        Some(sql_text(&to.definition)),
+                    ));
+                }
+                props(
+                    &mut out,
+                    fn_kind(to),
+                    &object,
+                    (&from.owner, &to.owner),
+                    (&from.comment, &to.comment),
+                    (&from.grants, &to.grants),
+                );
+            }
+            AlterConstraint { table, from, to } => props(
+                &mut out,
+                "constraint",
+                &format!("{}.{}", table, constraint_name(to)),
+                (&None, &None),
+                (&from.comment, &to.comment),
+                (&[], &[]),
+            ),
+            AlterIndex { from, to } => props(
+                &mut out,
+                "index",
+                &to.name.key(),
+                (&None, &None),
+                (&from.comment, &to.comment),
+                (&[], &[]),
+            ),
+            AlterView { from, to } => {
+                props(
+                    &mut out,
+                    view_kind(to),
+                    &to.name.key(),
+                    (&from.owner, &to.owner),
+                    (&from.comment, &to.comment),
+                    (&from.grants, &to.grants),
+                );
+                if from.column_comments != to.column_comments {
+                    out.push(item(
+                        "comment",
+                        &format!("{} {} columns", view_kind(to), to.name),
+                        "changed",
+                        Some(format!("{:?}", from.column_comments)),
+                        Some(format!("{:?}", to.column_comments)),
+                    ));
+                }
+            }
+            AlterTrigger { from, to } => {
+                let object = format!("{}.{}", to.table, to.name);
+                if from.enabled != to.enabled {
+                    out.push(item(
+                        "trigger",
+                        &object,
+                        "changed",
+                        Some(format!(
+                            "enabled {}",
+                            from.enabled.as_deref().unwrap_or("O")
+                        )),
+                        Some(format!("enabled {}", to.enabled.as_deref().unwrap_or("O"))),
+                    ));
+                }
+                props(
+                    &mut out,
+                    "trigger",
+                    &object,
+                    (&None, &None),
+                    (&from.comment, &to.comment),
+                    (&[], &[]),
+                );
+            }
+            CreateRole { .. } | AlterRole { .. } => {}
+            _ => {}
+        }
+    }
+    for ((kind, object), (e, a)) in pairs {
+        let change = match (&e, &a) {
+            (Some(x), Some(y)) if x == y => continue, // re-created around another change
+            (Some(_), Some(_)) => "changed",
+            (None, Some(_)) => "added",
+            (Some(_), None) => "removed",
+            (None, None) => continue,
+        };
+        out.push(item(kind, &object, change, e, a));
+    }
+    // Roles: the model holds those that own or hold privileges here, so a role that
+    // appears is one that was given something in this database.
+    for (name, r) in &actual.roles {
+        match expected.roles.get(name) {
+            None => out.push(item("role", name, "added", None, Some(role_text(r)))),
+            Some(e) if e != r => out.push(item(
+                "role",
+                name,
+                "changed",
+                Some(role_text(e)),
+                Some(role_text(r)),
+            )),
+            _ => {}
+        }
+    }
+    for (name, r) in &expected.roles {
+        if !actual.roles.contains_key(name) {
+            out.push(item("role", name, "removed", Some(role_text(r)), None));
+        }
+    }
+    // Environment facts.
+    if !expected.env.version.is_empty() && !actual.env.version.is_empty() {
+        let major = |v: &str| v.split(['.', ' ']).next().unwrap_or("").to_string();
+        if major(&expected.env.version) != major(&actual.env.version) {
+            out.push(item(
+                "engine",
+                &actual.env.engine,
+                "changed",
+                Some(expected.env.version.clone()),
+                Some(actual.env.version.clone()),
+            ));
+        }
+    }
+    for key in DRIFT_SETTINGS {
+        let (e, a) = (
+            expected.env.settings.get(*key),
+            actual.env.settings.get(*key),
+        );
+        if e.is_some() && a.is_some() && e != a {
+            out.push(item("setting", key, "changed", e.cloned(), a.cloned()));
+        }
+    }
+    out
+}
+
+fn role_text(r: &Role) -> String {
+    let mut parts = vec![];
+    if r.login {
+        parts.push("login".to_string());
+    }
+    if r.superuser {
+        parts.push("superuser".into());
+    }
+    if !r.member_of.is_empty() {
+        parts.push(format!("member of {}", r.member_of.join(", ")));
+    }
+    if parts.is_empty() {
+        "no login".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Replaces one role by another in owners, grants, policies and the role list: a replay
+/// runs as the scratch server's role, while the environment was deployed by another.
+pub fn map_role(db: &mut Database, from: &str, to: &str) {
+    if from == to {
+        return;
+    }
+    let swap = |o: &mut Option<String>| {
+        if o.as_deref() == Some(from) {
+            *o = Some(to.to_string());
+        }
+    };
+    let swap_grants = |g: &mut Vec<Grant>| {
+        for x in g.iter_mut() {
+            if x.grantee == from {
+                x.grantee = to.to_string();
+            }
+        }
+        // The new owner's own privileges are implicit, as inspection leaves them out.
+        g.sort();
+        g.dedup();
+    };
+    for s in db.schemas.values_mut() {
+        swap(&mut s.owner);
+        swap_grants(&mut s.grants);
+    }
+    for t in db.tables.values_mut() {
+        swap(&mut t.owner);
+        let owner = t.owner.clone();
+        swap_grants(&mut t.grants);
+        t.grants.retain(|g| Some(&g.grantee) != owner.as_ref());
+        for c in &mut t.columns {
+            swap_grants(&mut c.grants);
+        }
+        for p in t.policies.values_mut() {
+            for r in &mut p.roles {
+                if r == from {
+                    *r = to.to_string();
+                }
+            }
+        }
+    }
+    for v in db.views.values_mut() {
+        swap(&mut v.owner);
+        swap_grants(&mut v.grants);
+    }
+    for s in db.sequences.values_mut() {
+        swap(&mut s.owner);
+        swap_grants(&mut s.grants);
+    }
+    for t in db.types.values_mut() {
+        swap(&mut t.owner);
+        swap_grants(&mut t.grants);
+    }
+    for f in db.functions.values_mut() {
+        swap(&mut f.owner);
+        swap_grants(&mut f.grants);
+    }
+    if let Some(mut r) = db.roles.remove(from) {
+        r.name = to.to_string();
+        db.roles.entry(to.to_string()).or_insert(r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebuilt_views_are_not_drift_but_the_column_is() {
+        let mut e = Database::empty(Dialect::Postgres);
+        let mut t = Table::new(QualName::new("public", "t"));
+        t.columns.push(Column::new("a", "integer"));
+        e.tables.insert(t.name.clone(), t);
+        e.views.insert(
+            QualName::new("public", "v"),
+            View {
+                name: QualName::new("public", "v"),
+                materialized: false,
+                definition: "SELECT a FROM t".into(),
+                columns: vec!["a".into()],
+                options: vec![],
+                check_option: None,
+                owner: None,
+                comment: None,
+                grants: vec![],
+                column_comments: BTreeMap::new(),
+                depends_on: vec!["public.t".into()],
+                sql: None,
+            },
+        );
+        let mut a = e.clone();
+        a.tables.values_mut().next().unwrap().columns[0].type_ = "bigint".into();
+        let items = drift(&e, &a);
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(items[0].object, "public.t.a");
+        assert_eq!(items[0].change, "changed");
+    }
+
+    #[test]
+    fn new_role_with_a_grant() {
+        let mut e = Database::empty(Dialect::Postgres);
+        let t = Table::new(QualName::new("public", "customers"));
+        e.tables.insert(t.name.clone(), t);
+        let mut a = e.clone();
+        a.tables.values_mut().next().unwrap().grants.push(Grant {
+            grantee: "analyst".into(),
+            privilege: "SELECT".into(),
+            grantable: false,
+        });
+        a.roles.insert(
+            "analyst".into(),
+            Role {
+                name: "analyst".into(),
+                login: true,
+                ..Default::default()
+            },
+        );
+        let items = drift(&e, &a);
+        let kinds: Vec<&str> = items.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(kinds, ["grant", "role"], "{items:?}");
+        assert_eq!(items[0].object, "table public.customers to analyst");
+    }
+}

@@ -1,0 +1,137 @@
+//! Scratch databases: where replays and rehearsals run, never the target itself.
+//! PostgreSQL: a uniquely named database created on a server and dropped afterwards.
+//! SQLite: an in-memory database.
+
+use crate::{Db, DbError, DbUrl};
+use lockstep_core::migrate::split::split;
+use lockstep_core::model::{Database, Dialect};
+
+/// A script to replay: its display path, first line in the file, and text.
+pub struct ReplayScript<'a> {
+    pub path: &'a str,
+    pub first_line: usize,
+    pub text: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{path}:{line}: replaying failed: {message}\n  statement: {statement}\n  hint: the migration does not apply to an empty database on the scratch server; check extensions and roles it needs")]
+    Statement {
+        path: String,
+        line: usize,
+        statement: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A created scratch database. Call `drop` when done; a crash leaves a database named
+/// `lockstep_scratch_*` that is safe to drop.
+pub struct Scratch {
+    pub db: Db,
+    admin: Option<DbUrl>,
+    name: String,
+}
+
+impl Scratch {
+    /// `server` is any URL on the server (PostgreSQL) or any SQLite URL (ignored: SQLite
+    /// scratches live in memory).
+    pub async fn create(server: &DbUrl) -> Result<Scratch, DbError> {
+        match server.dialect() {
+            Dialect::Sqlite => {
+                let db = Db::connect(&DbUrl::parse("sqlite::memory:")?, true).await?;
+                Ok(Scratch {
+                    db,
+                    admin: None,
+                    name: String::new(),
+                })
+            }
+            _ => {
+                let name = format!(
+                    "lockstep_scratch_{}_{}",
+                    std::process::id(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_nanos() % 1_000_000_000)
+                        .unwrap_or(0)
+                );
+                let mut admin = Db::connect(server, false).await?;
+                let r = admin
+                    .execute_script(&format!("CREATE DATABASE \"{name}\""))
+                    .await;
+                admin.close().await;
+                r.map_err(|e| match e {
+                    DbError::Query { message, url, .. } => DbError::Query {
+                        what: "creating a scratch database".into(),
+                        url,
+                        message,
+                        hint: "\n  hint: set `scratch` in the environment's config to a server where this role may CREATE DATABASE, or commit snapshots with `lockstep snapshot`".into(),
+                    },
+                    other => other,
+                })?;
+                let db = Db::connect(&server.with_database(&name), false).await?;
+                Ok(Scratch {
+                    db,
+                    admin: Some(server.clone()),
+                    name,
+                })
+            }
+        }
+    }
+
+    /// Runs scripts statement by statement, each in its own implicit transaction.
+    pub async fn run(&mut self, scripts: &[ReplayScript<'_>]) -> Result<(), ReplayError> {
+        for s in scripts {
+            for st in split(s.text) {
+                if let Err(e) = self.db.execute_script(&st.sql).await {
+                    let message = match e {
+                        DbError::Query { message, .. } => message,
+                        other => other.to_string(),
+                    };
+                    return Err(ReplayError::Statement {
+                        path: s.path.to_string(),
+                        line: st.line + s.first_line - 1,
+                        statement: lockstep_core::migrate::state::one_line(&st.sql),
+                        message,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn inspect(&mut self) -> Result<Database, DbError> {
+        self.db.inspect().await
+    }
+
+    /// The role the scratch connection runs as (PostgreSQL), for owner mapping.
+    pub async fn role(&mut self) -> Option<String> {
+        match &mut self.db.conn {
+            crate::Conn::Postgres(c) => {
+                use sqlx::Row;
+                sqlx::query("SELECT current_user::text")
+                    .fetch_one(&mut *c)
+                    .await
+                    .ok()
+                    .and_then(|r| r.try_get(0).ok())
+            }
+            crate::Conn::Sqlite(_) => None,
+        }
+    }
+
+    pub async fn drop(self) {
+        self.db.close().await;
+        if let Some(admin) = self.admin {
+            if let Ok(mut a) = Db::connect(&admin, false).await {
+                let _ = a
+                    .execute_script(&format!(
+                        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                        self.name
+                    ))
+                    .await;
+                a.close().await;
+            }
+        }
+    }
+}
