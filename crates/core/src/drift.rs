@@ -226,6 +226,9 @@ fn side(c: &Change) -> Option<(&'static str, String, Side, String)> {
     })
 }
 
+/// (kind, object) → (expected text, actual text).
+type Sides = BTreeMap<(&'static str, String), (Option<String>, Option<String>)>;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Side {
     Expected,
@@ -401,8 +404,7 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
     let changes = diff(expected, actual);
     let mut out = vec![];
     // (kind, object) → (expected text, actual text)
-    let mut pairs: BTreeMap<(&'static str, String), (Option<String>, Option<String>)> =
-        BTreeMap::new();
+    let mut pairs: Sides = BTreeMap::new();
     for c in &changes {
         if let Some((kind, object, s, text)) = side(c) {
             let e = pairs.entry((kind, object)).or_default();
