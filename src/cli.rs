@@ -69,6 +69,9 @@ pub enum Command {
         /// Settle a statement left in doubt by an interrupted deploy.
         #[arg(long, value_enum)]
         resolve: Option<Resolve>,
+        /// Deploy even when the environment has drifted from its migrations.
+        #[arg(long)]
+        allow_drift: bool,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
@@ -93,6 +96,36 @@ pub enum Command {
         env: String,
         #[arg(long, value_enum)]
         expected: Option<crate::expected::Mode>,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
+    /// Apply the pending migrations to a scratch copy of the environment's actual schema.
+    ///
+    /// Exits 1 when a pending migration would fail, naming the statement and the drift
+    /// item that causes it.
+    Rehearse {
+        #[arg(long)]
+        env: String,
+        /// Rehearse on a copy of the data too (SQLite files).
+        #[arg(long)]
+        with_data: bool,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
+    /// The gate: integrity, drift and rehearsal for one environment, one verdict.
+    ///
+    /// Exits 0 when every check passes, 1 otherwise.
+    Check {
+        #[arg(long)]
+        env: String,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
+    /// Environments side by side: version, pending, drift, engine, extensions, settings
+    /// and roles. Exits 1 when they differ.
+    Parity {
+        /// Environments to compare (default: all).
+        envs: Vec<String>,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },

@@ -171,7 +171,7 @@ fn clear_progress_line() {
     }
 }
 
-fn step(m: &Migration, migrations: &Migrations, direction: Direction) -> Step {
+pub fn step(m: &Migration, migrations: &Migrations, direction: Direction) -> Step {
     let script = match direction {
         Direction::Up => &m.up,
         Direction::Down => m.down.as_ref().expect("checked by the caller"),
@@ -207,6 +207,7 @@ pub struct DeployArgs<'a> {
     pub to: Option<&'a str>,
     pub dry_run: bool,
     pub resolve: Option<Resolve>,
+    pub allow_drift: bool,
     pub format: OutFormat,
 }
 
@@ -332,6 +333,28 @@ pub async fn deploy(config: Option<&Config>, a: DeployArgs<'_>) -> Result<ExitCo
             ))?;
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    // The drift gate: deploying onto a schema that is not what the history says is how
+    // a release collides with an out-of-band change halfway through. Skipped when
+    // nothing is applied yet (no expected schema) and while a no-transaction migration
+    // is partly applied (its finished statements are not in any expected schema).
+    if !a.allow_drift && !st.applied.is_empty() && progress.is_empty() {
+        let exp = crate::expected::expected(config, a.env, &o, None).await?;
+        let actual = o.db.inspect().await?;
+        let items = lockstep_core::drift::drift(&exp.model, &actual);
+        if !items.is_empty() {
+            o.db.unlock().await;
+            let mut problems: Vec<String> = items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| format!("drift item {}: {}", i + 1, it.describe()))
+                .collect();
+            problems.push(format!(
+                "{} has drifted from its migrations (expected schema from {}: {})\n  hint: adopt each change in a new migration (`lockstep new NAME`), or revert it; `--allow-drift` deploys anyway",
+                a.env, exp.from, exp.detail
+            ));
+            return report_refusal(a.env, &problems, a.format);
+        }
     }
     let steps: Vec<Step> = pending
         .iter()

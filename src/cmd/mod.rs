@@ -1,10 +1,13 @@
 //! One file per command.
 
+mod check;
 pub mod deploy;
 mod diff;
-mod drift;
+pub mod drift;
 mod inspect;
 mod new;
+mod parity;
+mod rehearse;
 mod snapshot;
 mod status;
 
@@ -25,6 +28,7 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             to,
             dry_run,
             resolve,
+            allow_drift,
             format,
         } => {
             deploy::deploy(
@@ -34,6 +38,7 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
                     to: to.as_deref(),
                     dry_run,
                     resolve,
+                    allow_drift,
                     format,
                 },
             )
@@ -49,6 +54,13 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             expected,
             format,
         } => drift::run(config.as_ref(), &env, expected, format).await,
+        Command::Check { env, format } => check::run(config.as_ref(), &env, format).await,
+        Command::Parity { envs, format } => parity::run(config.as_ref(), &envs, format).await,
+        Command::Rehearse {
+            env,
+            with_data,
+            format,
+        } => rehearse::run(config.as_ref(), &env, with_data, format).await,
         Command::Snapshot { to, env } => {
             snapshot::run(config.as_ref(), to.as_deref(), env.as_deref()).await
         }

@@ -1,0 +1,124 @@
+//! `lockstep check --env E`: the gate. Integrity, drift and rehearsal in one verdict.
+
+use crate::cli::OutFormat;
+use crate::config::Config;
+use crate::project;
+use anyhow::Result;
+use lockstep_core::migrate::{state, sum};
+use std::process::ExitCode;
+
+struct Check {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+}
+
+pub async fn run(config: Option<&Config>, env: &str, format: OutFormat) -> Result<ExitCode> {
+    let config = project::require_config(config)?;
+    project::env(config, env)?;
+    let mut checks = vec![];
+
+    // Integrity: the sum file and the history against the directory.
+    let o = super::deploy::open(config, env, false).await?;
+    let mut problems: Vec<String> = vec![];
+    if let Ok(text) = std::fs::read_to_string(o.migrations.sum_path()) {
+        match sum::parse(&text) {
+            Ok(lines) => problems.extend(sum::verify(&o.migrations.set, &lines)),
+            Err(e) => problems.push(e),
+        }
+    }
+    let history = o.effective_history();
+    let st = state::state(&o.migrations.set, &history, &o.progress);
+    problems.extend(st.problems.iter().map(|p| p.message().replace("ENV", env)));
+    let pending = st.pending.len();
+    o.db.close().await;
+    checks.push(Check {
+        name: "integrity",
+        ok: problems.is_empty(),
+        detail: if problems.is_empty() {
+            format!(
+                "{} applied, {pending} pending, checksums agree",
+                st.applied.len()
+            )
+        } else {
+            problems.join("; ")
+        },
+    });
+
+    let drift = super::drift::compute(config, env, None).await;
+    let items = match &drift {
+        Ok(r) => {
+            checks.push(Check {
+                name: "drift",
+                ok: r.items.is_empty(),
+                detail: if r.items.is_empty() {
+                    format!("none (expected schema from {})", r.from)
+                } else {
+                    r.items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, it)| format!("{}. {}", i + 1, it.describe()))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                },
+            });
+            Some(r.items.as_slice())
+        }
+        Err(e) => {
+            checks.push(Check {
+                name: "drift",
+                ok: false,
+                detail: format!("could not be checked: {e:#}"),
+            });
+            None
+        }
+    };
+
+    let rehearsal = super::rehearse::rehearse(config, env, false, items).await;
+    checks.push(match rehearsal {
+        Ok(r) => Check {
+            name: "rehearsal",
+            ok: r.failure.is_none(),
+            detail: r.failure.unwrap_or_else(|| {
+                format!(
+                    "{} pending migration(s) apply to a copy of {env}",
+                    r.pending
+                )
+            }),
+        },
+        Err(e) => Check {
+            name: "rehearsal",
+            ok: false,
+            detail: format!("could not run: {e:#}"),
+        },
+    });
+
+    let pass = checks.iter().all(|c| c.ok);
+    if format == OutFormat::Json {
+        let items: Vec<_> = checks
+            .iter()
+            .map(|c| serde_json::json!({"name": c.name, "ok": c.ok, "detail": c.detail}))
+            .collect();
+        super::out(&serde_json::to_string_pretty(&serde_json::json!({
+            "env": env,
+            "verdict": if pass { "pass" } else { "fail" },
+            "checks": items,
+        }))?)?;
+    } else {
+        let mut s = format!("check {env}: {}\n", if pass { "PASS" } else { "FAIL" });
+        for c in &checks {
+            s.push_str(&format!(
+                "  {:<10} {:<4}  {}\n",
+                c.name,
+                if c.ok { "ok" } else { "FAIL" },
+                c.detail.replace('\n', "\n                    ")
+            ));
+        }
+        super::out(&s)?;
+    }
+    Ok(if pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
