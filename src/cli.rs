@@ -137,6 +137,13 @@ pub enum Command {
         #[arg(long)]
         env: Option<String>,
     },
+    /// Build a demo project (retail orders and point of sale, dev/qa/prod as SQLite
+    /// files) with an out-of-band change in prod and a colliding release, and walk
+    /// through status, drift, parity, rehearse and check. Needs no server.
+    Demo {
+        /// Where to build it (default: ./lockstep-demo).
+        dir: Option<PathBuf>,
+    },
     /// Rewrite lockstep.sum from the migration files (after an intended edit of a
     /// migration that is not applied anywhere yet).
     Hash,

@@ -1,6 +1,7 @@
 //! One file per command.
 
 mod check;
+mod demo;
 pub mod deploy;
 mod diff;
 pub mod drift;
@@ -9,7 +10,7 @@ mod new;
 mod parity;
 mod rehearse;
 mod snapshot;
-mod status;
+pub mod status;
 
 use crate::cli::{Args, Command};
 use crate::config::Config;
@@ -54,6 +55,7 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             expected,
             format,
         } => drift::run(config.as_ref(), &env, expected, format).await,
+        Command::Demo { dir } => demo::run(dir.as_deref()).await,
         Command::Check { env, format } => check::run(config.as_ref(), &env, format).await,
         Command::Parity { envs, format } => parity::run(config.as_ref(), &envs, format).await,
         Command::Rehearse {

@@ -38,12 +38,13 @@ pub fn split(text: &str) -> Vec<Stmt> {
 
     let flush = |out: &mut Vec<Stmt>, from: usize, to: usize| {
         let piece = &text[from..to];
-        if has_code(piece) {
+        if let Some(code) = code_start(piece) {
             let lead = piece.len() - piece.trim_start().len();
             let offset = from + lead;
             out.push(Stmt {
                 sql: piece.trim().to_string(),
-                line: 1 + text[..offset].bytes().filter(|&c| c == b'\n').count(),
+                // The line of the first code, past leading comments: where people look.
+                line: 1 + text[..from + code].bytes().filter(|&c| c == b'\n').count(),
                 offset,
             });
         }
@@ -162,8 +163,8 @@ fn skip_quoted(b: &[u8], open: usize, q: u8, backslash: bool) -> usize {
     b.len()
 }
 
-/// Whether a piece holds anything but whitespace and comments.
-fn has_code(piece: &str) -> bool {
+/// Byte offset of the first character that is not whitespace or comment, if any.
+fn code_start(piece: &str) -> Option<usize> {
     let b = piece.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -189,10 +190,10 @@ fn has_code(piece: &str) -> bool {
                     }
                 }
             }
-            _ => return true,
+            _ => return Some(i),
         }
     }
-    false
+    None
 }
 
 #[cfg(test)]
@@ -208,8 +209,8 @@ mod tests {
         let s = split("CREATE TABLE a (x int);\n\n-- c\nCREATE TABLE b (y int);\n");
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].line, 1);
-        // A leading comment belongs to the statement after it.
-        assert_eq!(s[1].line, 3);
+        // A leading comment belongs to the statement after it; its line is the code's.
+        assert_eq!(s[1].line, 4);
         assert_eq!(s[1].sql, "-- c\nCREATE TABLE b (y int)");
     }
 
@@ -291,7 +292,7 @@ mod tests {
             for s in split(&text) {
                 proptest::prop_assert!(text[s.offset..].starts_with(&s.sql));
                 let line = 1 + text[..s.offset].matches('\n').count();
-                proptest::prop_assert_eq!(line, s.line);
+                proptest::prop_assert!(s.line >= line);
             }
         }
     }

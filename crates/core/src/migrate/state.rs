@@ -100,8 +100,17 @@ impl Problem {
     }
 }
 
+/// A statement on one line for messages, leading comment lines left out.
 pub fn one_line(s: &str) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let code: Vec<&str> = s
+        .lines()
+        .skip_while(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+        .collect();
+    let flat: String = code
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if flat.chars().count() > 120 {
         format!("{}…", flat.chars().take(120).collect::<String>())
     } else {
