@@ -342,7 +342,20 @@ pub async fn deploy(config: Option<&Config>, a: DeployArgs<'_>) -> Result<ExitCo
         let exp = crate::expected::expected(config, a.env, &o, None).await?;
         let actual = o.db.inspect().await?;
         let items = lockstep_core::drift::drift(&exp.model, &actual);
-        if !items.is_empty() {
+        // Drift the pending migrations adopt (a rehearsal passes and leaves exactly what
+        // the migrations say) does not block.
+        let adopted = !items.is_empty()
+            && super::rehearse::rehearse(config, a.env, false, None)
+                .await
+                .is_ok_and(|r| r.failure.is_none() && r.residual.is_some_and(|x| x.is_empty()));
+        if adopted {
+            eprintln!(
+                "lockstep: {} has {} drift item(s); the pending migrations adopt them (rehearsed)",
+                a.env,
+                items.len()
+            );
+        }
+        if !items.is_empty() && !adopted {
             o.db.unlock().await;
             let mut problems: Vec<String> = items
                 .iter()

@@ -22,6 +22,11 @@ pub struct Outcome {
     pub failure: Option<String>,
     /// The drift item the failure touches, numbered as `drift` numbers them.
     pub blamed: Option<(usize, DriftItem)>,
+    /// After a passing rehearsal: how the rehearsed schema differs from what the
+    /// migrations alone produce (applied and pending, replayed). Empty means the
+    /// pending migrations reconcile any drift: after the deploy the environment will be
+    /// exactly what its migrations say.
+    pub residual: Option<Vec<DriftItem>>,
 }
 
 /// The drift item whose object the failing statement or message names.
@@ -64,6 +69,7 @@ pub async fn rehearse(
         .iter()
         .map(|m| super::deploy::step(m, &o.migrations, Direction::Up))
         .collect();
+    let applied_order: Vec<lockstep_core::migrate::Version> = st.applied.clone();
     let actual = o.db.inspect().await?;
     o.db.close().await;
 
@@ -104,17 +110,40 @@ pub async fn rehearse(
     db.ensure_history().await?;
     let who = super::deploy::who();
     let result = apply(&mut db, &who, &pending, &[], &mut |_, _, _, _| {}).await;
+    let after = match &result {
+        Ok(()) => Some(db.inspect().await?),
+        Err(_) => None,
+    };
     db.close().await;
     if let Some(s) = scratch {
         s.drop().await;
     }
     let _ = std::fs::remove_dir_all(&tmp);
     match result {
-        Ok(()) => Ok(Outcome {
-            pending: pending.len(),
-            failure: None,
-            blamed: None,
-        }),
+        Ok(()) => {
+            // What the migrations alone give: the applied ones, then the pending ones.
+            let residual = match after {
+                Some(after) => {
+                    let m = crate::project::Migrations::load(config)?;
+                    let ordered: Vec<&lockstep_core::migrate::Migration> = applied_order
+                        .iter()
+                        .chain(pending.iter().map(|p| &p.version))
+                        .filter_map(|v| m.set.migrations.iter().find(|x| &x.version == v))
+                        .collect();
+                    let server = crate::expected::scratch_server(config, env)?;
+                    let mut model = crate::expected::replay(&server, &m, &ordered).await?;
+                    crate::expected::map_to_deployer(&mut model, &history);
+                    Some(lockstep_core::drift::drift(&model, &after))
+                }
+                None => None,
+            };
+            Ok(Outcome {
+                pending: pending.len(),
+                failure: None,
+                blamed: None,
+                residual,
+            })
+        }
         Err(ApplyError::Statement {
             version,
             path,
@@ -134,6 +163,7 @@ pub async fn rehearse(
                 pending: pending.len(),
                 failure: Some(failure),
                 blamed,
+                residual: None,
             })
         }
         Err(ApplyError::Db(e)) => Err(e.into()),

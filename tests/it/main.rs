@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod corpus_pg;
+mod demo;
 mod deploy;
 mod examples;
 mod inspect_pg;
