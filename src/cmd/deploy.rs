@@ -84,7 +84,20 @@ impl Opened {
     pub fn effective_history(&self) -> Vec<HistoryRow> {
         let mut rows = self.history.clone();
         if let (true, Some((tool, versions))) = (rows.is_empty(), &self.foreign) {
-            for (i, v) in versions.iter().enumerate() {
+            // golang-migrate records only the current version: all up to it are applied.
+            let expanded: Vec<Version> = if tool == "golang-migrate" {
+                let max = versions.iter().max();
+                self.migrations
+                    .set
+                    .migrations
+                    .iter()
+                    .map(|m| m.version.clone())
+                    .filter(|v| max.is_some_and(|m| v <= m))
+                    .collect()
+            } else {
+                versions.clone()
+            };
+            for (i, v) in expanded.iter().enumerate() {
                 let m = self
                     .migrations
                     .set
@@ -235,7 +248,7 @@ pub async fn deploy(config: Option<&Config>, a: DeployArgs<'_>) -> Result<ExitCo
         o.history = history;
         o.progress = progress;
         if o.history.is_empty() {
-            if let Some((tool, versions)) = o.foreign.clone() {
+            if let Some((tool, _)) = o.foreign.clone() {
                 let rows: Vec<(Version, String, String)> = o
                     .effective_history()
                     .into_iter()
@@ -244,7 +257,7 @@ pub async fn deploy(config: Option<&Config>, a: DeployArgs<'_>) -> Result<ExitCo
                 o.db.adopt(&who, &rows).await?;
                 eprintln!(
                     "lockstep: adopted {} applied migrations from {tool}'s history table (it is read, never written)",
-                    versions.len()
+                    rows.len()
                 );
                 o.history = o.db.read_history().await?.0;
             }

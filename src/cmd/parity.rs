@@ -114,9 +114,22 @@ pub async fn run(config: Option<&Config>, envs: &[String], format: OutFormat) ->
                 .collect(),
         });
     }
+    // Drift has a right answer, zero, so every environment with drift is odd.
+    let odd_for = |r: &Row| -> Vec<usize> {
+        if r.fact == "drift" {
+            r.values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.starts_with("0 "))
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            odd_ones(&r.values)
+        }
+    };
     let mut differences = vec![];
     for r in &rows {
-        let odd = odd_ones(&r.values);
+        let odd = odd_for(r);
         if !odd.is_empty() {
             for i in odd {
                 differences.push(serde_json::json!({
@@ -162,7 +175,7 @@ pub async fn run(config: Option<&Config>, envs: &[String], format: OutFormat) ->
         }
         s.push('\n');
         for r in &rows {
-            let odd = odd_ones(&r.values);
+            let odd = odd_for(r);
             s.push_str(&format!("{:<w0$}", r.fact));
             for (i, (v, w)) in r.values.iter().zip(&widths).enumerate() {
                 let mark = if odd.contains(&i) { "*" } else { " " };

@@ -918,13 +918,7 @@ fn crash_safety_sigkill_postgres() {
                 Some(1),
                 "{ctx}: status with a statement in doubt exits 1:\n{sout}"
             );
-            let head: String = stmt
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .chars()
-                .take(30)
-                .collect();
+            let head = code_head(stmt);
             assert!(
                 sout.contains(&head),
                 "{ctx}: status names the statement in doubt ({head}):\n{sout}"
@@ -949,13 +943,7 @@ fn crash_safety_sigkill_postgres() {
                     );
                 };
                 stopped_on_doubt += 1;
-                let head: String = stmt
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .chars()
-                    .take(30)
-                    .collect();
+                let head = code_head(stmt);
                 let out = all(&o);
                 assert!(
                     out.contains(&head),
@@ -1864,4 +1852,20 @@ fn read_back_helpers_can_fail() {
     assert_eq!(pg_value(&pg.url, "SELECT NULL::text"), "<null>");
     assert_eq!(pg_value_if(&pg.url, "public.nope", "SELECT 'x'"), None);
     assert!(pg_applied(&pg.url).is_empty());
+}
+
+/// The first 30 characters of a statement's code, as messages show it: leading comment
+/// lines left out, whitespace collapsed.
+fn code_head(stmt: &str) -> String {
+    let code: Vec<&str> = stmt
+        .lines()
+        .skip_while(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+        .collect();
+    code.join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(30)
+        .collect()
 }

@@ -2,10 +2,12 @@
 
 mod support;
 
+mod adopt;
 mod cli;
 mod corpus_pg;
 mod demo;
 mod deploy;
 mod examples;
 mod inspect_pg;
+mod parity;
 mod sqlite;

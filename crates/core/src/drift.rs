@@ -399,8 +399,29 @@ fn item(
     }
 }
 
+/// History tables of the tools lockstep adopts. They live in the target but no
+/// migration creates them, so they are never drift.
+pub const TOOL_HISTORY_TABLES: &[&str] = &[
+    "__diesel_schema_migrations",
+    "_sqlx_migrations",
+    "schema_migrations",
+    "flyway_schema_history",
+];
+
+fn without_tool_tables(db: &Database) -> Database {
+    let mut db = db.clone();
+    let tool = |q: &QualName| TOOL_HISTORY_TABLES.contains(&q.name.as_str());
+    db.tables.retain(|k, _| !tool(k));
+    db.indexes.retain(|_, i| !tool(&i.table));
+    db.triggers.retain(|_, t| !tool(&t.table));
+    db.sequences
+        .retain(|_, s| !s.owned_by.as_ref().is_some_and(|o| tool(&o.table)));
+    db
+}
+
 /// Every difference between `expected` and `actual`, one item per object.
 pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
+    let (expected, actual) = (&without_tool_tables(expected), &without_tool_tables(actual));
     let changes = diff(expected, actual);
     let mut out = vec![];
     // (kind, object) → (expected text, actual text)
