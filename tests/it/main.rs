@@ -7,6 +7,7 @@ mod cli;
 mod corpus_pg;
 mod demo;
 mod deploy;
+mod drift;
 mod examples;
 mod inspect_pg;
 mod parity;

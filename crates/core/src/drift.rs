@@ -343,12 +343,17 @@ fn props(
         ));
     }
     if comment.0 != comment.1 {
+        let change = match (comment.0, comment.1) {
+            (None, Some(_)) => "added",
+            (Some(_), None) => "removed",
+            _ => "changed",
+        };
         out.push(item(
             "comment",
             &format!("{kind} {object}"),
-            "changed",
-            Some(opt(comment.0)),
-            Some(opt(comment.1)),
+            change,
+            comment.0.clone(),
+            comment.1.clone(),
         ));
     }
     if grants.0 != grants.1 {
@@ -419,14 +424,157 @@ fn without_tool_tables(db: &Database) -> Database {
     db
 }
 
+/// Tables present only in `expected` paired with tables present only in `actual` that
+/// have the same columns: renamed outside migrations. Only one-to-one matches count.
+fn infer_table_renames(expected: &Database, actual: &Database) -> Vec<(QualName, QualName)> {
+    let shape = |t: &Table| {
+        t.columns
+            .iter()
+            .map(|c| (c.name.clone(), c.type_.clone(), c.not_null))
+            .collect::<Vec<_>>()
+    };
+    let gone: Vec<&Table> = expected
+        .tables
+        .values()
+        .filter(|t| !actual.tables.contains_key(&t.name))
+        .collect();
+    let new: Vec<&Table> = actual
+        .tables
+        .values()
+        .filter(|t| !expected.tables.contains_key(&t.name))
+        .collect();
+    let mut out = vec![];
+    for g in &gone {
+        let matches: Vec<&&Table> = new
+            .iter()
+            .filter(|n| !n.columns.is_empty() && shape(n) == shape(g))
+            .collect();
+        let back: usize = gone.iter().filter(|o| shape(o) == shape(g)).count();
+        if matches.len() == 1 && back == 1 {
+            out.push((g.name.clone(), matches[0].name.clone()));
+        }
+    }
+    out
+}
+
+/// Renames a table everywhere the model names it.
+fn rename_table(db: &mut Database, from: &QualName, to: &QualName) {
+    if let Some(mut t) = db.tables.remove(from) {
+        t.name = to.clone();
+        db.tables.insert(to.clone(), t);
+    }
+    let fix = |q: &mut QualName| {
+        if q == from {
+            *q = to.clone();
+        }
+    };
+    for t in db.tables.values_mut() {
+        for c in &mut t.constraints {
+            if let ConstraintKind::ForeignKey { references, .. } = &mut c.kind {
+                fix(references);
+            }
+        }
+        if let Some(po) = &mut t.partition_of {
+            fix(&mut po.parent);
+        }
+        t.inherits.iter_mut().for_each(fix);
+    }
+    for i in db.indexes.values_mut() {
+        fix(&mut i.table);
+    }
+    for s in db.sequences.values_mut() {
+        if let Some(o) = &mut s.owned_by {
+            fix(&mut o.table);
+        }
+    }
+    let triggers = std::mem::take(&mut db.triggers);
+    for (_, mut t) in triggers {
+        fix(&mut t.table);
+        db.triggers.insert(format!("{}.{}", t.table, t.name), t);
+    }
+    for v in db.views.values_mut() {
+        for d in &mut v.depends_on {
+            if *d == from.key() {
+                *d = to.key();
+            }
+        }
+    }
+}
+
 /// Every difference between `expected` and `actual`, one item per object.
 pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
-    let (expected, actual) = (&without_tool_tables(expected), &without_tool_tables(actual));
-    let changes = diff(expected, actual);
+    let (mut expected, actual) = (without_tool_tables(expected), without_tool_tables(actual));
     let mut out = vec![];
+    // A renamed table is one item, not a drop and a create plus every foreign key that
+    // now names it differently: compare against the expected schema with it renamed.
+    for (from, to) in infer_table_renames(&expected, &actual) {
+        out.push(item(
+            "table",
+            &from.key(),
+            "changed",
+            Some(format!("named {}", from.name)),
+            Some(format!("named {}", to.name)),
+        ));
+        rename_table(&mut expected, &from, &to);
+    }
+    let (expected, actual) = (&expected, &actual);
+    let changes = diff(expected, actual);
+    // Tables that became or stopped being partitions: the constraints they share with
+    // the parent move between "cloned" and "local" in the catalog without changing.
+    let repartitioned: Vec<&QualName> = actual
+        .tables
+        .values()
+        .filter(|t| {
+            expected
+                .tables
+                .get(&t.name)
+                .is_some_and(|e| e.partition_of != t.partition_of)
+        })
+        .map(|t| &t.name)
+        .collect();
+    let parent_has = |table: &QualName, c: &Constraint| {
+        [expected, actual].iter().any(|db| {
+            let parents = [db.tables.get(table).and_then(|t| t.partition_of.as_ref())];
+            parents.iter().flatten().any(|po| {
+                [expected, actual].iter().any(|d| {
+                    d.tables.get(&po.parent).is_some_and(|p| {
+                        p.constraints.iter().any(|pc| {
+                            let mut a = pc.clone();
+                            let mut b = c.clone();
+                            a.name = None;
+                            b.name = None;
+                            a.comment = None;
+                            b.comment = None;
+                            a == b
+                        })
+                    })
+                })
+            })
+        })
+    };
+    let created: Vec<&QualName> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateTable { table } => Some(&table.name),
+            _ => None,
+        })
+        .collect();
     // (kind, object) → (expected text, actual text)
     let mut pairs: Sides = BTreeMap::new();
     for c in &changes {
+        match c {
+            Change::AddConstraint { table, constraint }
+            | Change::DropConstraint { table, constraint }
+                if repartitioned.contains(&table) && parent_has(table, constraint) =>
+            {
+                continue
+            }
+            // A new table's indexes and triggers are part of the table item, as its
+            // columns are (a dropped table's never show up in the diff at all).
+            Change::CreateIndex { index } if created.contains(&&index.table) => continue,
+            Change::CreateTrigger { trigger } if created.contains(&&trigger.table) => continue,
+            _ => {}
+        }
         if let Some((kind, object, s, text)) = side(c) {
             let e = pairs.entry((kind, object)).or_default();
             match s {
