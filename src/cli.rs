@@ -129,6 +129,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
+    /// List every source line that refers to a table or column the pending migrations
+    /// (and, with --env, the environment's drift) drop, rename or retype.
+    ///
+    /// Searches the `code` paths of lockstep.toml (default: the project root), honouring
+    /// .gitignore. Without --env every migration in the directory counts as pending
+    /// (selection against the git default branch comes later).
+    Impact {
+        /// Use this environment's pending migrations, and add its drift.
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
     /// Write the expected schema at VERSION (default: the newest) to snapshots/VERSION.json.
     Snapshot {
         #[arg(long, value_name = "VERSION")]
@@ -147,6 +160,28 @@ pub enum Command {
     /// Rewrite lockstep.sum from the migration files (after an intended edit of a
     /// migration that is not applied anywhere yet).
     Hash,
+    /// Lint migrations: locks and rewrites, breaking changes, data loss, transactions.
+    ///
+    /// Lints the FILEs given; without FILE, the pending migrations of --env E, or every
+    /// migration in the directory when no --env is given (selecting the migrations that
+    /// changed since the git default branch is not built yet). Suppress a finding with
+    /// `-- lockstep:ignore <rule-id> <reason>` on the line above the statement. Rules
+    /// are documented in docs/rules/. Exits 1 when a finding is an error.
+    Lint {
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum LintFormat {
+    Text,
+    Json,
+    /// GitHub Actions annotations (`::error file=F,line=L,title=RULE::MESSAGE`).
+    Github,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]

@@ -5,7 +5,9 @@ mod demo;
 pub mod deploy;
 mod diff;
 pub mod drift;
+pub mod impact;
 mod inspect;
+mod lint;
 mod new;
 mod parity;
 mod rehearse;
@@ -50,12 +52,18 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::New { name } => new::run(config.as_ref(), &name),
         Command::Hash => deploy::hash(config.as_ref()),
+        Command::Lint { files, env, format } => {
+            lint::run(config.as_ref(), &files, env.as_deref(), format).await
+        }
         Command::Drift {
             env,
             expected,
             format,
         } => drift::run(config.as_ref(), &env, expected, format).await,
         Command::Demo { dir } => demo::run(dir.as_deref()).await,
+        Command::Impact { env, format } => {
+            impact::run(config.as_ref(), env.as_deref(), format).await
+        }
         Command::Check { env, format } => check::run(config.as_ref(), &env, format).await,
         Command::Parity { envs, format } => parity::run(config.as_ref(), &envs, format).await,
         Command::Rehearse {

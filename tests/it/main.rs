@@ -9,6 +9,8 @@ mod demo;
 mod deploy;
 mod drift;
 mod examples;
+mod impact;
 mod inspect_pg;
+mod lint;
 mod parity;
 mod sqlite;

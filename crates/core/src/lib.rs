@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod drift;
+pub mod lint;
 pub mod migrate;
 pub mod model;
 pub mod normalize;

@@ -80,10 +80,58 @@ impl Scratch {
         }
     }
 
-    /// Runs scripts statement by statement, each in its own implicit transaction.
+    /// Runs scripts. On PostgreSQL, statements go in batches (one round trip and one
+    /// implicit transaction each); a batch that fails is rolled back by the server and
+    /// re-run statement by statement to find the failing line, as is a batch holding
+    /// statements that control transactions or cannot run inside one. SQLite runs
+    /// statement by statement.
     pub async fn run(&mut self, scripts: &[ReplayScript<'_>]) -> Result<(), ReplayError> {
+        const BATCH: usize = 200;
+        let batching = matches!(self.db.conn, crate::Conn::Postgres(_));
         for s in scripts {
-            for st in split(s.text) {
+            let stmts = split(s.text);
+            let mut start = 0;
+            while start < stmts.len() {
+                let end = (start + BATCH).min(stmts.len());
+                let chunk = &stmts[start..end];
+                let plain = |sql: &str| {
+                    let code = lockstep_core::migrate::state::one_line(sql).to_ascii_uppercase();
+                    ![
+                        "BEGIN",
+                        "COMMIT",
+                        "ROLLBACK",
+                        "START",
+                        "END",
+                        "SAVEPOINT",
+                        "RELEASE",
+                    ]
+                    .iter()
+                    .any(|k| code.starts_with(k))
+                        && !code.contains("CONCURRENTLY")
+                        && !code.starts_with("VACUUM")
+                        && !code.contains("ADD VALUE")
+                };
+                if batching && chunk.len() > 1 && chunk.iter().all(|st| plain(&st.sql)) {
+                    let joined: String = chunk.iter().map(|st| format!("{};\n", st.sql)).collect();
+                    if self.db.execute_script(&joined).await.is_ok() {
+                        start = end;
+                        continue;
+                    }
+                }
+                self.run_one_by_one(s, chunk).await?;
+                start = end;
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_one_by_one(
+        &mut self,
+        s: &ReplayScript<'_>,
+        chunk: &[lockstep_core::migrate::split::Stmt],
+    ) -> Result<(), ReplayError> {
+        {
+            for st in chunk {
                 if let Err(e) = self.db.execute_script(&st.sql).await {
                     let message = match e {
                         DbError::Query { message, .. } => message,

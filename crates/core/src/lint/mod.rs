@@ -1,0 +1,651 @@
+//! Migration lint: rules that flag statements which lock or rewrite tables, break running
+//! code, destroy data, or cannot run where they are placed.
+//!
+//! Pure, like the rest of the core: the caller hands over files as text. Each statement
+//! (from the migration splitter, with exact lines) is parsed with sqlparser's PostgreSQL
+//! dialect; a statement that does not parse is reported as `could-not-parse`, never
+//! skipped, and the rules still look at its tokens. Rules work on a token stream that
+//! never fails (comments and literals removed), so they see every statement.
+//!
+//! Suppression: a comment `-- lockstep:ignore <rule-id> <reason>` in the comment lines
+//! right above a statement. The reason is required; without one the comment does not
+//! suppress and is itself reported (`invalid-suppression`).
+
+pub mod rules;
+
+use crate::migrate::split;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+    pub help: String,
+}
+
+/// One file to lint.
+#[derive(Debug, Clone)]
+pub struct LintFile {
+    /// As it should appear in findings.
+    pub path: String,
+    pub text: String,
+    /// The file line that `text` starts on (dbmate sections start mid-file).
+    pub first_line: usize,
+    /// Declared to run outside a transaction.
+    pub no_transaction: bool,
+    /// Whether a down script exists; `None` when unknown (a loose file).
+    pub has_down: Option<bool>,
+}
+
+impl LintFile {
+    /// A file with defaults: transactional unless it carries a no-transaction directive,
+    /// down script unknown.
+    pub fn loose(path: &str, text: &str) -> LintFile {
+        let no_transaction = text.lines().any(|l| {
+            let l = l.trim();
+            l.starts_with("-- lockstep:no-transaction") || l.starts_with("-- no-transaction")
+        });
+        LintFile {
+            path: path.to_string(),
+            text: text.to_string(),
+            first_line: 1,
+            no_transaction,
+            has_down: None,
+        }
+    }
+}
+
+/// What a rule found: the message says which lock and what it blocks or breaks; the help
+/// says exactly what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub message: String,
+    pub help: String,
+}
+
+pub fn hit(message: impl Into<String>, help: impl Into<String>) -> Vec<Hit> {
+    vec![Hit {
+        message: message.into(),
+        help: help.into(),
+    }]
+}
+
+/// A statement-level rule.
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// Reported at its first hit in a file only.
+    pub once_per_file: bool,
+    pub check: fn(&Stmt, &Ctx) -> Vec<Hit>,
+}
+
+/// What the linted set knows before a statement runs.
+#[derive(Debug, Default)]
+pub struct Ctx {
+    /// Tables (lowercased, unqualified) created earlier in this migration or an earlier
+    /// linted one: empty and unused, so locking them is harmless.
+    pub created: BTreeSet<String>,
+    /// Indexes created earlier in the linted set (lowercased, unqualified).
+    pub created_indexes: BTreeSet<String>,
+    pub no_transaction: bool,
+    /// A `SET lock_timeout` ran earlier in this file.
+    pub lock_timeout_set: bool,
+}
+
+impl Ctx {
+    pub fn is_new(&self, table: &str) -> bool {
+        self.created.contains(table)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An unquoted word, uppercased.
+    Word,
+    /// A quoted identifier, as written.
+    Quoted,
+    /// A string literal (its content is not kept).
+    Str,
+    Num,
+    Punct,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tok {
+    pub kind: Kind,
+    pub text: String,
+}
+
+impl Tok {
+    pub fn is(&self, kw: &str) -> bool {
+        self.kind == Kind::Word && self.text == kw
+    }
+    pub fn is_punct(&self, c: &str) -> bool {
+        self.kind == Kind::Punct && self.text == c
+    }
+    /// The identifier this token names, with PostgreSQL's folding.
+    pub fn ident(&self) -> Option<String> {
+        match self.kind {
+            Kind::Word => Some(self.text.to_lowercase()),
+            Kind::Quoted => Some(self.text.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Comments and literals removed; never fails.
+pub fn tokenize(sql: &str) -> Vec<Tok> {
+    let b = sql.as_bytes();
+    let mut out: Vec<Tok> = vec![];
+    let mut i = 0;
+    let push = |out: &mut Vec<Tok>, kind, text: String| out.push(Tok { kind, text });
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            let mut depth = 0;
+            while i < b.len() {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == b'\'' {
+            let escapes = i > 0
+                && matches!(b[i - 1], b'E' | b'e')
+                && matches!(out.last(), Some(t) if t.is("E"));
+            if escapes {
+                out.pop();
+            }
+            i += 1;
+            while i < b.len() {
+                if escapes && b[i] == b'\\' {
+                    i += 2;
+                } else if b[i] == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                    } else {
+                        i += 1;
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            push(&mut out, Kind::Str, String::new());
+        } else if c == b'"' {
+            let start = i + 1;
+            i += 1;
+            while i < b.len() && !(b[i] == b'"' && b.get(i + 1) != Some(&b'"')) {
+                i += if b[i] == b'"' { 2 } else { 1 };
+            }
+            let end = i.min(b.len());
+            push(
+                &mut out,
+                Kind::Quoted,
+                sql[start..end].replace("\"\"", "\""),
+            );
+            i += 1;
+        } else if c == b'$' {
+            match crate::normalize::dollar_tag(&b[i..]) {
+                Some(n) => {
+                    let tag = &sql[i..i + n];
+                    i = match sql[i + n..].find(tag) {
+                        Some(p) => i + n + p + n,
+                        None => b.len(),
+                    };
+                    push(&mut out, Kind::Str, String::new());
+                }
+                None => {
+                    push(&mut out, Kind::Punct, "$".into());
+                    i += 1;
+                }
+            }
+        } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            let start = i;
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
+            {
+                i += 1;
+            }
+            push(&mut out, Kind::Word, sql[start..i].to_uppercase());
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                i += 1;
+            }
+            push(&mut out, Kind::Num, sql[start..i].to_string());
+        } else {
+            let ch = sql[i..].chars().next().unwrap_or('?');
+            push(&mut out, Kind::Punct, ch.to_string());
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// A qualified name starting at `i`: its last part, and the index after it.
+pub fn qualified_name(t: &[Tok], mut i: usize) -> Option<(String, usize)> {
+    let mut last = t.get(i)?.ident()?;
+    i += 1;
+    while t.get(i).is_some_and(|x| x.is_punct(".")) {
+        last = t.get(i + 1)?.ident()?;
+        i += 2;
+    }
+    Some((last, i))
+}
+
+/// Whether `t[i..]` starts with the keywords `kws`.
+pub fn at(t: &[Tok], i: usize, kws: &[&str]) -> bool {
+    kws.iter()
+        .enumerate()
+        .all(|(k, kw)| t.get(i + k).is_some_and(|x| x.is(kw)))
+}
+
+/// Skips the optional keyword sequence `kws` at `i`.
+pub fn skip(t: &[Tok], i: usize, kws: &[&str]) -> usize {
+    if at(t, i, kws) {
+        i + kws.len()
+    } else {
+        i
+    }
+}
+
+/// One statement as rules see it.
+pub struct Stmt<'a> {
+    pub sql: &'a str,
+    /// Line in the file.
+    pub line: usize,
+    pub tokens: Vec<Tok>,
+    /// Whether sqlparser's PostgreSQL dialect parsed it.
+    pub parsed: bool,
+}
+
+/// `ALTER TABLE [IF EXISTS] [ONLY] name [*] action, action, ...`
+pub struct AlterTable<'t> {
+    pub table: String,
+    /// The actions, split at top-level commas.
+    pub actions: Vec<&'t [Tok]>,
+}
+
+impl Stmt<'_> {
+    pub fn starts(&self, kws: &[&str]) -> bool {
+        at(&self.tokens, 0, kws)
+    }
+
+    pub fn has(&self, kw: &str) -> bool {
+        self.tokens.iter().any(|t| t.is(kw))
+    }
+
+    pub fn alter_table(&self) -> Option<AlterTable<'_>> {
+        let t = &self.tokens;
+        if !self.starts(&["ALTER", "TABLE"]) {
+            return None;
+        }
+        let mut i = skip(t, 2, &["IF", "EXISTS"]);
+        i = skip(t, i, &["ONLY"]);
+        let (table, mut i) = qualified_name(t, i)?;
+        if t.get(i).is_some_and(|x| x.is_punct("*")) {
+            i += 1;
+        }
+        let mut actions = vec![];
+        let mut depth = 0i32;
+        let mut start = i;
+        for (k, tok) in t.iter().enumerate().skip(i) {
+            if tok.is_punct("(") {
+                depth += 1;
+            } else if tok.is_punct(")") {
+                depth -= 1;
+            } else if tok.is_punct(",") && depth == 0 {
+                actions.push(&t[start..k]);
+                start = k + 1;
+            }
+        }
+        actions.push(&t[start..]);
+        actions.retain(|a| !a.is_empty());
+        Some(AlterTable { table, actions })
+    }
+
+    /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] ... ON [ONLY] table`: (concurrently, table).
+    pub fn create_index(&self) -> Option<(bool, String)> {
+        let t = &self.tokens;
+        let i = skip(t, 1, &["UNIQUE"]);
+        if !t.first()?.is("CREATE") || !t.get(i)?.is("INDEX") {
+            return None;
+        }
+        let concurrently = t.get(i + 1).is_some_and(|x| x.is("CONCURRENTLY"));
+        let on = t.iter().position(|x| x.is("ON"))?;
+        let j = skip(t, on + 1, &["ONLY"]);
+        let (table, _) = qualified_name(t, j)?;
+        Some((concurrently, table))
+    }
+
+    /// The name of the index a `CREATE INDEX` statement creates, when it names one.
+    pub fn created_index_name(&self) -> Option<String> {
+        let t = &self.tokens;
+        self.create_index()?;
+        let i = t.iter().position(|x| x.is("INDEX"))? + 1;
+        let i = skip(t, i, &["CONCURRENTLY"]);
+        let i = skip(t, i, &["IF", "NOT", "EXISTS"]);
+        if t.get(i)?.is("ON") {
+            return None;
+        }
+        qualified_name(t, i).map(|(n, _)| n)
+    }
+
+    /// The table a `CREATE TABLE` statement creates.
+    pub fn created_table(&self) -> Option<String> {
+        let t = &self.tokens;
+        if !t.first()?.is("CREATE") {
+            return None;
+        }
+        let mut i = 1;
+        for kw in ["GLOBAL", "LOCAL", "TEMP", "TEMPORARY", "UNLOGGED"] {
+            i = skip(t, i, &[kw]);
+        }
+        if !t.get(i)?.is("TABLE") {
+            return None;
+        }
+        i = skip(t, i + 1, &["IF", "NOT", "EXISTS"]);
+        qualified_name(t, i).map(|(n, _)| n)
+    }
+
+    /// The table a statement takes a strong lock on, for `missing-lock-timeout`: ALTER
+    /// TABLE, CREATE INDEX (not CONCURRENTLY), DROP TABLE, TRUNCATE, CLUSTER, VACUUM FULL.
+    pub fn locked_table(&self) -> Option<String> {
+        let t = &self.tokens;
+        if let Some(a) = self.alter_table() {
+            return Some(a.table);
+        }
+        if let Some((concurrently, table)) = self.create_index() {
+            return (!concurrently).then_some(table);
+        }
+        if self.starts(&["DROP", "TABLE"]) {
+            let i = skip(t, 2, &["IF", "EXISTS"]);
+            return qualified_name(t, i).map(|(n, _)| n);
+        }
+        if self.starts(&["TRUNCATE"]) {
+            let i = skip(t, 1, &["TABLE"]);
+            let i = skip(t, i, &["ONLY"]);
+            return qualified_name(t, i).map(|(n, _)| n);
+        }
+        if self.starts(&["CLUSTER"]) || rules::vacuum_full_or_cluster::is_vacuum_full(self) {
+            return t
+                .iter()
+                .rev()
+                .find(|x| matches!(x.kind, Kind::Word | Kind::Quoted))
+                .and_then(Tok::ident);
+        }
+        None
+    }
+}
+
+/// Every file-level and statement-level finding for `files`, linted in order: a table
+/// created in an earlier file counts as new in later ones.
+pub fn lint(files: &[LintFile]) -> Vec<Finding> {
+    let mut out = vec![];
+    let mut created = (BTreeSet::new(), BTreeSet::new());
+    for f in files {
+        out.extend(lint_file(f, &mut created));
+    }
+    out
+}
+
+type Created = (BTreeSet<String>, BTreeSet<String>);
+
+fn lint_file(f: &LintFile, created: &mut Created) -> Vec<Finding> {
+    let lines: Vec<&str> = f.text.lines().collect();
+    let mut out = vec![];
+    let file_line = |l: usize| f.first_line + l - 1;
+    let finding = |rule: &str, severity, line, hit: Hit| Finding {
+        rule: rule.to_string(),
+        severity,
+        file: f.path.clone(),
+        line,
+        message: hit.message,
+        help: hit.help,
+    };
+
+    if f.has_down == Some(false) && !file_suppresses(&lines, rules::missing_down::RULE.id) {
+        out.push(finding(
+            rules::missing_down::RULE.id,
+            rules::missing_down::RULE.severity,
+            f.first_line,
+            rules::missing_down::hit(),
+        ));
+    }
+
+    let (tables, indexes) = std::mem::take(created);
+    let mut ctx = Ctx {
+        created: tables,
+        created_indexes: indexes,
+        no_transaction: f.no_transaction,
+        lock_timeout_set: false,
+    };
+    let mut reported: BTreeSet<&str> = BTreeSet::new();
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    for s in split::split(&f.text) {
+        let tokens = tokenize(&s.sql);
+        if tokens.is_empty() {
+            continue;
+        }
+        let parsed = sqlparser::parser::Parser::parse_sql(&dialect, &s.sql).is_ok();
+        let stmt = Stmt {
+            sql: &s.sql,
+            line: file_line(s.line),
+            tokens,
+            parsed,
+        };
+        let (ignored, bad) = suppressions(&lines, s.line);
+        for (l, text) in bad {
+            out.push(finding(
+                "invalid-suppression",
+                Severity::Error,
+                file_line(l),
+                Hit {
+                    message: format!("`{text}` has no reason, so it suppresses nothing"),
+                    help: "write `-- lockstep:ignore <rule-id> <why this is safe here>`".into(),
+                },
+            ));
+        }
+        let mut hits: Vec<(&Rule, Hit)> = vec![];
+        if !stmt.parsed {
+            hits.extend(
+                rules::could_not_parse::check(&stmt)
+                    .into_iter()
+                    .map(|h| (&rules::could_not_parse::RULE, h)),
+            );
+        }
+        for rule in rules::ALL {
+            if rule.once_per_file && reported.contains(rule.id) {
+                continue;
+            }
+            for h in (rule.check)(&stmt, &ctx) {
+                if rule.once_per_file {
+                    reported.insert(rule.id);
+                }
+                hits.push((rule, h));
+            }
+        }
+        for (rule, h) in hits {
+            if !ignored.iter().any(|r| r == rule.id) {
+                out.push(finding(rule.id, rule.severity, stmt.line, h));
+            }
+        }
+        if stmt.starts(&["SET"]) && stmt.has("LOCK_TIMEOUT") {
+            ctx.lock_timeout_set = true;
+        }
+        if let Some(t) = stmt.created_table() {
+            ctx.created.insert(t);
+        }
+        if let Some(i) = stmt.created_index_name() {
+            ctx.created_indexes.insert(i);
+        }
+    }
+    *created = (ctx.created, ctx.created_indexes);
+    out
+}
+
+const IGNORE: &str = "-- lockstep:ignore";
+
+/// The rules suppressed by the comment lines right above `line` (1-based in `lines`),
+/// and the suppressions without a reason (line, text).
+fn suppressions(lines: &[&str], line: usize) -> (Vec<String>, Vec<(usize, String)>) {
+    let mut ok = vec![];
+    let mut bad = vec![];
+    let mut l = line.saturating_sub(1);
+    while l >= 1 {
+        let text = lines.get(l - 1).map(|s| s.trim()).unwrap_or("");
+        if !text.starts_with("--") {
+            break;
+        }
+        if let Some(rest) = text.strip_prefix(IGNORE) {
+            let mut words = rest.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some(rule), Some(_reason)) => ok.push(rule.to_string()),
+                _ => bad.push((l, text.to_string())),
+            }
+        }
+        l -= 1;
+    }
+    (ok, bad)
+}
+
+/// File-level rules (missing-down) are suppressed by the comment anywhere in the file.
+fn file_suppresses(lines: &[&str], rule: &str) -> bool {
+    lines.iter().any(|l| {
+        l.trim()
+            .strip_prefix(IGNORE)
+            .map(|r| {
+                let mut w = r.split_whitespace();
+                w.next() == Some(rule) && w.next().is_some()
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// Lints one transactional migration that has a down script. For tests.
+pub fn lint_sql(sql: &str) -> Vec<Finding> {
+    lint(&[LintFile {
+        path: "m.sql".into(),
+        text: sql.into(),
+        first_line: 1,
+        no_transaction: false,
+        has_down: Some(true),
+    }])
+}
+
+/// The ids of the findings `sql` gets, for tests.
+pub fn rule_ids(sql: &str) -> Vec<String> {
+    lint_sql(sql).into_iter().map(|f| f.rule).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizer_drops_comments_and_literals() {
+        let t = tokenize(
+            "select 'drop table x' -- drop table y\n, \"Drop\" /* a /* b */ c */ $$x$$ from t",
+        );
+        let words: Vec<&str> = t.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(words, ["SELECT", "", ",", "Drop", "", "FROM", "T"]);
+    }
+
+    #[test]
+    fn escape_strings_do_not_end_at_a_backslash_quote() {
+        let t = tokenize(r"select E'it\'s; drop table x', 1");
+        let kinds: Vec<Kind> = t.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [Kind::Word, Kind::Str, Kind::Punct, Kind::Num]);
+    }
+
+    #[test]
+    fn suppression_needs_a_reason() {
+        let ok = "SET lock_timeout = '1s';\n-- lockstep:ignore drop-table nobody reads it since 2024\nDROP TABLE t;";
+        assert!(rule_ids(ok).is_empty(), "{:?}", lint_sql(ok));
+        let bad = "SET lock_timeout = '1s';\n-- lockstep:ignore drop-table\nDROP TABLE t;";
+        assert_eq!(rule_ids(bad), ["invalid-suppression", "drop-table"]);
+    }
+
+    #[test]
+    fn suppression_names_one_rule() {
+        let sql = "-- lockstep:ignore drop-table gone\nDROP TABLE t;";
+        assert_eq!(rule_ids(sql), ["missing-lock-timeout"]);
+    }
+
+    #[test]
+    fn lines_are_file_lines() {
+        let f = LintFile {
+            first_line: 10,
+            ..LintFile::loose("a.sql", "\n\nTRUNCATE t;")
+        };
+        let found = lint(&[f]);
+        assert!(found.iter().all(|f| f.line == 12), "{found:?}");
+    }
+
+    #[test]
+    fn tables_created_in_earlier_files_are_new() {
+        let a = LintFile::loose("1.sql", "CREATE TABLE t (id int);");
+        let b = LintFile::loose("2.sql", "CREATE INDEX t_id ON t (id);");
+        assert!(lint(&[a, b.clone()]).is_empty());
+        assert!(!lint(&[b]).is_empty());
+    }
+
+    #[test]
+    fn missing_down_is_reported_once_per_file() {
+        let f = LintFile {
+            has_down: Some(false),
+            ..LintFile::loose("a.sql", "CREATE TABLE t (id int);")
+        };
+        assert_eq!(lint(&[f]).len(), 1);
+    }
+
+    #[test]
+    fn every_rule_has_an_id_listed_and_a_doc_page() {
+        for r in rules::ALL {
+            assert!(rules::IDS.contains(&r.id), "{} not in IDS", r.id);
+        }
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
+        for id in rules::IDS {
+            let page = docs.join(format!("{id}.md"));
+            assert!(page.is_file(), "no doc page {}", page.display());
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `add-unique-constraint`: ADD UNIQUE or PRIMARY KEY that builds its index under the lock.
+
+use crate::lint::{at, hit, Ctx, Hit, Rule, Severity, Stmt, Tok};
+
+pub const RULE: Rule = Rule {
+    id: "add-unique-constraint",
+    severity: Severity::Error,
+    once_per_file: false,
+    check,
+};
+
+fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
+    let Some(a) = s.alter_table() else {
+        return vec![];
+    };
+    if ctx.is_new(&a.table) {
+        return vec![];
+    }
+    let t = &a.table;
+    let mut out = vec![];
+    for act in &a.actions {
+        if !act[0].is("ADD") {
+            continue;
+        }
+        let (name, i) = if act.get(1).is_some_and(|x| x.is("CONSTRAINT")) {
+            (act.get(2).and_then(Tok::ident), 3)
+        } else {
+            (None, 1)
+        };
+        let kind = if at(act, i, &["UNIQUE"]) {
+            "UNIQUE"
+        } else if at(act, i, &["PRIMARY", "KEY"]) {
+            "PRIMARY KEY"
+        } else {
+            continue;
+        };
+        if (0..act.len()).any(|k| at(act, k, &["USING", "INDEX"])) {
+            continue;
+        }
+        let name = name.unwrap_or_else(|| format!("{t}_key"));
+        out.extend(hit(
+            format!("adding a {kind} constraint to {t} builds its index while holding an ACCESS EXCLUSIVE lock that blocks reads and writes, and fails if existing rows have duplicates"),
+            format!("CREATE UNIQUE INDEX CONCURRENTLY {name} ON {t} (...); in a no-transaction migration, then ALTER TABLE {t} ADD CONSTRAINT {name} {kind} USING INDEX {name};"),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::rule_ids;
+
+    fn found(sql: &str) -> bool {
+        rule_ids(sql).iter().any(|r| r == "add-unique-constraint")
+    }
+
+    #[test]
+    fn flags_unique_and_primary_key_built_under_the_lock() {
+        assert!(found(
+            "ALTER TABLE customers ADD CONSTRAINT email_key UNIQUE (email);"
+        ));
+        assert!(found("alter table customers add primary key (id);"));
+    }
+
+    #[test]
+    fn ignores_using_index_and_new_tables() {
+        assert!(!found(
+            "ALTER TABLE customers ADD CONSTRAINT email_key UNIQUE USING INDEX email_key;"
+        ));
+        assert!(!found(
+            "CREATE TABLE t (a int); ALTER TABLE t ADD UNIQUE (a);"
+        ));
+        assert!(!found("ALTER TABLE customers ADD COLUMN a int;"));
+    }
+}

@@ -1,0 +1,65 @@
+//! `change-column-type`: ALTER TABLE ... ALTER [COLUMN] c [SET DATA] TYPE t.
+
+use crate::lint::{hit, skip, Ctx, Hit, Rule, Severity, Stmt};
+
+pub const RULE: Rule = Rule {
+    id: "change-column-type",
+    severity: Severity::Error,
+    once_per_file: false,
+    check,
+};
+
+fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
+    let Some(a) = s.alter_table() else {
+        return vec![];
+    };
+    if ctx.is_new(&a.table) {
+        return vec![];
+    }
+    let mut out = vec![];
+    for act in &a.actions {
+        if !act[0].is("ALTER") {
+            continue;
+        }
+        let i = skip(act, 1, &["COLUMN"]);
+        let Some(col) = act.get(i).and_then(|t| t.ident()) else {
+            continue;
+        };
+        let j = skip(act, i + 1, &["SET", "DATA"]);
+        if !act.get(j).is_some_and(|t| t.is("TYPE")) {
+            continue;
+        }
+        out.extend(hit(
+            format!("changing the type of {}.{col} takes an ACCESS EXCLUSIVE lock that blocks reads and writes while, for most type changes, the table and its indexes are rewritten; clients that expect the old type may break", a.table),
+            format!("add a new column with the new type, backfill it in batches, switch the code to it, then drop {col} in a later migration"),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::rule_ids;
+
+    fn found(sql: &str) -> bool {
+        rule_ids(sql).iter().any(|r| r == "change-column-type")
+    }
+
+    #[test]
+    fn flags_type_changes() {
+        assert!(found("ALTER TABLE orders ALTER COLUMN total TYPE bigint;"));
+        assert!(found(
+            "alter table orders alter total set data type numeric(12,2) using total::numeric;"
+        ));
+    }
+
+    #[test]
+    fn ignores_other_column_changes() {
+        assert!(!found(
+            "ALTER TABLE orders ALTER COLUMN total SET DEFAULT 0;"
+        ));
+        assert!(!found(
+            "CREATE TABLE t (a int); ALTER TABLE t ALTER a TYPE bigint;"
+        ));
+    }
+}

@@ -1,0 +1,61 @@
+//! `drop-not-null`: ALTER TABLE ... ALTER [COLUMN] c DROP NOT NULL.
+
+use crate::lint::{at, hit, skip, Ctx, Hit, Rule, Severity, Stmt};
+
+pub const RULE: Rule = Rule {
+    id: "drop-not-null",
+    severity: Severity::Warning,
+    once_per_file: false,
+    check,
+};
+
+fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
+    let Some(a) = s.alter_table() else {
+        return vec![];
+    };
+    if ctx.is_new(&a.table) {
+        return vec![];
+    }
+    let t = &a.table;
+    let mut out = vec![];
+    for act in &a.actions {
+        if !act[0].is("ALTER") {
+            continue;
+        }
+        let i = skip(act, 1, &["COLUMN"]);
+        let Some(col) = act.get(i).and_then(|x| x.ident()) else {
+            continue;
+        };
+        if !at(act, i + 1, &["DROP", "NOT", "NULL"]) {
+            continue;
+        }
+        out.extend(hit(
+            format!("dropping NOT NULL on {t}.{col} lets NULLs in, and running code that reads {col} as never-null may break on the first one"),
+            format!("first deploy code that handles NULL in {col}, then drop NOT NULL in a later migration with `-- lockstep:ignore drop-not-null <reason>`"),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::rule_ids;
+
+    fn found(sql: &str) -> bool {
+        rule_ids(sql).iter().any(|r| r == "drop-not-null")
+    }
+
+    #[test]
+    fn flags_dropped_not_null() {
+        assert!(found("ALTER TABLE orders ALTER COLUMN note DROP NOT NULL;"));
+        assert!(found("alter table orders alter note drop not null;"));
+    }
+
+    #[test]
+    fn ignores_set_not_null_and_new_tables() {
+        assert!(!found("ALTER TABLE orders ALTER COLUMN note DROP DEFAULT;"));
+        assert!(!found(
+            "CREATE TABLE t (a int NOT NULL); ALTER TABLE t ALTER a DROP NOT NULL;"
+        ));
+    }
+}

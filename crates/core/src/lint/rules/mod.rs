@@ -1,0 +1,75 @@
+//! One file per rule. Each exposes `RULE` (id, severity, check) and its tests.
+
+pub mod add_check_without_not_valid;
+pub mod add_column_volatile_default;
+pub mod add_foreign_key_without_not_valid;
+pub mod add_not_null;
+pub mod add_unique_constraint;
+pub mod change_column_type;
+pub mod concurrently_in_transaction;
+pub mod could_not_parse;
+pub mod create_index_non_concurrently;
+pub mod drop_column;
+pub mod drop_default;
+pub mod drop_index_non_concurrently;
+pub mod drop_not_null;
+pub mod drop_table;
+pub mod missing_down;
+pub mod missing_lock_timeout;
+pub mod mixed_no_transaction;
+pub mod rename_column;
+pub mod rename_table;
+pub mod truncate;
+pub mod vacuum_full_or_cluster;
+
+use super::Rule;
+
+/// The statement-level rules, in report order. `could-not-parse` and `missing-down` are
+/// run by the engine itself.
+pub const ALL: &[Rule] = &[
+    drop_table::RULE,
+    drop_column::RULE,
+    truncate::RULE,
+    rename_table::RULE,
+    rename_column::RULE,
+    change_column_type::RULE,
+    drop_default::RULE,
+    drop_not_null::RULE,
+    add_not_null::RULE,
+    create_index_non_concurrently::RULE,
+    drop_index_non_concurrently::RULE,
+    add_foreign_key_without_not_valid::RULE,
+    add_check_without_not_valid::RULE,
+    add_unique_constraint::RULE,
+    add_column_volatile_default::RULE,
+    concurrently_in_transaction::RULE,
+    mixed_no_transaction::RULE,
+    vacuum_full_or_cluster::RULE,
+    missing_lock_timeout::RULE,
+];
+
+/// Every rule id, including the engine's own, for docs and `--help`.
+pub const IDS: &[&str] = &[
+    "drop-table",
+    "drop-column",
+    "truncate",
+    "rename-table",
+    "rename-column",
+    "change-column-type",
+    "drop-default",
+    "drop-not-null",
+    "add-not-null",
+    "create-index-non-concurrently",
+    "drop-index-non-concurrently",
+    "add-foreign-key-without-not-valid",
+    "add-check-without-not-valid",
+    "add-unique-constraint",
+    "add-column-volatile-default",
+    "concurrently-in-transaction",
+    "mixed-no-transaction",
+    "vacuum-full-or-cluster",
+    "missing-lock-timeout",
+    "missing-down",
+    "could-not-parse",
+    "invalid-suppression",
+];

@@ -1,0 +1,45 @@
+//! `truncate`: TRUNCATE deletes every row.
+
+use crate::lint::{hit, Ctx, Hit, Rule, Severity, Stmt};
+
+pub const RULE: Rule = Rule {
+    id: "truncate",
+    severity: Severity::Error,
+    once_per_file: false,
+    check,
+};
+
+fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
+    if !s.starts(&["TRUNCATE"]) {
+        return vec![];
+    }
+    let table = s.locked_table().unwrap_or_default();
+    if ctx.is_new(&table) {
+        return vec![];
+    }
+    hit(
+        format!("TRUNCATE {table} deletes every row (CASCADE: of referencing tables too) and takes an ACCESS EXCLUSIVE lock that blocks all reads and writes"),
+        "delete data in a reviewed data migration (DELETE ... WHERE, in batches); if emptying the table is intended, add `-- lockstep:ignore truncate <reason>` above it",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::rule_ids;
+
+    fn found(sql: &str) -> bool {
+        rule_ids(sql).iter().any(|r| r == "truncate")
+    }
+
+    #[test]
+    fn flags_truncate() {
+        assert!(found("TRUNCATE orders;"));
+        assert!(found("truncate table only orders cascade;"));
+    }
+
+    #[test]
+    fn ignores_new_tables_and_deletes() {
+        assert!(!found("CREATE TABLE t (id int); TRUNCATE t;"));
+        assert!(!found("DELETE FROM orders WHERE id = 1;"));
+    }
+}
