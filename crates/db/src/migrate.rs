@@ -709,34 +709,14 @@ pub async fn apply(
                 db.set_progress(who, &step.version, no, s, "started")
                     .await?;
                 if let Err(e) = run_one(db, &s.sql).await {
-                    let line = error_line(&e, s);
-                    let message = server_message(&e);
                     // The statement failed, so it is not in doubt: forget the checkpoint
                     // and let decide() clean up leftovers (an INVALID index) on retry.
                     let _ = db.resolve(&step.version, no as i64, false).await;
                     let _ = db.decide(&s.sql).await;
-                    let _ = db
-                        .insert_history(
-                            who,
-                            &step.version,
-                            &step.name,
-                            &step.checksum,
-                            step.direction.as_str(),
-                            "failed",
-                            Some((started, started_at.clone())),
-                            Some((&message, &s.sql, line)),
-                        )
-                        .await;
-                    return Err(ApplyError::Statement {
-                        version: step.version.to_string(),
-                        path: step.path.clone(),
-                        line,
-                        statement: lockstep_core::migrate::state::one_line(&s.sql),
-                        message,
-                        undo: format!(
-                            "this migration runs outside a transaction: statements before this one stay applied and are recorded; the next deploy resumes at statement {no}"
-                        ),
-                    });
+                    let undo = format!(
+                        "this migration runs outside a transaction: statements before this one stay applied and are recorded; the next deploy resumes at statement {no}"
+                    );
+                    return Err(failed(db, who, step, (started, started_at), s, &e, undo).await);
                 }
                 db.set_progress(who, &step.version, no, s, "done").await?;
             }
@@ -774,29 +754,9 @@ pub async fn apply(
         for (i, s) in stmts.iter().enumerate() {
             on_progress(si, total, i, stmts.len());
             if let Err(e) = run_one(db, &s.sql).await {
-                let line = error_line(&e, s);
-                let message = server_message(&e);
                 let _ = db.exec("rolling back", "ROLLBACK").await;
-                let _ = db
-                    .insert_history(
-                        who,
-                        &step.version,
-                        &step.name,
-                        &step.checksum,
-                        step.direction.as_str(),
-                        "failed",
-                        Some((started, started_at.clone())),
-                        Some((&message, &s.sql, line)),
-                    )
-                    .await;
-                return Err(ApplyError::Statement {
-                    version: step.version.to_string(),
-                    path: step.path.clone(),
-                    line,
-                    statement: lockstep_core::migrate::state::one_line(&s.sql),
-                    message,
-                    undo: "the transaction was rolled back: the database is as it was before this run (or the last no-transaction step)".into(),
-                });
+                let undo = "the transaction was rolled back: the database is as it was before this run (or the last no-transaction step)".to_string();
+                return Err(failed(db, who, step, (started, started_at), s, &e, undo).await);
             }
         }
         let outcome = if step.direction == Direction::Up {
@@ -825,6 +785,41 @@ pub async fn apply(
         db.exec("committing the deploy", "COMMIT").await?;
     }
     Ok(())
+}
+
+/// Records a failed run of `step` (outside any transaction, so it survives the
+/// rollback) and builds the error that names file, line, statement and message.
+async fn failed(
+    db: &mut Db,
+    who: &Who,
+    step: &Step,
+    (started, started_at): (Instant, String),
+    s: &Stmt,
+    e: &sqlx::Error,
+    undo: String,
+) -> ApplyError {
+    let line = error_line(e, s);
+    let message = server_message(e);
+    let _ = db
+        .insert_history(
+            who,
+            &step.version,
+            &step.name,
+            &step.checksum,
+            step.direction.as_str(),
+            "failed",
+            Some((started, started_at)),
+            Some((&message, &s.sql, line)),
+        )
+        .await;
+    ApplyError::Statement {
+        version: step.version.to_string(),
+        path: step.path.clone(),
+        line,
+        statement: lockstep_core::migrate::state::one_line(&s.sql),
+        message,
+        undo,
+    }
 }
 
 async fn run_one(db: &mut Db, sql: &str) -> Result<(), sqlx::Error> {
