@@ -112,7 +112,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
-    /// The gate: integrity, drift and rehearsal for one environment, one verdict.
+    /// The gate: integrity, drift, rehearsal, lint (errors fail) and impact (informational)
+    /// for one environment, one verdict.
     ///
     /// Exits 0 when every check passes, 1 otherwise.
     Check {
@@ -162,15 +163,19 @@ pub enum Command {
     Hash,
     /// Lint migrations: locks and rewrites, breaking changes, data loss, transactions.
     ///
-    /// Lints the FILEs given; without FILE, the pending migrations of --env E, or every
-    /// migration in the directory when no --env is given (selecting the migrations that
-    /// changed since the git default branch is not built yet). Suppress a finding with
+    /// Lints the FILEs given; without FILE, the pending migrations of --env E (with its
+    /// table sizes: see docs/lint.md), or the migrations new or changed compared with the
+    /// git default branch (--base REF chooses another; outside git, every migration).
+    /// Suppress a finding with
     /// `-- lockstep:ignore <rule-id> <reason>` on the line above the statement. Rules
     /// are documented in docs/rules/. Exits 1 when a finding is an error.
     Lint {
         files: Vec<PathBuf>,
         #[arg(long)]
         env: Option<String>,
+        /// Without FILE or --env: lint the migrations new or changed compared with REF.
+        #[arg(long, value_name = "REF")]
+        base: Option<String>,
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
     },

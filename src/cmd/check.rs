@@ -1,4 +1,7 @@
-//! `lockstep check --env E`: the gate. Integrity, drift and rehearsal in one verdict.
+//! `lockstep check --env E`: the gate. Integrity, drift, rehearsal, lint and impact in
+//! one verdict. Lint runs over the environment's pending migrations with its table sizes
+//! (an error fails the gate); impact is informational (it lists how many code references
+//! the pending changes and the drift touch, and never fails the gate).
 
 use crate::cli::OutFormat;
 use crate::config::Config;
@@ -98,6 +101,71 @@ pub async fn run(config: Option<&Config>, env: &str, format: OutFormat) -> Resul
             name: "rehearsal",
             ok: false,
             detail: format!("could not run: {e:#}"),
+        },
+    });
+
+    checks.push(match super::lint::with_env(config, env, None).await {
+        Ok((inputs, findings)) => {
+            use lockstep_core::lint::Severity;
+            let errors: Vec<String> = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .map(|f| format!("{}:{}: {}: {}", f.file, f.line, f.rule, f.message))
+                .collect();
+            let summary = format!(
+                "{} pending migration(s): {} error(s), {} other finding(s)",
+                inputs.len(),
+                errors.len(),
+                findings.len() - errors.len()
+            );
+            Check {
+                name: "lint",
+                ok: errors.is_empty(),
+                detail: if errors.is_empty() {
+                    summary
+                } else {
+                    format!("{summary}\n{}", errors.join("\n"))
+                },
+            }
+        }
+        Err(e) => Check {
+            name: "lint",
+            ok: false,
+            detail: format!("could not run: {e:#}"),
+        },
+    });
+
+    checks.push(match super::impact::compute(config, Some(env)).await {
+        Ok(changes) => {
+            let refs: usize = changes.iter().map(|c| c.references.len()).sum();
+            let mut detail = format!(
+                "{} schema change(s) drop, rename or retype; {refs} code reference(s) found",
+                changes.len()
+            );
+            for c in changes.iter().filter(|c| !c.references.is_empty()) {
+                detail.push_str(&format!(
+                    "\n{}: {} reference(s)",
+                    c.describe,
+                    c.references.len()
+                ));
+            }
+            if refs > 0 {
+                detail.push_str(
+                    "\nrun `lockstep impact --env ENV` for files and lines"
+                        .replace("ENV", env)
+                        .as_str(),
+                );
+            }
+            Check {
+                name: "impact",
+                ok: true,
+                detail,
+            }
+        }
+        Err(e) => Check {
+            name: "impact",
+            ok: true,
+            detail: format!("could not run (informational): {e:#}"),
         },
     });
 

@@ -1,8 +1,12 @@
 //! `lockstep lint [FILE ...] [--env E]`: the core's lint rules over migration files.
 //!
-//! Which files: the ones named; else the pending migrations of `--env E`; else every
-//! migration in the directory. (Selecting the migrations that are new or changed compared
-//! with the git default branch is not built yet.)
+//! Which files: the ones named; else the pending migrations of `--env E`; else the
+//! migrations new or changed compared with the git default branch (`--base REF` chooses
+//! another); outside a git repository, every migration in the directory.
+//!
+//! With `--env E` the rules are size-aware: the environment's table sizes are read in one
+//! read-only query and handed to the core, and SET NOT NULL / new unique constraints get
+//! the count of rows they would fail on (see docs/lint.md).
 
 use crate::cli::LintFormat;
 use crate::config::Config;
@@ -10,6 +14,7 @@ use crate::project::{self, Migrations};
 use anyhow::{Context, Result};
 use lockstep_core::lint::{self, Finding, LintFile, Severity};
 use lockstep_core::migrate::{state, Migration};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,43 +22,178 @@ pub async fn run(
     config: Option<&Config>,
     files: &[PathBuf],
     env: Option<&str>,
+    base: Option<&str>,
     format: LintFormat,
 ) -> Result<ExitCode> {
-    let inputs = if !files.is_empty() {
-        named(config, files)?
-    } else {
+    let (inputs, findings) = if let Some(env) = env {
         let config = project::require_config(config)?;
-        match env {
-            Some(env) => {
-                project::env(config, env)?;
-                let o = super::deploy::open(config, env, false).await?;
-                let history = o.effective_history();
-                let st = state::state(&o.migrations.set, &history, &o.progress);
-                let inputs = st
-                    .pending
-                    .iter()
-                    .map(|m| from_migration(&o.migrations, m))
-                    .collect();
-                o.db.close().await;
-                inputs
-            }
-            None => {
-                let m = Migrations::load(config)?;
-                m.set
-                    .migrations
-                    .iter()
-                    .map(|x| from_migration(&m, x))
-                    .collect()
-            }
-        }
+        let named = if files.is_empty() {
+            None
+        } else {
+            Some(named(Some(config), files)?)
+        };
+        with_env(config, env, named).await?
+    } else {
+        let inputs = if !files.is_empty() {
+            named(config, files)?
+        } else {
+            let config = project::require_config(config)?;
+            let m = Migrations::load(config)?;
+            let changed = changed_since_base(&m.dir, base)?;
+            m.set
+                .migrations
+                .iter()
+                .filter(|x| {
+                    changed.as_ref().is_none_or(|c| {
+                        std::iter::once(&x.up.path)
+                            .chain(x.down.as_ref().map(|d| &d.path))
+                            .any(|p| c.contains(&canon(&m.dir.join(p))))
+                    })
+                })
+                .map(|x| from_migration(&m, x))
+                .collect()
+        };
+        let findings = lint::lint(&inputs);
+        (inputs, findings)
     };
-    let findings = lint::lint(&inputs);
     print(&findings, &inputs, format)?;
     Ok(if findings.iter().any(|f| f.severity == Severity::Error) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Lints `files` (default: the pending migrations of `env`) with `env`'s table sizes,
+/// then counts the rows the data checks would fail on.
+pub async fn with_env(
+    config: &Config,
+    env: &str,
+    files: Option<Vec<LintFile>>,
+) -> Result<(Vec<LintFile>, Vec<Finding>)> {
+    project::env(config, env)?;
+    let mut o = super::deploy::open(config, env, false).await?;
+    let inputs = match files {
+        Some(f) => f,
+        None => {
+            let history = o.effective_history();
+            let st = state::state(&o.migrations.set, &history, &o.progress);
+            st.pending
+                .iter()
+                .map(|m| from_migration(&o.migrations, m))
+                .collect()
+        }
+    };
+    let stats = lockstep_db::stats::table_sizes(&mut o.db, &lint::named_tables(&inputs)).await;
+    let stats = match stats {
+        Ok(s) => s,
+        Err(e) => {
+            o.db.close().await;
+            return Err(e).with_context(|| format!("reading table sizes of {env}"));
+        }
+    };
+    let mut findings = lint::lint_with(&inputs, Some(&stats.sizes));
+    for f in &mut findings {
+        if let Some(p) = f.probe.clone() {
+            let r = lockstep_db::stats::count_failing(&mut o.db, &stats, &p).await;
+            lint::apply_count(f, &r);
+        }
+    }
+    o.db.close().await;
+    Ok((inputs, findings))
+}
+
+fn canon(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let o = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+/// The files (canonical paths) new or changed in the working tree compared with where
+/// the current branch left `base` (default: the default branch: `origin/HEAD`, else
+/// `main`, `origin/main`, `master`, `origin/master`); untracked files count as new.
+/// `None` outside a git repository, or when no default branch is found and no base is
+/// given: then every migration counts.
+pub fn changed_since_base(dir: &Path, base: Option<&str>) -> Result<Option<BTreeSet<PathBuf>>> {
+    let Some(top) = git(dir, &["rev-parse", "--show-toplevel"]) else {
+        anyhow::ensure!(
+            base.is_none(),
+            "--base needs a git repository, and {} is not in one",
+            dir.display()
+        );
+        return Ok(None);
+    };
+    let base = match base {
+        Some(b) => {
+            git(dir, &["rev-parse", "--verify", "--quiet", &format!("{b}^{{commit}}")])
+                .with_context(|| format!("--base {b}: no such commit, branch or tag\n  hint: name a branch such as main or origin/main"))?;
+            b.to_string()
+        }
+        None => {
+            let origin = git(
+                dir,
+                &[
+                    "symbolic-ref",
+                    "--quiet",
+                    "--short",
+                    "refs/remotes/origin/HEAD",
+                ],
+            );
+            let found = origin
+                .into_iter()
+                .chain(["main", "origin/main", "master", "origin/master"].map(String::from))
+                .find(|b| {
+                    git(
+                        dir,
+                        &[
+                            "rev-parse",
+                            "--verify",
+                            "--quiet",
+                            &format!("{b}^{{commit}}"),
+                        ],
+                    )
+                    .is_some()
+                });
+            match found {
+                Some(b) => b,
+                None => return Ok(None),
+            }
+        }
+    };
+    let Some(fork) = git(dir, &["merge-base", &base, "HEAD"]) else {
+        return Ok(None);
+    };
+    let top = PathBuf::from(top);
+    let mut out = BTreeSet::new();
+    let diffs = git(dir, &["diff", "--name-only", "--no-renames", &fork]).unwrap_or_default();
+    let untracked = git(
+        dir,
+        &[
+            "ls-files",
+            "--others",
+            "--exclude-standard",
+            "--full-name",
+            ":/",
+        ],
+    )
+    .unwrap_or_default();
+    for rel in diffs.lines().chain(untracked.lines()) {
+        if !rel.is_empty() {
+            out.insert(canon(&top.join(rel)));
+        }
+    }
+    Ok(Some(out))
 }
 
 fn from_migration(m: &Migrations, x: &Migration) -> LintFile {
@@ -70,7 +210,6 @@ fn from_migration(m: &Migrations, x: &Migration) -> LintFile {
 /// that migration (its no-transaction declaration and down script are known).
 fn named(config: Option<&Config>, files: &[PathBuf]) -> Result<Vec<LintFile>> {
     let migrations = config.and_then(|c| Migrations::load(c).ok());
-    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let mut out = vec![];
     for f in files {
         let text = std::fs::read_to_string(f).with_context(|| {

@@ -52,8 +52,20 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::New { name } => new::run(config.as_ref(), &name),
         Command::Hash => deploy::hash(config.as_ref()),
-        Command::Lint { files, env, format } => {
-            lint::run(config.as_ref(), &files, env.as_deref(), format).await
+        Command::Lint {
+            files,
+            env,
+            base,
+            format,
+        } => {
+            lint::run(
+                config.as_ref(),
+                &files,
+                env.as_deref(),
+                base.as_deref(),
+                format,
+            )
+            .await
         }
         Command::Drift {
             env,

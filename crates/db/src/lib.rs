@@ -4,6 +4,7 @@
 pub mod inspect;
 pub mod migrate;
 pub mod scratch;
+pub mod stats;
 pub mod url;
 
 use lockstep_core::model::{Database, Dialect};

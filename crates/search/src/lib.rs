@@ -79,11 +79,13 @@ pub fn search(roots: &[PathBuf], targets: &[Target]) -> Vec<Hit> {
 
 pub fn search_with(roots: &[PathBuf], targets: &[Target], opts: &Options) -> Vec<Hit> {
     let mut names: Vec<String> = vec![];
+    // A line refers to a column target only if it names the column (the table raises the
+    // confidence of such a line), so only table targets put the table name in the regex.
     for t in targets {
-        names.push(t.table.to_ascii_lowercase());
-        if let Some(c) = &t.column {
-            names.push(c.to_ascii_lowercase());
-        }
+        names.push(match &t.column {
+            Some(c) => c.to_ascii_lowercase(),
+            None => t.table.to_ascii_lowercase(),
+        });
     }
     names.retain(|n| !n.is_empty());
     names.sort();
@@ -107,6 +109,15 @@ pub fn search_with(roots: &[PathBuf], targets: &[Target], opts: &Options) -> Vec
         .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
         .collect();
 
+    // Each root with its canonical form, resolved once: the walker does not follow
+    // symbolic links, so an entry's canonical path is its root's plus the rest, and no
+    // entry needs a `canonicalize` (a chain of syscalls) of its own.
+    let roots_canon: Vec<(PathBuf, PathBuf)> = roots
+        .iter()
+        .map(|r| (r.clone(), r.canonicalize().unwrap_or_else(|_| r.clone())))
+        .collect();
+    let roots_canon = &roots_canon;
+
     let mut walk = WalkBuilder::new(&roots[0]);
     for r in &roots[1..] {
         walk.add(r);
@@ -125,14 +136,8 @@ pub fn search_with(roots: &[PathBuf], targets: &[Target], opts: &Options) -> Vec
             let Ok(entry) = entry else {
                 return WalkState::Continue;
             };
-            if !excludes.is_empty() {
-                let p = entry
-                    .path()
-                    .canonicalize()
-                    .unwrap_or_else(|_| entry.path().to_path_buf());
-                if excludes.iter().any(|e| p.starts_with(e)) {
-                    return WalkState::Skip;
-                }
+            if !excludes.is_empty() && excluded(entry.path(), roots_canon, excludes) {
+                return WalkState::Skip;
             }
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return WalkState::Continue;
@@ -167,6 +172,17 @@ pub fn search_with(roots: &[PathBuf], targets: &[Target], opts: &Options) -> Vec
     let mut hits = hits.into_inner().expect("no panics while held");
     hits.sort_by(|a, b| (a.target, &a.file, a.line).cmp(&(b.target, &b.file, b.line)));
     hits
+}
+
+/// Whether `path`, found under one of `roots`, lies in one of the (canonical) `excludes`.
+fn excluded(path: &Path, roots: &[(PathBuf, PathBuf)], excludes: &[PathBuf]) -> bool {
+    if excludes.iter().any(|e| path.starts_with(e)) {
+        return true;
+    }
+    roots.iter().any(|(raw, canon)| {
+        path.strip_prefix(raw)
+            .is_ok_and(|rest| excludes.iter().any(|e| canon.join(rest).starts_with(e)))
+    })
 }
 
 fn escape(s: &str) -> String {
@@ -400,6 +416,36 @@ mod tests {
             ]
         );
         assert_eq!(hits[0].text, "q = 'SELECT segment FROM orders'");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn excludes_match_through_a_symlinked_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        write(
+            &real,
+            "migrations/1.sql",
+            "ALTER TABLE orders DROP COLUMN segment;\n",
+        );
+        write(&real, "app/a.py", "orders.segment\n");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let targets = vec![col("orders", "segment")];
+        for (root, exclude) in [
+            (&link, real.join("migrations")),
+            (&real, link.join("migrations")),
+        ] {
+            let hits = search_with(
+                std::slice::from_ref(root),
+                &targets,
+                &Options {
+                    exclude: vec![exclude],
+                },
+            );
+            let files: Vec<String> = hits.iter().map(|h| relative(&h.file, root)).collect();
+            assert_eq!(files, vec!["app/a.py".to_string()]);
+        }
     }
 
     #[test]

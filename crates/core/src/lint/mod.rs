@@ -15,7 +15,7 @@ pub mod rules;
 
 use crate::migrate::split;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -44,6 +44,235 @@ pub struct Finding {
     pub line: usize,
     pub message: String,
     pub help: String,
+    /// With `--env`: the estimated rows of the table the finding is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_rows: Option<u64>,
+    /// With `--env`: the data check that would tell whether the statement fails on
+    /// today's rows (SET NOT NULL, a new unique constraint). The caller runs it and hands
+    /// the result to [`apply_count`].
+    #[serde(skip)]
+    pub probe: Option<Probe>,
+}
+
+/// A table's size in an environment, as the database estimates it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableSize {
+    /// Estimated rows; `None` when the server has no estimate (never analyzed).
+    pub rows: Option<u64>,
+    /// Bytes on disk, indexes and TOAST included; `None` when unknown (SQLite).
+    pub bytes: Option<u64>,
+}
+
+/// Table sizes by unqualified, lowercased table name (PostgreSQL folding).
+pub type Sizes = BTreeMap<String, TableSize>;
+
+/// A table at or above this many rows is big: locking rules become errors.
+pub const BIG_ROWS: u64 = 1_000_000;
+/// A table at or above this many bytes is big, whatever its row estimate.
+pub const BIG_BYTES: u64 = 1 << 30;
+/// A table below this many rows (and below [`SMALL_BYTES`]) is small: locking rules are
+/// downgraded to info.
+pub const SMALL_ROWS: u64 = 10_000;
+/// Below this size a table with no row estimate counts as small.
+pub const SMALL_BYTES: u64 = 8 << 20;
+/// Data checks (NULLs, duplicates) run only on tables below this many rows.
+pub const COUNT_MAX_ROWS: u64 = 10_000_000;
+
+/// Rules whose cost is a lock held, or a rewrite done, for a time that grows with the
+/// table: their severity follows the table's size under `--env`.
+pub const SIZE_AWARE: &[&str] = &[
+    "create-index-non-concurrently",
+    "drop-index-non-concurrently",
+    "add-not-null",
+    "change-column-type",
+    "add-foreign-key-without-not-valid",
+    "add-check-without-not-valid",
+    "vacuum-full-or-cluster",
+    "add-column-volatile-default",
+    "add-unique-constraint",
+];
+
+/// A query that counts the rows a statement would fail on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Unqualified, lowercased table name (a key of [`Sizes`]).
+    pub table: String,
+    pub check: DataCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataCheck {
+    /// Rows with NULL in the column.
+    Nulls { column: String },
+    /// Groups of rows that share the same (non-NULL) values in the columns.
+    Duplicates { columns: Vec<String> },
+}
+
+/// What running a [`Probe`] gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeResult {
+    Counted(u64),
+    /// Why it was not counted (table too big, query failed).
+    NotCounted(String),
+}
+
+/// Severity and message note for a size-aware rule, from the table's size.
+fn scale(default: Severity, size: &TableSize) -> (Severity, String) {
+    let rows = size.rows;
+    let bytes = size.bytes;
+    let mut what = match rows {
+        Some(r) => format!("table has about {r} rows"),
+        None => "table has no row estimate".to_string(),
+    };
+    let big = rows.is_some_and(|r| r >= BIG_ROWS) || bytes.is_some_and(|b| b >= BIG_BYTES);
+    let small = match rows {
+        Some(r) => r < SMALL_ROWS && bytes.is_none_or(|b| b < BIG_BYTES),
+        None => bytes.is_some_and(|b| b < SMALL_BYTES),
+    };
+    let severity = if big {
+        what.push_str(": the lock lasts as long as the whole table takes");
+        Severity::Error
+    } else if small {
+        what.push_str(": the lock is brief");
+        Severity::Info
+    } else {
+        default
+    };
+    if let Some(b) = bytes {
+        what.push_str(&format!("; {} on disk", human_bytes(b)));
+    }
+    (severity, what)
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Puts a data check's result into its finding: a count of failing rows makes the
+/// finding an error (the migration will fail), none says so.
+pub fn apply_count(f: &mut Finding, r: &ProbeResult) {
+    let Some(p) = &f.probe else {
+        return;
+    };
+    match (r, &p.check) {
+        (ProbeResult::Counted(0), DataCheck::Nulls { column }) => {
+            f.message
+                .push_str(&format!("; with --env: no row has NULL in {column} today"));
+        }
+        (ProbeResult::Counted(n), DataCheck::Nulls { column }) => {
+            f.severity = Severity::Error;
+            f.message.push_str(&format!(
+                "; with --env: {n} row(s) have NULL in {column}, so this statement will fail: fill them first"
+            ));
+        }
+        (ProbeResult::Counted(0), DataCheck::Duplicates { columns }) => {
+            f.message.push_str(&format!(
+                "; with --env: no duplicate values in ({}) today",
+                columns.join(", ")
+            ));
+        }
+        (ProbeResult::Counted(n), DataCheck::Duplicates { columns }) => {
+            f.severity = Severity::Error;
+            f.message.push_str(&format!(
+                "; with --env: {n} group(s) of rows share the same ({}), so this statement will fail: remove the duplicates first",
+                columns.join(", ")
+            ));
+        }
+        (ProbeResult::NotCounted(why), _) => {
+            f.message
+                .push_str(&format!("; with --env: failing rows not counted: {why}"));
+        }
+    }
+}
+
+/// The data checks of one statement, in the order its actions appear: SET NOT NULL
+/// columns, and the columns of ADD [CONSTRAINT n] UNIQUE / PRIMARY KEY (...).
+fn statement_probes(s: &Stmt) -> (Vec<Probe>, Vec<Probe>) {
+    let mut nulls = vec![];
+    let mut uniques = vec![];
+    let Some(a) = s.alter_table() else {
+        return (nulls, uniques);
+    };
+    for act in &a.actions {
+        if act[0].is("ALTER") {
+            let i = skip(act, 1, &["COLUMN"]);
+            if let Some(col) = act.get(i).and_then(Tok::ident) {
+                if at(act, i + 1, &["SET", "NOT", "NULL"]) {
+                    nulls.push(Probe {
+                        table: a.table.clone(),
+                        check: DataCheck::Nulls { column: col },
+                    });
+                }
+            }
+        } else if act[0].is("ADD") {
+            let i = if act.get(1).is_some_and(|x| x.is("CONSTRAINT")) {
+                3
+            } else {
+                1
+            };
+            let j = if at(act, i, &["UNIQUE"]) {
+                i + 1
+            } else if at(act, i, &["PRIMARY", "KEY"]) {
+                i + 2
+            } else {
+                continue;
+            };
+            if (0..act.len()).any(|k| at(act, k, &["USING", "INDEX"])) {
+                continue;
+            }
+            let j = skip(act, j, &["NULLS", "NOT", "DISTINCT"]);
+            let j = skip(act, j, &["NULLS", "DISTINCT"]);
+            if !act.get(j).is_some_and(|x| x.is_punct("(")) {
+                continue;
+            }
+            let mut columns = vec![];
+            for tok in &act[j + 1..] {
+                if tok.is_punct(")") {
+                    break;
+                }
+                if let Some(c) = tok.ident() {
+                    columns.push(c);
+                }
+            }
+            if !columns.is_empty() {
+                uniques.push(Probe {
+                    table: a.table.clone(),
+                    check: DataCheck::Duplicates { columns },
+                });
+            }
+        }
+    }
+    (nulls, uniques)
+}
+
+/// The tables the statements of `files` lock or check, for an environment to size.
+pub fn named_tables(files: &[LintFile]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for f in files {
+        for s in split::split(&f.text) {
+            let stmt = Stmt {
+                sql: &s.sql,
+                line: s.line,
+                tokens: tokenize(&s.sql),
+                parsed: true,
+            };
+            if let Some(t) = stmt.locked_table() {
+                out.insert(t);
+            }
+        }
+    }
+    out
 }
 
 /// One file to lint.
@@ -419,17 +648,25 @@ impl Stmt<'_> {
 /// Every file-level and statement-level finding for `files`, linted in order: a table
 /// created in an earlier file counts as new in later ones.
 pub fn lint(files: &[LintFile]) -> Vec<Finding> {
+    lint_with(files, None)
+}
+
+/// [`lint`] with an environment's table sizes: size-aware rules ([`SIZE_AWARE`]) on a
+/// big table become errors that give the row count, on a small one info; a table not in
+/// `sizes` (or no sizes) keeps the rule's default. Findings that a data check can
+/// confirm carry a [`Probe`].
+pub fn lint_with(files: &[LintFile], sizes: Option<&Sizes>) -> Vec<Finding> {
     let mut out = vec![];
     let mut created = (BTreeSet::new(), BTreeSet::new());
     for f in files {
-        out.extend(lint_file(f, &mut created));
+        out.extend(lint_file(f, &mut created, sizes));
     }
     out
 }
 
 type Created = (BTreeSet<String>, BTreeSet<String>);
 
-fn lint_file(f: &LintFile, created: &mut Created) -> Vec<Finding> {
+fn lint_file(f: &LintFile, created: &mut Created, sizes: Option<&Sizes>) -> Vec<Finding> {
     let lines: Vec<&str> = f.text.lines().collect();
     let mut out = vec![];
     let file_line = |l: usize| f.first_line + l - 1;
@@ -440,6 +677,8 @@ fn lint_file(f: &LintFile, created: &mut Created) -> Vec<Finding> {
         line,
         message: hit.message,
         help: hit.help,
+        table_rows: None,
+        probe: None,
     };
 
     if f.has_down == Some(false) && !file_suppresses(&lines, rules::missing_down::RULE.id) {
@@ -503,10 +742,35 @@ fn lint_file(f: &LintFile, created: &mut Created) -> Vec<Finding> {
                 hits.push((rule, h));
             }
         }
+        let locked = sizes.and_then(|_| stmt.locked_table());
+        let (mut nulls, mut uniques) = match sizes {
+            Some(_) => statement_probes(&stmt),
+            None => (vec![], vec![]),
+        };
+        nulls.reverse();
+        uniques.reverse();
         for (rule, h) in hits {
-            if !ignored.iter().any(|r| r == rule.id) {
-                out.push(finding(rule.id, rule.severity, stmt.line, h));
+            let probe = match rule.id {
+                "add-not-null" => nulls.pop(),
+                "add-unique-constraint" => uniques.pop(),
+                _ => None,
+            };
+            if ignored.iter().any(|r| r == rule.id) {
+                continue;
             }
+            let mut fd = finding(rule.id, rule.severity, stmt.line, h);
+            if let Some(size) = sizes
+                .zip(locked.as_ref())
+                .filter(|_| SIZE_AWARE.contains(&rule.id))
+                .and_then(|(m, t)| m.get(t))
+            {
+                let (sev, note) = scale(rule.severity, size);
+                fd.severity = sev;
+                fd.message = format!("{} ({note})", fd.message);
+                fd.table_rows = size.rows;
+            }
+            fd.probe = probe;
+            out.push(fd);
         }
         if stmt.starts(&["SET"]) && stmt.has("LOCK_TIMEOUT") {
             ctx.lock_timeout_set = true;
@@ -618,6 +882,95 @@ mod tests {
         };
         let found = lint(&[f]);
         assert!(found.iter().all(|f| f.line == 12), "{found:?}");
+    }
+
+    fn sized(sql: &str, rows: u64) -> Vec<Finding> {
+        let sizes: Sizes = [(
+            "orders".to_string(),
+            TableSize {
+                rows: Some(rows),
+                bytes: Some(rows * 100),
+            },
+        )]
+        .into();
+        lint_with(&[LintFile::loose("m.sql", sql)], Some(&sizes))
+    }
+
+    fn severity_of(found: &[Finding], rule: &str) -> Severity {
+        found.iter().find(|f| f.rule == rule).unwrap().severity
+    }
+
+    #[test]
+    fn severity_follows_table_size() {
+        let sql = "SET lock_timeout = '1s';\nCREATE INDEX i ON orders (a);";
+        let id = "create-index-non-concurrently";
+        let small = sized(sql, 100);
+        assert_eq!(severity_of(&small, id), Severity::Info);
+        assert!(small[0]
+            .message
+            .contains("about 100 rows: the lock is brief"));
+        assert_eq!(severity_of(&sized(sql, 50_000), id), Severity::Error);
+        let big = sized(sql, 5_000_000);
+        assert_eq!(severity_of(&big, id), Severity::Error);
+        assert!(big[0].message.contains("5000000 rows"), "{big:?}");
+        assert_eq!(big[0].table_rows, Some(5_000_000));
+        // Unknown table: the default, no note.
+        let other = lint_with(
+            &[LintFile::loose("m.sql", "CREATE INDEX i ON items (a);")],
+            Some(&Sizes::new()),
+        );
+        assert_eq!(severity_of(&other, id), Severity::Error);
+        assert!(!other[0].message.contains("rows"));
+    }
+
+    #[test]
+    fn big_by_bytes_alone() {
+        let sizes: Sizes = [(
+            "orders".to_string(),
+            TableSize {
+                rows: None,
+                bytes: Some(2 << 30),
+            },
+        )]
+        .into();
+        let f = lint_with(
+            &[LintFile::loose("m.sql", "CREATE INDEX i ON orders (a);")],
+            Some(&sizes),
+        );
+        assert_eq!(
+            severity_of(&f, "create-index-non-concurrently"),
+            Severity::Error
+        );
+        assert!(f[0].message.contains("2.0 GiB"), "{f:?}");
+    }
+
+    #[test]
+    fn data_checks_are_attached_and_applied() {
+        let sql = "ALTER TABLE orders ALTER note SET NOT NULL, ADD CONSTRAINT k UNIQUE (a, \"B\");";
+        let mut found = sized(sql, 100);
+        let nn = found.iter_mut().find(|f| f.rule == "add-not-null").unwrap();
+        assert_eq!(
+            nn.probe.as_ref().unwrap().check,
+            DataCheck::Nulls {
+                column: "note".into()
+            }
+        );
+        assert_eq!(nn.severity, Severity::Info);
+        apply_count(nn, &ProbeResult::Counted(3));
+        assert_eq!(nn.severity, Severity::Error);
+        assert!(nn.message.contains("3 row(s) have NULL in note"), "{nn:?}");
+        let u = found
+            .iter()
+            .find(|f| f.rule == "add-unique-constraint")
+            .unwrap();
+        assert_eq!(
+            u.probe.as_ref().unwrap().check,
+            DataCheck::Duplicates {
+                columns: vec!["a".into(), "B".into()]
+            }
+        );
+        // Without sizes there is nothing to probe.
+        assert!(lint_sql(sql).iter().all(|f| f.probe.is_none()));
     }
 
     #[test]

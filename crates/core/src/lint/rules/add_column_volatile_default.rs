@@ -22,6 +22,56 @@ const VOLATILE: &[&str] = &[
     "NEXTVAL",
     "TXID_CURRENT",
 ];
+/// Names that may be followed by `(` in a default yet are not a volatile call: syntax,
+/// type modifiers, and stable or immutable built-ins common in defaults. Any other
+/// function is treated as possibly volatile, since lockstep cannot see its volatility.
+const NOT_VOLATILE: &[&str] = &[
+    "CAST",
+    "ARRAY",
+    "ROW",
+    "COALESCE",
+    "NULLIF",
+    "GREATEST",
+    "LEAST",
+    "INTERVAL",
+    "NUMERIC",
+    "DECIMAL",
+    "VARCHAR",
+    "CHAR",
+    "CHARACTER",
+    "VARYING",
+    "BIT",
+    "TIMESTAMP",
+    "TIMESTAMPTZ",
+    "TIME",
+    "TIMETZ",
+    "PRECISION",
+    "NOW",
+    "CURRENT_DATE",
+    "TRANSACTION_TIMESTAMP",
+    "STATEMENT_TIMESTAMP",
+    "TO_JSON",
+    "TO_JSONB",
+    "JSON_BUILD_OBJECT",
+    "JSONB_BUILD_OBJECT",
+    "JSON_BUILD_ARRAY",
+    "JSONB_BUILD_ARRAY",
+    "LOWER",
+    "UPPER",
+    "CONCAT",
+    "ABS",
+    "ROUND",
+    "MAKE_INTERVAL",
+    "MAKE_DATE",
+    "TO_TIMESTAMP",
+    "TO_DATE",
+    "TO_CHAR",
+    "EXTRACT",
+    "DATE_TRUNC",
+    "CURRENT_SETTING",
+    "CURRENT_USER",
+    "SESSION_USER",
+];
 const SERIAL: &[&str] = &[
     "SERIAL",
     "BIGSERIAL",
@@ -51,9 +101,25 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         let volatile = rest.windows(2).find(|w| {
             w[0].kind == Kind::Word && VOLATILE.contains(&w[0].text.as_str()) && w[1].is_punct("(")
         });
-        let what = match volatile {
-            Some(w) => format!("its default {}() is volatile", w[0].text.to_lowercase()),
-            None => match rest
+        // A default that calls a function lockstep does not know to be non-volatile.
+        let unknown = rest.iter().position(|x| x.is("DEFAULT")).and_then(|d| {
+            rest[d..].windows(3).find(|w| {
+                w[0].kind == Kind::Word
+                    && w[1].is_punct("(")
+                    // now() is stable; now(...) with arguments is not that function.
+                    && (!NOT_VOLATILE.contains(&w[0].text.as_str())
+                        || (w[0].is("NOW") && !w[2].is_punct(")")))
+            })
+        });
+        let stored = rest.iter().any(|x| x.is("GENERATED")) && rest.iter().any(|x| x.is("STORED"));
+        let what = match (volatile, unknown) {
+            (Some(w), _) => format!("its default {}() is volatile", w[0].text.to_lowercase()),
+            (None, Some(w)) => format!(
+                "its default calls {}(), which may be volatile (lockstep cannot tell)",
+                w[0].text.to_lowercase()
+            ),
+            _ if stored => "it is a stored generated column, computed for every row".to_string(),
+            (None, None) => match rest
                 .iter()
                 .find(|x| x.kind == Kind::Word && SERIAL.contains(&x.text.as_str()))
             {
@@ -101,6 +167,29 @@ mod tests {
         assert!(!found("ALTER TABLE orders ADD COLUMN n int DEFAULT 0;"));
         assert!(!found(
             "CREATE TABLE t (a int); ALTER TABLE t ADD COLUMN r float DEFAULT random();"
+        ));
+        assert!(!found(
+            "ALTER TABLE t ADD COLUMN b bigint[] DEFAULT cast(array[] as bigint[]);"
+        ));
+        assert!(!found(
+            "ALTER TABLE t ADD COLUMN at timestamptz DEFAULT now() - interval '1 day';"
+        ));
+        assert!(!found(
+            "ALTER TABLE t ADD COLUMN n numeric(10, 2) DEFAULT 0;"
+        ));
+    }
+
+    // From squawk's adding-field-with-default cases: an unknown function may be volatile,
+    // and a stored generated column is computed for every existing row.
+    #[test]
+    fn flags_unknown_functions_and_stored_generated_columns() {
+        assert!(found("ALTER TABLE t ADD COLUMN c integer DEFAULT uuid();"));
+        assert!(found("ALTER TABLE t ADD COLUMN c jsonb DEFAULT myjsonb();"));
+        assert!(found(
+            "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT now(123);"
+        ));
+        assert!(found(
+            "ALTER TABLE t ADD COLUMN c numeric GENERATED ALWAYS AS (a + b) STORED;"
         ));
     }
 }

@@ -44,6 +44,30 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
                 format!("add it with NOT VALID (ALTER TABLE {t} ADD CONSTRAINT {name} FOREIGN KEY ... NOT VALID;), then ALTER TABLE {t} VALIDATE CONSTRAINT {name}; in a later migration"),
             ));
         }
+        // ADD [COLUMN] c type REFERENCES other: an inline foreign key cannot be NOT VALID.
+        let constraint = [
+            "CONSTRAINT",
+            "FOREIGN",
+            "CHECK",
+            "UNIQUE",
+            "PRIMARY",
+            "EXCLUDE",
+        ];
+        if act[0].is("ADD")
+            && !act
+                .get(1)
+                .is_some_and(|x| constraint.iter().any(|c| x.is(c)))
+            && act.iter().any(|x| x.is("REFERENCES"))
+        {
+            let col = act
+                .get(crate::lint::skip(act, 1, &["COLUMN"]))
+                .and_then(Tok::ident)
+                .unwrap_or_default();
+            out.extend(hit(
+                format!("adding column {t}.{col} with an inline REFERENCES takes SHARE ROW EXCLUSIVE on the referenced table, blocking its writes, and checks every row of {t}"),
+                format!("add the column without REFERENCES, then ALTER TABLE {t} ADD CONSTRAINT {t}_{col}_fkey FOREIGN KEY ({col}) REFERENCES ... NOT VALID; and VALIDATE CONSTRAINT {t}_{col}_fkey; in a later migration"),
+            ));
+        }
     }
     out
 }
@@ -75,5 +99,18 @@ mod tests {
             "CREATE TABLE t (c int); ALTER TABLE t ADD FOREIGN KEY (c) REFERENCES customers;"
         ));
         assert!(!found("ALTER TABLE orders VALIDATE CONSTRAINT fk;"));
+    }
+
+    // From squawk's adding-foreign-key-constraint cases: an inline REFERENCES on an added
+    // column validates at once and cannot be NOT VALID.
+    #[test]
+    fn flags_inline_references_on_an_added_column() {
+        assert!(found(
+            "ALTER TABLE emails ADD COLUMN user_id INT REFERENCES users (id);"
+        ));
+        assert!(!found("ALTER TABLE emails ADD COLUMN user_id INT;"));
+        assert!(!found(
+            "CREATE TABLE e (a int); ALTER TABLE e ADD COLUMN u INT REFERENCES users;"
+        ));
     }
 }

@@ -27,9 +27,17 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         } else {
             (None, 1)
         };
-        let kind = if at(act, i, &["UNIQUE"]) {
+        // ADD [COLUMN] c type ... [CONSTRAINT n] UNIQUE | PRIMARY KEY: the inline
+        // constraint builds the same index under the same lock.
+        let inline = |kw: &[&str]| {
+            !at(act, i, &["CHECK"])
+                && !at(act, i, &["FOREIGN"])
+                && !at(act, i, &["EXCLUDE"])
+                && (i..act.len()).any(|k| at(act, k, kw))
+        };
+        let kind = if at(act, i, &["UNIQUE"]) || inline(&["UNIQUE"]) {
             "UNIQUE"
-        } else if at(act, i, &["PRIMARY", "KEY"]) {
+        } else if at(act, i, &["PRIMARY", "KEY"]) || inline(&["PRIMARY", "KEY"]) {
             "PRIMARY KEY"
         } else {
             continue;
@@ -60,6 +68,20 @@ mod tests {
             "ALTER TABLE customers ADD CONSTRAINT email_key UNIQUE (email);"
         ));
         assert!(found("alter table customers add primary key (id);"));
+    }
+
+    // From squawk's disallowed-unique-constraint cases: an inline UNIQUE on a new column
+    // builds the index under the same lock.
+    #[test]
+    fn flags_inline_unique_on_an_added_column() {
+        assert!(found("ALTER TABLE foo ADD COLUMN bar text UNIQUE;"));
+        assert!(found(
+            "ALTER TABLE foo ADD COLUMN bar text CONSTRAINT foo_bar_unique UNIQUE;"
+        ));
+        assert!(found("ALTER TABLE foo ADD id bigint PRIMARY KEY;"));
+        assert!(!found(
+            "ALTER TABLE foo ADD CONSTRAINT c CHECK (a > 0) NOT VALID;"
+        ));
     }
 
     #[test]

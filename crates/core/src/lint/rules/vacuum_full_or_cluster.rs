@@ -9,14 +9,23 @@ pub const RULE: Rule = Rule {
     check,
 };
 
-/// `VACUUM FULL ...` or `VACUUM (FULL ...)`.
+/// `VACUUM FULL ...` or `VACUUM (FULL [TRUE | ON | 1] ...)`, not `VACUUM (FULL FALSE)`.
 pub fn is_vacuum_full(s: &Stmt) -> bool {
-    s.starts(&["VACUUM"])
-        && s.tokens
-            .iter()
-            .skip(1)
-            .take_while(|t| !matches!(t.kind, crate::lint::Kind::Quoted) && !t.is_punct(")"))
-            .any(|t| t.is("FULL"))
+    if !s.starts(&["VACUUM"]) {
+        return false;
+    }
+    let opts: Vec<_> = s
+        .tokens
+        .iter()
+        .skip(1)
+        .take_while(|t| !matches!(t.kind, crate::lint::Kind::Quoted) && !t.is_punct(")"))
+        .collect();
+    opts.iter().enumerate().any(|(i, t)| {
+        t.is("FULL")
+            && !opts
+                .get(i + 1)
+                .is_some_and(|v| v.is("FALSE") || v.is("OFF") || v.text == "0")
+    })
 }
 
 fn check(s: &Stmt, _ctx: &Ctx) -> Vec<Hit> {
@@ -52,5 +61,13 @@ mod tests {
     fn ignores_plain_vacuum() {
         assert!(!found("VACUUM orders;"));
         assert!(!found("VACUUM (ANALYZE) orders;"));
+    }
+
+    // From squawk's prefer-repack cases: FULL FALSE turns the rewrite off.
+    #[test]
+    fn ignores_full_false() {
+        assert!(!found("VACUUM (FULL FALSE) orders;"));
+        assert!(!found("vacuum (full off, analyze) orders;"));
+        assert!(found("VACUUM (FULL TRUE) orders;"));
     }
 }

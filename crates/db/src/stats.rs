@@ -1,0 +1,194 @@
+//! Table sizes and data checks for size-aware lint (`lockstep lint --env E`).
+//!
+//! Reads only, inside read-only transactions that are rolled back:
+//! - PostgreSQL: one catalog query for every ordinary and partitioned table outside the
+//!   system schemas and `lockstep`: `pg_class.reltuples` (the planner's estimate, set by
+//!   ANALYZE and autovacuum) and `pg_total_relation_size`. A partitioned table sums its
+//!   leaf partitions.
+//! - SQLite: `SELECT count(*)` for each table the linted statements name (SQLite keeps
+//!   no cheap estimate); bytes are unknown.
+//!
+//! Data checks count the rows that would make a statement fail: NULLs for SET NOT NULL,
+//! duplicate groups for a new unique constraint. Each is one query, run only on tables
+//! below [`lockstep_core::lint::COUNT_MAX_ROWS`] rows, with a statement timeout.
+
+use crate::{Conn, Db, DbError};
+use lockstep_core::lint::{DataCheck, Probe, ProbeResult, Sizes, TableSize, COUNT_MAX_ROWS};
+use sqlx::{Connection, Row};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Sizes by unqualified, lowercased table name, and the schema each lives in.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub sizes: Sizes,
+    /// PostgreSQL: the schema of each table in `sizes` (the biggest one wins when a name
+    /// is in several schemas).
+    pub schema: BTreeMap<String, String>,
+}
+
+const PG_SIZES: &str = r#"
+SELECT n.nspname::text AS schema, c.relname::text AS name,
+  CASE WHEN c.relkind = 'p' THEN
+    (SELECT sum(CASE WHEN p.reltuples < 0 THEN NULL ELSE p.reltuples END)::float8
+       FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf)
+  ELSE CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::float8 END
+  END AS rows,
+  CASE WHEN c.relkind = 'p' THEN
+    (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)::int8
+       FROM pg_partition_tree(c.oid) t WHERE t.isleaf)
+  ELSE pg_total_relation_size(c.oid)::int8
+  END AS bytes
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'lockstep')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+"#;
+
+/// Reads table sizes. `named` limits SQLite's counts to the tables the linted
+/// statements name; PostgreSQL reads every table in one query.
+pub async fn table_sizes(db: &mut Db, named: &BTreeSet<String>) -> Result<Stats, DbError> {
+    let url = db.url.clone();
+    let url = &url;
+    let err = |what: &'static str| move |e: sqlx::Error| DbError::query(what, url, e);
+    let mut out = Stats::default();
+    match &mut db.conn {
+        Conn::Postgres(c) => {
+            let mut tx = c
+                .begin_with("BEGIN READ ONLY")
+                .await
+                .map_err(err("starting a read-only transaction"))?;
+            let rows = sqlx::query(PG_SIZES)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err("reading table sizes"))?;
+            tx.rollback().await.map_err(err("ending the transaction"))?;
+            for r in rows {
+                let schema: String = r.try_get("schema").map_err(err("reading table sizes"))?;
+                let name: String = r.try_get("name").map_err(err("reading table sizes"))?;
+                let rows: Option<f64> = r.try_get("rows").map_err(err("reading table sizes"))?;
+                let bytes: Option<i64> = r.try_get("bytes").map_err(err("reading table sizes"))?;
+                let size = TableSize {
+                    rows: rows.map(|x| x.max(0.0) as u64),
+                    bytes: bytes.map(|x| x.max(0) as u64),
+                };
+                let key = name.to_string();
+                let bigger = out
+                    .sizes
+                    .get(&key)
+                    .is_none_or(|old| (size.rows, size.bytes) > (old.rows, old.bytes));
+                if bigger {
+                    out.sizes.insert(key.clone(), size);
+                    out.schema.insert(key, schema);
+                }
+            }
+        }
+        Conn::Sqlite(c) => {
+            let mut tx = c.begin().await.map_err(err("starting a transaction"))?;
+            let existing: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(err("listing tables"))?;
+            for name in existing {
+                let key = name.to_lowercase();
+                if !named.contains(&key) {
+                    continue;
+                }
+                let sql = format!("SELECT count(*) FROM {}", quote(&name));
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err("counting rows"))?;
+                out.sizes.insert(
+                    key,
+                    TableSize {
+                        rows: Some(n.max(0) as u64),
+                        bytes: None,
+                    },
+                );
+            }
+            tx.rollback().await.map_err(err("ending the transaction"))?;
+        }
+    }
+    Ok(out)
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// The query that counts the rows `probe` would fail on.
+fn probe_sql(table: &str, check: &DataCheck) -> String {
+    match check {
+        DataCheck::Nulls { column } => {
+            format!(
+                "SELECT count(*) FROM {table} WHERE {} IS NULL",
+                quote(column)
+            )
+        }
+        DataCheck::Duplicates { columns } => {
+            let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+            let not_null: Vec<String> = cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
+            format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {} GROUP BY {} HAVING count(*) > 1) d",
+                not_null.join(" AND "),
+                cols.join(", ")
+            )
+        }
+    }
+}
+
+/// Counts the rows `probe` would fail on, in a read-only transaction with a 30 s
+/// statement timeout. Never an error: a check that cannot run says why.
+pub async fn count_failing(db: &mut Db, stats: &Stats, probe: &Probe) -> ProbeResult {
+    let Some(size) = stats.sizes.get(&probe.table) else {
+        return ProbeResult::NotCounted(format!("table {} not found", probe.table));
+    };
+    if size.rows.is_some_and(|r| r >= COUNT_MAX_ROWS) {
+        return ProbeResult::NotCounted(format!(
+            "table too big (about {} rows; counts run below {COUNT_MAX_ROWS})",
+            size.rows.unwrap_or_default()
+        ));
+    }
+    let r: Result<i64, sqlx::Error> = match &mut db.conn {
+        Conn::Postgres(c) => {
+            let table = match stats.schema.get(&probe.table) {
+                Some(s) => format!("{}.{}", quote(s), quote(&probe.table)),
+                None => quote(&probe.table),
+            };
+            let sql = probe_sql(&table, &probe.check);
+            async {
+                let mut tx = c.begin_with("BEGIN READ ONLY").await?;
+                sqlx::query("SET LOCAL statement_timeout = '30s'")
+                    .execute(&mut *tx)
+                    .await?;
+                let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut *tx)
+                    .await;
+                tx.rollback().await?;
+                n
+            }
+            .await
+        }
+        Conn::Sqlite(c) => {
+            let sql = probe_sql(&quote(&probe.table), &probe.check);
+            async {
+                let mut tx = c.begin().await?;
+                let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut *tx)
+                    .await;
+                tx.rollback().await?;
+                n
+            }
+            .await
+        }
+    };
+    match r {
+        Ok(n) => ProbeResult::Counted(n.max(0) as u64),
+        Err(e) => ProbeResult::NotCounted(match &e {
+            sqlx::Error::Database(d) => d.message().to_string(),
+            other => other.to_string(),
+        }),
+    }
+}

@@ -1,0 +1,253 @@
+//! `lockstep lint --env E` on real PostgreSQL: severities follow table sizes, and SET NOT
+//! NULL says how many rows would make it fail.
+
+use crate::cli::lockstep;
+use crate::support::TestPg;
+use std::path::Path;
+
+fn project(dir: &Path, small: &str, big: &str) {
+    let m = dir.join("migrations");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        dir.join("lockstep.toml"),
+        format!("migrations = \"migrations\"\n[env.small]\nurl = \"{small}\"\n[env.big]\nurl = \"{big}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("1_index.up.sql"),
+        "SET lock_timeout = '2s';\nCREATE INDEX orders_a ON orders (a);\n",
+    )
+    .unwrap();
+    std::fs::write(m.join("1_index.down.sql"), "DROP INDEX orders_a;\n").unwrap();
+    std::fs::write(
+        m.join("2_note.up.sql"),
+        "SET lock_timeout = '2s';\nALTER TABLE orders ALTER COLUMN note SET NOT NULL;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("2_note.down.sql"),
+        "ALTER TABLE orders ALTER COLUMN note DROP NOT NULL;\n",
+    )
+    .unwrap();
+}
+
+fn finding(dir: &Path, args: &[&str], rule: &str) -> (Option<i32>, serde_json::Value) {
+    let o = lockstep(args, dir);
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {o:?}"));
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("{args:?}: no {rule}: {v}"))
+        .clone();
+    (o.status.code(), f)
+}
+
+#[test]
+fn create_index_severity_follows_the_table_size() {
+    let Some(small) = TestPg::new("lint_small") else {
+        return;
+    };
+    let Some(big) = TestPg::new("lint_big") else {
+        return;
+    };
+    small.exec(
+        "CREATE TABLE orders (a int, note text);
+         INSERT INTO orders SELECT g, CASE WHEN g % 14 = 0 THEN NULL ELSE 'x' END FROM generate_series(1, 100) g;
+         ANALYZE orders;",
+    );
+    big.exec(
+        "CREATE TABLE orders (a int, note text);
+         INSERT INTO orders SELECT g, 'x' FROM generate_series(1, 5000000) g;
+         ANALYZE orders;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), &small.url, &big.url);
+    let file = "migrations/1_index.up.sql";
+    let rule = "create-index-non-concurrently";
+
+    let (code, f) = finding(
+        dir.path(),
+        &["lint", file, "--env", "small", "--format", "json"],
+        rule,
+    );
+    assert_eq!(f["severity"], "info", "{f}");
+    assert_eq!(f["table_rows"], 100, "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("about 100 rows: the lock is brief"),
+        "{f}"
+    );
+    assert_eq!(code, Some(0), "{f}");
+
+    let (code, f) = finding(
+        dir.path(),
+        &["lint", file, "--env", "big", "--format", "json"],
+        rule,
+    );
+    assert_eq!(f["severity"], "error", "{f}");
+    let rows = f["table_rows"].as_u64().unwrap();
+    assert!((4_500_000..=5_500_000).contains(&rows), "{f}");
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("about {rows} rows")));
+    assert_eq!(code, Some(1), "{f}");
+
+    // Without --env: the rule's default.
+    let (_, f) = finding(dir.path(), &["lint", file, "--format", "json"], rule);
+    assert_eq!(f["severity"], "error", "{f}");
+    assert!(f.get("table_rows").is_none(), "{f}");
+
+    // SET NOT NULL: the NULLs are counted (100 / 14 = 7 rows).
+    let (code, f) = finding(
+        dir.path(),
+        &[
+            "lint",
+            "migrations/2_note.up.sql",
+            "--env",
+            "small",
+            "--format",
+            "json",
+        ],
+        "add-not-null",
+    );
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("7 row(s) have NULL in note"), "{f}");
+    assert_eq!(f["severity"], "error", "{f}");
+    assert_eq!(code, Some(1));
+
+    // Pending migrations of the env, without files: the big table has no NULLs.
+    let o = lockstep(&["lint", "--env", "big", "--format", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let nn = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "add-not-null")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        nn["message"]
+            .as_str()
+            .unwrap()
+            .contains("no row has NULL in note today"),
+        "{nn}"
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let o = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(o.status.success(), "git {args:?}: {o:?}");
+}
+
+fn linted_files(dir: &Path, args: &[&str]) -> Vec<String> {
+    let o = lockstep(args, dir);
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {o:?}"));
+    let mut files: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    files.dedup();
+    files
+}
+
+#[test]
+fn without_files_lint_looks_at_migrations_changed_since_the_default_branch() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: git is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = d.join("migrations");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(d.join("lockstep.toml"), "migrations = \"migrations\"\n").unwrap();
+    std::fs::write(m.join("1_a.up.sql"), "DROP TABLE a;\n").unwrap();
+    // Outside git: every migration.
+    assert_eq!(
+        linted_files(d, &["lint", "--format", "json"]),
+        ["migrations/1_a.up.sql"]
+    );
+    git(d, &["init", "-q", "-b", "main"]);
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "one"]);
+    git(d, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(m.join("2_b.up.sql"), "DROP TABLE b;\n").unwrap();
+    // On a branch: only the new migration (untracked counts as new).
+    assert_eq!(
+        linted_files(d, &["lint", "--format", "json"]),
+        ["migrations/2_b.up.sql"]
+    );
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "two"]);
+    assert_eq!(
+        linted_files(d, &["lint", "--format", "json"]),
+        ["migrations/2_b.up.sql"]
+    );
+    // --base chooses the comparison: against the feature branch itself, nothing changed.
+    assert!(linted_files(d, &["lint", "--base", "feature", "--format", "json"]).is_empty());
+    let o = lockstep(&["lint", "--base", "nope"], d);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+}
+
+#[test]
+fn check_has_lint_and_impact_sections() {
+    let db = crate::support::TestSqlite::new();
+    db.exec("CREATE TABLE orders (id int, note text); INSERT INTO orders VALUES (1, 'a');");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("migrations")).unwrap();
+    std::fs::write(
+        d.join("lockstep.toml"),
+        format!(
+            "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("migrations/1_drop.up.sql"), "DROP TABLE orders;\n").unwrap();
+    std::fs::write(
+        d.join("app.py"),
+        "cur.execute(\"SELECT note FROM orders\")\n",
+    )
+    .unwrap();
+    let o = lockstep(&["check", "--env", "dev", "--format", "json"], d);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let checks = v["checks"].as_array().unwrap();
+    let get = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {v}"))
+            .clone()
+    };
+    let lint = get("lint");
+    assert_eq!(lint["ok"], false, "{lint}");
+    assert!(
+        lint["detail"].as_str().unwrap().contains("drop-table"),
+        "{lint}"
+    );
+    let impact = get("impact");
+    assert_eq!(impact["ok"], true, "{impact}");
+    let detail = impact["detail"].as_str().unwrap();
+    assert!(detail.contains("1 schema change(s)"), "{impact}");
+    assert!(!detail.contains(" 0 code reference(s)"), "{impact}");
+    assert_eq!(v["verdict"], "fail");
+}
