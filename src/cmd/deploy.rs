@@ -146,7 +146,7 @@ fn check_sum(m: &Migrations, dry_run: bool) -> Result<Option<Vec<String>>> {
         }
         Err(_) => {
             if !dry_run {
-                std::fs::write(&path, sum::render(&m.set))?;
+                write_atomic(&path, &sum::render(&m.set))?;
                 eprintln!(
                     "lockstep: wrote {} with the checksums of {} migrations; commit it",
                     project::display_path(&path),
@@ -574,11 +574,20 @@ pub fn hash(config: Option<&Config>) -> Result<ExitCode> {
     let config = project::require_config(config)?;
     let m = Migrations::load(config)?;
     let path = m.sum_path();
-    std::fs::write(&path, sum::render(&m.set))?;
+    write_atomic(&path, &sum::render(&m.set))?;
     super::out(&format!(
         "wrote {} ({} migrations); commit it",
         project::display_path(&path),
         m.set.migrations.len()
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes through a temporary file and a rename, so a process killed mid-write never
+/// leaves a truncated lockstep.sum that the next deploy would refuse.
+fn write_atomic(path: &std::path::Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }
