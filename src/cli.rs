@@ -187,6 +187,8 @@ pub enum LintFormat {
     Json,
     /// GitHub Actions annotations (`::error file=F,line=L,title=RULE::MESSAGE`).
     Github,
+    /// GitLab CI Code Quality report (a JSON array), shown in merge requests.
+    Gitlab,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]

@@ -256,6 +256,32 @@ fn print(findings: &[Finding], inputs: &[LintFile], format: LintFormat) -> Resul
             }
             super::out(&s)
         }
+        LintFormat::Gitlab => {
+            // GitLab's Code Quality format: one issue per finding; the fingerprint keeps
+            // an unchanged finding the same issue across pipelines.
+            let items: Vec<serde_json::Value> = findings
+                .iter()
+                .map(|f| {
+                    let severity = match f.severity {
+                        Severity::Error => "major",
+                        Severity::Warning => "minor",
+                        Severity::Info => "info",
+                    };
+                    let fingerprint = lockstep_core::migrate::dir::checksum(&format!(
+                        "{}:{}:{}",
+                        f.rule, f.file, f.message
+                    ));
+                    serde_json::json!({
+                        "description": format!("{}: {} (help: {})", f.rule, f.message, f.help),
+                        "check_name": f.rule,
+                        "fingerprint": fingerprint,
+                        "severity": severity,
+                        "location": {"path": f.file, "lines": {"begin": f.line}},
+                    })
+                })
+                .collect();
+            super::out(&serde_json::to_string_pretty(&items)?)
+        }
         LintFormat::Text => {
             let mut s = String::new();
             for f in findings {

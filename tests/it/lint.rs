@@ -90,6 +90,16 @@ fn errors_exit_1_with_every_contract_field() {
         "{out}"
     );
     assert_eq!(o.status.code(), Some(1));
+
+    let o = lockstep(&["lint", "x.sql", "--format", "gitlab"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let first = &v.as_array().unwrap()[0];
+    assert_eq!(first["check_name"], "drop-column");
+    assert_eq!(first["severity"], "major");
+    assert_eq!(first["location"]["path"], "x.sql");
+    assert_eq!(first["location"]["lines"]["begin"], 3);
+    assert_eq!(first["fingerprint"].as_str().unwrap().len(), 64);
+    assert_eq!(o.status.code(), Some(1));
 }
 
 #[test]
