@@ -533,7 +533,40 @@ pub struct AlterTable<'t> {
     pub actions: Vec<&'t [Tok]>,
 }
 
+/// One `ALTER [COLUMN] c ...` action of an ALTER TABLE on an existing table.
+pub struct AlterColumn<'t> {
+    pub table: String,
+    pub column: String,
+    /// The tokens after the column name (`SET NOT NULL`, `TYPE bigint`, ...).
+    pub rest: &'t [Tok],
+}
+
 impl Stmt<'_> {
+    /// The `ALTER [COLUMN] c ...` actions of this statement, when it alters a table
+    /// that existed before the migrations being linted. Tables they create are new and
+    /// empty, so no column rule applies to them.
+    pub fn alter_columns(&self, ctx: &Ctx) -> Vec<AlterColumn<'_>> {
+        let Some(a) = self.alter_table() else {
+            return vec![];
+        };
+        if ctx.is_new(&a.table) {
+            return vec![];
+        }
+        a.actions
+            .iter()
+            .filter(|act| act[0].is("ALTER"))
+            .filter_map(|act| {
+                let i = skip(act, 1, &["COLUMN"]);
+                let column = act.get(i).and_then(|x| x.ident())?;
+                Some(AlterColumn {
+                    table: a.table.clone(),
+                    column,
+                    rest: &act[i + 1..],
+                })
+            })
+            .collect()
+    }
+
     pub fn starts(&self, kws: &[&str]) -> bool {
         at(&self.tokens, 0, kws)
     }

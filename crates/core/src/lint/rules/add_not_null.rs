@@ -1,6 +1,6 @@
 //! `add-not-null`: ALTER TABLE ... ALTER [COLUMN] c SET NOT NULL.
 
-use crate::lint::{hit, skip, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{at, hit, Ctx, Hit, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "add-not-null",
@@ -10,25 +10,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    let Some(a) = s.alter_table() else {
-        return vec![];
-    };
-    if ctx.is_new(&a.table) {
-        return vec![];
-    }
     let mut out = vec![];
-    for act in &a.actions {
-        if !act[0].is("ALTER") {
+    for c in s.alter_columns(ctx) {
+        if !at(c.rest, 0, &["SET", "NOT", "NULL"]) {
             continue;
         }
-        let i = skip(act, 1, &["COLUMN"]);
-        let Some(col) = act.get(i).and_then(|t| t.ident()) else {
-            continue;
-        };
-        if !crate::lint::at(act, i + 1, &["SET", "NOT", "NULL"]) {
-            continue;
-        }
-        let t = &a.table;
+        let (t, col) = (&c.table, &c.column);
         out.extend(hit(
             format!("SET NOT NULL on {t}.{col} scans the whole table under an ACCESS EXCLUSIVE lock, blocking reads and writes, and fails if any row has NULL"),
             format!("ALTER TABLE {t} ADD CONSTRAINT {t}_{col}_not_null CHECK ({col} IS NOT NULL) NOT VALID; then, in a later migration, ALTER TABLE {t} VALIDATE CONSTRAINT {t}_{col}_not_null; ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL; (PostgreSQL 12+ skips the scan) and drop the check"),

@@ -10,27 +10,18 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    let Some(a) = s.alter_table() else {
-        return vec![];
-    };
-    if ctx.is_new(&a.table) {
-        return vec![];
-    }
     let mut out = vec![];
-    for act in &a.actions {
-        if !act[0].is("ALTER") {
+    for c in s.alter_columns(ctx) {
+        if !c
+            .rest
+            .get(skip(c.rest, 0, &["SET", "DATA"]))
+            .is_some_and(|x| x.is("TYPE"))
+        {
             continue;
         }
-        let i = skip(act, 1, &["COLUMN"]);
-        let Some(col) = act.get(i).and_then(|t| t.ident()) else {
-            continue;
-        };
-        let j = skip(act, i + 1, &["SET", "DATA"]);
-        if !act.get(j).is_some_and(|t| t.is("TYPE")) {
-            continue;
-        }
+        let (t, col) = (&c.table, &c.column);
         out.extend(hit(
-            format!("changing the type of {}.{col} takes an ACCESS EXCLUSIVE lock that blocks reads and writes while, for most type changes, the table and its indexes are rewritten; clients that expect the old type may break", a.table),
+            format!("changing the type of {}.{col} takes an ACCESS EXCLUSIVE lock that blocks reads and writes while, for most type changes, the table and its indexes are rewritten; clients that expect the old type may break", t),
             format!("add a new column with the new type, backfill it in batches, switch the code to it, then drop {col} in a later migration"),
         ));
     }

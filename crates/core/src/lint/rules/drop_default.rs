@@ -1,6 +1,6 @@
 //! `drop-default`: ALTER TABLE ... ALTER [COLUMN] c DROP DEFAULT.
 
-use crate::lint::{at, hit, skip, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{at, hit, Ctx, Hit, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "drop-default",
@@ -10,25 +10,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    let Some(a) = s.alter_table() else {
-        return vec![];
-    };
-    if ctx.is_new(&a.table) {
-        return vec![];
-    }
-    let t = &a.table;
     let mut out = vec![];
-    for act in &a.actions {
-        if !act[0].is("ALTER") {
+    for c in s.alter_columns(ctx) {
+        if !at(c.rest, 0, &["DROP", "DEFAULT"]) {
             continue;
         }
-        let i = skip(act, 1, &["COLUMN"]);
-        let Some(col) = act.get(i).and_then(|x| x.ident()) else {
-            continue;
-        };
-        if !at(act, i + 1, &["DROP", "DEFAULT"]) {
-            continue;
-        }
+        let (t, col) = (&c.table, &c.column);
         out.extend(hit(
             format!("dropping the default of {t}.{col}: running code that inserts rows without {col} now stores NULL there, or fails if {col} is NOT NULL"),
             format!("keep the default until no code inserts without {col} (deploy code that always sets it first), then drop it in a later migration with `-- lockstep:ignore drop-default <reason>`"),

@@ -1,6 +1,6 @@
 //! `drop-not-null`: ALTER TABLE ... ALTER [COLUMN] c DROP NOT NULL.
 
-use crate::lint::{at, hit, skip, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{at, hit, Ctx, Hit, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "drop-not-null",
@@ -10,25 +10,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    let Some(a) = s.alter_table() else {
-        return vec![];
-    };
-    if ctx.is_new(&a.table) {
-        return vec![];
-    }
-    let t = &a.table;
     let mut out = vec![];
-    for act in &a.actions {
-        if !act[0].is("ALTER") {
+    for c in s.alter_columns(ctx) {
+        if !at(c.rest, 0, &["DROP", "NOT", "NULL"]) {
             continue;
         }
-        let i = skip(act, 1, &["COLUMN"]);
-        let Some(col) = act.get(i).and_then(|x| x.ident()) else {
-            continue;
-        };
-        if !at(act, i + 1, &["DROP", "NOT", "NULL"]) {
-            continue;
-        }
+        let (t, col) = (&c.table, &c.column);
         out.extend(hit(
             format!("dropping NOT NULL on {t}.{col} lets NULLs in, and running code that reads {col} as never-null may break on the first one"),
             format!("first deploy code that handles NULL in {col}, then drop NOT NULL in a later migration with `-- lockstep:ignore drop-not-null <reason>`"),
