@@ -387,12 +387,16 @@ pub async fn deploy(config: Option<&Config>, a: DeployArgs<'_>) -> Result<ExitCo
         .map(|m| step(m, &o.migrations, Direction::Up))
         .collect();
     if a.dry_run {
+        if let Err(e) = lockstep_db::migrate::preflight(&steps) {
+            eprintln!("lockstep: deploy to {} would fail: {e}", a.env);
+            return Ok(ExitCode::from(1));
+        }
         let mut s = format!(
             "{label}: would apply {} migration(s) (dry run: nothing was changed)\n",
             steps.len()
         );
         for st in &steps {
-            let n = lockstep_core::migrate::split::split(&st.text).len();
+            let n = lockstep_db::migrate::statements(st).len();
             s.push_str(&format!(
                 "  {} {}  {} statement(s){}  {}\n",
                 st.version,

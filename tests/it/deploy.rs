@@ -1447,6 +1447,103 @@ fn syntax_error_in_migration_5_leaves_sqlite_unchanged() {
     );
 }
 
+/// A file's own transaction control: a wrapping BEGIN/COMMIT pair runs inside lockstep's
+/// transaction (the migration and its history row stay atomic); a COMMIT part way is
+/// refused before anything runs; a lone CREATE INDEX CONCURRENTLY, which cannot run in a
+/// transaction, runs without one though the file does not say so.
+#[test]
+fn transaction_control_in_files_on_postgres() {
+    let Some(db) = TestPg::new("txctl") else {
+        return;
+    };
+    let p = Project::new(None, &[("dev", &db.url)]);
+    p.native(
+        "20240301000001",
+        "wrapped",
+        "BEGIN;\nCREATE TABLE orders (id int PRIMARY KEY, note text);\nALTER TABLE orders ADD COLUMN state text;\nCOMMIT;\n",
+        Some("DROP TABLE orders;\n"),
+    );
+    p.native(
+        "20240301000002",
+        "index",
+        "CREATE INDEX CONCURRENTLY orders_note ON orders (note);\n",
+        Some("DROP INDEX orders_note;\n"),
+    );
+    let o = p.run(&["deploy", "--env", "dev"]);
+    expect_code(
+        &o,
+        0,
+        "deploy of a wrapped file and a lone CONCURRENTLY index",
+    );
+    assert_eq!(pg_applied(&db.url).len(), 2);
+    let valid = pg_value(
+        &db.url,
+        "SELECT string_agg(indisvalid::text, ',') FROM pg_index WHERE indexrelid = 'orders_note'::regclass",
+    );
+    assert_eq!(valid, "true");
+
+    // A COMMIT in the middle: refused, nothing run, the message says where and why.
+    let before = db.inspect();
+    let bad = p.native(
+        "20240301000003",
+        "split_in_two",
+        "ALTER TABLE orders ADD COLUMN a int;\nCOMMIT;\nALTER TABLE orders ADD COLUMN b int;\n",
+        Some("ALTER TABLE orders DROP COLUMN a, DROP COLUMN b;\n"),
+    );
+    expect_code(&p.run(&["hash"]), 0, "hash");
+    let dry = p.run(&["deploy", "--env", "dev", "--dry-run"]);
+    expect_code(&dry, 1, "dry run of a file with COMMIT part way");
+    assert!(all(&dry).contains("would fail"), "{}", all(&dry));
+    let o = p.run(&["deploy", "--env", "dev"]);
+    expect_code(&o, 1, "deploy of a file with COMMIT part way");
+    let out = all(&o);
+    assert!(
+        out.contains(&format!("{bad}:2")),
+        "names file and line:\n{out}"
+    );
+    assert!(out.contains("nothing was run"), "{out}");
+    assert!(
+        out.contains("lockstep:no-transaction"),
+        "says what to do:\n{out}"
+    );
+    assert_same(
+        &before,
+        &db.inspect(),
+        "a refused deploy changed the schema",
+    );
+    assert_eq!(pg_applied(&db.url).len(), 2);
+    // lint reports the same statement.
+    let path = p.migrations().join(&bad);
+    let l = p.run(&["lint", path.to_str().unwrap()]);
+    assert!(all(&l).contains("transaction-control"), "{}", all(&l));
+}
+
+#[test]
+fn transaction_control_in_files_on_sqlite() {
+    let db = TestSqlite::new();
+    db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY);");
+    let p = Project::new(None, &[("dev", &db.url)]);
+    p.native(
+        "20240301000001",
+        "wrapped",
+        "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n",
+        Some("DROP TABLE a;\n"),
+    );
+    p.native(
+        "20240301000002",
+        "split_in_two",
+        "CREATE TABLE b (id int);\nCOMMIT;\nCREATE TABLE c (id int);\n",
+        Some("DROP TABLE c;\nDROP TABLE b;\n"),
+    );
+    let o = p.run(&["deploy", "--env", "dev"]);
+    expect_code(&o, 1, "deploy of a file with COMMIT part way");
+    assert!(all(&o).contains("nothing was run"), "{}", all(&o));
+    // The refusal comes before the first migration runs, so `a` is not there either.
+    for t in ["a", "b", "c"] {
+        assert!(!sqlite_has_table(&db.url, t), "{t} left behind");
+    }
+}
+
 #[test]
 fn edited_migration_is_refused_and_crlf_only_is_not() {
     let db = TestSqlite::new();

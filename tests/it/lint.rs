@@ -61,7 +61,7 @@ fn errors_exit_1_with_every_contract_field() {
     let file = dir.path().join("x.sql");
     std::fs::write(
         &file,
-        "SET lock_timeout = '2s';\n\nALTER TABLE orders DROP COLUMN note;\n",
+        "SET lock_timeout = '2s'; SET statement_timeout = '5min';\n\nALTER TABLE orders DROP COLUMN note;\n",
     )
     .unwrap();
     let o = lockstep(&["lint", "x.sql", "--format", "json"], dir.path());
@@ -105,7 +105,7 @@ fn errors_exit_1_with_every_contract_field() {
 #[test]
 fn suppression_with_a_reason_silences_one_rule() {
     let dir = tempfile::tempdir().unwrap();
-    let body = "SET lock_timeout = '2s';\n{}\nALTER TABLE orders DROP COLUMN note;\n";
+    let body = "SET lock_timeout = '2s'; SET statement_timeout = '5min';\n{}\nALTER TABLE orders DROP COLUMN note;\n";
     std::fs::write(
         dir.path().join("ok.sql"),
         body.replace(

@@ -9,6 +9,7 @@
 
 use crate::support;
 use lockstep_core::lint::{lint, LintFile};
+use lockstep_core::migrate::split;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -17,7 +18,11 @@ use std::path::Path;
 const MAP: &[(&str, &str, &[&str])] = &[
     ("BanDropTable", "ban-drop-table", &["drop-table"]),
     ("BanDropColumn", "ban-drop-column", &["drop-column"]),
-    ("BanTruncateCascade", "ban-truncate-cascade", &["truncate"]),
+    (
+        "BanTruncateCascade",
+        "ban-truncate-cascade",
+        &["truncate-cascade"],
+    ),
     ("RenamingTable", "renaming-table", &["rename-table"]),
     ("RenamingColumn", "renaming-column", &["rename-column"]),
     (
@@ -53,6 +58,7 @@ const MAP: &[(&str, &str, &[&str])] = &[
         &[
             "add-foreign-key-without-not-valid",
             "add-check-without-not-valid",
+            "validate-in-same-transaction",
         ],
     ),
     (
@@ -73,16 +79,31 @@ const MAP: &[(&str, &str, &[&str])] = &[
     (
         "RequireTimeoutSettings",
         "require-timeout-settings",
+        &["missing-lock-timeout", "missing-statement-timeout"],
+    ),
+    (
+        "RequireLockTimeout",
+        "require-lock-timeout",
         &["missing-lock-timeout"],
+    ),
+    (
+        "RequireStatementTimeout",
+        "require-statement-timeout",
+        &["missing-statement-timeout"],
     ),
     ("PreferRepack", "prefer-repack", &["vacuum-full-or-cluster"]),
 ];
 
-/// The floor each mapped rule's agreement must stay at or above, in percent. Raise it
-/// when lockstep gets closer; a drop means a rule regressed on squawk's cases.
-const FLOOR: u32 = 50;
+/// Issue 5's goal: each mapped rule agrees with squawk on at least this share of its
+/// cases, in percent. A drop means a rule regressed on squawk's cases.
+const FLOOR: u32 = 90;
+/// Rules held to a lower floor, each for a deliberate difference that
+/// docs/lint-vs-squawk.md explains. prefer-repack: squawk stays silent about VACUUM FULL
+/// and CLUSTER below PostgreSQL 19 (it has no REPACK to suggest there); lockstep reports
+/// the ACCESS EXCLUSIVE rewrite on every version.
+const LOWER_FLOOR: &[(&str, u32)] = &[("prefer-repack", 80)];
 /// The floor for all mapped cases together, in percent.
-const TOTAL_FLOOR: u32 = 80;
+const TOTAL_FLOOR: u32 = 95;
 
 #[derive(Debug)]
 struct Case {
@@ -91,7 +112,9 @@ struct Case {
     rule: String,
     sql: String,
     expect: bool,
-    in_transaction: bool,
+    /// squawk's `assume_in_transaction` setting: the migration tool wraps the file in a
+    /// transaction.
+    assume_in_transaction: bool,
     pg_version: Option<u32>,
 }
 
@@ -194,32 +217,38 @@ fn cases_in(path: &Path) -> Vec<Case> {
                 .parse()
                 .ok()
         });
-        let in_transaction = chunk.contains("assume_in_transaction: true") || {
-            let up = sql.to_uppercase();
-            up.contains("BEGIN") || up.contains("START TRANSACTION")
-        };
+        let assume_in_transaction = chunk.contains("assume_in_transaction: true");
         out.push(Case {
             file: file.clone(),
             test: name,
             rule,
             sql,
             expect,
-            in_transaction,
+            assume_in_transaction,
             pg_version,
         });
     }
     out
 }
 
-/// Whether lockstep flags `case` with any of `ids`. Only the transaction rule's cases run
-/// outside a transaction (as squawk assumes by default); every other case is one ordinary
-/// transactional migration, as lockstep lints a migration file.
-fn lockstep_flags(case: &Case, ids: &[&str], transaction_rule: bool) -> bool {
+/// Whether lockstep flags `case` with any of `ids`. squawk's transaction setting becomes
+/// lockstep's: without `assume_in_transaction` the tool runs each statement on its own
+/// (lockstep's `-- lockstep:no-transaction`), and so does a file carrying squawk's
+/// `-- squawk-disable-assume-in-transaction`; with it, the file is an ordinary lockstep
+/// migration, run in one transaction. Either way lockstep follows BEGIN/COMMIT written in
+/// the file, and runs a file whose statements all must run outside a transaction (a
+/// lone CREATE INDEX CONCURRENTLY) without one, as `lockstep deploy` does.
+fn lockstep_flags(case: &Case, ids: &[&str]) -> bool {
+    let declared = !case.assume_in_transaction
+        || case
+            .sql
+            .lines()
+            .any(|l| l.trim() == "-- squawk-disable-assume-in-transaction");
     let file = LintFile {
         path: format!("{}.sql", case.test),
         text: case.sql.clone(),
         first_line: 1,
-        no_transaction: transaction_rule && !case.in_transaction,
+        no_transaction: declared || split::implicitly_no_transaction(&case.sql),
         has_down: Some(true),
     };
     lint(&[file]).iter().any(|f| ids.contains(&f.rule.as_str()))
@@ -246,7 +275,6 @@ fn agreement_with_squawk_test_cases() {
     let mut failures = vec![];
     let (mut total, mut total_agree) = (0, 0);
     for (variant, squawk, ids) in MAP {
-        let transaction_rule = ids.contains(&"concurrently-in-transaction");
         let mine: Vec<&Case> = cases
             .iter()
             // lockstep assumes PostgreSQL 12 or later; cases pinned to an older release
@@ -256,7 +284,7 @@ fn agreement_with_squawk_test_cases() {
         assert!(!mine.is_empty(), "no squawk cases found for {squawk}");
         let mut agree = 0;
         for c in &mine {
-            let got = lockstep_flags(c, ids, transaction_rule);
+            let got = lockstep_flags(c, ids);
             if got == c.expect {
                 agree += 1;
             } else {
@@ -276,8 +304,12 @@ fn agreement_with_squawk_test_cases() {
             ids.join(" + "),
             mine.len()
         ));
-        if (pct as u32) < FLOOR {
-            failures.push(format!("{squawk}: {pct}% < {FLOOR}%"));
+        let floor = LOWER_FLOOR
+            .iter()
+            .find(|(r, _)| r == squawk)
+            .map_or(FLOOR, |(_, f)| *f);
+        if (pct as u32) < floor {
+            failures.push(format!("{squawk}: {pct}% < {floor}%"));
         }
         total += mine.len();
         total_agree += agree;

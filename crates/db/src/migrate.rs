@@ -680,17 +680,11 @@ pub async fn apply(
     done: &[ProgressRow],
     on_progress: OnProgress<'_>,
 ) -> Result<(), ApplyError> {
+    preflight(steps).map_err(|e| *e)?;
     let mut in_tx = false;
     let total = steps.len();
     for (si, step) in steps.iter().enumerate() {
-        // The file's text starts at `first_line` (dbmate sections start mid-file).
-        let stmts: Vec<Stmt> = split(&step.text)
-            .into_iter()
-            .map(|mut s| {
-                s.line += step.first_line - 1;
-                s
-            })
-            .collect();
+        let stmts = statements(step);
         let started_at = db.now_text().await?;
         let started = Instant::now();
         if step.no_transaction {
@@ -783,6 +777,47 @@ pub async fn apply(
     }
     if in_tx {
         db.exec("committing the deploy", "COMMIT").await?;
+    }
+    Ok(())
+}
+
+/// The statements of `step` as they run, with file lines (dbmate sections start
+/// mid-file). A transactional step loses its own wrapping BEGIN first and COMMIT last:
+/// it runs inside lockstep's transaction.
+pub fn statements(step: &Step) -> Vec<Stmt> {
+    let all = split(&step.text);
+    let stmts = if step.no_transaction {
+        all
+    } else {
+        lockstep_core::migrate::split::without_wrapper(all)
+    };
+    stmts
+        .into_iter()
+        .map(|mut s| {
+            s.line += step.first_line - 1;
+            s
+        })
+        .collect()
+}
+
+/// Refuses, before anything runs, a transactional step that ends or opens a transaction
+/// part way: its COMMIT would commit lockstep's deploy transaction early, and a later
+/// failure could not be rolled back.
+pub fn preflight(steps: &[Step]) -> Result<(), Box<ApplyError>> {
+    for step in steps.iter().filter(|s| !s.no_transaction) {
+        for s in statements(step) {
+            if lockstep_core::migrate::split::tx_control(&s.sql).is_some() {
+                let statement = lockstep_core::migrate::state::one_line(&s.sql);
+                return Err(Box::new(ApplyError::Statement {
+                    version: step.version.to_string(),
+                    path: step.path.clone(),
+                    line: s.line,
+                    message: format!("`{statement}` inside a migration that lockstep runs in a transaction would end that transaction part way, so a later failure could not be rolled back"),
+                    statement,
+                    undo: "nothing was run. Remove the statement (a BEGIN as the first statement with a COMMIT as the last is allowed), or put `-- lockstep:no-transaction` on the file's first line to manage transactions yourself".into(),
+                }));
+            }
+        }
     }
     Ok(())
 }

@@ -94,21 +94,17 @@ impl Scratch {
             while start < stmts.len() {
                 let end = (start + BATCH).min(stmts.len());
                 let chunk = &stmts[start..end];
+                // Batches run as one implicit transaction: leave out what must run
+                // outside one, controls transactions, or (a new enum value) cannot be
+                // used until its transaction commits.
                 let plain = |sql: &str| {
+                    use lockstep_core::migrate::split::{outside_transaction_only, tx_control};
                     let code = lockstep_core::migrate::state::one_line(sql).to_ascii_uppercase();
-                    ![
-                        "BEGIN",
-                        "COMMIT",
-                        "ROLLBACK",
-                        "START",
-                        "END",
-                        "SAVEPOINT",
-                        "RELEASE",
-                    ]
-                    .iter()
-                    .any(|k| code.starts_with(k))
-                        && !code.contains("CONCURRENTLY")
-                        && !code.starts_with("VACUUM")
+                    tx_control(sql).is_none()
+                        && !outside_transaction_only(sql)
+                        && !["SAVEPOINT", "RELEASE", "ROLLBACK"]
+                            .iter()
+                            .any(|k| code.starts_with(k))
                         && !code.contains("ADD VALUE")
                 };
                 if batching && chunk.len() > 1 && chunk.iter().all(|st| plain(&st.sql)) {

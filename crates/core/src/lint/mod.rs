@@ -290,13 +290,13 @@ pub struct LintFile {
 }
 
 impl LintFile {
-    /// A file with defaults: transactional unless it carries a no-transaction directive,
-    /// down script unknown.
+    /// A file with defaults: transactional unless it carries a no-transaction directive
+    /// or every statement must run outside a transaction; down script unknown.
     pub fn loose(path: &str, text: &str) -> LintFile {
         let no_transaction = text.lines().any(|l| {
             let l = l.trim();
             l.starts_with("-- lockstep:no-transaction") || l.starts_with("-- no-transaction")
-        });
+        }) || split::implicitly_no_transaction(text);
         LintFile {
             path: path.to_string(),
             text: text.to_string(),
@@ -339,15 +339,126 @@ pub struct Ctx {
     pub created: BTreeSet<String>,
     /// Indexes created earlier in the linted set (lowercased, unqualified).
     pub created_indexes: BTreeSet<String>,
+    /// The file runs outside lockstep's transaction (declared, or every statement must).
     pub no_transaction: bool,
+    /// This statement runs inside a transaction block: lockstep's own in a transactional
+    /// file, or one the file opened with `BEGIN` (until its `COMMIT`).
+    pub in_transaction: bool,
     /// A `SET lock_timeout` ran earlier in this file.
     pub lock_timeout_set: bool,
+    /// A `SET statement_timeout` ran earlier in this file.
+    pub statement_timeout_set: bool,
+    /// `CHECK (c IS NOT NULL)` constraints added in the linted set: name → (table, column).
+    pub not_null_checks: BTreeMap<String, (String, String)>,
+    /// Columns (table, column) with a validated `CHECK (c IS NOT NULL)`: PostgreSQL 12+
+    /// skips SET NOT NULL's scan for them.
+    pub not_null_proven: BTreeSet<(String, String)>,
+    /// Constraints validated in the linted set but added by an applied migration, by
+    /// table: their definitions are not here to read.
+    pub validated_elsewhere: BTreeMap<String, Vec<String>>,
+    /// Constraints added NOT VALID in the transaction block still open: name → table.
+    pub not_valid_in_tx: BTreeMap<String, String>,
 }
 
 impl Ctx {
     pub fn is_new(&self, table: &str) -> bool {
         self.created.contains(table)
     }
+
+    /// Whether a validated NOT NULL check covers `table.column`. A constraint validated
+    /// here but defined in an applied migration counts when its name contains the
+    /// column's (`orders_note_not_null`), the naming lockstep's own help suggests.
+    pub fn not_null_proven(&self, table: &str, column: &str) -> bool {
+        self.not_null_proven
+            .contains(&(table.to_string(), column.to_string()))
+            || self
+                .validated_elsewhere
+                .get(table)
+                .is_some_and(|names| names.iter().any(|n| n.contains(column)))
+    }
+
+    /// What a statement that ran tells the statements after it.
+    fn learn(&mut self, s: &Stmt) {
+        if let Some(setting) = s.set_setting() {
+            match setting.as_str() {
+                "lock_timeout" => self.lock_timeout_set = true,
+                "statement_timeout" => self.statement_timeout_set = true,
+                _ => {}
+            }
+        }
+        if let Some(a) = s.alter_table() {
+            for act in &a.actions {
+                self.learn_constraint(&a.table, act);
+            }
+        }
+        match split::tx_control(s.sql) {
+            Some(c) => {
+                self.in_transaction = c == split::TxControl::Begin;
+                self.not_valid_in_tx.clear();
+            }
+            // Outside a block every statement commits on its own.
+            None if !self.in_transaction => self.not_valid_in_tx.clear(),
+            None => {}
+        }
+        if let Some(t) = s.created_table() {
+            self.created.insert(t);
+        }
+        if let Some(i) = s.created_index_name() {
+            self.created_indexes.insert(i);
+        }
+    }
+
+    fn learn_constraint(&mut self, table: &str, act: &[Tok]) {
+        if at(act, 0, &["VALIDATE", "CONSTRAINT"]) {
+            let Some(name) = act.get(2).and_then(Tok::ident) else {
+                return;
+            };
+            match self.not_null_checks.get(&name) {
+                Some((t, c)) if t == table => {
+                    self.not_null_proven.insert((t.clone(), c.clone()));
+                }
+                _ => self
+                    .validated_elsewhere
+                    .entry(table.to_string())
+                    .or_default()
+                    .push(name),
+            }
+            return;
+        }
+        if !act[0].is("ADD") {
+            return;
+        }
+        let (name, i) = if act.get(1).is_some_and(|t| t.is("CONSTRAINT")) {
+            (act.get(2).and_then(Tok::ident), 3)
+        } else {
+            (None, 1)
+        };
+        let not_valid = (0..act.len()).any(|k| at(act, k, &["NOT", "VALID"]));
+        if at(act, i, &["CHECK"]) {
+            if let Some(col) = not_null_check(&act[i + 1..]) {
+                if let Some(n) = &name {
+                    self.not_null_checks
+                        .insert(n.clone(), (table.to_string(), col.clone()));
+                }
+                if !not_valid {
+                    self.not_null_proven.insert((table.to_string(), col));
+                }
+            }
+        }
+        if not_valid && (at(act, i, &["CHECK"]) || at(act, i, &["FOREIGN", "KEY"])) {
+            if let Some(n) = name {
+                self.not_valid_in_tx.insert(n, table.to_string());
+            }
+        }
+    }
+}
+
+/// `( c IS NOT NULL )`: the column.
+fn not_null_check(t: &[Tok]) -> Option<String> {
+    let ok = t.first()?.is_punct("(")
+        && at(t, 2, &["IS", "NOT", "NULL"])
+        && t.get(5).is_some_and(|x| x.is_punct(")"));
+    ok.then(|| t[1].ident()).flatten()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -526,19 +637,59 @@ pub struct Stmt<'a> {
     pub parsed: bool,
 }
 
-/// `ALTER TABLE [IF EXISTS] [ONLY] name [*] action, action, ...`
+/// What an ALTER statement alters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    Table,
+    ForeignTable,
+    View,
+    MaterializedView,
+    /// A composite type: its attributes are columns to the code that reads it.
+    Type,
+}
+
+impl Relation {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Relation::Table => "table",
+            Relation::ForeignTable => "foreign table",
+            Relation::View => "view",
+            Relation::MaterializedView => "materialized view",
+            Relation::Type => "type",
+        }
+    }
+}
+
+/// `ALTER TABLE [IF EXISTS] [ONLY] name [*] action, action, ...` (or another [`Relation`]).
 pub struct AlterTable<'t> {
+    pub kind: Relation,
     pub table: String,
     /// The actions, split at top-level commas.
     pub actions: Vec<&'t [Tok]>,
 }
 
-/// One `ALTER [COLUMN] c ...` action of an ALTER TABLE on an existing table.
+/// One `ALTER [COLUMN] c ...` action of an ALTER on an existing relation.
 pub struct AlterColumn<'t> {
+    pub kind: Relation,
     pub table: String,
     pub column: String,
     /// The tokens after the column name (`SET NOT NULL`, `TYPE bigint`, ...).
     pub rest: &'t [Tok],
+}
+
+/// `VERB [COLUMN | ATTRIBUTE] [IF EXISTS] name ...` (ATTRIBUTE is a composite type's
+/// word for column): the column and the index after it. Not `VERB CONSTRAINT`.
+pub fn column_action(act: &[Tok], verb: &str) -> Option<(String, usize)> {
+    if !act.first()?.is(verb) {
+        return None;
+    }
+    let i = match act.get(1)? {
+        x if x.is("COLUMN") || x.is("ATTRIBUTE") => 2,
+        x if x.is("CONSTRAINT") || x.is("TO") || x.is("VALUE") => return None,
+        _ => 1,
+    };
+    let i = skip(act, i, &["IF", "EXISTS"]);
+    Some((act.get(i)?.ident()?, i + 1))
 }
 
 impl Stmt<'_> {
@@ -546,7 +697,16 @@ impl Stmt<'_> {
     /// that existed before the migrations being linted. Tables they create are new and
     /// empty, so no column rule applies to them.
     pub fn alter_columns(&self, ctx: &Ctx) -> Vec<AlterColumn<'_>> {
-        let Some(a) = self.alter_table() else {
+        self.columns_altered(ctx)
+            .into_iter()
+            .filter(|c| c.kind == Relation::Table)
+            .collect()
+    }
+
+    /// [`Stmt::alter_columns`] of any relation whose columns running code reads: tables,
+    /// foreign tables, views, composite types.
+    pub fn columns_altered(&self, ctx: &Ctx) -> Vec<AlterColumn<'_>> {
+        let Some(a) = self.alter_relation() else {
             return vec![];
         };
         if ctx.is_new(&a.table) {
@@ -554,17 +714,42 @@ impl Stmt<'_> {
         }
         a.actions
             .iter()
-            .filter(|act| act[0].is("ALTER"))
             .filter_map(|act| {
-                let i = skip(act, 1, &["COLUMN"]);
-                let column = act.get(i).and_then(|x| x.ident())?;
+                let (column, i) = column_action(act, "ALTER")?;
                 Some(AlterColumn {
+                    kind: a.kind,
                     table: a.table.clone(),
                     column,
-                    rest: &act[i + 1..],
+                    rest: &act[i..],
                 })
             })
             .collect()
+    }
+
+    /// The existing table this statement queues for a strong lock on, for the timeout
+    /// rules: [`Stmt::locked_table`] and the statements in `other_locked`.
+    pub fn waits_for_lock(&self, ctx: &Ctx) -> Option<String> {
+        self.locked_table()
+            .or_else(|| other_locked(self))
+            .filter(|t| !ctx.is_new(t))
+    }
+
+    /// `SET [SESSION | LOCAL] name ...`: the setting's name, lowercased; a custom
+    /// `foo.bar` keeps its dot, so it never passes for a server setting.
+    pub fn set_setting(&self) -> Option<String> {
+        if !self.starts(&["SET"]) {
+            return None;
+        }
+        let t = &self.tokens;
+        let i = skip(t, 1, &["SESSION"]);
+        let i = skip(t, i, &["LOCAL"]);
+        let mut name = t.get(i)?.ident()?;
+        let mut i = i + 1;
+        while t.get(i).is_some_and(|x| x.is_punct(".")) {
+            name = format!("{name}.{}", t.get(i + 1)?.ident()?);
+            i += 2;
+        }
+        Some(name.to_lowercase())
     }
 
     pub fn starts(&self, kws: &[&str]) -> bool {
@@ -575,12 +760,28 @@ impl Stmt<'_> {
         self.tokens.iter().any(|t| t.is(kw))
     }
 
+    /// `ALTER TABLE` only: the statements that lock, rewrite or check a table's rows.
     pub fn alter_table(&self) -> Option<AlterTable<'_>> {
+        self.alter_relation().filter(|a| a.kind == Relation::Table)
+    }
+
+    /// `ALTER TABLE | FOREIGN TABLE | VIEW | MATERIALIZED VIEW | TYPE name actions`.
+    pub fn alter_relation(&self) -> Option<AlterTable<'_>> {
         let t = &self.tokens;
-        if !self.starts(&["ALTER", "TABLE"]) {
-            return None;
-        }
-        let mut i = skip(t, 2, &["IF", "EXISTS"]);
+        let (kind, i) = [
+            (&["ALTER", "TABLE"][..], Relation::Table),
+            (&["ALTER", "FOREIGN", "TABLE"], Relation::ForeignTable),
+            (&["ALTER", "VIEW"], Relation::View),
+            (
+                &["ALTER", "MATERIALIZED", "VIEW"],
+                Relation::MaterializedView,
+            ),
+            (&["ALTER", "TYPE"], Relation::Type),
+        ]
+        .into_iter()
+        .find(|(kws, _)| self.starts(kws))
+        .map(|(kws, kind)| (kind, kws.len()))?;
+        let mut i = skip(t, i, &["IF", "EXISTS"]);
         i = skip(t, i, &["ONLY"]);
         let (table, mut i) = qualified_name(t, i)?;
         if t.get(i).is_some_and(|x| x.is_punct("*")) {
@@ -601,7 +802,11 @@ impl Stmt<'_> {
         }
         actions.push(&t[start..]);
         actions.retain(|a| !a.is_empty());
-        Some(AlterTable { table, actions })
+        Some(AlterTable {
+            kind,
+            table,
+            actions,
+        })
     }
 
     /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] ... ON [ONLY] table`: (concurrently, table).
@@ -678,6 +883,55 @@ impl Stmt<'_> {
     }
 }
 
+/// Statements the engine's `locked_table` does not cover that still queue for a lock on
+/// an existing table: LOCK TABLE, non-concurrent REINDEX, COMMENT ON TABLE | COLUMN, and
+/// VACUUM (SHARE UPDATE EXCLUSIVE even without FULL).
+fn other_locked(s: &Stmt) -> Option<String> {
+    let t = &s.tokens;
+    let name_at = |i: usize| qualified_name(t, i).map(|(n, _)| n);
+    if s.starts(&["LOCK"]) {
+        let i = skip(t, 1, &["TABLE"]);
+        return name_at(skip(t, i, &["ONLY"]));
+    }
+    if s.starts(&["REINDEX"]) {
+        let concurrent = t.iter().enumerate().any(|(i, x)| {
+            x.is("CONCURRENTLY")
+                && !t
+                    .get(i + 1)
+                    .is_some_and(|v| v.is("FALSE") || v.is("OFF") || v.text == "0")
+        });
+        if concurrent {
+            return None;
+        }
+        let kind = t.iter().position(|x| x.is("INDEX") || x.is("TABLE"))?;
+        return name_at(kind + 1);
+    }
+    if s.starts(&["COMMENT", "ON", "TABLE"]) {
+        return name_at(3);
+    }
+    if s.starts(&["COMMENT", "ON", "COLUMN"]) {
+        // t.c or s.t.c: the table is the part before the column.
+        let mut parts = vec![t.get(3)?.ident()?];
+        let mut i = 4;
+        while t.get(i).is_some_and(|x| x.is_punct(".")) {
+            parts.push(t.get(i + 1)?.ident()?);
+            i += 2;
+        }
+        parts.pop();
+        return parts.pop();
+    }
+    if s.starts(&["VACUUM"]) {
+        return t
+            .iter()
+            .skip(1)
+            .rev()
+            .find(|x| matches!(x.kind, Kind::Word | Kind::Quoted) && !x.is("VACUUM"))
+            .filter(|x| !x.is("FULL") && !x.is("ANALYZE") && !x.is("VERBOSE"))
+            .and_then(Tok::ident);
+    }
+    None
+}
+
 /// Every file-level and statement-level finding for `files`, linted in order: a table
 /// created in an earlier file counts as new in later ones.
 pub fn lint(files: &[LintFile]) -> Vec<Finding> {
@@ -690,16 +944,15 @@ pub fn lint(files: &[LintFile]) -> Vec<Finding> {
 /// confirm carry a [`Probe`].
 pub fn lint_with(files: &[LintFile], sizes: Option<&Sizes>) -> Vec<Finding> {
     let mut out = vec![];
-    let mut created = (BTreeSet::new(), BTreeSet::new());
+    // What one file learns (tables created, constraints validated) holds for the next.
+    let mut ctx = Ctx::default();
     for f in files {
-        out.extend(lint_file(f, &mut created, sizes));
+        out.extend(lint_file(f, &mut ctx, sizes));
     }
     out
 }
 
-type Created = (BTreeSet<String>, BTreeSet<String>);
-
-fn lint_file(f: &LintFile, created: &mut Created, sizes: Option<&Sizes>) -> Vec<Finding> {
+fn lint_file(f: &LintFile, ctx: &mut Ctx, sizes: Option<&Sizes>) -> Vec<Finding> {
     let lines: Vec<&str> = f.text.lines().collect();
     let mut out = vec![];
     let file_line = |l: usize| f.first_line + l - 1;
@@ -723,16 +976,20 @@ fn lint_file(f: &LintFile, created: &mut Created, sizes: Option<&Sizes>) -> Vec<
         ));
     }
 
-    let (tables, indexes) = std::mem::take(created);
-    let mut ctx = Ctx {
-        created: tables,
-        created_indexes: indexes,
-        no_transaction: f.no_transaction,
-        lock_timeout_set: false,
+    ctx.no_transaction = f.no_transaction;
+    ctx.in_transaction = !f.no_transaction;
+    ctx.lock_timeout_set = false;
+    ctx.statement_timeout_set = false;
+    ctx.not_valid_in_tx.clear();
+    // Deploy drops a transactional file's own BEGIN first and COMMIT last; so does lint.
+    let statements = if f.no_transaction {
+        split::split(&f.text)
+    } else {
+        split::without_wrapper(split::split(&f.text))
     };
     let mut reported: BTreeSet<&str> = BTreeSet::new();
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    for s in split::split(&f.text) {
+    for s in statements {
         let tokens = tokenize(&s.sql);
         if tokens.is_empty() {
             continue;
@@ -768,7 +1025,7 @@ fn lint_file(f: &LintFile, created: &mut Created, sizes: Option<&Sizes>) -> Vec<
             if rule.once_per_file && reported.contains(rule.id) {
                 continue;
             }
-            for h in (rule.check)(&stmt, &ctx) {
+            for h in (rule.check)(&stmt, ctx) {
                 if rule.once_per_file {
                     reported.insert(rule.id);
                 }
@@ -805,17 +1062,8 @@ fn lint_file(f: &LintFile, created: &mut Created, sizes: Option<&Sizes>) -> Vec<
             fd.probe = probe;
             out.push(fd);
         }
-        if stmt.starts(&["SET"]) && stmt.has("LOCK_TIMEOUT") {
-            ctx.lock_timeout_set = true;
-        }
-        if let Some(t) = stmt.created_table() {
-            ctx.created.insert(t);
-        }
-        if let Some(i) = stmt.created_index_name() {
-            ctx.created_indexes.insert(i);
-        }
+        ctx.learn(&stmt);
     }
-    *created = (ctx.created, ctx.created_indexes);
     out
 }
 
@@ -895,16 +1143,19 @@ mod tests {
 
     #[test]
     fn suppression_needs_a_reason() {
-        let ok = "SET lock_timeout = '1s';\n-- lockstep:ignore drop-table nobody reads it since 2024\nDROP TABLE t;";
+        let ok = "SET lock_timeout = '1s';\nSET statement_timeout = '1min';\n-- lockstep:ignore drop-table nobody reads it since 2024\nDROP TABLE t;";
         assert!(rule_ids(ok).is_empty(), "{:?}", lint_sql(ok));
-        let bad = "SET lock_timeout = '1s';\n-- lockstep:ignore drop-table\nDROP TABLE t;";
+        let bad = "SET lock_timeout = '1s';\nSET statement_timeout = '1min';\n-- lockstep:ignore drop-table\nDROP TABLE t;";
         assert_eq!(rule_ids(bad), ["invalid-suppression", "drop-table"]);
     }
 
     #[test]
     fn suppression_names_one_rule() {
         let sql = "-- lockstep:ignore drop-table gone\nDROP TABLE t;";
-        assert_eq!(rule_ids(sql), ["missing-lock-timeout"]);
+        assert_eq!(
+            rule_ids(sql),
+            ["missing-lock-timeout", "missing-statement-timeout"]
+        );
     }
 
     #[test]

@@ -69,7 +69,8 @@ pub struct Migration {
     pub name: String,
     pub up: Script,
     pub down: Option<Script>,
-    /// Declared to run outside a transaction.
+    /// Runs outside a transaction: declared so, or every statement must (a lone
+    /// `CREATE INDEX CONCURRENTLY`).
     pub no_transaction: bool,
     /// sha256 of the up script with line endings normalized.
     pub checksum: String,
@@ -369,13 +370,14 @@ pub fn parse(files: &[(String, Vec<u8>)], layout: Layout) -> Result<MigrationSet
                 hint: "add the up script, or remove the orphaned down script".into(),
             });
         };
+        let no_transaction = p.no_tx || super::split::implicitly_no_transaction(&up.text);
         migrations.push(Migration {
             checksum: checksum(&up.text),
             version,
             name: p.name,
             up,
             down: p.down,
-            no_transaction: p.no_tx,
+            no_transaction,
         });
     }
     Ok(MigrationSet { layout, migrations })

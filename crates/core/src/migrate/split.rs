@@ -196,6 +196,83 @@ fn code_start(piece: &str) -> Option<usize> {
     None
 }
 
+/// A statement that starts, ends or abandons a transaction block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxControl {
+    /// `BEGIN`, `START TRANSACTION` (SQLite: `BEGIN DEFERRED|IMMEDIATE|EXCLUSIVE`).
+    Begin,
+    /// `COMMIT`, `END`.
+    Commit,
+    /// `ROLLBACK`, `ABORT` (not `ROLLBACK TO SAVEPOINT`, which stays in the block).
+    Rollback,
+}
+
+/// The first words of `sql`, uppercased, comments and literals skipped.
+fn lead_words(sql: &str, n: usize) -> Vec<String> {
+    crate::lint::tokenize(sql)
+        .into_iter()
+        .take(n)
+        .map(|t| t.text)
+        .collect()
+}
+
+/// What transaction control `sql` is, if any.
+pub fn tx_control(sql: &str) -> Option<TxControl> {
+    let w = lead_words(sql, 2);
+    let first = w.first()?.as_str();
+    let second = w.get(1).map(String::as_str);
+    match first {
+        // `BEGIN ATOMIC` opens a function body, never a statement of its own.
+        "BEGIN" if second != Some("ATOMIC") => Some(TxControl::Begin),
+        "START" if second == Some("TRANSACTION") => Some(TxControl::Begin),
+        "COMMIT" | "END" if second != Some("PREPARED") => Some(TxControl::Commit),
+        "ROLLBACK" if second != Some("TO") && second != Some("PREPARED") => {
+            Some(TxControl::Rollback)
+        }
+        "ABORT" => Some(TxControl::Rollback),
+        _ => None,
+    }
+}
+
+/// Whether PostgreSQL refuses to run `sql` inside a transaction block: the CONCURRENTLY
+/// forms of CREATE/DROP INDEX, REINDEX and DETACH PARTITION, VACUUM, CREATE/DROP
+/// DATABASE and TABLESPACE, ALTER SYSTEM. (SQLite's VACUUM too.)
+pub fn outside_transaction_only(sql: &str) -> bool {
+    let t = crate::lint::tokenize(sql);
+    let w = |i: usize| t.get(i).map(|x| x.text.as_str()).unwrap_or("");
+    let concurrently = t.iter().any(|x| x.is("CONCURRENTLY"));
+    match w(0) {
+        "VACUUM" => true,
+        // Not REFRESH MATERIALIZED VIEW CONCURRENTLY: that one runs in a transaction.
+        "CREATE" | "DROP" | "REINDEX" | "ALTER" if concurrently => true,
+        "CREATE" | "DROP" => matches!(w(1), "DATABASE" | "TABLESPACE"),
+        "ALTER" => w(1) == "SYSTEM",
+        _ => false,
+    }
+}
+
+/// The statements of a file that lockstep runs inside its own transaction, without the
+/// file's own `BEGIN` first and `COMMIT` last: that pair only restates the transaction
+/// lockstep opens, and sent as written it would end lockstep's transaction early.
+pub fn without_wrapper(mut stmts: Vec<Stmt>) -> Vec<Stmt> {
+    let wrapped = stmts.len() >= 2
+        && stmts.first().and_then(|s| tx_control(&s.sql)) == Some(TxControl::Begin)
+        && stmts.last().and_then(|s| tx_control(&s.sql)) == Some(TxControl::Commit);
+    if wrapped {
+        stmts.pop();
+        stmts.remove(0);
+    }
+    stmts
+}
+
+/// Whether every statement of `text` must run outside a transaction, so the file runs
+/// without one even when it does not say so (as Flyway does). A file that mixes such
+/// statements with others still runs in a transaction; lint reports it.
+pub fn implicitly_no_transaction(text: &str) -> bool {
+    let stmts = split(text);
+    !stmts.is_empty() && stmts.iter().all(|s| outside_transaction_only(&s.sql))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,5 +372,75 @@ mod tests {
                 proptest::prop_assert!(s.line >= line);
             }
         }
+    }
+
+    #[test]
+    fn transaction_control_is_recognised() {
+        use TxControl::*;
+        for (sql, want) in [
+            ("BEGIN", Some(Begin)),
+            (
+                "begin transaction isolation level serializable",
+                Some(Begin),
+            ),
+            ("START TRANSACTION", Some(Begin)),
+            ("BEGIN IMMEDIATE", Some(Begin)),
+            ("-- done\nCOMMIT", Some(Commit)),
+            ("END", Some(Commit)),
+            ("ROLLBACK", Some(Rollback)),
+            ("ABORT", Some(Rollback)),
+            ("ROLLBACK TO SAVEPOINT a", None),
+            ("COMMIT PREPARED 'x'", None),
+            ("BEGIN ATOMIC SELECT 1; END", None),
+            ("SAVEPOINT a", None),
+            ("SELECT 'BEGIN'", None),
+        ] {
+            assert_eq!(tx_control(sql), want, "{sql}");
+        }
+    }
+
+    #[test]
+    fn statements_that_cannot_run_in_a_transaction() {
+        for sql in [
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            "create unique index concurrently if not exists i on t (a)",
+            "DROP INDEX CONCURRENTLY i",
+            "REINDEX INDEX CONCURRENTLY i",
+            "ALTER TABLE p DETACH PARTITION c CONCURRENTLY",
+            "VACUUM t",
+            "CREATE DATABASE d",
+            "ALTER SYSTEM SET work_mem = '1MB'",
+        ] {
+            assert!(outside_transaction_only(sql), "{sql}");
+        }
+        for sql in [
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY v",
+            "CREATE INDEX i ON t (a)",
+            "ALTER TABLE t ADD COLUMN concurrently_flag int",
+            "SELECT 1",
+        ] {
+            assert!(!outside_transaction_only(sql), "{sql}");
+        }
+        assert!(implicitly_no_transaction(
+            "-- one index\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+        ));
+        assert!(!implicitly_no_transaction(
+            "CREATE INDEX CONCURRENTLY i ON t (a); ALTER TABLE t ADD c int;"
+        ));
+        assert!(!implicitly_no_transaction("-- nothing"));
+    }
+
+    #[test]
+    fn a_wrapping_begin_commit_pair_is_dropped() {
+        let sql = |v: Vec<Stmt>| v.into_iter().map(|s| s.sql).collect::<Vec<_>>();
+        assert_eq!(
+            sql(without_wrapper(split("BEGIN;\nSELECT 1;\nCOMMIT;"))),
+            ["SELECT 1"]
+        );
+        assert_eq!(
+            sql(without_wrapper(split("SELECT 1; COMMIT; SELECT 2;"))),
+            ["SELECT 1", "COMMIT", "SELECT 2"]
+        );
+        assert_eq!(sql(without_wrapper(split("BEGIN; SELECT 1;"))).len(), 2);
     }
 }

@@ -12,7 +12,7 @@ pub const RULE: Rule = Rule {
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     let mut out = vec![];
     for c in s.alter_columns(ctx) {
-        if !at(c.rest, 0, &["SET", "NOT", "NULL"]) {
+        if !at(c.rest, 0, &["SET", "NOT", "NULL"]) || ctx.not_null_proven(&c.table, &c.column) {
             continue;
         }
         let (t, col) = (&c.table, &c.column);
@@ -37,6 +37,35 @@ mod tests {
         assert!(found("ALTER TABLE orders ALTER COLUMN note SET NOT NULL;"));
         assert!(found(
             "alter table orders alter note set not null, alter b drop default;"
+        ));
+    }
+
+    #[test]
+    fn a_validated_not_null_check_makes_it_safe() {
+        // Validated in the same set: PostgreSQL 12+ skips the scan.
+        assert!(!found(
+            "ALTER TABLE foo ADD CONSTRAINT c CHECK (bar IS NOT NULL) NOT VALID;\nALTER TABLE foo VALIDATE CONSTRAINT c;\nALTER TABLE foo ALTER bar SET NOT NULL;"
+        ));
+        // Added in an applied migration, validated here: the name says which column.
+        assert!(!found(
+            "ALTER TABLE foo VALIDATE CONSTRAINT foo_bar_not_null;\nALTER TABLE foo ALTER COLUMN bar SET NOT NULL;"
+        ));
+        // Not validated, another column, or a name that says nothing: still a scan.
+        assert!(found(
+            "ALTER TABLE foo ADD CONSTRAINT c CHECK (bar IS NOT NULL) NOT VALID;\nALTER TABLE foo ALTER bar SET NOT NULL;"
+        ));
+        assert!(found(
+            "ALTER TABLE foo ADD CONSTRAINT c CHECK (baz IS NOT NULL) NOT VALID;\nALTER TABLE foo VALIDATE CONSTRAINT c;\nALTER TABLE foo ALTER bar SET NOT NULL;"
+        ));
+        assert!(found(
+            "ALTER TABLE foo VALIDATE CONSTRAINT chk1;\nALTER TABLE foo ALTER bar SET NOT NULL;"
+        ));
+    }
+
+    #[test]
+    fn ignores_foreign_tables() {
+        assert!(!found(
+            "ALTER FOREIGN TABLE ft ALTER COLUMN a SET NOT NULL;"
         ));
     }
 

@@ -1,6 +1,7 @@
-//! `change-column-type`: ALTER TABLE ... ALTER [COLUMN] c [SET DATA] TYPE t.
+//! `change-column-type`: ALTER TABLE ... ALTER [COLUMN] c [SET DATA] TYPE t (also on a
+//! foreign table, and a composite type's ALTER ATTRIBUTE).
 
-use crate::lint::{hit, skip, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{hit, skip, Ctx, Hit, Relation, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "change-column-type",
@@ -11,7 +12,7 @@ pub const RULE: Rule = Rule {
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     let mut out = vec![];
-    for c in s.alter_columns(ctx) {
+    for c in s.columns_altered(ctx) {
         if !c
             .rest
             .get(skip(c.rest, 0, &["SET", "DATA"]))
@@ -20,8 +21,13 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
             continue;
         }
         let (t, col) = (&c.table, &c.column);
+        let lock = match c.kind {
+            Relation::Table => "takes an ACCESS EXCLUSIVE lock that blocks reads and writes while, for most type changes, the table and its indexes are rewritten",
+            Relation::Type => "changes it for every table, function and query that uses the type",
+            _ => "changes what every reader gets",
+        };
         out.extend(hit(
-            format!("changing the type of {}.{col} takes an ACCESS EXCLUSIVE lock that blocks reads and writes while, for most type changes, the table and its indexes are rewritten; clients that expect the old type may break", t),
+            format!("changing the type of {t}.{col} {lock}; clients that expect the old type may break"),
             format!("add a new column with the new type, backfill it in batches, switch the code to it, then drop {col} in a later migration"),
         ));
     }
@@ -42,6 +48,12 @@ mod tests {
         assert!(found(
             "alter table orders alter total set data type numeric(12,2) using total::numeric;"
         ));
+    }
+
+    #[test]
+    fn flags_foreign_tables_and_type_attributes() {
+        assert!(found("ALTER TYPE composite ALTER ATTRIBUTE a TYPE text;"));
+        assert!(found("ALTER FOREIGN TABLE ft ALTER COLUMN a TYPE text;"));
     }
 
     #[test]

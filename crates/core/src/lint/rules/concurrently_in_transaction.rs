@@ -11,7 +11,7 @@ pub const RULE: Rule = Rule {
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     // REFRESH MATERIALIZED VIEW CONCURRENTLY may run in a transaction.
-    if ctx.no_transaction || !s.has("CONCURRENTLY") || s.starts(&["REFRESH"]) {
+    if !ctx.in_transaction || !s.has("CONCURRENTLY") || s.starts(&["REFRESH"]) {
         return vec![];
     }
     let what = s
@@ -39,8 +39,10 @@ mod tests {
 
     #[test]
     fn flags_concurrently_in_a_transactional_migration() {
-        assert!(found("CREATE INDEX CONCURRENTLY i ON orders (a);"));
-        assert!(found("DROP INDEX CONCURRENTLY i;"));
+        assert!(found(
+            "CREATE INDEX CONCURRENTLY i ON orders (a);\nUPDATE t SET a = 1;"
+        ));
+        assert!(found("UPDATE t SET a = 1;\nDROP INDEX CONCURRENTLY i;"));
     }
 
     #[test]
@@ -49,5 +51,30 @@ mod tests {
             "-- lockstep:no-transaction\nCREATE INDEX CONCURRENTLY i ON orders (a);"
         ));
         assert!(!found("REFRESH MATERIALIZED VIEW CONCURRENTLY v;"));
+        // Alone in its file it runs without a transaction, declared or not.
+        assert!(!found("CREATE INDEX CONCURRENTLY i ON orders (a);"));
+    }
+
+    #[test]
+    fn follows_the_files_own_begin_and_commit() {
+        let no_tx = |sql: &str| {
+            lint(&[LintFile {
+                no_transaction: true,
+                ..LintFile::loose("m.sql", sql)
+            }])
+            .iter()
+            .any(|f| f.rule == "concurrently-in-transaction")
+        };
+        assert!(no_tx(
+            "BEGIN;\nCREATE INDEX CONCURRENTLY i ON t (a);\nCOMMIT;"
+        ));
+        assert!(!no_tx(
+            "BEGIN;\nSELECT 1;\nCOMMIT;\nCREATE INDEX CONCURRENTLY i ON t (a);"
+        ));
+        // A transactional file that commits first: the index builds outside (and
+        // transaction-control reports the COMMIT).
+        assert!(!found(
+            "COMMIT;\nCREATE INDEX CONCURRENTLY i ON t (a);\nBEGIN;\nSELECT 1;"
+        ));
     }
 }

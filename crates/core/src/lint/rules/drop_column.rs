@@ -1,6 +1,7 @@
-//! `drop-column`: ALTER TABLE ... DROP COLUMN on an existing table.
+//! `drop-column`: ALTER TABLE ... DROP COLUMN on an existing table (or foreign table, or
+//! a composite type's DROP ATTRIBUTE).
 
-use crate::lint::{hit, skip, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{column_action, hit, Ctx, Hit, Relation, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "drop-column",
@@ -10,7 +11,7 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    let Some(a) = s.alter_table() else {
+    let Some(a) = s.alter_relation() else {
         return vec![];
     };
     if ctx.is_new(&a.table) {
@@ -18,16 +19,16 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     }
     let mut out = vec![];
     for act in &a.actions {
-        if !act[0].is("DROP") || act.get(1).is_some_and(|t| t.is("CONSTRAINT")) {
-            continue;
-        }
-        let i = skip(act, 1, &["COLUMN"]);
-        let i = skip(act, i, &["IF", "EXISTS"]);
-        let Some(col) = act.get(i).and_then(|t| t.ident()) else {
+        let Some((col, _)) = column_action(act, "DROP") else {
             continue;
         };
+        let what = match a.kind {
+            Relation::Table => "deletes its data under an ACCESS EXCLUSIVE lock",
+            Relation::Type => "removes it for every table, function and query that uses the type",
+            _ => "removes it for every reader",
+        };
         out.extend(hit(
-            format!("dropping column {}.{col} deletes its data under an ACCESS EXCLUSIVE lock; running code that selects or inserts {col} fails", a.table),
+            format!("dropping column {}.{col} {what}; running code that selects or inserts {col} fails", a.table),
             format!("first deploy code that no longer reads or writes {col}; then drop it in a later migration with `-- lockstep:ignore drop-column <reason>` above the statement"),
         ));
     }
@@ -47,6 +48,14 @@ mod tests {
         assert_eq!(found("ALTER TABLE orders DROP COLUMN note;"), 1);
         assert_eq!(
             found("alter table orders drop if exists a, drop column b;"),
+            2
+        );
+    }
+
+    #[test]
+    fn flags_foreign_tables_and_type_attributes() {
+        assert_eq!(
+            found("ALTER TYPE composite DROP ATTRIBUTE a; ALTER FOREIGN TABLE ft DROP COLUMN a;"),
             2
         );
     }

@@ -16,11 +16,15 @@ pub mod drop_not_null;
 pub mod drop_table;
 pub mod missing_down;
 pub mod missing_lock_timeout;
+pub mod missing_statement_timeout;
 pub mod mixed_no_transaction;
 pub mod rename_column;
 pub mod rename_table;
+pub mod transaction_control;
 pub mod truncate;
+pub mod truncate_cascade;
 pub mod vacuum_full_or_cluster;
+pub mod validate_in_same_transaction;
 
 use super::Rule;
 
@@ -30,6 +34,7 @@ pub const ALL: &[Rule] = &[
     drop_table::RULE,
     drop_column::RULE,
     truncate::RULE,
+    truncate_cascade::RULE,
     rename_table::RULE,
     rename_column::RULE,
     change_column_type::RULE,
@@ -40,12 +45,15 @@ pub const ALL: &[Rule] = &[
     drop_index_non_concurrently::RULE,
     add_foreign_key_without_not_valid::RULE,
     add_check_without_not_valid::RULE,
+    validate_in_same_transaction::RULE,
     add_unique_constraint::RULE,
     add_column_volatile_default::RULE,
     concurrently_in_transaction::RULE,
     mixed_no_transaction::RULE,
+    transaction_control::RULE,
     vacuum_full_or_cluster::RULE,
     missing_lock_timeout::RULE,
+    missing_statement_timeout::RULE,
 ];
 
 /// Every rule id, including the engine's own, for docs and `--help`.
@@ -53,6 +61,7 @@ pub const IDS: &[&str] = &[
     "drop-table",
     "drop-column",
     "truncate",
+    "truncate-cascade",
     "rename-table",
     "rename-column",
     "change-column-type",
@@ -63,12 +72,15 @@ pub const IDS: &[&str] = &[
     "drop-index-non-concurrently",
     "add-foreign-key-without-not-valid",
     "add-check-without-not-valid",
+    "validate-in-same-transaction",
     "add-unique-constraint",
     "add-column-volatile-default",
     "concurrently-in-transaction",
     "mixed-no-transaction",
+    "transaction-control",
     "vacuum-full-or-cluster",
     "missing-lock-timeout",
+    "missing-statement-timeout",
     "missing-down",
     "could-not-parse",
     "invalid-suppression",

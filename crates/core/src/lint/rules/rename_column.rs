@@ -1,6 +1,7 @@
-//! `rename-column`: ALTER TABLE ... RENAME [COLUMN] a TO b.
+//! `rename-column`: ALTER TABLE | FOREIGN TABLE | [MATERIALIZED] VIEW ... RENAME [COLUMN]
+//! a TO b, and a composite type's RENAME ATTRIBUTE.
 
-use crate::lint::{hit, skip, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{column_action, hit, Ctx, Hit, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "rename-column",
@@ -10,7 +11,7 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    let Some(a) = s.alter_table() else {
+    let Some(a) = s.alter_relation() else {
         return vec![];
     };
     if ctx.is_new(&a.table) {
@@ -18,18 +19,14 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     }
     let mut out = vec![];
     for act in &a.actions {
-        if !act[0].is("RENAME") || act.get(1).is_some_and(|t| t.is("TO") || t.is("CONSTRAINT")) {
+        let Some((old, i)) = column_action(act, "RENAME") else {
             continue;
-        }
-        let i = skip(act, 1, &["COLUMN"]);
-        let (Some(old), Some(new)) = (
-            act.get(i).and_then(|t| t.ident()),
-            act.get(i + 2).and_then(|t| t.ident()),
-        ) else {
+        };
+        let Some(new) = act.get(i + 1).and_then(|t| t.ident()) else {
             continue;
         };
         out.extend(hit(
-            format!("renaming column {}.{old} to {new} takes an ACCESS EXCLUSIVE lock, and running code that names {old} fails from the moment it commits", a.table),
+            format!("renaming column {}.{old} ({}) to {new} takes an ACCESS EXCLUSIVE lock, and running code that names {old} fails from the moment it commits", a.table, a.kind.noun()),
             format!("add column {new}, write to both (or a trigger), backfill, move reads to {new}, and drop {old} in a later migration"),
         ));
     }
@@ -50,6 +47,20 @@ mod tests {
             "ALTER TABLE orders RENAME COLUMN cust_ref TO customer_id;"
         ));
         assert!(found("alter table orders rename cust_ref to customer_id;"));
+    }
+
+    #[test]
+    fn flags_renames_of_view_foreign_table_and_type_columns() {
+        for sql in [
+            "ALTER FOREIGN TABLE ft RENAME COLUMN a TO b;",
+            "ALTER VIEW v RENAME COLUMN a TO b;",
+            "ALTER MATERIALIZED VIEW mv RENAME COLUMN a TO b;",
+            "ALTER TYPE composite RENAME ATTRIBUTE old TO renamed;",
+        ] {
+            assert!(found(sql), "{sql}");
+        }
+        assert!(!found("ALTER TYPE mood RENAME VALUE 'sad' TO 'blue';"));
+        assert!(!found("ALTER VIEW v RENAME TO w;"));
     }
 
     #[test]
