@@ -140,6 +140,10 @@ pub enum Command {
         /// Use this environment's pending migrations, and add its drift.
         #[arg(long)]
         env: Option<String>,
+        /// Without --env: the migrations new or changed compared with REF (default: the
+        /// git default branch).
+        #[arg(long, value_name = "REF", conflicts_with = "env")]
+        base: Option<String>,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },

@@ -135,39 +135,41 @@ pub async fn run(config: Option<&Config>, env: &str, format: OutFormat) -> Resul
         },
     });
 
-    checks.push(match super::impact::compute(config, Some(env)).await {
-        Ok(changes) => {
-            let refs: usize = changes.iter().map(|c| c.references.len()).sum();
-            let mut detail = format!(
-                "{} schema change(s) drop, rename or retype; {refs} code reference(s) found",
-                changes.len()
-            );
-            for c in changes.iter().filter(|c| !c.references.is_empty()) {
-                detail.push_str(&format!(
-                    "\n{}: {} reference(s)",
-                    c.describe,
-                    c.references.len()
-                ));
-            }
-            if refs > 0 {
-                detail.push_str(
-                    "\nrun `lockstep impact --env ENV` for files and lines"
-                        .replace("ENV", env)
-                        .as_str(),
+    checks.push(
+        match super::impact::compute(config, Some(env), None).await {
+            Ok((changes, _)) => {
+                let refs: usize = changes.iter().map(|c| c.references.len()).sum();
+                let mut detail = format!(
+                    "{} schema change(s) drop, rename or retype; {refs} code reference(s) found",
+                    changes.len()
                 );
+                for c in changes.iter().filter(|c| !c.references.is_empty()) {
+                    detail.push_str(&format!(
+                        "\n{}: {} reference(s)",
+                        c.describe,
+                        c.references.len()
+                    ));
+                }
+                if refs > 0 {
+                    detail.push_str(
+                        "\nrun `lockstep impact --env ENV` for files and lines"
+                            .replace("ENV", env)
+                            .as_str(),
+                    );
+                }
+                Check {
+                    name: "impact",
+                    ok: true,
+                    detail,
+                }
             }
-            Check {
+            Err(e) => Check {
                 name: "impact",
                 ok: true,
-                detail,
-            }
-        }
-        Err(e) => Check {
-            name: "impact",
-            ok: true,
-            detail: format!("could not run (informational): {e:#}"),
+                detail: format!("could not run (informational): {e:#}"),
+            },
         },
-    });
+    );
 
     let pass = checks.iter().all(|c| c.ok);
     if format == OutFormat::Json {

@@ -2,9 +2,9 @@
 //! pending migrations (and, with `--env`, the environment's drift) drop, rename or
 //! retype, grouped by change, with a confidence.
 //!
-//! Pending migrations: with `--env E`, those not applied to E; without it, every
-//! migration in the directory (selecting the migrations new or changed compared with
-//! the git default branch, `--base REF`, is not built yet). The changes come from a
+//! Pending migrations: with `--env E`, those not applied to E; without it, those new or
+//! changed compared with the git default branch (`--base REF` picks another), as for
+//! `lockstep lint`; outside git, every migration in the directory. The changes come from a
 //! light scan of each statement: DROP TABLE, ALTER TABLE ... DROP COLUMN / RENAME
 //! COLUMN / RENAME TO / ALTER COLUMN ... TYPE, and MySQL's MODIFY / CHANGE.
 
@@ -23,16 +23,33 @@ pub struct Change {
     pub references: Vec<Hit>,
 }
 
-/// The changes and their references. `env` adds that environment's drift and limits the
-/// migrations to the ones pending there.
-pub async fn compute(config: &Config, env: Option<&str>) -> Result<Vec<Change>> {
+/// Which migrations counted as pending.
+pub enum Pending {
+    /// Not applied to this environment.
+    Env,
+    /// New or changed compared with this git ref.
+    Base(String),
+    /// Every migration in the directory (no git, or no default branch found).
+    All,
+}
+
+/// The changes and their references, and which migrations counted. `env` adds that
+/// environment's drift and limits the migrations to the ones pending there; without it,
+/// `base` (default: the git default branch) picks them.
+pub async fn compute(
+    config: &Config,
+    env: Option<&str>,
+    base: Option<&str>,
+) -> Result<(Vec<Change>, Pending)> {
     let mut targets = vec![];
-    match env {
+    let pending = match env {
         None => {
             let m = Migrations::load(config)?;
-            for mig in &m.set.migrations {
+            let (migrations, base) = super::lint::since_base(&m, base)?;
+            for mig in migrations {
                 targets.extend(scan(&mig.up.text));
             }
+            base.map_or(Pending::All, Pending::Base)
         }
         Some(env) => {
             project::env(config, env)?;
@@ -48,8 +65,9 @@ pub async fn compute(config: &Config, env: Option<&str>) -> Result<Vec<Change>> 
             for it in &d.items {
                 targets.extend(from_drift(&it.object, &it.kind, &it.change));
             }
+            Pending::Env
         }
-    }
+    };
     let mut seen = std::collections::HashSet::new();
     targets.retain(|t| seen.insert(describe(t)));
     let hits = lockstep_search::search_with(
@@ -70,16 +88,17 @@ pub async fn compute(config: &Config, env: Option<&str>) -> Result<Vec<Change>> 
     for h in hits {
         out[h.target].references.push(h);
     }
-    Ok(out)
+    Ok((out, pending))
 }
 
 pub async fn run(
     config: Option<&Config>,
     env: Option<&str>,
+    base: Option<&str>,
     format: OutFormat,
 ) -> Result<ExitCode> {
     let config = project::require_config(config)?;
-    let changes = compute(config, env).await?;
+    let (changes, pending) = compute(config, env, base).await?;
     let rel = |h: &Hit| lockstep_search::relative(&h.file, &config.dir);
     if format == OutFormat::Json {
         let changes: Vec<_> = changes
@@ -99,8 +118,13 @@ pub async fn run(
                 })
             })
             .collect();
+        let pending = match &pending {
+            Pending::Env => serde_json::json!({ "env": env }),
+            Pending::Base(b) => serde_json::json!({ "base": b }),
+            Pending::All => serde_json::json!("all"),
+        };
         super::out(&serde_json::to_string_pretty(
-            &serde_json::json!({ "changes": changes }),
+            &serde_json::json!({ "pending": pending, "changes": changes }),
         )?)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -128,8 +152,14 @@ pub async fn run(
             ));
         }
     }
-    if env.is_none() && !changes.is_empty() {
-        s.push_str("  note: without --env, every migration in the directory counts as pending\n");
+    match &pending {
+        Pending::Env => {}
+        Pending::Base(b) => s.push_str(&format!(
+            "  note: pending = the migrations new or changed since {b} (--base REF picks another; --env E uses what E has not applied)\n"
+        )),
+        Pending::All => s.push_str(
+            "  note: no git default branch to compare with, so every migration in the directory counts as pending (--env E uses what E has not applied)\n",
+        ),
     }
     super::out(&s)?;
     Ok(ExitCode::SUCCESS)

@@ -39,19 +39,8 @@ pub async fn run(
         } else {
             let config = project::require_config(config)?;
             let m = Migrations::load(config)?;
-            let changed = changed_since_base(&m.dir, base)?;
-            m.set
-                .migrations
-                .iter()
-                .filter(|x| {
-                    changed.as_ref().is_none_or(|c| {
-                        std::iter::once(&x.up.path)
-                            .chain(x.down.as_ref().map(|d| &d.path))
-                            .any(|p| c.contains(&canon(&m.dir.join(p))))
-                    })
-                })
-                .map(|x| from_migration(&m, x))
-                .collect()
+            let (pending, _) = since_base(&m, base)?;
+            pending.into_iter().map(|x| from_migration(&m, x)).collect()
         };
         let findings = lint::lint(&inputs);
         (inputs, findings)
@@ -120,12 +109,38 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
+/// The migrations whose up or down script is new or changed compared with the git base
+/// (see [`changed_since_base`]), and that base; every migration, and `None`, outside git
+/// or when no default branch is found.
+pub fn since_base<'a>(
+    m: &'a Migrations,
+    base: Option<&str>,
+) -> Result<(Vec<&'a Migration>, Option<String>)> {
+    let Some((base, changed)) = changed_since_base(&m.dir, base)? else {
+        return Ok((m.set.migrations.iter().collect(), None));
+    };
+    let pending = m
+        .set
+        .migrations
+        .iter()
+        .filter(|x| {
+            std::iter::once(&x.up.path)
+                .chain(x.down.as_ref().map(|d| &d.path))
+                .any(|p| changed.contains(&canon(&m.dir.join(p))))
+        })
+        .collect();
+    Ok((pending, Some(base)))
+}
+
 /// The files (canonical paths) new or changed in the working tree compared with where
 /// the current branch left `base` (default: the default branch: `origin/HEAD`, else
 /// `main`, `origin/main`, `master`, `origin/master`); untracked files count as new.
 /// `None` outside a git repository, or when no default branch is found and no base is
 /// given: then every migration counts.
-pub fn changed_since_base(dir: &Path, base: Option<&str>) -> Result<Option<BTreeSet<PathBuf>>> {
+fn changed_since_base(
+    dir: &Path,
+    base: Option<&str>,
+) -> Result<Option<(String, BTreeSet<PathBuf>)>> {
     let Some(top) = git(dir, &["rev-parse", "--show-toplevel"]) else {
         anyhow::ensure!(
             base.is_none(),
@@ -193,7 +208,7 @@ pub fn changed_since_base(dir: &Path, base: Option<&str>) -> Result<Option<BTree
             out.insert(canon(&top.join(rel)));
         }
     }
-    Ok(Some(out))
+    Ok(Some((base, out)))
 }
 
 fn from_migration(m: &Migrations, x: &Migration) -> LintFile {

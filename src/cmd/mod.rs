@@ -73,8 +73,8 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             format,
         } => drift::run(config.as_ref(), &env, expected, format).await,
         Command::Demo { dir } => demo::run(dir.as_deref()).await,
-        Command::Impact { env, format } => {
-            impact::run(config.as_ref(), env.as_deref(), format).await
+        Command::Impact { env, base, format } => {
+            impact::run(config.as_ref(), env.as_deref(), base.as_deref(), format).await
         }
         Command::Check { env, format } => check::run(config.as_ref(), &env, format).await,
         Command::Parity { envs, format } => parity::run(config.as_ref(), &envs, format).await,

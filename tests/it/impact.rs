@@ -67,10 +67,6 @@ fn renaming_a_demo_column_lists_exactly_the_files_that_use_it() {
 fn impact_command_reports_the_rename_of_a_pending_migration() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = demo(tmp.path());
-    if lockstep(&["impact", "--help"], &dir).status.code() != Some(0) {
-        eprintln!("SKIPPED: `lockstep impact` is not wired into the CLI yet");
-        return;
-    }
     let m = dir.join("migrations/20260401090000_segment_channel");
     std::fs::write(
         m.with_extension("up.sql"),
@@ -126,4 +122,71 @@ fn impact_command_reports_the_rename_of_a_pending_migration() {
         text.contains("  scripts/daily_sales.sql:4: GROUP BY day, o.segment  [medium]\n"),
         "{text}"
     );
+}
+
+/// Without --env, impact looks at the migrations new or changed since the git default
+/// branch, as lint does: a drop merged long ago is not today's change.
+#[test]
+fn without_env_impact_looks_at_migrations_new_since_the_default_branch() {
+    if !crate::support::has_git() {
+        return;
+    }
+    let git = crate::support::git;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = d.join("migrations");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(d.join("lockstep.toml"), "migrations = \"migrations\"\n").unwrap();
+    std::fs::write(
+        m.join("1_old.up.sql"),
+        "ALTER TABLE legacy DROP COLUMN flag;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("app.py"),
+        "q = \"SELECT legacy.flag, orders.cust_ref FROM legacy, orders\"\n",
+    )
+    .unwrap();
+    let changes = |args: &[&str]| -> Vec<String> {
+        let o = lockstep(args, d);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {o:?}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["change"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let text = |args: &[&str]| String::from_utf8_lossy(&lockstep(args, d).stdout).into_owned();
+    // Outside git: every migration, and the note says so.
+    assert_eq!(
+        changes(&["impact", "--format", "json"]),
+        ["column legacy.flag dropped"]
+    );
+    assert!(text(&["impact"]).contains("every migration in the directory"));
+
+    git(d, &["init", "-q", "-b", "main"]);
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "one"]);
+    git(d, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(
+        m.join("2_new.up.sql"),
+        "ALTER TABLE orders RENAME COLUMN cust_ref TO customer_id;\n",
+    )
+    .unwrap();
+    assert_eq!(
+        changes(&["impact", "--format", "json"]),
+        ["column orders.cust_ref renamed to customer_id"]
+    );
+    let out = text(&["impact"]);
+    assert!(out.contains("new or changed since main"), "{out}");
+    assert!(out.contains("app.py:1:"), "{out}");
+    // --base picks the comparison; a bad ref is an error that names it.
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "two"]);
+    assert!(changes(&["impact", "--base", "feature", "--format", "json"]).is_empty());
+    let o = lockstep(&["impact", "--base", "nope"], d);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--base nope"));
 }

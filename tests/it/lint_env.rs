@@ -139,16 +139,6 @@ fn create_index_severity_follows_the_table_size() {
     );
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let o = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(o.status.success(), "git {args:?}: {o:?}");
-}
-
 fn linted_files(dir: &Path, args: &[&str]) -> Vec<String> {
     let o = lockstep(args, dir);
     let v: serde_json::Value =
@@ -165,12 +155,7 @@ fn linted_files(dir: &Path, args: &[&str]) -> Vec<String> {
 
 #[test]
 fn without_files_lint_looks_at_migrations_changed_since_the_default_branch() {
-    if std::process::Command::new("git")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED: git is not installed");
+    if !crate::support::has_git() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -184,18 +169,18 @@ fn without_files_lint_looks_at_migrations_changed_since_the_default_branch() {
         linted_files(d, &["lint", "--format", "json"]),
         ["migrations/1_a.up.sql"]
     );
-    git(d, &["init", "-q", "-b", "main"]);
-    git(d, &["add", "."]);
-    git(d, &["commit", "-q", "-m", "one"]);
-    git(d, &["checkout", "-q", "-b", "feature"]);
+    crate::support::git(d, &["init", "-q", "-b", "main"]);
+    crate::support::git(d, &["add", "."]);
+    crate::support::git(d, &["commit", "-q", "-m", "one"]);
+    crate::support::git(d, &["checkout", "-q", "-b", "feature"]);
     std::fs::write(m.join("2_b.up.sql"), "DROP TABLE b;\n").unwrap();
     // On a branch: only the new migration (untracked counts as new).
     assert_eq!(
         linted_files(d, &["lint", "--format", "json"]),
         ["migrations/2_b.up.sql"]
     );
-    git(d, &["add", "."]);
-    git(d, &["commit", "-q", "-m", "two"]);
+    crate::support::git(d, &["add", "."]);
+    crate::support::git(d, &["commit", "-q", "-m", "two"]);
     assert_eq!(
         linted_files(d, &["lint", "--format", "json"]),
         ["migrations/2_b.up.sql"]

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use lockstep_db::{Db, DbUrl};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub fn require_services() -> bool {
@@ -168,4 +168,27 @@ impl TestSqlite {
         rt().block_on(lockstep_db::inspect_url(&u))
             .unwrap_or_else(|e| panic!("{e}"))
     }
+}
+
+/// Runs git in `dir` (with a throwaway identity for commits); panics when it fails.
+pub fn git(dir: &Path, args: &[&str]) {
+    let o = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(o.status.success(), "git {args:?}: {o:?}");
+}
+
+/// Whether git is installed; prints why a test skips when it is not.
+pub fn has_git() -> bool {
+    let ok = std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !ok {
+        eprintln!("SKIPPED: git is not installed");
+    }
+    ok
 }
