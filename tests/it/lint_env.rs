@@ -139,6 +139,63 @@ fn create_index_severity_follows_the_table_size() {
     );
 }
 
+/// A new NOT NULL column with no default: under --env the rows it would fail on are
+/// counted, so an empty table downgrades it and a filled one confirms the failure.
+#[test]
+fn add_required_column_counts_the_rows_it_fails_on() {
+    let Some(db) = TestPg::new("lint_required") else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2), (3); ANALYZE items;
+         CREATE TABLE empty_t (id int); ANALYZE empty_t;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("migrations")).unwrap();
+    std::fs::write(
+        d.join("lockstep.toml"),
+        format!(
+            "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("m.sql"),
+        "ALTER TABLE items ADD COLUMN c int NOT NULL;\nALTER TABLE empty_t ADD COLUMN c int NOT NULL;\n",
+    )
+    .unwrap();
+    let o = lockstep(&["lint", "m.sql", "--env", "dev", "--format", "json"], d);
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {o:?}"));
+    let found: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "add-required-column")
+        .collect();
+    assert_eq!(found.len(), 2, "{v}");
+    assert_eq!(found[0]["line"], 1);
+    assert_eq!(found[0]["severity"], "error", "{v}");
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has 3 row(s) today"),
+        "{v}"
+    );
+    assert_eq!(found[1]["severity"], "warning", "{v}");
+    assert!(
+        found[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("empty today"),
+        "{v}"
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
 fn linted_files(dir: &Path, args: &[&str]) -> Vec<String> {
     let o = lockstep(args, dir);
     let v: serde_json::Value =

@@ -38,6 +38,11 @@ const MAP: &[(&str, &str, &[&str])] = &[
         &["add-not-null"],
     ),
     (
+        "AddingRequiredField",
+        "adding-required-field",
+        &["add-required-column"],
+    ),
+    (
         "RequireConcurrentIndexCreation",
         "require-concurrent-index-creation",
         &["create-index-non-concurrently"],

@@ -127,6 +127,7 @@ fn probe_sql(table: &str, check: &DataCheck) -> String {
                 quote(column)
             )
         }
+        DataCheck::Rows { .. } => format!("SELECT count(*) FROM {table}"),
         DataCheck::Duplicates { columns } => {
             let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
             let not_null: Vec<String> = cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();

@@ -106,6 +106,8 @@ pub enum DataCheck {
     Nulls { column: String },
     /// Groups of rows that share the same (non-NULL) values in the columns.
     Duplicates { columns: Vec<String> },
+    /// Every row: a new NOT NULL column with no default fails on any.
+    Rows { column: String },
 }
 
 /// What running a [`Probe`] gave.
@@ -189,6 +191,19 @@ pub fn apply_count(f: &mut Finding, r: &ProbeResult) {
                 columns.join(", ")
             ));
         }
+        (ProbeResult::Counted(0), DataCheck::Rows { .. }) => {
+            // It succeeds there today; code that inserts without the column still breaks.
+            f.severity = Severity::Warning;
+            f.message.push_str(
+                "; with --env: the table is empty today, so the statement succeeds there",
+            );
+        }
+        (ProbeResult::Counted(n), DataCheck::Rows { column }) => {
+            f.severity = Severity::Error;
+            f.message.push_str(&format!(
+                "; with --env: the table has {n} row(s) today, none with a value for {column}, so this statement will fail"
+            ));
+        }
         (ProbeResult::NotCounted(why), _) => {
             f.message
                 .push_str(&format!("; with --env: failing rows not counted: {why}"));
@@ -197,12 +212,20 @@ pub fn apply_count(f: &mut Finding, r: &ProbeResult) {
 }
 
 /// The data checks of one statement, in the order its actions appear: SET NOT NULL
-/// columns, and the columns of ADD [CONSTRAINT n] UNIQUE / PRIMARY KEY (...).
-fn statement_probes(s: &Stmt) -> (Vec<Probe>, Vec<Probe>) {
+/// columns, the columns of ADD [CONSTRAINT n] UNIQUE / PRIMARY KEY (...), and new
+/// required columns.
+fn statement_probes(s: &Stmt, ctx: &Ctx) -> (Vec<Probe>, Vec<Probe>, Vec<Probe>) {
     let mut nulls = vec![];
     let mut uniques = vec![];
+    let required = rules::add_required_column::required_columns(s, ctx)
+        .into_iter()
+        .map(|(table, column)| Probe {
+            table,
+            check: DataCheck::Rows { column },
+        })
+        .collect();
     let Some(a) = s.alter_table() else {
-        return (nulls, uniques);
+        return (nulls, uniques, required);
     };
     for act in &a.actions {
         if act[0].is("ALTER") {
@@ -253,7 +276,7 @@ fn statement_probes(s: &Stmt) -> (Vec<Probe>, Vec<Probe>) {
             }
         }
     }
-    (nulls, uniques)
+    (nulls, uniques, required)
 }
 
 /// The tables the statements of `files` lock or check, for an environment to size.
@@ -692,6 +715,46 @@ pub fn column_action(act: &[Tok], verb: &str) -> Option<(String, usize)> {
     Some((act.get(i)?.ident()?, i + 1))
 }
 
+/// `ADD [COLUMN] [IF NOT EXISTS] name type ...`: the new column and the tokens from its
+/// name on. Not the table-constraint forms (`ADD CONSTRAINT`, `ADD CHECK (...)`, ...).
+pub fn added_column(act: &[Tok]) -> Option<(String, &[Tok])> {
+    const CONSTRAINT: [&str; 6] = [
+        "CONSTRAINT",
+        "CHECK",
+        "UNIQUE",
+        "PRIMARY",
+        "FOREIGN",
+        "EXCLUDE",
+    ];
+    if !act.first()?.is("ADD")
+        || CONSTRAINT
+            .iter()
+            .any(|c| act.get(1).is_some_and(|x| x.is(c)))
+    {
+        return None;
+    }
+    let i = skip(act, 1, &["COLUMN"]);
+    let i = skip(act, i, &["IF", "NOT", "EXISTS"]);
+    Some((act.get(i)?.ident()?, &act[i..]))
+}
+
+/// The tokens of `t` outside any parentheses: a column's own clauses, not the insides
+/// of its CHECK or DEFAULT expressions.
+pub fn top_level(t: &[Tok]) -> Vec<&Tok> {
+    let mut depth = 0i32;
+    let mut out = vec![];
+    for x in t {
+        if x.is_punct("(") {
+            depth += 1;
+        } else if x.is_punct(")") {
+            depth -= 1;
+        } else if depth == 0 {
+            out.push(x);
+        }
+    }
+    out
+}
+
 impl Stmt<'_> {
     /// The `ALTER [COLUMN] c ...` actions of this statement, when it alters a table
     /// that existed before the migrations being linted. Tables they create are new and
@@ -1033,16 +1096,18 @@ fn lint_file(f: &LintFile, ctx: &mut Ctx, sizes: Option<&Sizes>) -> Vec<Finding>
             }
         }
         let locked = sizes.and_then(|_| stmt.locked_table());
-        let (mut nulls, mut uniques) = match sizes {
-            Some(_) => statement_probes(&stmt),
-            None => (vec![], vec![]),
+        let (mut nulls, mut uniques, mut required) = match sizes {
+            Some(_) => statement_probes(&stmt, ctx),
+            None => (vec![], vec![], vec![]),
         };
         nulls.reverse();
         uniques.reverse();
+        required.reverse();
         for (rule, h) in hits {
             let probe = match rule.id {
                 "add-not-null" => nulls.pop(),
                 "add-unique-constraint" => uniques.pop(),
+                "add-required-column" => required.pop(),
                 _ => None,
             };
             if ignored.iter().any(|r| r == rule.id) {

@@ -91,13 +91,9 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     let t = &a.table;
     let mut out = vec![];
     for act in &a.actions {
-        if !act[0].is("ADD") || act.get(1).is_some_and(|x| x.is("CONSTRAINT")) {
+        let Some((col, rest)) = crate::lint::added_column(act) else {
             continue;
-        }
-        let i = crate::lint::skip(act, 1, &["COLUMN"]);
-        let i = crate::lint::skip(act, i, &["IF", "NOT", "EXISTS"]);
-        let col = act.get(i).and_then(|x| x.ident()).unwrap_or_default();
-        let rest = &act[i.min(act.len())..];
+        };
         let volatile = rest.windows(2).find(|w| {
             w[0].kind == Kind::Word && VOLATILE.contains(&w[0].text.as_str()) && w[1].is_punct("(")
         });

@@ -4,6 +4,7 @@ pub mod add_check_without_not_valid;
 pub mod add_column_volatile_default;
 pub mod add_foreign_key_without_not_valid;
 pub mod add_not_null;
+pub mod add_required_column;
 pub mod add_unique_constraint;
 pub mod change_column_type;
 pub mod concurrently_in_transaction;
@@ -41,6 +42,7 @@ pub const ALL: &[Rule] = &[
     drop_default::RULE,
     drop_not_null::RULE,
     add_not_null::RULE,
+    add_required_column::RULE,
     create_index_non_concurrently::RULE,
     drop_index_non_concurrently::RULE,
     add_foreign_key_without_not_valid::RULE,
@@ -68,6 +70,7 @@ pub const IDS: &[&str] = &[
     "drop-default",
     "drop-not-null",
     "add-not-null",
+    "add-required-column",
     "create-index-non-concurrently",
     "drop-index-non-concurrently",
     "add-foreign-key-without-not-valid",
