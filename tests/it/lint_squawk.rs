@@ -97,6 +97,16 @@ const MAP: &[(&str, &str, &[&str])] = &[
         &["missing-statement-timeout"],
     ),
     ("PreferRepack", "prefer-repack", &["vacuum-full-or-cluster"]),
+    (
+        "TransactionNesting",
+        "transaction-nesting",
+        &["transaction-control"],
+    ),
+    (
+        "BanUncommittedTransaction",
+        "ban-uncommitted-transaction",
+        &["uncommitted-transaction"],
+    ),
 ];
 
 /// Issue 5's goal: each mapped rule agrees with squawk on at least this share of its

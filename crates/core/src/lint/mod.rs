@@ -381,6 +381,8 @@ pub struct Ctx {
     pub validated_elsewhere: BTreeMap<String, Vec<String>>,
     /// Constraints added NOT VALID in the transaction block still open: name → table.
     pub not_valid_in_tx: BTreeMap<String, String>,
+    /// The line of the BEGIN that opened the block still open in a no-transaction file.
+    pub open_begin: Option<usize>,
 }
 
 impl Ctx {
@@ -417,6 +419,9 @@ impl Ctx {
         match split::tx_control(s.sql) {
             Some(c) => {
                 self.in_transaction = c == split::TxControl::Begin;
+                if self.no_transaction {
+                    self.open_begin = self.in_transaction.then_some(s.line);
+                }
                 self.not_valid_in_tx.clear();
             }
             // Outside a block every statement commits on its own.
@@ -1044,6 +1049,7 @@ fn lint_file(f: &LintFile, ctx: &mut Ctx, sizes: Option<&Sizes>) -> Vec<Finding>
     ctx.lock_timeout_set = false;
     ctx.statement_timeout_set = false;
     ctx.not_valid_in_tx.clear();
+    ctx.open_begin = None;
     // Deploy drops a transactional file's own BEGIN first and COMMIT last; so does lint.
     let statements = if f.no_transaction {
         split::split(&f.text)
@@ -1128,6 +1134,18 @@ fn lint_file(f: &LintFile, ctx: &mut Ctx, sizes: Option<&Sizes>) -> Vec<Finding>
             out.push(fd);
         }
         ctx.learn(&stmt);
+    }
+    if let Some(line) = ctx.open_begin.take() {
+        let rule = &rules::uncommitted_transaction::RULE;
+        let local = line + 1 - f.first_line;
+        if !suppressions(&lines, local).0.iter().any(|r| r == rule.id) {
+            out.push(finding(
+                rule.id,
+                rule.severity,
+                line,
+                rules::uncommitted_transaction::hit(line),
+            ));
+        }
     }
     out
 }

@@ -24,13 +24,14 @@ pub mod rename_table;
 pub mod transaction_control;
 pub mod truncate;
 pub mod truncate_cascade;
+pub mod uncommitted_transaction;
 pub mod vacuum_full_or_cluster;
 pub mod validate_in_same_transaction;
 
 use super::Rule;
 
-/// The statement-level rules, in report order. `could-not-parse` and `missing-down` are
-/// run by the engine itself.
+/// The statement-level rules, in report order. `could-not-parse`, `missing-down` and
+/// `uncommitted-transaction` are run by the engine itself.
 pub const ALL: &[Rule] = &[
     drop_table::RULE,
     drop_column::RULE,
@@ -81,6 +82,7 @@ pub const IDS: &[&str] = &[
     "concurrently-in-transaction",
     "mixed-no-transaction",
     "transaction-control",
+    "uncommitted-transaction",
     "vacuum-full-or-cluster",
     "missing-lock-timeout",
     "missing-statement-timeout",

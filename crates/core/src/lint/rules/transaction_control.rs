@@ -1,8 +1,9 @@
 //! `transaction-control`: BEGIN, COMMIT or ROLLBACK inside a migration that lockstep runs
-//! in a transaction.
+//! in a transaction; in a no-transaction migration, a BEGIN inside an open block or a
+//! COMMIT with none open. (A block never closed is `uncommitted-transaction`.)
 
 use crate::lint::{hit, Ctx, Hit, Rule, Severity, Stmt};
-use crate::migrate::split::tx_control;
+use crate::migrate::split::{tx_control, TxControl};
 
 pub const RULE: Rule = Rule {
     id: "transaction-control",
@@ -14,10 +15,23 @@ pub const RULE: Rule = Rule {
 /// The engine has already dropped a wrapping `BEGIN` first and `COMMIT` last, as deploy
 /// does, so what remains here would end or nest lockstep's own transaction.
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    if ctx.no_transaction || tx_control(s.sql).is_none() {
+    let Some(control) = tx_control(s.sql) else {
         return vec![];
-    }
+    };
     let word = s.tokens.first().map(|t| t.text.as_str()).unwrap_or("");
+    if ctx.no_transaction {
+        return match (control, ctx.in_transaction) {
+            (TxControl::Begin, true) => hit(
+                format!("{word} inside a transaction block this file already opened: PostgreSQL ignores it with a warning, and the first COMMIT ends both"),
+                "remove the inner BEGIN, or COMMIT the first block before it",
+            ),
+            (TxControl::Commit | TxControl::Rollback, false) => hit(
+                format!("{word} with no transaction block open: the statements before it already committed one by one, so there is nothing to {}", if control == TxControl::Commit { "commit" } else { "roll back" }),
+                "put a BEGIN where the block should start, or remove this statement",
+            ),
+            _ => vec![],
+        };
+    }
     hit(
         format!("{word} inside a migration that lockstep runs in a transaction would end that transaction part way: what ran before it commits on its own, and a later failure cannot be rolled back; deploy refuses to run this file"),
         "remove it: lockstep already runs the file in one transaction (a BEGIN on the first statement and COMMIT on the last are allowed and ignored); to manage transactions yourself, put `-- lockstep:no-transaction` on the first line",
@@ -53,6 +67,16 @@ mod tests {
             2
         );
         assert_eq!(count("UPDATE t SET a = 1;\nROLLBACK;", false), 1);
+    }
+
+    #[test]
+    fn no_transaction_files_must_balance_their_blocks() {
+        assert_eq!(count("BEGIN;\nBEGIN;\nSELECT 1;\nCOMMIT;", true), 1);
+        assert_eq!(count("BEGIN;\nSELECT 1;\nCOMMIT;\nCOMMIT;", true), 1);
+        assert_eq!(count("SELECT 1;\nROLLBACK;", true), 1);
+        // The inner BEGIN is ignored, so the first COMMIT ends the block and the second
+        // has none.
+        assert_eq!(count("BEGIN;\nBEGIN;\nCOMMIT;\nCOMMIT;", true), 2);
     }
 
     #[test]
