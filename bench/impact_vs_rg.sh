@@ -90,3 +90,9 @@ b = [float(x) for x in sys.argv[2].split()]
 ma, mb = statistics.median(a), statistics.median(b)
 print(f"median: lockstep impact {ma:.3f}s, rg {mb:.3f}s, ratio {ma/mb:.2f}x")
 PY
+# Peak memory, one more run each (GNU time's maximum resident set size).
+if [ -x /usr/bin/time ]; then
+    ls_kb=$( { (cd "$proj" && /usr/bin/time -f %M "$lockstep" impact --format json >/dev/null) ; } 2>&1 | tail -1)
+    rg_kb=$( { /usr/bin/time -f %M rg "${rg_args[@]}" "${dirs[@]}" >/dev/null || true; } 2>&1 | tail -1)
+    echo "peak RSS: lockstep impact $((ls_kb / 1024)) MiB, rg $((rg_kb / 1024)) MiB"
+fi
