@@ -7,7 +7,8 @@
 //!
 //! Matching is ASCII case-insensitive (SQL identifiers are), and a name never matches
 //! inside a longer identifier: `_` and digits are word characters, so `segment` does not
-//! match `order_segment` or `segment2`.
+//! match `order_segment` or `segment2`. A snake_case column is also found in the camelCase
+//! or PascalCase form that ORMs map it from (`cust_ref` as `custRef`, `CustRef`).
 
 use grep_regex::RegexMatcherBuilder;
 use grep_searcher::{sinks::UTF8, BinaryDetection, SearcherBuilder};
@@ -82,10 +83,13 @@ pub fn search_with(roots: &[PathBuf], targets: &[Target], opts: &Options) -> Vec
     // A line refers to a column target only if it names the column (the table raises the
     // confidence of such a line), so only table targets put the table name in the regex.
     for t in targets {
-        names.push(match &t.column {
-            Some(c) => c.to_ascii_lowercase(),
-            None => t.table.to_ascii_lowercase(),
-        });
+        match &t.column {
+            Some(c) => {
+                names.push(c.to_ascii_lowercase());
+                names.extend(camel(c));
+            }
+            None => names.push(t.table.to_ascii_lowercase()),
+        }
     }
     names.retain(|n| !n.is_empty());
     names.sort();
@@ -185,6 +189,37 @@ fn excluded(path: &Path, roots: &[(PathBuf, PathBuf)], excludes: &[PathBuf]) -> 
     })
 }
 
+/// The snake_case name `c` with its underscores removed (`cust_ref` → `custref`), which a
+/// case-insensitive regex matches as `custRef` and `CustRef`; `None` without two parts.
+fn camel(c: &str) -> Option<String> {
+    let parts: Vec<&str> = c.split('_').filter(|p| !p.is_empty()).collect();
+    (parts.len() >= 2).then(|| parts.concat().to_ascii_lowercase())
+}
+
+/// Whether `word` is `column` as an ORM names it in code: camelCase or PascalCase, each
+/// part after the first starting with a capital (`custRef` or `CustRef` for `cust_ref`;
+/// not `custref` or `CUSTREF`, which say nothing about where the words break).
+fn is_camel_of(word: &str, column: &str) -> bool {
+    let parts: Vec<&str> = column.split('_').filter(|p| !p.is_empty()).collect();
+    if parts.len() < 2 || word.len() != parts.iter().map(|p| p.len()).sum::<usize>() {
+        return false;
+    }
+    let mut at = 0;
+    for (i, p) in parts.iter().enumerate() {
+        let piece = &word[at..at + p.len()];
+        if !piece.eq_ignore_ascii_case(p) {
+            return false;
+        }
+        let first = piece.as_bytes()[0];
+        let rest_lower = piece[1..].bytes().all(|b| !b.is_ascii_uppercase());
+        if (i > 0 && !first.is_ascii_uppercase()) || !rest_lower {
+            return false;
+        }
+        at += p.len();
+    }
+    true
+}
+
 fn escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
@@ -261,6 +296,10 @@ pub fn classify(line: &str, t: &Target) -> Option<Confidence> {
         Some(col) => {
             for (j, k) in toks.iter().enumerate() {
                 if !eq(k.word, col) {
+                    // An ORM field mapped to the column: medium, whatever else is on the line.
+                    if is_camel_of(k.word, col) {
+                        best = best.max(Some(Confidence::Medium));
+                    }
                     continue;
                 }
                 let c = if qualified(j, &t.table) || names_table {
@@ -362,6 +401,23 @@ mod tests {
     }
 
     #[test]
+    fn camel_case_orm_fields_count() {
+        let t = col("orders", "cust_ref");
+        assert_eq!(c("    private String custRef;", &t), Some("medium"));
+        assert_eq!(c("order.CustRef = x", &t), Some("medium"));
+        assert_eq!(c("cust_ref: string", &t), Some("medium"));
+        assert_eq!(c("// custRef is legacy", &t), Some("low"));
+        // No word break shown, or a longer identifier: not the column.
+        assert_eq!(c("custref = 1", &t), None);
+        assert_eq!(c("CUSTREF = 1", &t), None);
+        assert_eq!(c("custRefs = 1", &t), None);
+        assert_eq!(c("custReF = 1", &t), None);
+        assert_eq!(c("getCustRef()", &t), None);
+        // A one-word column has no camel form.
+        assert_eq!(c("Segment = 1", &col("orders", "segment")), Some("medium"));
+    }
+
+    #[test]
     fn comments_rank_lower_and_table_targets_rank_by_context() {
         let t = col("orders", "segment");
         assert_eq!(c("-- orders.segment is legacy", &t), Some("medium"));
@@ -453,6 +509,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
         write(d, "a/x.sql", "SELECT o.cust_ref, o.total FROM orders o;\n");
+        write(d, "a/Order.java", "class Order {\n  String custRef;\n}\n");
         write(d, "b/y.py", "TABLE = 'legacy_orders'\nclient.total\n");
         let targets = vec![
             col("orders", "cust_ref"),
@@ -474,6 +531,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                (0, "a/Order.java".to_string(), 2, "medium"),
                 (0, "a/x.sql".to_string(), 1, "high"),
                 (1, "a/x.sql".to_string(), 1, "high"),
                 (1, "b/y.py".to_string(), 2, "medium"),
