@@ -81,7 +81,7 @@ pub async fn with_env(
             return Err(e).with_context(|| format!("reading table sizes of {env}"));
         }
     };
-    let mut findings = lint::lint_with(&inputs, Some(&stats.sizes));
+    let mut findings = lint::lint_env(&inputs, Some(&stats.sizes), &stats.index_table);
     for f in &mut findings {
         if let Some(p) = f.probe.clone() {
             let r = lockstep_db::stats::count_failing(&mut o.db, &stats, &p).await;

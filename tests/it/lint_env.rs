@@ -196,6 +196,44 @@ fn add_required_column_counts_the_rows_it_fails_on() {
     assert_eq!(o.status.code(), Some(1));
 }
 
+/// DROP INDEX names no table; under --env lockstep looks the index up and sizes its
+/// table, on PostgreSQL and SQLite.
+#[test]
+fn drop_index_is_sized_by_its_table() {
+    let sqlite = crate::support::TestSqlite::new();
+    sqlite.exec(
+        "CREATE TABLE orders (a int); CREATE INDEX orders_a ON orders (a);
+         INSERT INTO orders VALUES (1), (2), (3);",
+    );
+    let mut envs = vec![("sqlite", sqlite.url.clone(), 3)];
+    let pg = TestPg::new("lint_dropidx");
+    if let Some(pg) = &pg {
+        pg.exec(
+            "CREATE TABLE orders (a int); CREATE INDEX orders_a ON orders (a);
+             INSERT INTO orders SELECT g FROM generate_series(1, 250) g; ANALYZE orders;",
+        );
+        envs.push(("pg", pg.url.clone(), 250));
+    }
+    for (name, url, rows) in envs {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("migrations")).unwrap();
+        std::fs::write(
+            d.join("lockstep.toml"),
+            format!("migrations = \"migrations\"\n[env.e]\nurl = \"{url}\"\n"),
+        )
+        .unwrap();
+        std::fs::write(d.join("m.sql"), "DROP INDEX orders_a;\n").unwrap();
+        let (_, f) = finding(
+            d,
+            &["lint", "m.sql", "--env", "e", "--format", "json"],
+            "drop-index-non-concurrently",
+        );
+        assert_eq!(f["table_rows"], rows, "{name}: {f}");
+        assert_eq!(f["severity"], "info", "{name}: {f}");
+    }
+}
+
 fn linted_files(dir: &Path, args: &[&str]) -> Vec<String> {
     let o = lockstep(args, dir);
     let v: serde_json::Value =

@@ -4,16 +4,19 @@
 //! - PostgreSQL: one catalog query for every ordinary and partitioned table outside the
 //!   system schemas and `lockstep`: `pg_class.reltuples` (the planner's estimate, set by
 //!   ANALYZE and autovacuum) and `pg_total_relation_size`. A partitioned table sums its
-//!   leaf partitions.
+//!   leaf partitions. A second query maps each index to its table (`pg_index`).
 //! - SQLite: `SELECT count(*)` for each table the linted statements name (SQLite keeps
-//!   no cheap estimate); bytes are unknown.
+//!   no cheap estimate), and for each table one of whose indexes a statement drops;
+//!   bytes are unknown.
 //!
 //! Data checks count the rows that would make a statement fail: NULLs for SET NOT NULL,
 //! duplicate groups for a new unique constraint. Each is one query, run only on tables
 //! below [`lockstep_core::lint::COUNT_MAX_ROWS`] rows, with a statement timeout.
 
 use crate::{Conn, Db, DbError};
-use lockstep_core::lint::{DataCheck, Probe, ProbeResult, Sizes, TableSize, COUNT_MAX_ROWS};
+use lockstep_core::lint::{
+    DataCheck, IndexTables, Probe, ProbeResult, Sizes, TableSize, COUNT_MAX_ROWS,
+};
 use sqlx::{Connection, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +27,19 @@ pub struct Stats {
     /// PostgreSQL: the schema of each table in `sizes` (the biggest one wins when a name
     /// is in several schemas).
     pub schema: BTreeMap<String, String>,
+    /// Each index's table, so DROP INDEX is sized by its table.
+    pub index_table: IndexTables,
 }
+
+const PG_INDEXES: &str = r#"
+SELECT i.relname::text AS index, t.relname::text AS tbl
+FROM pg_index x
+  JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_class t ON t.oid = x.indrelid
+  JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'lockstep')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+"#;
 
 const PG_SIZES: &str = r#"
 SELECT n.nspname::text AS schema, c.relname::text AS name,
@@ -61,7 +76,12 @@ pub async fn table_sizes(db: &mut Db, named: &BTreeSet<String>) -> Result<Stats,
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(err("reading table sizes"))?;
+            let indexes: Vec<(String, String)> = sqlx::query_as(PG_INDEXES)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err("reading which table each index is on"))?;
             tx.rollback().await.map_err(err("ending the transaction"))?;
+            out.index_table = indexes.into_iter().collect();
             for r in rows {
                 let schema: String = r.try_get("schema").map_err(err("reading table sizes"))?;
                 let name: String = r.try_get("name").map_err(err("reading table sizes"))?;
@@ -90,9 +110,21 @@ pub async fn table_sizes(db: &mut Db, named: &BTreeSet<String>) -> Result<Stats,
             .fetch_all(&mut *tx)
             .await
             .map_err(err("listing tables"))?;
+            let indexes: Vec<(String, String)> = sqlx::query_as(
+                "SELECT lower(name), lower(tbl_name) FROM sqlite_master WHERE type = 'index'",
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(err("listing indexes"))?;
+            out.index_table = indexes.into_iter().collect();
             for name in existing {
                 let key = name.to_lowercase();
-                if !named.contains(&key) {
+                // A table is counted when a statement names it or drops one of its indexes.
+                let dropped_index = out
+                    .index_table
+                    .iter()
+                    .any(|(i, t)| *t == key && named.contains(i));
+                if !named.contains(&key) && !dropped_index {
                     continue;
                 }
                 let sql = format!("SELECT count(*) FROM {}", quote(&name));

@@ -66,6 +66,10 @@ pub struct TableSize {
 /// Table sizes by unqualified, lowercased table name (PostgreSQL folding).
 pub type Sizes = BTreeMap<String, TableSize>;
 
+/// The table of each index in an environment, both unqualified and lowercased: DROP INDEX
+/// names only the index, yet its lock and its cost are the table's.
+pub type IndexTables = BTreeMap<String, String>;
+
 /// A table at or above this many rows is big: locking rules become errors.
 pub const BIG_ROWS: u64 = 1_000_000;
 /// A table at or above this many bytes is big, whatever its row estimate.
@@ -279,7 +283,8 @@ fn statement_probes(s: &Stmt, ctx: &Ctx) -> (Vec<Probe>, Vec<Probe>, Vec<Probe>)
     (nulls, uniques, required)
 }
 
-/// The tables the statements of `files` lock or check, for an environment to size.
+/// The tables the statements of `files` lock or check, and the indexes they drop, for an
+/// environment to size.
 pub fn named_tables(files: &[LintFile]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for f in files {
@@ -290,7 +295,7 @@ pub fn named_tables(files: &[LintFile]) -> BTreeSet<String> {
                 tokens: tokenize(&s.sql),
                 parsed: true,
             };
-            if let Some(t) = stmt.locked_table() {
+            if let Some(t) = stmt.locked_table().or_else(|| stmt.dropped_index()) {
                 out.insert(t);
             }
         }
@@ -891,6 +896,17 @@ impl Stmt<'_> {
         Some((concurrently, table))
     }
 
+    /// The index a `DROP INDEX [CONCURRENTLY] [IF EXISTS] name` drops (the first one).
+    pub fn dropped_index(&self) -> Option<String> {
+        if !self.starts(&["DROP", "INDEX"]) {
+            return None;
+        }
+        let t = &self.tokens;
+        let i = skip(t, 2, &["CONCURRENTLY"]);
+        let i = skip(t, i, &["IF", "EXISTS"]);
+        qualified_name(t, i).map(|(n, _)| n)
+    }
+
     /// The name of the index a `CREATE INDEX` statement creates, when it names one.
     pub fn created_index_name(&self) -> Option<String> {
         let t = &self.tokens;
@@ -1011,16 +1027,26 @@ pub fn lint(files: &[LintFile]) -> Vec<Finding> {
 /// `sizes` (or no sizes) keeps the rule's default. Findings that a data check can
 /// confirm carry a [`Probe`].
 pub fn lint_with(files: &[LintFile], sizes: Option<&Sizes>) -> Vec<Finding> {
+    lint_env(files, sizes, &IndexTables::new())
+}
+
+/// [`lint_with`], knowing each index's table, so DROP INDEX is sized by its table too.
+pub fn lint_env(files: &[LintFile], sizes: Option<&Sizes>, indexes: &IndexTables) -> Vec<Finding> {
     let mut out = vec![];
     // What one file learns (tables created, constraints validated) holds for the next.
     let mut ctx = Ctx::default();
     for f in files {
-        out.extend(lint_file(f, &mut ctx, sizes));
+        out.extend(lint_file(f, &mut ctx, sizes, indexes));
     }
     out
 }
 
-fn lint_file(f: &LintFile, ctx: &mut Ctx, sizes: Option<&Sizes>) -> Vec<Finding> {
+fn lint_file(
+    f: &LintFile,
+    ctx: &mut Ctx,
+    sizes: Option<&Sizes>,
+    indexes: &IndexTables,
+) -> Vec<Finding> {
     let lines: Vec<&str> = f.text.lines().collect();
     let mut out = vec![];
     let file_line = |l: usize| f.first_line + l - 1;
@@ -1101,7 +1127,10 @@ fn lint_file(f: &LintFile, ctx: &mut Ctx, sizes: Option<&Sizes>) -> Vec<Finding>
                 hits.push((rule, h));
             }
         }
-        let locked = sizes.and_then(|_| stmt.locked_table());
+        let locked = sizes.and_then(|_| {
+            stmt.locked_table()
+                .or_else(|| indexes.get(&stmt.dropped_index()?).cloned())
+        });
         let (mut nulls, mut uniques, mut required) = match sizes {
             Some(_) => statement_probes(&stmt, ctx),
             None => (vec![], vec![], vec![]),
@@ -1288,6 +1317,30 @@ mod tests {
         );
         assert_eq!(severity_of(&other, id), Severity::Error);
         assert!(!other[0].message.contains("rows"));
+    }
+
+    #[test]
+    fn drop_index_is_sized_by_its_table() {
+        let sizes: Sizes = [(
+            "orders".to_string(),
+            TableSize {
+                rows: Some(5_000_000),
+                bytes: None,
+            },
+        )]
+        .into();
+        let indexes: IndexTables = [("orders_a".to_string(), "orders".to_string())].into();
+        let sql = "SET lock_timeout = '1s';\nDROP INDEX IF EXISTS public.orders_a;";
+        let f = lint_env(&[LintFile::loose("m.sql", sql)], Some(&sizes), &indexes);
+        let d = f
+            .iter()
+            .find(|f| f.rule == "drop-index-non-concurrently")
+            .unwrap();
+        assert_eq!(d.table_rows, Some(5_000_000));
+        assert!(d.message.contains("5000000 rows"), "{d:?}");
+        // Without the index map the table is unknown: the default, no size.
+        let f = lint_with(&[LintFile::loose("m.sql", sql)], Some(&sizes));
+        assert!(f.iter().all(|f| f.table_rows.is_none()), "{f:?}");
     }
 
     #[test]

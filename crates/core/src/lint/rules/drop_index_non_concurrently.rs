@@ -1,6 +1,6 @@
 //! `drop-index-non-concurrently`: DROP INDEX without CONCURRENTLY on an existing index.
 
-use crate::lint::{hit, qualified_name, skip, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{hit, Ctx, Hit, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "drop-index-non-concurrently",
@@ -10,11 +10,10 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    if !s.starts(&["DROP", "INDEX"]) || s.has("CONCURRENTLY") {
+    if s.has("CONCURRENTLY") {
         return vec![];
     }
-    let i = skip(&s.tokens, 2, &["IF", "EXISTS"]);
-    let Some((index, _)) = qualified_name(&s.tokens, i) else {
+    let Some(index) = s.dropped_index() else {
         return vec![];
     };
     if ctx.created_indexes.contains(&index) {
