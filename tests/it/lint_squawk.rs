@@ -53,6 +53,16 @@ const MAP: &[(&str, &str, &[&str])] = &[
         &["drop-index-non-concurrently"],
     ),
     (
+        "RequireConcurrentReindex",
+        "require-concurrent-reindex",
+        &["reindex-non-concurrently"],
+    ),
+    (
+        "RequireConcurrentPartitionDetach",
+        "require-concurrent-partition-detach",
+        &["detach-partition-non-concurrently"],
+    ),
+    (
         "AddingForeignKeyConstraint",
         "adding-foreign-key-constraint",
         &["add-foreign-key-without-not-valid"],

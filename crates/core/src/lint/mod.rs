@@ -94,6 +94,7 @@ pub const SIZE_AWARE: &[&str] = &[
     "vacuum-full-or-cluster",
     "add-column-volatile-default",
     "add-unique-constraint",
+    "reindex-non-concurrently",
 ];
 
 /// A query that counts the rows a statement would fail on.
@@ -295,7 +296,12 @@ pub fn named_tables(files: &[LintFile]) -> BTreeSet<String> {
                 tokens: tokenize(&s.sql),
                 parsed: true,
             };
-            if let Some(t) = stmt.locked_table().or_else(|| stmt.dropped_index()) {
+            let reindexed = stmt.reindex().and_then(|r| r.name);
+            if let Some(t) = stmt
+                .locked_table()
+                .or_else(|| stmt.dropped_index())
+                .or(reindexed)
+            {
                 out.insert(t);
             }
         }
@@ -670,6 +676,14 @@ pub struct Stmt<'a> {
     pub parsed: bool,
 }
 
+/// A REINDEX statement: what it rebuilds and how.
+pub struct Reindex {
+    /// `INDEX`, `TABLE`, `SCHEMA`, `DATABASE` or `SYSTEM`.
+    pub kind: String,
+    pub name: Option<String>,
+    pub concurrent: bool,
+}
+
 /// What an ALTER statement alters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relation {
@@ -833,6 +847,12 @@ impl Stmt<'_> {
         self.tokens.iter().any(|t| t.is(kw))
     }
 
+    /// [`Stmt::alter_table`] of a table that existed before the linted migrations: one
+    /// they create is new and empty, so no lock or data rule applies to it.
+    pub fn alter_existing(&self, ctx: &Ctx) -> Option<AlterTable<'_>> {
+        self.alter_table().filter(|a| !ctx.is_new(&a.table))
+    }
+
     /// `ALTER TABLE` only: the statements that lock, rewrite or check a table's rows.
     pub fn alter_table(&self) -> Option<AlterTable<'_>> {
         self.alter_relation().filter(|a| a.kind == Relation::Table)
@@ -894,6 +914,32 @@ impl Stmt<'_> {
         let j = skip(t, on + 1, &["ONLY"]);
         let (table, _) = qualified_name(t, j)?;
         Some((concurrently, table))
+    }
+
+    /// `REINDEX [(options)] INDEX | TABLE | SCHEMA | DATABASE | SYSTEM [CONCURRENTLY] [name]`.
+    pub fn reindex(&self) -> Option<Reindex> {
+        if !self.starts(&["REINDEX"]) {
+            return None;
+        }
+        let t = &self.tokens;
+        // `CONCURRENTLY`, in the option list or after the kind, unless set false.
+        let concurrent = t.iter().enumerate().any(|(i, x)| {
+            x.is("CONCURRENTLY")
+                && !t
+                    .get(i + 1)
+                    .is_some_and(|v| v.is("FALSE") || v.is("OFF") || v.text == "0")
+        });
+        let k = t.iter().position(|x| {
+            ["INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM"]
+                .iter()
+                .any(|kw| x.is(kw))
+        })?;
+        let i = skip(t, k + 1, &["CONCURRENTLY"]);
+        Some(Reindex {
+            kind: t[k].text.clone(),
+            name: qualified_name(t, i).map(|(n, _)| n),
+            concurrent,
+        })
     }
 
     /// The index a `DROP INDEX [CONCURRENTLY] [IF EXISTS] name` drops (the first one).
@@ -977,18 +1023,11 @@ fn other_locked(s: &Stmt) -> Option<String> {
         let i = skip(t, 1, &["TABLE"]);
         return name_at(skip(t, i, &["ONLY"]));
     }
-    if s.starts(&["REINDEX"]) {
-        let concurrent = t.iter().enumerate().any(|(i, x)| {
-            x.is("CONCURRENTLY")
-                && !t
-                    .get(i + 1)
-                    .is_some_and(|v| v.is("FALSE") || v.is("OFF") || v.text == "0")
-        });
-        if concurrent {
-            return None;
-        }
-        let kind = t.iter().position(|x| x.is("INDEX") || x.is("TABLE"))?;
-        return name_at(kind + 1);
+    if let Some(r) = s.reindex() {
+        return match r.kind.as_str() {
+            "INDEX" | "TABLE" if !r.concurrent => r.name,
+            _ => None,
+        };
     }
     if s.starts(&["COMMENT", "ON", "TABLE"]) {
         return name_at(3);
@@ -1130,6 +1169,14 @@ fn lint_file(
         let locked = sizes.and_then(|_| {
             stmt.locked_table()
                 .or_else(|| indexes.get(&stmt.dropped_index()?).cloned())
+                .or_else(|| {
+                    let r = stmt.reindex()?;
+                    match r.kind.as_str() {
+                        "TABLE" => r.name,
+                        "INDEX" => indexes.get(&r.name?).cloned(),
+                        _ => None,
+                    }
+                })
         });
         let (mut nulls, mut uniques, mut required) = match sizes {
             Some(_) => statement_probes(&stmt, ctx),
@@ -1226,6 +1273,11 @@ pub fn lint_sql(sql: &str) -> Vec<Finding> {
         no_transaction: false,
         has_down: Some(true),
     }])
+}
+
+/// Whether linting `sql` as one transactional migration reports `rule`. For rule tests.
+pub fn reports(sql: &str, rule: &str) -> bool {
+    lint_sql(sql).iter().any(|f| f.rule == rule)
 }
 
 /// The ids of the findings `sql` gets, for tests.

@@ -82,12 +82,9 @@ const SERIAL: &[&str] = &[
 ];
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    let Some(a) = s.alter_table() else {
+    let Some(a) = s.alter_existing(ctx) else {
         return vec![];
     };
-    if ctx.is_new(&a.table) {
-        return vec![];
-    }
     let t = &a.table;
     let mut out = vec![];
     for act in &a.actions {
@@ -136,12 +133,8 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::rule_ids;
-
     fn found(sql: &str) -> bool {
-        rule_ids(sql)
-            .iter()
-            .any(|r| r == "add-column-volatile-default")
+        crate::lint::reports(sql, super::RULE.id)
     }
 
     #[test]

@@ -12,12 +12,9 @@ pub const RULE: Rule = Rule {
 /// The columns an ALTER TABLE adds as NOT NULL (or PRIMARY KEY) with nothing to fill
 /// existing rows: no DEFAULT, not GENERATED (identity or stored), not serial.
 pub fn required_columns(s: &Stmt, ctx: &Ctx) -> Vec<(String, String)> {
-    let Some(a) = s.alter_table() else {
+    let Some(a) = s.alter_existing(ctx) else {
         return vec![];
     };
-    if ctx.is_new(&a.table) {
-        return vec![];
-    }
     let mut out = vec![];
     for act in &a.actions {
         let Some((col, rest)) = added_column(act) else {
@@ -56,10 +53,8 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::rule_ids;
-
     fn found(sql: &str) -> bool {
-        rule_ids(sql).iter().any(|r| r == "add-required-column")
+        crate::lint::reports(sql, super::RULE.id)
     }
 
     #[test]

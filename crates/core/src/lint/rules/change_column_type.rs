@@ -36,10 +36,8 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::rule_ids;
-
     fn found(sql: &str) -> bool {
-        rule_ids(sql).iter().any(|r| r == "change-column-type")
+        crate::lint::reports(sql, super::RULE.id)
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod change_column_type;
 pub mod concurrently_in_transaction;
 pub mod could_not_parse;
 pub mod create_index_non_concurrently;
+pub mod detach_partition_non_concurrently;
 pub mod drop_column;
 pub mod drop_default;
 pub mod drop_index_non_concurrently;
@@ -19,6 +20,7 @@ pub mod missing_down;
 pub mod missing_lock_timeout;
 pub mod missing_statement_timeout;
 pub mod mixed_no_transaction;
+pub mod reindex_non_concurrently;
 pub mod rename_column;
 pub mod rename_table;
 pub mod transaction_control;
@@ -46,6 +48,8 @@ pub const ALL: &[Rule] = &[
     add_required_column::RULE,
     create_index_non_concurrently::RULE,
     drop_index_non_concurrently::RULE,
+    reindex_non_concurrently::RULE,
+    detach_partition_non_concurrently::RULE,
     add_foreign_key_without_not_valid::RULE,
     add_check_without_not_valid::RULE,
     validate_in_same_transaction::RULE,
@@ -74,6 +78,8 @@ pub const IDS: &[&str] = &[
     "add-required-column",
     "create-index-non-concurrently",
     "drop-index-non-concurrently",
+    "reindex-non-concurrently",
+    "detach-partition-non-concurrently",
     "add-foreign-key-without-not-valid",
     "add-check-without-not-valid",
     "validate-in-same-transaction",

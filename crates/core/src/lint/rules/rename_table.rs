@@ -10,12 +10,9 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    let Some(a) = s.alter_table() else {
+    let Some(a) = s.alter_existing(ctx) else {
         return vec![];
     };
-    if ctx.is_new(&a.table) {
-        return vec![];
-    }
     let mut out = vec![];
     for act in &a.actions {
         if act[0].is("RENAME") && act.get(1).is_some_and(|t| t.is("TO")) {
@@ -31,10 +28,8 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::rule_ids;
-
     fn found(sql: &str) -> bool {
-        rule_ids(sql).iter().any(|r| r == "rename-table")
+        crate::lint::reports(sql, super::RULE.id)
     }
 
     #[test]

@@ -44,10 +44,8 @@ fn check(s: &Stmt, _ctx: &Ctx) -> Vec<Hit> {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::rule_ids;
-
     fn found(sql: &str) -> bool {
-        rule_ids(sql).iter().any(|r| r == "vacuum-full-or-cluster")
+        crate::lint::reports(sql, super::RULE.id)
     }
 
     #[test]
