@@ -197,7 +197,10 @@ pub fn step(m: &Migration, migrations: &Migrations, direction: Direction) -> Ste
         first_line: script.first_line,
         text: script.text.clone(),
         direction,
-        no_transaction: m.no_transaction,
+        // A down script that alone must run outside a transaction (DROP INDEX
+        // CONCURRENTLY) runs without one, whatever its up script does.
+        no_transaction: m.no_transaction
+            || lockstep_core::migrate::split::implicitly_no_transaction(&script.text),
     }
 }
 

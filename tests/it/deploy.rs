@@ -1469,13 +1469,19 @@ fn transaction_control_in_files_on_postgres() {
         "CREATE INDEX CONCURRENTLY orders_note ON orders (note);\n",
         Some("DROP INDEX orders_note;\n"),
     );
+    p.native(
+        "20240301000003",
+        "state_index",
+        "CREATE INDEX orders_state ON orders (state);\n",
+        Some("DROP INDEX CONCURRENTLY orders_state;\n"),
+    );
     let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(
         &o,
         0,
         "deploy of a wrapped file and a lone CONCURRENTLY index",
     );
-    assert_eq!(pg_applied(&db.url).len(), 2);
+    assert_eq!(pg_applied(&db.url).len(), 3);
     let valid = pg_value(
         &db.url,
         "SELECT string_agg(indisvalid::text, ',') FROM pg_index WHERE indexrelid = 'orders_note'::regclass",
@@ -1485,7 +1491,7 @@ fn transaction_control_in_files_on_postgres() {
     // A COMMIT in the middle: refused, nothing run, the message says where and why.
     let before = db.inspect();
     let bad = p.native(
-        "20240301000003",
+        "20240301000004",
         "split_in_two",
         "ALTER TABLE orders ADD COLUMN a int;\nCOMMIT;\nALTER TABLE orders ADD COLUMN b int;\n",
         Some("ALTER TABLE orders DROP COLUMN a, DROP COLUMN b;\n"),
@@ -1511,11 +1517,30 @@ fn transaction_control_in_files_on_postgres() {
         &db.inspect(),
         "a refused deploy changed the schema",
     );
-    assert_eq!(pg_applied(&db.url).len(), 2);
+    assert_eq!(pg_applied(&db.url).len(), 3);
     // lint reports the same statement.
     let path = p.migrations().join(&bad);
     let l = p.run(&["lint", path.to_str().unwrap()]);
     assert!(all(&l).contains("transaction-control"), "{}", all(&l));
+
+    // A down script of only DROP INDEX CONCURRENTLY runs without a transaction, though
+    // its up script ran in one.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::remove_file(path.with_file_name(bad.replace(".up.", ".down."))).unwrap();
+    expect_code(&p.run(&["hash"]), 0, "hash");
+    let o = p.run(&["rollback", "--env", "dev", "--to", "20240301000002"]);
+    expect_code(
+        &o,
+        0,
+        "rollback through a DROP INDEX CONCURRENTLY down script",
+    );
+    assert_eq!(
+        pg_value(
+            &db.url,
+            "SELECT count(*)::text FROM pg_class WHERE relname = 'orders_state'"
+        ),
+        "0"
+    );
 }
 
 #[test]
