@@ -427,7 +427,7 @@ impl Ctx {
                 self.learn_constraint(&a.table, act);
             }
         }
-        match split::tx_control(s.sql) {
+        match split::tx_control_of(&s.tokens) {
             Some(c) => {
                 self.in_transaction = c == split::TxControl::Begin;
                 if self.no_transaction {

@@ -207,28 +207,22 @@ pub enum TxControl {
     Rollback,
 }
 
-/// The first words of `sql`, uppercased, comments and literals skipped.
-fn lead_words(sql: &str, n: usize) -> Vec<String> {
-    crate::lint::tokenize(sql)
-        .into_iter()
-        .take(n)
-        .map(|t| t.text)
-        .collect()
-}
-
 /// What transaction control `sql` is, if any.
 pub fn tx_control(sql: &str) -> Option<TxControl> {
-    let w = lead_words(sql, 2);
-    let first = w.first()?.as_str();
-    let second = w.get(1).map(String::as_str);
-    match first {
+    tx_control_of(&crate::lint::tokenize(sql))
+}
+
+/// [`tx_control`] of a statement already tokenized (comments and literals skipped).
+pub fn tx_control_of(t: &[crate::lint::Tok]) -> Option<TxControl> {
+    let first = t.first().filter(|x| x.kind == crate::lint::Kind::Word)?;
+    let second = t.get(1);
+    let is = |kw: &str| second.is_some_and(|x| x.is(kw));
+    match first.text.as_str() {
         // `BEGIN ATOMIC` opens a function body, never a statement of its own.
-        "BEGIN" if second != Some("ATOMIC") => Some(TxControl::Begin),
-        "START" if second == Some("TRANSACTION") => Some(TxControl::Begin),
-        "COMMIT" | "END" if second != Some("PREPARED") => Some(TxControl::Commit),
-        "ROLLBACK" if second != Some("TO") && second != Some("PREPARED") => {
-            Some(TxControl::Rollback)
-        }
+        "BEGIN" if !is("ATOMIC") => Some(TxControl::Begin),
+        "START" if is("TRANSACTION") => Some(TxControl::Begin),
+        "COMMIT" | "END" if !is("PREPARED") => Some(TxControl::Commit),
+        "ROLLBACK" if !is("TO") && !is("PREPARED") => Some(TxControl::Rollback),
         "ABORT" => Some(TxControl::Rollback),
         _ => None,
     }

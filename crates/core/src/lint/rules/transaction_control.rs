@@ -3,7 +3,7 @@
 //! COMMIT with none open. (A block never closed is `uncommitted-transaction`.)
 
 use crate::lint::{hit, Ctx, Hit, Rule, Severity, Stmt};
-use crate::migrate::split::{tx_control, TxControl};
+use crate::migrate::split::{tx_control_of, TxControl};
 
 pub const RULE: Rule = Rule {
     id: "transaction-control",
@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 /// The engine has already dropped a wrapping `BEGIN` first and `COMMIT` last, as deploy
 /// does, so what remains here would end or nest lockstep's own transaction.
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
-    let Some(control) = tx_control(s.sql) else {
+    let Some(control) = tx_control_of(&s.tokens) else {
         return vec![];
     };
     let word = s.tokens.first().map(|t| t.text.as_str()).unwrap_or("");
