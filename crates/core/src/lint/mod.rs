@@ -402,15 +402,17 @@ impl Ctx {
     }
 
     /// Whether a validated NOT NULL check covers `table.column`. A constraint validated
-    /// here but defined in an applied migration counts when its name contains the
-    /// column's (`orders_note_not_null`), the naming lockstep's own help suggests.
+    /// here but defined in an applied migration counts when its name holds the column's
+    /// as a whole `_`-separated part (`orders_note_not_null` for `note`, not
+    /// `orders_valid_check` for `id`), the naming lockstep's own help suggests.
     pub fn not_null_proven(&self, table: &str, column: &str) -> bool {
+        let names_column = |n: &String| format!("_{n}_").contains(&format!("_{column}_"));
         self.not_null_proven
             .contains(&(table.to_string(), column.to_string()))
             || self
                 .validated_elsewhere
                 .get(table)
-                .is_some_and(|names| names.iter().any(|n| n.contains(column)))
+                .is_some_and(|names| names.iter().any(names_column))
     }
 
     /// What a statement that ran tells the statements after it.

@@ -58,6 +58,12 @@ mod tests {
         assert!(found(
             "ALTER TABLE foo VALIDATE CONSTRAINT chk1;\nALTER TABLE foo ALTER bar SET NOT NULL;"
         ));
+        assert!(found(
+            "ALTER TABLE foo VALIDATE CONSTRAINT foo_valid_check;\nALTER TABLE foo ALTER id SET NOT NULL;"
+        ));
+        assert!(!found(
+            "ALTER TABLE foo VALIDATE CONSTRAINT foo_user_id_not_null;\nALTER TABLE foo ALTER user_id SET NOT NULL;"
+        ));
     }
 
     #[test]
