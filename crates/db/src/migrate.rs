@@ -423,7 +423,6 @@ impl Db {
         started: Option<(Instant, String)>,
         failure: Option<(&str, &str, usize)>,
     ) -> Result<(), DbError> {
-        let url = self.url.clone();
         let (elapsed_ms, started_at) = match &started {
             Some((i, s)) => (Some(i.elapsed().as_millis() as i64), Some(s.clone())),
             None => (None, None),
@@ -432,51 +431,30 @@ impl Db {
             Some((e, s, l)) => (Some(e.to_string()), Some(s.to_string()), Some(l as i64)),
             None => (None, None, None),
         };
-        let r = match &mut self.conn {
-            Conn::Postgres(c) => sqlx::query(
-                "INSERT INTO lockstep.history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line)
-                 VALUES ($1, $2, $3, $4, $5, COALESCE($6::timestamptz, clock_timestamp()), clock_timestamp(), $7, $8, current_user, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(version.as_str())
-            .bind(name)
-            .bind(checksum)
-            .bind(direction)
-            .bind(outcome)
-            .bind(started_at)
-            .bind(elapsed_ms)
-            .bind(&who.os_user)
-            .bind(&who.client_host)
-            .bind(&who.lockstep_version)
-            .bind(&who.deploy_id)
-            .bind(error)
-            .bind(stmt)
-            .bind(line.map(|l| l as i32))
-            .execute(&mut *c)
-            .await
-            .map(|_| ()),
-            Conn::Sqlite(c) => sqlx::query(
-                "INSERT INTO lockstep_history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line)
-                 VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?7, ?8, NULL, ?9, ?10, ?11, ?12, ?13, ?14)",
-            )
-            .bind(version.as_str())
-            .bind(name)
-            .bind(checksum)
-            .bind(direction)
-            .bind(outcome)
-            .bind(started_at)
-            .bind(elapsed_ms)
-            .bind(&who.os_user)
-            .bind(&who.client_host)
-            .bind(&who.lockstep_version)
-            .bind(&who.deploy_id)
-            .bind(error)
-            .bind(stmt)
-            .bind(line)
-            .execute(&mut *c)
-            .await
-            .map(|_| ()),
-        };
-        r.map_err(|e| DbError::query("recording history", &url, e))
+        self.write(
+            "recording history",
+            "INSERT INTO lockstep.history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line)
+             VALUES ($1, $2, $3, $4, $5, COALESCE($6::timestamptz, clock_timestamp()), clock_timestamp(), $7, $8, current_user, $9, $10, $11, $12, $13, $14)",
+            "INSERT INTO lockstep_history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line)
+             VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?7, ?8, NULL, ?9, ?10, ?11, ?12, ?13, ?14)",
+            &[
+                Val::Text(Some(version.as_str())),
+                Val::Text(Some(name)),
+                Val::Text(Some(checksum)),
+                Val::Text(Some(direction)),
+                Val::Text(Some(outcome)),
+                Val::Text(started_at.as_deref()),
+                Val::Int(elapsed_ms),
+                Val::Text(Some(&who.os_user)),
+                Val::Text(Some(&who.client_host)),
+                Val::Text(Some(&who.lockstep_version)),
+                Val::Text(Some(&who.deploy_id)),
+                Val::Text(error.as_deref()),
+                Val::Text(stmt.as_deref()),
+                Val::Int(line),
+            ],
+        )
+        .await
     }
 
     async fn now_text(&mut self) -> Result<String, DbError> {
@@ -506,36 +484,22 @@ impl Db {
         s: &Stmt,
         state: &str,
     ) -> Result<(), DbError> {
-        let url = self.url.clone();
-        let r = match &mut self.conn {
-            Conn::Postgres(c) => sqlx::query(
-                "INSERT INTO lockstep.progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())
-                 ON CONFLICT (version, statement_no) DO UPDATE SET state = EXCLUDED.state, deploy_id = EXCLUDED.deploy_id, updated_at = EXCLUDED.updated_at",
-            )
-            .bind(v.as_str())
-            .bind(no as i32)
-            .bind(&s.sql)
-            .bind(s.line as i32)
-            .bind(state)
-            .bind(&who.deploy_id)
-            .execute(&mut *c)
-            .await
-            .map(|_| ()),
-            Conn::Sqlite(c) => sqlx::query(
-                "INSERT INTO lockstep_progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-                 ON CONFLICT (version, statement_no) DO UPDATE SET state = excluded.state, deploy_id = excluded.deploy_id, updated_at = excluded.updated_at",
-            )
-            .bind(v.as_str())
-            .bind(no as i64)
-            .bind(&s.sql)
-            .bind(s.line as i64)
-            .bind(state)
-            .bind(&who.deploy_id)
-            .execute(&mut *c)
-            .await
-            .map(|_| ()),
-        };
-        r.map_err(|e| DbError::query("checkpointing progress", &url, e))
+        self.write(
+            "checkpointing progress",
+            "INSERT INTO lockstep.progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())
+             ON CONFLICT (version, statement_no) DO UPDATE SET state = EXCLUDED.state, deploy_id = EXCLUDED.deploy_id, updated_at = EXCLUDED.updated_at",
+            "INSERT INTO lockstep_progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ON CONFLICT (version, statement_no) DO UPDATE SET state = excluded.state, deploy_id = excluded.deploy_id, updated_at = excluded.updated_at",
+            &[
+                Val::Text(Some(v.as_str())),
+                Val::Int(Some(no as i64)),
+                Val::Text(Some(&s.sql)),
+                Val::Int(Some(s.line as i64)),
+                Val::Text(Some(state)),
+                Val::Text(Some(&who.deploy_id)),
+            ],
+        )
+        .await
     }
 
     /// Marks an in-doubt statement: `done` keeps it as finished; `retry` forgets it so
@@ -546,14 +510,42 @@ impl Db {
         statement_no: i64,
         done: bool,
     ) -> Result<(), DbError> {
-        let url = self.url.clone();
-        let r = match (&mut self.conn, done) {
-            (Conn::Postgres(c), true) => sqlx::query("UPDATE lockstep.progress SET state = 'done', updated_at = clock_timestamp() WHERE version = $1 AND statement_no = $2").bind(v.as_str()).bind(statement_no as i32).execute(&mut *c).await.map(|_| ()),
-            (Conn::Postgres(c), false) => sqlx::query("DELETE FROM lockstep.progress WHERE version = $1 AND statement_no = $2").bind(v.as_str()).bind(statement_no as i32).execute(&mut *c).await.map(|_| ()),
-            (Conn::Sqlite(c), true) => sqlx::query("UPDATE lockstep_progress SET state = 'done' WHERE version = ?1 AND statement_no = ?2").bind(v.as_str()).bind(statement_no).execute(&mut *c).await.map(|_| ()),
-            (Conn::Sqlite(c), false) => sqlx::query("DELETE FROM lockstep_progress WHERE version = ?1 AND statement_no = ?2").bind(v.as_str()).bind(statement_no).execute(&mut *c).await.map(|_| ()),
+        let vals = [Val::Text(Some(v.as_str())), Val::Int(Some(statement_no))];
+        let (pg, sqlite) = if done {
+            (
+                "UPDATE lockstep.progress SET state = 'done', updated_at = clock_timestamp() WHERE version = $1 AND statement_no = $2",
+                "UPDATE lockstep_progress SET state = 'done' WHERE version = ?1 AND statement_no = ?2",
+            )
+        } else {
+            (
+                "DELETE FROM lockstep.progress WHERE version = $1 AND statement_no = $2",
+                "DELETE FROM lockstep_progress WHERE version = ?1 AND statement_no = ?2",
+            )
         };
-        r.map_err(|e| DbError::query("marking the statement", &url, e))
+        self.write("marking the statement", pg, sqlite, &vals).await
+    }
+
+    /// Runs one statement written twice, for PostgreSQL (`pg`) and SQLite (`sqlite`),
+    /// with `vals` bound in order.
+    async fn write(
+        &mut self,
+        what: &'static str,
+        pg: &'static str,
+        sqlite: &'static str,
+        vals: &[Val<'_>],
+    ) -> Result<(), DbError> {
+        let url = self.url.clone();
+        let r = match &mut self.conn {
+            Conn::Postgres(c) => bind(sqlx::query(pg), vals)
+                .execute(&mut *c)
+                .await
+                .map(|_| ()),
+            Conn::Sqlite(c) => bind(sqlx::query(sqlite), vals)
+                .execute(&mut *c)
+                .await
+                .map(|_| ()),
+        };
+        r.map_err(|e| DbError::query(what, &url, e))
     }
 
     /// Tries to tell from the schema whether an in-doubt statement took effect.
@@ -871,20 +863,37 @@ async fn run_one(db: &mut Db, sql: &str) -> Result<(), sqlx::Error> {
 }
 
 async fn clear_progress(db: &mut Db, v: &Version) -> Result<(), DbError> {
-    let url = db.url.clone();
-    let r = match &mut db.conn {
-        Conn::Postgres(c) => sqlx::query("DELETE FROM lockstep.progress WHERE version = $1")
-            .bind(v.as_str())
-            .execute(&mut *c)
-            .await
-            .map(|_| ()),
-        Conn::Sqlite(c) => sqlx::query("DELETE FROM lockstep_progress WHERE version = ?1")
-            .bind(v.as_str())
-            .execute(&mut *c)
-            .await
-            .map(|_| ()),
-    };
-    r.map_err(|e| DbError::query("clearing progress", &url, e))
+    db.write(
+        "clearing progress",
+        "DELETE FROM lockstep.progress WHERE version = $1",
+        "DELETE FROM lockstep_progress WHERE version = ?1",
+        &[Val::Text(Some(v.as_str()))],
+    )
+    .await
+}
+
+/// A value bound to a statement that is written for both PostgreSQL and SQLite. Integers
+/// are bound as 64-bit: PostgreSQL casts them on assignment to its `int` columns.
+enum Val<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+}
+
+fn bind<'q, DB: sqlx::Database>(
+    mut q: sqlx::query::Query<'q, DB, DB::Arguments>,
+    vals: &[Val<'_>],
+) -> sqlx::query::Query<'q, DB, DB::Arguments>
+where
+    for<'t> Option<&'t str>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<i64>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    for v in vals {
+        q = match v {
+            Val::Text(t) => q.bind(*t),
+            Val::Int(i) => q.bind(*i),
+        };
+    }
+    q
 }
 
 #[cfg(test)]
