@@ -131,17 +131,18 @@ impl Db {
 
     /// Runs a multi-statement script as one unit (no implicit transaction added).
     pub async fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
-        let r = match &mut self.conn {
-            Conn::Postgres(c) => c
-                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
-                .await
-                .map(|_| ()),
-            Conn::Sqlite(c) => c
-                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
-                .await
-                .map(|_| ()),
-        };
+        let r = self.raw(sql).await;
         r.map_err(|e| DbError::query("running SQL", &self.url, e))
+    }
+
+    /// Sends `sql` as written (a migration's text, or lockstep's own statements), with
+    /// no parameters and no transaction of its own.
+    pub(crate) async fn raw(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        let sql = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
+        match &mut self.conn {
+            Conn::Postgres(c) => c.execute(sql).await.map(|_| ()),
+            Conn::Sqlite(c) => c.execute(sql).await.map(|_| ()),
+        }
     }
 
     pub async fn close(self) {

@@ -88,16 +88,7 @@ fn pg(db: &mut Db) -> Option<&mut sqlx::PgConnection> {
 
 impl Db {
     async fn exec(&mut self, what: &str, sql: &str) -> Result<(), DbError> {
-        let r = match &mut self.conn {
-            Conn::Postgres(c) => c
-                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
-                .await
-                .map(|_| ()),
-            Conn::Sqlite(c) => c
-                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
-                .await
-                .map(|_| ()),
-        };
+        let r = self.raw(sql).await;
         r.map_err(|e| DbError::query(what, &self.url, e))
     }
 
@@ -694,7 +685,7 @@ pub async fn apply(
                 }
                 db.set_progress(who, &step.version, no, s, "started")
                     .await?;
-                if let Err(e) = run_one(db, &s.sql).await {
+                if let Err(e) = db.raw(&s.sql).await {
                     // The statement failed, so it is not in doubt: forget the checkpoint
                     // and let decide() clean up leftovers (an INVALID index) on retry.
                     let _ = db.resolve(&step.version, no as i64, false).await;
@@ -739,7 +730,7 @@ pub async fn apply(
         }
         for (i, s) in stmts.iter().enumerate() {
             on_progress(si, total, i, stmts.len());
-            if let Err(e) = run_one(db, &s.sql).await {
+            if let Err(e) = db.raw(&s.sql).await {
                 let _ = db.exec("rolling back", "ROLLBACK").await;
                 let undo = "the transaction was rolled back: the database is as it was before this run (or the last no-transaction step)".to_string();
                 return Err(failed(db, who, step, (started, started_at), s, &e, undo).await);
@@ -846,19 +837,6 @@ async fn failed(
         statement: lockstep_core::migrate::state::one_line(&s.sql),
         message,
         undo,
-    }
-}
-
-async fn run_one(db: &mut Db, sql: &str) -> Result<(), sqlx::Error> {
-    match &mut db.conn {
-        Conn::Postgres(c) => c
-            .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
-            .await
-            .map(|_| ()),
-        Conn::Sqlite(c) => c
-            .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
-            .await
-            .map(|_| ()),
     }
 }
 
