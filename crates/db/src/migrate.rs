@@ -697,23 +697,8 @@ pub async fn apply(
                 }
                 db.set_progress(who, &step.version, no, s, "done").await?;
             }
-            let outcome = if step.direction == Direction::Up {
-                "applied"
-            } else {
-                "rolled_back"
-            };
             db.exec("recording history", "BEGIN").await?;
-            db.insert_history(
-                who,
-                &step.version,
-                &step.name,
-                &step.checksum,
-                step.direction.as_str(),
-                outcome,
-                Some((started, started_at)),
-                None,
-            )
-            .await?;
+            record_done(db, who, step, (started, started_at)).await?;
             clear_progress(db, &step.version).await?;
             db.exec("recording history", "COMMIT").await?;
             continue;
@@ -736,24 +721,7 @@ pub async fn apply(
                 return Err(failed(db, who, step, (started, started_at), s, &e, undo).await);
             }
         }
-        let outcome = if step.direction == Direction::Up {
-            "applied"
-        } else {
-            "rolled_back"
-        };
-        if let Err(e) = db
-            .insert_history(
-                who,
-                &step.version,
-                &step.name,
-                &step.checksum,
-                step.direction.as_str(),
-                outcome,
-                Some((started, started_at)),
-                None,
-            )
-            .await
-        {
+        if let Err(e) = record_done(db, who, step, (started, started_at)).await {
             let _ = db.exec("rolling back", "ROLLBACK").await;
             return Err(e.into());
         }
@@ -762,6 +730,30 @@ pub async fn apply(
         db.exec("committing the deploy", "COMMIT").await?;
     }
     Ok(())
+}
+
+/// Records `step` as applied (or rolled back), in whatever transaction is open.
+async fn record_done(
+    db: &mut Db,
+    who: &Who,
+    step: &Step,
+    started: (Instant, String),
+) -> Result<(), DbError> {
+    let outcome = match step.direction {
+        Direction::Up => "applied",
+        Direction::Down => "rolled_back",
+    };
+    db.insert_history(
+        who,
+        &step.version,
+        &step.name,
+        &step.checksum,
+        step.direction.as_str(),
+        outcome,
+        Some(started),
+        None,
+    )
+    .await
 }
 
 /// The statements of `step` as they run, with file lines (dbmate sections start
