@@ -74,13 +74,7 @@ fn normalize(s: &str, dollar_is_code: bool) -> String {
                 push(&mut out, &piece, &mut pending_space);
                 continue;
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i = (i + 2).min(b.len());
-            }
+            b'/' if b.get(i + 1) == Some(&b'*') => i = block_comment_end(b, i),
             b'$' => {
                 if let Some(tag_len) = dollar_tag(&b[i..]) {
                     let tag = &s[i..i + tag_len];
@@ -113,6 +107,29 @@ fn normalize(s: &str, dollar_is_code: bool) -> String {
         push(&mut out, &s[start..i], &mut pending_space);
     }
     out
+}
+
+/// The index just past the `*/` that closes the block comment opening at `b[i..]`
+/// (`/*`). PostgreSQL nests block comments, so inner `/* */` pairs are skipped; an
+/// unclosed comment runs to the end.
+pub fn block_comment_end(b: &[u8], i: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = i;
+    while i < b.len() {
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            depth += 1;
+            i += 2;
+        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    b.len()
 }
 
 /// Length of a dollar-quote opening tag (`$$` or `$tag$`) at the start of `b`.
@@ -188,6 +205,18 @@ pub fn looks_system_named(table: &str, name: &str, suffix: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_block_comments_end_at_their_own_close() {
+        let b = b"a /* x /* y */ z */ b";
+        assert_eq!(block_comment_end(b, 2), b.len() - 2);
+        assert_eq!(block_comment_end(b"/* open", 0), 7);
+        // The comment is kept whole, inner spacing included, not cut at the inner `*/`.
+        assert_eq!(
+            normalize("select 1  /* x /* y */ z */ +  2", false),
+            "select 1/* x /* y */ z */+2"
+        );
+    }
 
     #[test]
     fn whitespace_outside_literals_is_insignificant() {

@@ -552,21 +552,7 @@ pub fn tokenize(sql: &str) -> Vec<Tok> {
                 i += 1;
             }
         } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            let mut depth = 0;
-            while i < b.len() {
-                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                    depth += 1;
-                    i += 2;
-                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
+            i = crate::normalize::block_comment_end(b, i);
         } else if c == b'\'' {
             let escapes = i > 0
                 && matches!(b[i - 1], b'E' | b'e')

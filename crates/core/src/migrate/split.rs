@@ -11,7 +11,7 @@
 //! - SQL-standard function bodies, `BEGIN ATOMIC ... END`, whose inner `;` do not split;
 //! - MySQL's client-side `DELIMITER` lines, which change the terminator.
 
-use crate::normalize::dollar_tag;
+use crate::normalize::{block_comment_end, dollar_tag};
 
 /// One statement of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,21 +87,7 @@ pub fn split(text: &str) -> Vec<Stmt> {
                     i += 1;
                 }
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 1;
-                i += 2;
-                while i < b.len() && depth > 0 {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
+            b'/' if b.get(i + 1) == Some(&b'*') => i = block_comment_end(b, i),
             b'\'' => {
                 let escapes =
                     i > 0 && matches!(b[i - 1], b'E' | b'e') && (i < 2 || !is_word(b[i - 2]));
@@ -175,21 +161,7 @@ fn code_start(piece: &str) -> Option<usize> {
                     i += 1;
                 }
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 1;
-                i += 2;
-                while i < b.len() && depth > 0 {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
+            b'/' if b.get(i + 1) == Some(&b'*') => i = block_comment_end(b, i),
             _ => return Some(i),
         }
     }
