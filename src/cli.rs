@@ -17,6 +17,14 @@ pub struct Args {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// Say more: every connection, replay and inspection, with timings, on stderr.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Say less: no notes or progress on stderr (errors and reports still print).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -72,15 +80,32 @@ pub enum Command {
         /// Deploy even when the environment has drifted from its migrations.
         #[arg(long)]
         allow_drift: bool,
+        /// Run statements that destroy data (DROP TABLE, DROP COLUMN, TRUNCATE) without
+        /// asking. On a terminal lockstep asks; elsewhere they are refused without this.
+        #[arg(long)]
+        yes: bool,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
     /// Run down scripts so that only migrations with version <= VERSION stay applied.
+    ///
+    /// VERSION must be a migration of the directory (or 0 for "before the first"). The
+    /// environment must not have drifted (--allow-drift), and the rollback is confirmed on
+    /// a terminal or with --yes.
     Rollback {
         #[arg(long)]
         env: String,
         #[arg(long, value_name = "VERSION")]
         to: String,
+        /// Print what would run and the rows at stake; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Roll back even when the environment has drifted from its migrations.
+        #[arg(long)]
+        allow_drift: bool,
+        /// Go ahead without asking (needed when not on a terminal).
+        #[arg(long)]
+        yes: bool,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
@@ -95,7 +120,7 @@ pub enum Command {
         #[arg(long)]
         env: String,
         #[arg(long, value_enum)]
-        expected: Option<crate::expected::Mode>,
+        expected: Option<Expected>,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
@@ -164,7 +189,15 @@ pub enum Command {
     },
     /// Rewrite lockstep.sum from the migration files (after an intended edit of a
     /// migration that is not applied anywhere yet).
-    Hash,
+    ///
+    /// Refuses when a changed migration is applied in an environment: put the change in
+    /// a new migration instead, or pass --allow-applied for an edit that changes nothing
+    /// (a comment).
+    Hash {
+        /// Rewrite the checksum of a migration even though an environment has it applied.
+        #[arg(long)]
+        allow_applied: bool,
+    },
     /// Lint migrations: locks and rewrites, breaking changes, data loss, transactions.
     ///
     /// Lints the FILEs given; without FILE, the pending migrations of --env E (with its
@@ -193,6 +226,12 @@ pub enum LintFormat {
     Github,
     /// GitLab CI Code Quality report (a JSON array), shown in merge requests.
     Gitlab,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum Expected {
+    Snapshot,
+    Replay,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]

@@ -3,10 +3,8 @@
 
 mod cli;
 mod cmd;
-mod config;
-mod expected;
-mod project;
-mod source;
+mod demo;
+mod render;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,10 +18,14 @@ fn main() -> ExitCode {
                 .chain()
                 .filter_map(|e| e.downcast_ref::<std::io::Error>())
                 .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+                || err
+                    .chain()
+                    .filter_map(|e| e.downcast_ref::<lockstep_engine::Error>())
+                    .any(|e| e.is_broken_pipe())
             {
                 return ExitCode::SUCCESS;
             }
-            let msg = lockstep_db::url::redact(&format!("{err:#}"));
+            let msg = lockstep_engine::redact(&format!("{err:#}"));
             let _ = writeln!(std::io::stderr(), "lockstep: {msg}");
             ExitCode::from(2)
         }

@@ -126,7 +126,7 @@ fn adopts_each_tools_history_without_rerunning_or_writing_it() {
             tool.name
         );
         assert!(
-            out.contains("applied 1 migration(s)"),
+            out.contains("applied 1 migration in"),
             "{}: {out}",
             tool.name
         );

@@ -414,7 +414,7 @@ impl Drop for RoleGuard {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -593,7 +593,14 @@ fn deploy_lemmy_then_rollback_fails_and_changes_nothing() {
     eprintln!("Lemmy: the downs break at {fail_dir}/down.sql:{fail_line}: {fail_msg}");
     let json_before = inspect_json(p.path(), &target.url);
     let model_before = inspect(&target.url);
-    let o = p.run(&["rollback", "--env", "dev", "--to", "00000000000000"]);
+    let o = p.run(&[
+        "rollback",
+        "--env",
+        "dev",
+        "--to",
+        "00000000000000",
+        "--yes",
+    ]);
     let out = all(&o);
     expect_code(&o, 1, "rollback through Lemmy's broken downs");
     assert!(
@@ -1499,7 +1506,8 @@ fn transaction_control_in_files_on_postgres() {
     expect_code(&p.run(&["hash"]), 0, "hash");
     let dry = p.run(&["deploy", "--env", "dev", "--dry-run"]);
     expect_code(&dry, 1, "dry run of a file with COMMIT part way");
-    assert!(all(&dry).contains("would fail"), "{}", all(&dry));
+    assert!(all(&dry).contains("refused"), "{}", all(&dry));
+    assert!(all(&dry).contains("nothing was run"), "{}", all(&dry));
     let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(&o, 1, "deploy of a file with COMMIT part way");
     let out = all(&o);
@@ -1528,7 +1536,14 @@ fn transaction_control_in_files_on_postgres() {
     std::fs::remove_file(&path).unwrap();
     std::fs::remove_file(path.with_file_name(bad.replace(".up.", ".down."))).unwrap();
     expect_code(&p.run(&["hash"]), 0, "hash");
-    let o = p.run(&["rollback", "--env", "dev", "--to", "20240301000002"]);
+    let o = p.run(&[
+        "rollback",
+        "--env",
+        "dev",
+        "--to",
+        "20240301000002",
+        "--yes",
+    ]);
     expect_code(
         &o,
         0,
@@ -1826,7 +1841,7 @@ fn rollback_keeps_versions_up_to_target_and_refuses_a_missing_down() {
     assert_same(&states[4], &db.inspect(), "deployed");
 
     // Back to version 2 (given with dashes): 4 and 3 roll back.
-    let o = p.run(&["rollback", "--env", "dev", "--to", &versions[1]]);
+    let o = p.run(&["rollback", "--env", "dev", "--to", &versions[1], "--yes"]);
     expect_code(&o, 0, "rollback --to 2");
     assert_same(&states[2], &db.inspect(), "after rollback --to 2");
     let (c, e, out) = status(p.path(), "dev");
@@ -1840,7 +1855,7 @@ fn rollback_keeps_versions_up_to_target_and_refuses_a_missing_down() {
     assert_eq!(rb, "2", "down/rolled_back rows");
 
     // Past version 2 there is no down file: refused, nothing changes.
-    let o = p.run(&["rollback", "--env", "dev", "--to", "0"]);
+    let o = p.run(&["rollback", "--env", "dev", "--to", "0", "--yes"]);
     expect_code(&o, 1, "rollback past a missing down file");
     let out = all(&o);
     assert!(
@@ -1863,7 +1878,7 @@ fn rollback_keeps_versions_up_to_target_and_refuses_a_missing_down() {
     assert_same(&states[4], &db.inspect(), "redeployed");
     db.exec("INSERT INTO a VALUES (1, 'not a number');"); // breaks line 2 of down 3
     let before = db.inspect();
-    let o = p.run(&["rollback", "--env", "dev", "--to", &digits_v[1]]);
+    let o = p.run(&["rollback", "--env", "dev", "--to", &digits_v[1], "--yes"]);
     expect_code(&o, 1, "rollback whose down 3 fails on the data");
     let out = all(&o);
     assert!(

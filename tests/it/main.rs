@@ -8,6 +8,7 @@ mod corpus_pg;
 mod demo;
 mod deploy;
 mod drift;
+mod engine;
 mod examples;
 mod impact;
 mod impact_synapse;

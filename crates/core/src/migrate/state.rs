@@ -73,7 +73,8 @@ pub enum Problem {
 }
 
 impl Problem {
-    pub fn message(&self) -> String {
+    /// The problem for people, naming `env` where a command must be run against it.
+    pub fn message_for(&self, env: &str) -> String {
         match self {
             Problem::Edited { version, path } => format!(
                 "{path}: migration {version} was edited after it was applied\n  hint: restore the file (git checkout) and put the change in a new migration (`lockstep new NAME`)"
@@ -88,7 +89,7 @@ impl Problem {
                 "migration {version} ({name}) failed on its last run: {error}\n  hint: fix the migration (it was never applied) and deploy again"
             ),
             Problem::InDoubt { version, statement_no, line, statement } => format!(
-                "migration {version}: statement {statement_no} (line {line}) was started but not recorded as finished: {}\n  hint: check whether it took effect, then run `lockstep deploy --env ENV --resolve done` if it did or `--resolve retry` to run it again",
+                "migration {version}: statement {statement_no} (line {line}) was started but not recorded as finished: {}\n  hint: check whether it took effect, then run `lockstep deploy --env {env} --resolve done` if it did or `--resolve retry` to run it again",
                 one_line(statement)
             ),
         }
@@ -153,6 +154,14 @@ pub fn state<'a>(
     progress: &[ProgressRow],
 ) -> State<'a> {
     let latest = latest(rows);
+    // A failure is news only until a later run succeeds (a rollback, or a deploy of
+    // something else): then it no longer describes the database.
+    let last_success = rows
+        .iter()
+        .filter(|r| r.outcome != "failed")
+        .map(|r| r.id)
+        .max()
+        .unwrap_or(i64::MIN);
     let mut applied = vec![];
     let mut problems = vec![];
     for (v, r) in &latest {
@@ -170,7 +179,7 @@ pub fn state<'a>(
                 }),
                 _ => {}
             }
-        } else if r.direction == "up" && r.outcome == "failed" {
+        } else if r.direction == "up" && r.outcome == "failed" && r.id > last_success {
             problems.push(Problem::Failed {
                 version: v.to_string(),
                 name: r.name.clone(),

@@ -2,14 +2,15 @@
 //! this module only reads files.
 
 use crate::config::Config;
-use anyhow::{bail, Context, Result};
+use crate::error::{Context, Error, Result};
+use crate::fail;
 use lockstep_core::migrate::{dir, sum, Layout, MigrationSet};
 use std::path::{Path, PathBuf};
 
 pub fn require_config(config: Option<&Config>) -> Result<&Config> {
     match config {
         Some(c) => Ok(c),
-        None => bail!(
+        None => fail!(
             "no lockstep.toml found in this directory or a parent\n  hint: create one with `migrations = \"migrations\"` and an [env.NAME] url, or pass --config PATH"
         ),
     }
@@ -18,7 +19,7 @@ pub fn require_config(config: Option<&Config>) -> Result<&Config> {
 pub fn env<'a>(config: &'a Config, name: &str) -> Result<&'a crate::config::Env> {
     config.envs.get(name).ok_or_else(|| {
         let known: Vec<&str> = config.envs.keys().map(String::as_str).collect();
-        anyhow::anyhow!(
+        Error::msg(format!(
             "environment `{name}` is not in {}\n  hint: known environments: {}",
             config.path.display(),
             if known.is_empty() {
@@ -26,7 +27,7 @@ pub fn env<'a>(config: &'a Config, name: &str) -> Result<&'a crate::config::Env>
             } else {
                 known.join(", ")
             }
-        )
+        ))
     })
 }
 
@@ -92,18 +93,23 @@ impl Migrations {
     }
 
     /// sqlx, golang-migrate and lockstep share a file layout: the history table another
-    /// tool left in the target settles which one's directives apply.
-    pub fn settle_layout(&mut self, tool: Option<&str>) -> Result<()> {
+    /// tool left in the target settles which one's directives apply. `None` when the
+    /// layout stays as it is.
+    pub fn settled(&self, tool: Option<&str>) -> Result<Option<Migrations>> {
         if self.configured || self.set.layout != Layout::Lockstep {
-            return Ok(());
+            return Ok(None);
         }
         let layout = match tool {
             Some("sqlx") => Layout::Sqlx,
             Some("golang-migrate") => Layout::GolangMigrate,
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
-        self.set = parse(&self.dir, &self.files, layout)?;
-        Ok(())
+        Ok(Some(Migrations {
+            dir: self.dir.clone(),
+            files: self.files.clone(),
+            set: parse(&self.dir, &self.files, layout)?,
+            configured: self.configured,
+        }))
     }
 
     /// The path of a script for messages: the migrations directory joined with it.
@@ -118,7 +124,7 @@ impl Migrations {
 
 fn parse(dir: &Path, files: &[(String, Vec<u8>)], layout: Layout) -> Result<MigrationSet> {
     dir::parse(files, layout)
-        .map_err(|e| anyhow::anyhow!("{} ({} layout): {e}", display_path(dir), layout))
+        .map_err(|e| Error::msg(format!("{} ({} layout): {e}", display_path(dir), layout)))
 }
 
 /// A path relative to the working directory when it is under it.

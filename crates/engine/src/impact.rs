@@ -1,21 +1,21 @@
-//! `lockstep impact [--env E]`: every source line that refers to a table or column the
-//! pending migrations (and, with `--env`, the environment's drift) drop, rename or
-//! retype, grouped by change, with a confidence.
+//! Every source line that refers to a table or column the pending migrations (and the
+//! environment's drift) drop, rename or retype, grouped by change, with a confidence.
 //!
-//! Pending migrations: with `--env E`, those not applied to E; without it, those new or
-//! changed compared with the git default branch (`--base REF` picks another), as for
-//! `lockstep lint`; outside git, every migration in the directory. The changes come from a
-//! light scan of each statement: DROP TABLE, ALTER TABLE ... DROP COLUMN / RENAME
-//! COLUMN / RENAME TO / ALTER COLUMN ... TYPE, and MySQL's MODIFY / CHANGE.
+//! Pending migrations: with an environment, those not applied to it; without one, those
+//! new or changed compared with the git default branch (`base` picks another), as for
+//! lint; outside git, every migration in the directory. The changes come from a light
+//! scan of each statement: DROP TABLE, ALTER TABLE ... DROP COLUMN / RENAME COLUMN /
+//! RENAME TO / ALTER COLUMN ... TYPE, and MySQL's MODIFY / CHANGE.
 
-use crate::cli::OutFormat;
-use crate::config::Config;
-use crate::project::{self, Migrations};
-use anyhow::Result;
-use lockstep_core::migrate::{split::split, state};
+use crate::drift::DriftReport;
+use crate::error::Result;
+use crate::{Session, Target as EnvTarget};
+use lockstep_core::migrate::split::split;
 use lockstep_search::{Hit, Options, Target};
-use std::process::ExitCode;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
+#[derive(Debug)]
 pub struct Change {
     pub target: Target,
     /// `column orders.segment renamed to x`.
@@ -24,50 +24,79 @@ pub struct Change {
 }
 
 /// Which migrations counted as pending.
+#[derive(Debug)]
 pub enum Pending {
     /// Not applied to this environment.
-    Env,
+    Env(String),
     /// New or changed compared with this git ref.
     Base(String),
     /// Every migration in the directory (no git, or no default branch found).
     All,
 }
 
-/// The changes and their references, and which migrations counted. `env` adds that
-/// environment's drift and limits the migrations to the ones pending there; without it,
-/// `base` (default: the git default branch) picks them.
-pub async fn compute(
-    config: &Config,
-    env: Option<&str>,
-    base: Option<&str>,
-) -> Result<(Vec<Change>, Pending)> {
-    let mut targets = vec![];
-    let pending = match env {
-        None => {
-            let m = Migrations::load(config)?;
-            let (migrations, base) = super::lint::since_base(&m, base)?;
-            for mig in migrations {
-                targets.extend(scan(&mig.up.text));
-            }
-            base.map_or(Pending::All, Pending::Base)
-        }
-        Some(env) => {
-            project::env(config, env)?;
-            let o = super::deploy::open(config, env, false).await?;
-            let history = o.effective_history();
-            let st = state::state(&o.migrations.set, &history, &o.progress);
-            for mig in &st.pending {
-                targets.extend(scan(&mig.up.text));
-            }
-            drop(st);
-            o.db.close().await;
-            let d = super::drift::compute(config, env, None).await?;
-            for it in &d.items {
-                targets.extend(from_drift(&it.object, &it.kind, &it.change));
-            }
-            Pending::Env
-        }
-    };
+#[derive(Debug)]
+pub struct ImpactReport {
+    pub pending: Pending,
+    pub changes: Vec<Change>,
+    /// The project directory, which reference paths are shown relative to.
+    pub root: std::path::PathBuf,
+}
+
+impl ImpactReport {
+    pub fn references(&self) -> usize {
+        self.changes.iter().map(|c| c.references.len()).sum()
+    }
+
+    /// References found with high confidence: lines that surely use a changed name.
+    pub fn high_confidence(&self) -> usize {
+        self.changes
+            .iter()
+            .flat_map(|c| &c.references)
+            .filter(|h| h.confidence == lockstep_search::Confidence::High)
+            .count()
+    }
+
+    /// A reference path relative to the project.
+    pub fn rel(&self, h: &Hit) -> String {
+        lockstep_search::relative(&h.file, &self.root)
+    }
+}
+
+impl Serialize for ImpactReport {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let changes: Vec<_> = self
+            .changes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "change": c.describe,
+                    "table": c.target.table,
+                    "column": c.target.column,
+                    "new_name": c.target.new_name,
+                    "references": c.references.iter().map(|h| serde_json::json!({
+                        "file": self.rel(h),
+                        "line": h.line,
+                        "text": h.text.trim(),
+                        "confidence": h.confidence.as_str(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let pending = match &self.pending {
+            Pending::Env(e) => serde_json::json!({ "env": e }),
+            Pending::Base(b) => serde_json::json!({ "base": b }),
+            Pending::All => serde_json::json!("all"),
+        };
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("pending", &pending)?;
+        m.serialize_entry("changes", &changes)?;
+        m.end()
+    }
+}
+
+/// Searches the project's code for `targets`.
+fn search(s: &Session, mut targets: Vec<Target>, pending: Pending) -> ImpactReport {
+    let config = &s.config;
     let mut seen = std::collections::HashSet::new();
     targets.retain(|t| seen.insert(describe(t)));
     let hits = lockstep_search::search_with(
@@ -77,7 +106,7 @@ pub async fn compute(
             exclude: vec![config.migrations.clone(), config.snapshots.clone()],
         },
     );
-    let mut out: Vec<Change> = targets
+    let mut changes: Vec<Change> = targets
         .into_iter()
         .map(|t| Change {
             describe: describe(&t),
@@ -86,86 +115,57 @@ pub async fn compute(
         })
         .collect();
     for h in hits {
-        out[h.target].references.push(h);
+        changes[h.target].references.push(h);
     }
-    Ok((out, pending))
+    ImpactReport {
+        pending,
+        changes,
+        root: config.dir.clone(),
+    }
 }
 
-pub async fn run(
-    config: Option<&Config>,
-    env: Option<&str>,
-    base: Option<&str>,
-    format: OutFormat,
-) -> Result<ExitCode> {
-    let config = project::require_config(config)?;
-    let (changes, pending) = compute(config, env, base).await?;
-    let rel = |h: &Hit| lockstep_search::relative(&h.file, &config.dir);
-    if format == OutFormat::Json {
-        let changes: Vec<_> = changes
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "change": c.describe,
-                    "table": c.target.table,
-                    "column": c.target.column,
-                    "new_name": c.target.new_name,
-                    "references": c.references.iter().map(|h| serde_json::json!({
-                        "file": rel(h),
-                        "line": h.line,
-                        "text": h.text.trim(),
-                        "confidence": h.confidence.as_str(),
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let pending = match &pending {
-            Pending::Env => serde_json::json!({ "env": env }),
-            Pending::Base(b) => serde_json::json!({ "base": b }),
-            Pending::All => serde_json::json!("all"),
-        };
-        super::out(&serde_json::to_string_pretty(
-            &serde_json::json!({ "pending": pending, "changes": changes }),
-        )?)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut s = String::new();
-    if changes.is_empty() {
-        s.push_str("impact: the pending migrations drop, rename or retype nothing\n");
-    }
-    for c in &changes {
-        let mark = if c.target.change == "dropped" {
-            '-'
-        } else {
-            '~'
-        };
-        s.push_str(&format!("{mark} {}\n", c.describe));
-        if c.references.is_empty() {
-            s.push_str("  no references found\n");
-        }
-        for h in &c.references {
-            s.push_str(&format!(
-                "  {}:{}: {}  [{}]\n",
-                rel(h),
-                h.line,
-                h.text.trim(),
-                h.confidence.as_str()
-            ));
-        }
-    }
-    match &pending {
-        Pending::Env => {}
-        Pending::Base(b) => s.push_str(&format!(
-            "  note: pending = the migrations new or changed since {b} (--base REF picks another; --env E uses what E has not applied)\n"
-        )),
-        Pending::All => s.push_str(
-            "  note: no git default branch to compare with, so every migration in the directory counts as pending (--env E uses what E has not applied)\n",
-        ),
-    }
-    super::out(&s)?;
-    Ok(ExitCode::SUCCESS)
+/// Without an environment: the migrations since the git base.
+pub fn impact_base(s: &Session, base: Option<&str>) -> Result<ImpactReport> {
+    let m = s.migrations()?;
+    let (migrations, base) = crate::git::since_base(&m, base)?;
+    let targets = migrations.iter().flat_map(|x| scan(&x.up.text)).collect();
+    Ok(search(s, targets, base.map_or(Pending::All, Pending::Base)))
 }
 
-fn describe(t: &Target) -> String {
+/// An opened environment's pending migrations, plus its drift (computed when not given).
+pub async fn impact_target(
+    s: &Session,
+    t: &mut EnvTarget,
+    drift: Option<&DriftReport>,
+) -> Result<ImpactReport> {
+    let mut targets: Vec<Target> = {
+        let h = t.effective_history();
+        let st = t.state_of(&h);
+        st.pending.iter().flat_map(|m| scan(&m.up.text)).collect()
+    };
+    let computed;
+    let drift = match drift {
+        Some(d) => d,
+        None => {
+            computed = crate::drift::drift_of(s, t, None).await?;
+            &computed
+        }
+    };
+    for it in &drift.items {
+        targets.extend(from_drift(&it.object, &it.kind, &it.change));
+    }
+    Ok(search(s, targets, Pending::Env(t.env.clone())))
+}
+
+pub async fn impact_env(s: &Session, env: &str) -> Result<ImpactReport> {
+    s.env(env)?;
+    let mut t = s.open(env, false).await?;
+    let r = impact_target(s, &mut t, None).await;
+    t.close().await;
+    r
+}
+
+pub fn describe(t: &Target) -> String {
     let what = match &t.column {
         Some(c) => format!("column {}.{c}", t.table),
         None => format!("table {}", t.table),

@@ -1,6 +1,7 @@
 //! `lockstep.toml`: found in the working directory or a parent, or given with --config.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{Context, Error, Result};
+use crate::fail;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,8 +28,6 @@ pub struct RawEnv {
 
 /// A loaded configuration, with paths resolved against the file's directory and
 /// `${VAR}` expanded.
-// Migrations, snapshots and code paths are read by the deploy, drift and impact commands.
-#[allow(dead_code)]
 #[derive(Debug)]
 pub struct Config {
     pub path: PathBuf,
@@ -40,7 +39,6 @@ pub struct Config {
     pub envs: BTreeMap<String, Env>,
 }
 
-#[allow(dead_code)]
 #[derive(Debug)]
 pub struct Env {
     pub name: String,
@@ -54,7 +52,7 @@ impl Config {
     pub fn find(explicit: Option<&Path>) -> Result<Option<Config>> {
         if let Some(p) = explicit {
             if !p.exists() {
-                bail!(
+                fail!(
                     "config file {} does not exist\n  hint: pass the path of a lockstep.toml, or run from a directory that has one",
                     p.display()
                 );
@@ -77,11 +75,11 @@ impl Config {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
+            Error::msg(format!(
                 "{} is not a valid lockstep.toml: {}\n  hint: known keys are migrations, layout, snapshots, code and [env.NAME] with url and scratch",
                 path.display(),
                 e.to_string().trim()
-            )
+            ))
         })?;
         let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -107,7 +105,7 @@ impl Config {
                 "flyway",
             ];
             if !LAYOUTS.contains(&l.as_str()) {
-                bail!(
+                fail!(
                     "{}: layout = {l:?} is not known\n  hint: use one of {}",
                     path.display(),
                     LAYOUTS.join(", ")
@@ -138,12 +136,15 @@ pub fn expand(s: &str) -> Result<String> {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let end = after.find('}').ok_or_else(|| {
-            anyhow::anyhow!("unterminated ${{ in {:?}", lockstep_db::url::redact(s))
+            Error::msg(format!(
+                "unterminated ${{ in {:?}",
+                lockstep_db::url::redact(s)
+            ))
         })?;
         let var = &after[..end];
         match std::env::var(var) {
             Ok(v) => out.push_str(&v),
-            Err(_) => bail!(
+            Err(_) => fail!(
                 "environment variable {var} is not set\n  hint: export {var}, or change the value in lockstep.toml"
             ),
         }

@@ -1,8 +1,9 @@
 //! Resolving a SOURCE argument into a schema model, in the contract's order:
 //! a database URL, a configured environment, `@VERSION`, a JSON snapshot path.
 
-use crate::config::Config;
-use anyhow::{bail, Context, Result};
+use crate::error::{Context, Error, Result};
+use crate::fail;
+use crate::Session;
 use lockstep_core::model::Database;
 use lockstep_db::DbUrl;
 use std::path::Path;
@@ -13,7 +14,8 @@ pub struct Loaded {
     pub label: String,
 }
 
-pub async fn load(arg: &str, config: Option<&Config>) -> Result<Loaded> {
+pub async fn load(arg: &str, session: Option<&Session>) -> Result<Loaded> {
+    let config = session.map(|s| &s.config);
     if DbUrl::looks_like_url(arg) {
         // On the command line a relative SQLite path is relative to the working directory.
         let url = DbUrl::parse(arg)?;
@@ -37,8 +39,10 @@ pub async fn load(arg: &str, config: Option<&Config>) -> Result<Loaded> {
         });
     }
     if let Some(spec) = arg.strip_prefix('@') {
-        let cfg = crate::project::require_config(config)?;
-        let model = crate::expected::at_version(cfg, spec)
+        let Some(s) = session else {
+            fail!("{arg} needs a lockstep.toml with a migrations directory\n  hint: run in a project directory, or pass --config PATH");
+        };
+        let model = crate::expected::at_version(s, spec)
             .await
             .with_context(|| {
                 format!("building {arg} (the migrations replayed on a scratch database)")
@@ -55,7 +59,7 @@ pub async fn load(arg: &str, config: Option<&Config>) -> Result<Loaded> {
     let envs = config
         .map(|c| c.envs.keys().cloned().collect::<Vec<_>>().join(", "))
         .unwrap_or_default();
-    bail!(
+    fail!(
         "`{}` is not a database URL, a configured environment{}, or a snapshot file\n  hint: use postgres://USER@HOST/DB, sqlite://PATH, an [env.NAME] from lockstep.toml, or a file written by `lockstep inspect --format json`",
         lockstep_db::url::redact(arg),
         if envs.is_empty() {
@@ -70,15 +74,15 @@ pub fn load_snapshot(path: &Path) -> Result<Loaded> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let model: Database = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
+        Error::msg(format!(
             "{}:{}:{}: not a lockstep snapshot: {e}\n  hint: snapshots are written by `lockstep inspect SOURCE --format json`",
             path.display(),
             e.line(),
             e.column()
-        )
+        ))
     })?;
     if model.format != lockstep_core::model::FORMAT_VERSION {
-        bail!(
+        fail!(
             "{}: snapshot format {} is not supported (this lockstep reads format {})\n  hint: write the snapshot again with this version of lockstep",
             path.display(),
             model.format,

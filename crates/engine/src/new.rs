@@ -1,10 +1,16 @@
-//! `lockstep new NAME`: the next migration, with its down script, in the project's layout.
+//! A new migration, with its down script, in the project's layout.
 
-use crate::config::Config;
-use crate::project::{self, display_path};
-use anyhow::{bail, Result};
-use lockstep_core::migrate::{dir, Layout, Version};
-use std::process::ExitCode;
+use crate::error::{Context, Result};
+use crate::project::{display_path, list_files, Migrations};
+use crate::{fail, Session};
+use lockstep_core::migrate::{dir, sum, Layout, Version};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct NewReport {
+    pub created: Vec<String>,
+    pub sum: String,
+}
 
 /// UTC `YYYYMMDDHHMMSS` for a Unix time, without a date library.
 fn timestamp(secs: u64) -> String {
@@ -28,8 +34,8 @@ fn timestamp(secs: u64) -> String {
     )
 }
 
-pub fn run(config: Option<&Config>, name: &str) -> Result<ExitCode> {
-    let config = project::require_config(config)?;
+pub fn new(s: &Session, name: &str) -> Result<NewReport> {
+    let config = &s.config;
     let slug: String = name
         .trim()
         .to_lowercase()
@@ -38,10 +44,11 @@ pub fn run(config: Option<&Config>, name: &str) -> Result<ExitCode> {
         .collect();
     let slug = slug.trim_matches('_').to_string();
     if slug.is_empty() {
-        bail!("`{name}` is not a usable migration name\n  hint: use letters and digits, e.g. `lockstep new add_orders_segment`");
+        fail!("`{name}` is not a usable migration name\n  hint: use letters and digits, e.g. `lockstep new add_orders_segment`");
     }
-    std::fs::create_dir_all(&config.migrations)?;
-    let files = project::list_files(&config.migrations)?;
+    std::fs::create_dir_all(&config.migrations)
+        .with_context(|| format!("creating {}", config.migrations.display()))?;
+    let files = list_files(&config.migrations)?;
     let layout = match &config.layout {
         Some(l) => Layout::parse(l).expect("validated when loading the config"),
         None => dir::detect(&files).unwrap_or(Layout::Lockstep),
@@ -89,17 +96,50 @@ pub fn run(config: Option<&Config>, name: &str) -> Result<ExitCode> {
             (format!("{version}_{slug}.down.sql"), down),
         ],
     };
+    let mut out = vec![];
     for (rel, text) in &created {
         let p = config.migrations.join(rel);
         if p.exists() {
-            bail!("{} already exists", display_path(&p));
+            fail!("{} already exists", display_path(&p));
         }
-        std::fs::write(&p, text)?;
-        super::out(&format!("created {}", display_path(&p)))?;
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+        out.push(display_path(&p));
     }
-    // Keep the sum file in step, so the new migration is not reported as unlisted.
-    super::deploy::hash(Some(config))?;
-    Ok(ExitCode::SUCCESS)
+    // Keep the sum file in step, so the new migration is not reported as unlisted; the
+    // lines of the other migrations stay as they were (an edit of an applied migration
+    // must still be noticed).
+    let m = Migrations::load(config)?;
+    let path = m.sum_path();
+    let old: Vec<sum::SumLine> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| sum::parse(&t).ok())
+        .unwrap_or_default();
+    let fresh = sum::render(&m.set);
+    let text: String = if old.is_empty() {
+        fresh
+    } else {
+        fresh
+            .lines()
+            .map(|l| {
+                let v = l.split(' ').next().and_then(Version::parse);
+                match v.and_then(|v| old.iter().find(|o| o.version == v)) {
+                    Some(o) if !l.starts_with('#') => format!(
+                        "{} {} {} {}\n",
+                        o.version,
+                        o.up,
+                        o.down.as_deref().unwrap_or("-"),
+                        o.path
+                    ),
+                    _ => format!("{l}\n"),
+                }
+            })
+            .collect()
+    };
+    crate::deploy::write_atomic(&path, &text)?;
+    Ok(NewReport {
+        created: out,
+        sum: display_path(&path),
+    })
 }
 
 /// Decimal string + 1, any length.

@@ -1,16 +1,14 @@
-//! `lockstep demo [DIR]`: a retail orders and point-of-sale project with dev, qa and
-//! prod as SQLite files, an out-of-band change in prod, and a release that collides
-//! with it. It walks through status, drift, parity, rehearse and check, prints the fix,
-//! and leaves the project as it was before the fix. No server needed.
+//! The demo project: a retail orders and point-of-sale project with dev, qa and prod as
+//! SQLite files, an out-of-band change in prod, and a release that collides with it.
+//! The binary walks through it; this module only builds it.
 
-use crate::cli::OutFormat;
-use crate::config::Config;
-use anyhow::{bail, Context, Result};
+use crate::deploy::DeployOptions;
+use crate::error::{Context, Result};
+use crate::{fail, Config, Events, Session};
 use lockstep_db::{Db, DbUrl};
-use std::path::Path;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
-const FILES: &[(&str, &str)] = &[
+pub const FILES: &[(&str, &str)] = &[
     (
         "lockstep.toml",
         "# The demo's environments are SQLite files next to this one.\nmigrations = \"migrations\"\ncode = [\"app\", \"scripts\"]\n\n[env.dev]\nurl = \"sqlite://dev.db\"\n\n[env.qa]\nurl = \"sqlite://qa.db\"\n\n[env.prod]\nurl = \"sqlite://prod.db\"\n",
@@ -59,7 +57,10 @@ const FILES: &[(&str, &str)] = &[
 ];
 
 /// What the BI team ran by hand on production two weeks ago.
-const OUT_OF_BAND: &str = "ALTER TABLE orders ADD COLUMN segment TEXT;";
+pub const OUT_OF_BAND: &str = "ALTER TABLE orders ADD COLUMN segment TEXT;";
+
+/// The release that collides with the out-of-band change.
+pub const RELEASE: &str = "migrations/20260301090000_order_segment";
 
 async fn exec(url: &str, sql: &str) -> Result<()> {
     let u = DbUrl::parse(url)?;
@@ -69,26 +70,23 @@ async fn exec(url: &str, sql: &str) -> Result<()> {
     Ok(())
 }
 
-fn heading(s: &str) {
-    println!("\n━━ {s}");
-}
-
-pub async fn run(dir: Option<&Path>) -> Result<ExitCode> {
-    let dir = dir.unwrap_or(Path::new("lockstep-demo")).to_path_buf();
+/// Builds the project in `dir`: every environment at the earlier history, the
+/// out-of-band change on prod, and the release deployed to dev only. Returns the config.
+pub async fn build(dir: &Path, events: &Events) -> Result<Config> {
     if dir.join("lockstep.toml").exists() {
-        bail!(
+        fail!(
             "{} already holds a lockstep project\n  hint: remove it, or give another directory: `lockstep demo DIR`",
             dir.display()
         );
     }
     for (rel, text) in FILES {
         let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().expect("files have a parent"))?;
+        std::fs::create_dir_all(p.parent().expect("files have a parent"))
+            .with_context(|| format!("creating {}", dir.display()))?;
         std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
     }
-    let release = "migrations/20260301090000_order_segment";
-    let held = dir.join(format!("{release}.up.sql"));
-    let held_down = dir.join(format!("{release}.down.sql"));
+    let held: PathBuf = dir.join(format!("{RELEASE}.up.sql"));
+    let held_down: PathBuf = dir.join(format!("{RELEASE}.down.sql"));
     // Set the release aside while environments get the earlier history.
     let up_text = std::fs::read_to_string(&held)?;
     let down_text = std::fs::read_to_string(&held_down)?;
@@ -97,89 +95,23 @@ pub async fn run(dir: Option<&Path>) -> Result<ExitCode> {
 
     let config = Config::load(&dir.join("lockstep.toml"))?;
     let abs = |f: &str| format!("sqlite://{}", config.dir.join(f).display());
-    println!(
-        "lockstep demo: a retail orders and point-of-sale project in {}",
-        dir.display()
-    );
-    println!("Three environments (dev, qa, prod) are SQLite files; the code in app/ and scripts/ uses the schema.");
-    for env in ["dev", "qa", "prod"] {
-        let code = super::deploy::deploy(
-            Some(&config),
-            super::deploy::DeployArgs {
-                env,
-                to: None,
-                dry_run: false,
-                resolve: None,
-                allow_drift: false,
-                format: OutFormat::Text,
-            },
-        )
-        .await?;
-        if code != ExitCode::SUCCESS {
-            bail!("the demo could not deploy {env}");
+    {
+        let s = Session::new(Config::load(&config.path)?, events.clone());
+        for env in ["dev", "qa", "prod"] {
+            let r = crate::deploy::deploy(&s, env, &DeployOptions::default()).await?;
+            if !r.ok() {
+                fail!("the demo could not deploy {env}");
+            }
         }
     }
-    println!("\nTwo weeks ago, for a business-intelligence module, someone ran this on prod by hand:\n    {OUT_OF_BAND}");
     exec(&abs("prod.db"), OUT_OF_BAND).await?;
-
     std::fs::write(&held, up_text)?;
     std::fs::write(&held_down, down_text)?;
-    super::deploy::hash(Some(&config))?;
-    println!("\nTonight's release adds {release}.up.sql; dev has run it already:");
-    super::deploy::deploy(
-        Some(&config),
-        super::deploy::DeployArgs {
-            env: "dev",
-            to: None,
-            dry_run: false,
-            resolve: None,
-            allow_drift: false,
-            format: OutFormat::Text,
-        },
-    )
-    .await?;
-
-    heading("lockstep status");
-    super::status::run(Some(&config), None, OutFormat::Text).await?;
-    heading("lockstep drift --env prod");
-    super::drift::run(Some(&config), "prod", None, OutFormat::Text).await?;
-    heading("lockstep parity");
-    super::parity::run(Some(&config), &[], OutFormat::Text).await?;
-    heading("lockstep rehearse --env prod");
-    super::rehearse::run(Some(&config), "prod", false, OutFormat::Text).await?;
-    heading("lockstep check --env prod");
-    super::check::run(Some(&config), "prod", OutFormat::Text).await?;
-    heading("lockstep deploy --env prod");
-    super::deploy::deploy(
-        Some(&config),
-        super::deploy::DeployArgs {
-            env: "prod",
-            to: None,
-            dry_run: false,
-            resolve: None,
-            allow_drift: false,
-            format: OutFormat::Text,
-        },
-    )
-    .await?;
-
-    heading("The fix (not applied: try it yourself)");
-    println!(
-        "prod already has orders.segment, added by hand, so the release's ADD COLUMN fails there.\n\
-         Decide which column wins, then make every environment agree:\n\
-         \n\
-         - Revert the hand-made change on prod, keeping its data for the BI module first:\n\
-         \x20   cd {dir}\n\
-         \x20   sqlite3 prod.db \"CREATE TABLE bi_order_segment AS SELECT id, segment FROM orders; ALTER TABLE orders DROP COLUMN segment;\"\n\
-         \x20   lockstep check --env prod     # green: no drift, the rehearsal passes\n\
-         \x20   lockstep deploy --env prod\n\
-         \n\
-         - Or adopt it: write a migration that gives dev and qa the same column before the\n\
-         \x20 release (on PostgreSQL, `ALTER TABLE orders ADD COLUMN IF NOT EXISTS segment text`),\n\
-         \x20 and change the release to alter that column instead of adding it.\n\
-         \n\
-         Every command above works in {dir}; the project is left as it was before the fix.",
-        dir = dir.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    let s = Session::new(Config::load(&config.path)?, events.clone());
+    crate::deploy::hash(&s, false).await?;
+    let r = crate::deploy::deploy(&s, "dev", &DeployOptions::default()).await?;
+    if !r.ok() {
+        fail!("the demo could not deploy the release to dev");
+    }
+    Ok(config)
 }

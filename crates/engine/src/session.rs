@@ -1,0 +1,286 @@
+//! A session: the project read once, targets opened once per run, and expected schemas
+//! built once and memoized for as long as the session lives (a command, or a watch).
+
+use crate::config::Config;
+use crate::error::{Context, Result};
+use crate::events::{Event, Events};
+use crate::expected::{self, Expected, Mode};
+use crate::project::{self, Migrations};
+use lockstep_core::migrate::state::{self, HistoryRow, ProgressRow, State};
+use lockstep_core::migrate::{Migration, Version};
+use lockstep_core::model::Database;
+use lockstep_db::{Db, DbUrl};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+pub struct Session {
+    pub config: Config,
+    pub events: Events,
+    migrations: OnceLock<Arc<Migrations>>,
+    /// Replayed models by (scratch server, applied versions and checksums).
+    replays: tokio::sync::Mutex<HashMap<String, Arc<Replayed>>>,
+}
+
+/// What one replay of a list of migrations produced: the schema after them, and, when
+/// migrations were pending and asked for, the schema after those as well.
+pub struct Replayed {
+    pub model: Database,
+    pub after_pending: Option<Database>,
+    pub count: usize,
+    pub detail: String,
+}
+
+impl Session {
+    pub fn new(config: Config, events: Events) -> Session {
+        Session {
+            config,
+            events,
+            migrations: OnceLock::new(),
+            replays: Default::default(),
+        }
+    }
+
+    /// The migrations directory, read and parsed once.
+    pub fn migrations(&self) -> Result<Arc<Migrations>> {
+        if let Some(m) = self.migrations.get() {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(Migrations::load(&self.config)?);
+        Ok(self.migrations.get_or_init(|| m).clone())
+    }
+
+    /// The environment's configuration, or an error naming the known ones.
+    pub fn env(&self, env: &str) -> Result<&crate::config::Env> {
+        project::env(&self.config, env)
+    }
+
+    /// Opens an environment: one connection, its history, and the layout settled by
+    /// another tool's history table. A SQLite file that does not exist is an empty
+    /// database unless `create` (deploy) is set.
+    pub async fn open(&self, env: &str, create: bool) -> Result<Target> {
+        let url = project::env_url(&self.config, env)?;
+        let base = self.migrations()?;
+        let sqlite_missing = url
+            .sqlite_path()
+            .is_some_and(|p| p != ":memory:" && !std::path::Path::new(&p).exists());
+        let mut db = if sqlite_missing && !create {
+            // Status and dry runs report everything pending instead of failing, and
+            // create nothing.
+            let mut db = Db::connect(&DbUrl::parse("sqlite::memory:")?, false).await?;
+            db.url = url.clone();
+            db
+        } else {
+            Db::connect(&url, create).await?
+        };
+        self.events.send(Event::Opened { env: env.into() });
+        let (history, progress) = db.read_history().await?;
+        let foreign = if history.is_empty() {
+            db.foreign_history().await?
+        } else {
+            None
+        };
+        let migrations = match base.settled(foreign.as_ref().map(|(t, _)| t.as_str()))? {
+            Some(m) => Arc::new(m),
+            None => base,
+        };
+        Ok(Target {
+            env: env.to_string(),
+            url,
+            db,
+            migrations,
+            history,
+            progress,
+            foreign,
+            actual: None,
+            events: self.events.clone(),
+        })
+    }
+
+    /// Where replays and rehearsals for `env` run.
+    pub fn scratch_server(&self, env: &str) -> Result<DbUrl> {
+        expected::scratch_server(&self.config, env)
+    }
+
+    /// The expected schema of an opened target: a committed snapshot for its version, or
+    /// its applied history replayed (once per session for the same history).
+    pub async fn expected(&self, t: &Target, mode: Option<Mode>) -> Result<Expected> {
+        self.expected_inner(t, mode, false).await
+    }
+
+    /// Like [`Session::expected`], and also what the pending migrations make of it when
+    /// they all apply (`after_pending`), from the same replay where one is needed.
+    pub async fn expected_with_pending(&self, t: &Target) -> Result<Expected> {
+        self.expected_inner(t, None, true).await
+    }
+
+    async fn expected_inner(
+        &self,
+        t: &Target,
+        mode: Option<Mode>,
+        with_pending: bool,
+    ) -> Result<Expected> {
+        let history = t.effective_history();
+        let st = t.state_of(&history);
+        if let Some(p) = st.problems.iter().find(|p| {
+            matches!(
+                p,
+                state::Problem::Missing { .. } | state::Problem::Edited { .. }
+            )
+        }) {
+            crate::fail!(
+                "cannot build {}'s expected schema: {}",
+                t.env,
+                p.message_for(&t.env)
+            );
+        }
+        let applied = expected::replay_order(&t.migrations, &history, &st);
+        let pending: Vec<&Migration> = st.pending.clone();
+        if mode != Some(Mode::Replay) {
+            if let Some(mut e) = expected::from_snapshot(&self.config, &t.env, &st, mode)? {
+                if with_pending && !pending.is_empty() {
+                    let all: Vec<&Migration> = applied.iter().chain(&pending).copied().collect();
+                    let r = self.replay(&t.env, &t.migrations, &all, &[]).await?;
+                    let mut after = r.model.clone();
+                    expected::map_to_deployer(&mut after, &history);
+                    e.after_pending = Some(after);
+                }
+                expected::map_to_deployer(&mut e.model, &history);
+                return Ok(e);
+            }
+        }
+        let extra: &[&Migration] = if with_pending { &pending } else { &[] };
+        let r = self
+            .replay(&t.env, &t.migrations, &applied, extra)
+            .await
+            .with_context(|| {
+                format!("replaying {}'s {} applied migrations", t.env, applied.len())
+            })?;
+        let mapped = |m: &Database| {
+            let mut m = m.clone();
+            expected::map_to_deployer(&mut m, &history);
+            m
+        };
+        let after_pending = match (with_pending, pending.is_empty()) {
+            (false, _) => None,
+            (true, true) => Some(mapped(&r.model)),
+            (true, false) => r.after_pending.as_ref().map(mapped),
+        };
+        Ok(Expected {
+            model: mapped(&r.model),
+            from: "replay",
+            detail: r.detail.clone(),
+            after_pending,
+        })
+    }
+
+    /// Replays `migrations` (then `then`, when given) on a scratch database of `env`'s
+    /// scratch server, memoized by server and the scripts' versions and checksums.
+    pub async fn replay(
+        &self,
+        env: &str,
+        m: &Migrations,
+        migrations: &[&Migration],
+        then: &[&Migration],
+    ) -> Result<Arc<Replayed>> {
+        let server = self.scratch_server(env)?;
+        let key = {
+            let mut k = format!("{}|", server.redacted());
+            for x in migrations {
+                k.push_str(&format!("{}:{},", x.version, x.checksum));
+            }
+            k.push('|');
+            for x in then {
+                k.push_str(&format!("{}:{},", x.version, x.checksum));
+            }
+            k
+        };
+        let mut cache = self.replays.lock().await;
+        if let Some(r) = cache.get(&key) {
+            return Ok(r.clone());
+        }
+        // A replay with pending migrations also answers the plain one.
+        if then.is_empty() {
+            if let Some(r) = cache
+                .iter()
+                .find(|(k, _)| k.starts_with(&key) && k.len() > key.len())
+                .map(|(_, r)| r.clone())
+            {
+                return Ok(r);
+            }
+        }
+        self.events.send(Event::Replay {
+            env: env.to_string(),
+            migrations: migrations.len(),
+        });
+        let (model, after_pending) = expected::replay(&server, m, migrations, then).await?;
+        let r = Arc::new(Replayed {
+            model,
+            after_pending,
+            count: migrations.len(),
+            detail: format!(
+                "{} applied migration(s) replayed on {}",
+                migrations.len(),
+                expected::describe_server(&server)
+            ),
+        });
+        cache.insert(key, r.clone());
+        Ok(r)
+    }
+}
+
+/// An environment opened for the run: one connection, its history, and its live schema
+/// read at most once.
+pub struct Target {
+    pub env: String,
+    pub url: DbUrl,
+    pub db: Db,
+    pub migrations: Arc<Migrations>,
+    pub history: Vec<HistoryRow>,
+    pub progress: Vec<ProgressRow>,
+    /// Another tool's history table (tool, applied versions) when lockstep has none.
+    pub foreign: Option<(String, Vec<Version>)>,
+    actual: Option<Database>,
+    events: Events,
+}
+
+impl Target {
+    /// History rows, with another tool's applied versions counted as adopted when
+    /// lockstep has no history of its own yet.
+    pub fn effective_history(&self) -> Vec<HistoryRow> {
+        expected::effective_history(&self.history, &self.foreign, &self.migrations)
+    }
+
+    /// Applied, pending and problems, from `history` (usually `effective_history()`).
+    pub fn state_of<'a>(&'a self, history: &[HistoryRow]) -> State<'a> {
+        state::state(&self.migrations.set, history, &self.progress)
+    }
+
+    /// The live schema, read once; `refresh` after the target was changed.
+    pub async fn actual(&mut self) -> Result<&Database> {
+        if self.actual.is_none() {
+            let m = self
+                .db
+                .inspect()
+                .await
+                .with_context(|| format!("inspecting {}", self.env))?;
+            self.actual = Some(m);
+            self.events.send(Event::Inspected {
+                env: self.env.clone(),
+            });
+        }
+        Ok(self.actual.as_ref().expect("just set"))
+    }
+
+    /// Forgets the cached live schema and history (after a deploy changed them).
+    pub async fn refresh(&mut self) -> Result<()> {
+        self.actual = None;
+        let (h, p) = self.db.read_history().await?;
+        self.history = h;
+        self.progress = p;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        self.db.close().await;
+    }
+}

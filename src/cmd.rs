@@ -1,0 +1,434 @@
+//! Each command: parse arguments, call the engine, render its report, choose the exit
+//! code. Nothing here computes a result of its own.
+
+use crate::cli::{Args, Command, DiffFormat, Expected, InspectFormat, OutFormat, Resolve};
+use crate::render::{self, json, out};
+use anyhow::{bail, Result};
+use lockstep_engine::deploy::{self, DeployOptions, Destruction, RollbackOptions};
+use lockstep_engine::expected::Mode;
+use lockstep_engine::{Config, Event, Events, Session};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+const FINDINGS: u8 = 1;
+const TROUBLE: u8 = 2;
+
+fn code(c: u8) -> ExitCode {
+    ExitCode::from(c)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+static VERBOSITY: std::sync::OnceLock<Verbosity> = std::sync::OnceLock::new();
+
+/// Notes and warnings on stderr; progress on one line when stderr is a terminal; with
+/// `-v`, every event with the time since start; with `-q`, only warnings.
+pub fn terminal_events() -> Events {
+    let tty = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let verbosity = *VERBOSITY.get().unwrap_or(&Verbosity::Normal);
+    Events::new(move |e| {
+        let mut err = std::io::stderr().lock();
+        if verbosity == Verbosity::Verbose {
+            let _ = writeln!(
+                err,
+                "lockstep: [{:>7.3}s] {}",
+                start.elapsed().as_secs_f64(),
+                describe_event(e)
+            );
+            return;
+        }
+        if verbosity == Verbosity::Quiet && !matches!(e, Event::Warn { .. }) {
+            return;
+        }
+        match e {
+            Event::Note { text, .. } => {
+                let _ = writeln!(err, "{}lockstep: {text}", if tty { "\r\x1b[K" } else { "" });
+            }
+            Event::Warn { text, .. } => {
+                let _ = writeln!(err, "{}lockstep: {text}", if tty { "\r\x1b[K" } else { "" });
+            }
+            Event::Progress {
+                env,
+                step,
+                steps,
+                name,
+                statement,
+                statements,
+            } if tty => {
+                let _ = write!(
+                    err,
+                    "\r\x1b[K{env}: migration {}/{steps} {name} · statement {}/{statements} · {:.1}s",
+                    step + 1,
+                    statement + 1,
+                    start.elapsed().as_secs_f64()
+                );
+            }
+            Event::Stage { env, stage } if tty => {
+                let _ = write!(err, "\r\x1b[K{env}: {stage}…");
+            }
+            Event::Done { .. } if tty => {
+                let _ = write!(err, "\r\x1b[K");
+            }
+            _ => {}
+        }
+    })
+}
+
+fn describe_event(e: &Event) -> String {
+    match e {
+        Event::Note { text, .. } => text.clone(),
+        Event::Warn { text, .. } => format!("warning: {text}"),
+        Event::Progress {
+            env,
+            step,
+            steps,
+            name,
+            statement,
+            statements,
+        } => format!(
+            "{env}: migration {}/{steps} {name}, statement {}/{statements}",
+            step + 1,
+            statement + 1
+        ),
+        Event::Stage { env, stage } => format!("{env}: {stage}"),
+        Event::Done { env } => format!("{env}: done"),
+        Event::Opened { env } => format!("{env}: opened a connection"),
+        Event::Replay { env, migrations } => {
+            format!("{env}: replaying {migrations} migration(s) on a scratch database")
+        }
+        Event::Inspected { env } => format!("{env}: read the live schema"),
+    }
+}
+
+/// Clears a progress or stage line before the report is printed.
+fn clear_line() {
+    if std::io::stderr().is_terminal() {
+        let _ = write!(std::io::stderr(), "\r\x1b[K");
+    }
+}
+
+fn session(config: Option<Config>) -> Result<Session> {
+    match config {
+        Some(c) => Ok(Session::new(c, terminal_events())),
+        None => bail!(
+            "no lockstep.toml found in this directory or a parent\n  hint: create one with `migrations = \"migrations\"` and an [env.NAME] url, or pass --config PATH"
+        ),
+    }
+}
+
+/// Asks on a terminal before statements that destroy data run.
+fn confirm(d: &[Destruction]) -> bool {
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{}", render::deploy::confirm_prompt(d));
+    let _ = err.flush();
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "yes" | "y")
+}
+
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+fn all_envs(s: &Session, named: &[String]) -> Result<Vec<String>> {
+    let envs: Vec<String> = if named.is_empty() {
+        s.config.envs.keys().cloned().collect()
+    } else {
+        named.to_vec()
+    };
+    if envs.is_empty() {
+        bail!(
+            "{} has no environments\n  hint: add an [env.NAME] section with a url",
+            s.config.path.display()
+        );
+    }
+    Ok(envs)
+}
+
+fn mode(e: Option<Expected>) -> Option<Mode> {
+    e.map(|e| match e {
+        Expected::Snapshot => Mode::Snapshot,
+        Expected::Replay => Mode::Replay,
+    })
+}
+
+pub async fn dispatch(args: Args) -> Result<ExitCode> {
+    let _ = VERBOSITY.set(if args.verbose {
+        Verbosity::Verbose
+    } else if args.quiet {
+        Verbosity::Quiet
+    } else {
+        Verbosity::Normal
+    });
+    let config = Config::find(args.config.as_deref())?;
+    match args.command {
+        Command::Inspect { source, format } => {
+            let s = config.map(|c| Session::new(c, terminal_events()));
+            let loaded = lockstep_engine::diff::inspect(s.as_ref(), &source).await?;
+            match format {
+                InspectFormat::Json => json(&loaded.model)?,
+                InspectFormat::Sql => {
+                    out(&lockstep_engine::rehearse::create_script(&loaded.model))?
+                }
+                InspectFormat::Text => out(&render::diff::summary(&loaded))?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff { from, to, format } => {
+            let s = config.map(|c| Session::new(c, terminal_events()));
+            let r = lockstep_engine::diff::diff(s.as_ref(), &from, &to).await?;
+            match format {
+                DiffFormat::Json => json(&r.json())?,
+                DiffFormat::Sql => {
+                    if !r.identical() {
+                        out(&r.plan.to_sql())?
+                    }
+                }
+                DiffFormat::Text => out(&render::diff::text(&r))?,
+            }
+            Ok(if r.identical() {
+                ExitCode::SUCCESS
+            } else {
+                code(FINDINGS)
+            })
+        }
+        Command::Status { env, format } => {
+            let s = session(config)?;
+            let envs = all_envs(&s, &env.into_iter().collect::<Vec<_>>())?;
+            let r = lockstep_engine::status::status(&s, &envs).await?;
+            match format {
+                OutFormat::Json => json(&r)?,
+                OutFormat::Text => out(&render::status::text(&r))?,
+            }
+            Ok(if r.has_errors() {
+                code(TROUBLE)
+            } else if r.has_problems() {
+                code(FINDINGS)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Deploy {
+            env,
+            to,
+            dry_run,
+            resolve,
+            allow_drift,
+            yes,
+            format,
+        } => {
+            let s = session(config)?;
+            let ask = |d: &[Destruction]| confirm(d);
+            let o = DeployOptions {
+                to,
+                dry_run,
+                resolve: resolve.map(|r| match r {
+                    Resolve::Done => deploy::Resolve::Done,
+                    Resolve::Retry => deploy::Resolve::Retry,
+                }),
+                allow_drift,
+                yes,
+                confirm: interactive().then_some(&ask as deploy::Confirm),
+            };
+            let r = deploy::deploy(&s, &env, &o).await?;
+            clear_line();
+            deploy_result(&r, format)
+        }
+        Command::Rollback {
+            env,
+            to,
+            dry_run,
+            allow_drift,
+            yes,
+            format,
+        } => {
+            let s = session(config)?;
+            let ask = |d: &[Destruction]| confirm(d);
+            let o = RollbackOptions {
+                to,
+                dry_run,
+                allow_drift,
+                yes,
+                confirm: interactive().then_some(&ask as deploy::Confirm),
+            };
+            let r = deploy::rollback(&s, &env, &o).await?;
+            clear_line();
+            deploy_result(&r, format)
+        }
+        Command::New { name } => {
+            let s = session(config)?;
+            let r = lockstep_engine::new::new(&s, &name)?;
+            let mut text = String::new();
+            for c in &r.created {
+                text.push_str(&format!("created {c}\n"));
+            }
+            text.push_str(&format!("updated {}; commit it", r.sum));
+            out(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hash { allow_applied } => {
+            let s = session(config)?;
+            let r = deploy::hash(&s, allow_applied).await?;
+            if !r.written {
+                let mut e = format!(
+                    "lockstep: {} was not rewritten: these migrations changed after an environment applied them:\n",
+                    r.path
+                );
+                for a in &r.applied_changed {
+                    e.push_str(&format!("  {a}\n"));
+                }
+                e.push_str("  hint: restore them (git checkout) and put the change in a new migration (`lockstep new NAME`); for an edit that changes nothing (a comment), pass --allow-applied\n");
+                eprint!("{e}");
+                return Ok(code(FINDINGS));
+            }
+            out(&format!(
+                "wrote {} ({} migrations); commit it",
+                r.path, r.migrations
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lint {
+            files,
+            env,
+            base,
+            format,
+        } => {
+            let s = config.map(|c| Session::new(c, terminal_events()));
+            let r = match &env {
+                Some(env) => {
+                    let Some(s) = &s else {
+                        session(None)?;
+                        unreachable!()
+                    };
+                    lockstep_engine::lint::lint_env(s, env, &files).await?
+                }
+                None => lockstep_engine::lint::lint_files(s.as_ref(), &files, base.as_deref())?,
+            };
+            render::lint::print(&r.findings, &r.inputs, format)?;
+            Ok(if r.errors() > 0 {
+                code(FINDINGS)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Drift {
+            env,
+            expected,
+            format,
+        } => {
+            let s = session(config)?;
+            let r = lockstep_engine::drift::drift(&s, &env, mode(expected)).await?;
+            match format {
+                OutFormat::Json => json(&r)?,
+                OutFormat::Text => out(&render::drift::text(&r))?,
+            }
+            Ok(if r.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                code(FINDINGS)
+            })
+        }
+        Command::Demo { dir } => crate::demo::run(dir.as_deref()).await,
+        Command::Impact { env, base, format } => {
+            let s = session(config)?;
+            let r = match &env {
+                Some(e) => lockstep_engine::impact::impact_env(&s, e).await?,
+                None => lockstep_engine::impact::impact_base(&s, base.as_deref())?,
+            };
+            match format {
+                OutFormat::Json => json(&r)?,
+                OutFormat::Text => out(&render::impact::text(&r))?,
+            }
+            Ok(if r.high_confidence() > 0 {
+                code(FINDINGS)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Check { env, format } => {
+            let s = session(config)?;
+            let r = lockstep_engine::check::check(&s, &env).await?;
+            clear_line();
+            match format {
+                OutFormat::Json => json(&r)?,
+                OutFormat::Text => out(&render::check::text(&r))?,
+            }
+            Ok(match r.verdict {
+                "pass" => ExitCode::SUCCESS,
+                "fail" => code(FINDINGS),
+                _ => code(TROUBLE),
+            })
+        }
+        Command::Parity { envs, format } => {
+            let s = session(config)?;
+            let envs = all_envs(&s, &envs)?;
+            let r = lockstep_engine::parity::parity(&s, &envs).await?;
+            clear_line();
+            match format {
+                OutFormat::Json => json(&r)?,
+                OutFormat::Text => out(&render::parity::text(&r))?,
+            }
+            Ok(if r.has_errors() {
+                code(TROUBLE)
+            } else if !r.differences.is_empty() {
+                code(FINDINGS)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Rehearse {
+            env,
+            with_data,
+            format,
+        } => {
+            let s = session(config)?;
+            let r = lockstep_engine::rehearse::rehearse(&s, &env, with_data).await?;
+            match format {
+                OutFormat::Json => json(&r)?,
+                OutFormat::Text => out(&render::rehearse::text(&r))?,
+            }
+            Ok(if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                code(FINDINGS)
+            })
+        }
+        Command::Snapshot { to, env } => {
+            let s = session(config)?;
+            let r = lockstep_engine::snapshot::snapshot(&s, to.as_deref(), env.as_deref()).await?;
+            out(&format!(
+                "wrote {} ({} migrations replayed); commit it",
+                r.path, r.replayed
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn deploy_result(r: &deploy::DeployReport, format: OutFormat) -> Result<ExitCode> {
+    match format {
+        OutFormat::Json => json(r)?,
+        OutFormat::Text => {
+            let (o, e) = render::deploy::text(r);
+            if !e.is_empty() {
+                eprint!("{e}");
+            }
+            if !o.is_empty() {
+                out(&o)?;
+            }
+        }
+    }
+    Ok(if r.ok() {
+        ExitCode::SUCCESS
+    } else {
+        code(FINDINGS)
+    })
+}

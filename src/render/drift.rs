@@ -1,0 +1,26 @@
+//! `lockstep drift`.
+
+use lockstep_engine::drift::DriftReport;
+
+pub fn text(r: &DriftReport) -> String {
+    if r.items.is_empty() {
+        return format!(
+            "{}: no drift (expected schema from {}: {})",
+            r.env, r.expected_from, r.expected_detail
+        );
+    }
+    let mut s = format!(
+        "{}: {} (expected schema from {}: {})\n",
+        r.env,
+        super::count(r.items.len(), "drift item", "drift items"),
+        r.expected_from,
+        r.expected_detail
+    );
+    for (i, it) in r.items.iter().enumerate() {
+        s.push_str(&format!("  {}. {}\n", i + 1, it.describe()));
+    }
+    s.push_str(
+        "  hint: adopt each change in a new migration (`lockstep new NAME`), or revert it\n",
+    );
+    s
+}

@@ -1,0 +1,42 @@
+//! Rendering the engine's reports: one file per report, each with text and JSON (and
+//! the CI formats where they exist). Nothing here talks to a database.
+
+pub mod check;
+pub mod deploy;
+pub mod diff;
+pub mod drift;
+pub mod impact;
+pub mod lint;
+pub mod parity;
+pub mod rehearse;
+pub mod status;
+
+use serde::Serialize;
+use std::io::Write;
+
+/// Writes to stdout, so a closed pipe surfaces as an error `main` recognizes.
+pub fn out(s: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(s.as_bytes())?;
+    if !s.ends_with('\n') {
+        stdout.write_all(b"\n")?;
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+/// A report as the contract's JSON: one pretty-printed object. The status page serves
+/// the same bytes.
+pub fn json<T: Serialize>(report: &T) -> anyhow::Result<()> {
+    out(&serde_json::to_string_pretty(report)?)
+}
+
+/// `n thing(s)` with the right plural for people.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Indents every line after the first by `pad`.
+pub fn indent_rest(s: &str, pad: &str) -> String {
+    s.replace('\n', &format!("\n{pad}"))
+}
