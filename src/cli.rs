@@ -58,6 +58,9 @@ pub enum Command {
     Status {
         #[arg(long)]
         env: Option<String>,
+        /// One member of a fleet environment (default: every member).
+        #[arg(long, value_name = "NAME")]
+        member: Option<String>,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
@@ -68,6 +71,13 @@ pub enum Command {
     Deploy {
         #[arg(long)]
         env: String,
+        /// One member of a fleet environment (default: every member).
+        #[arg(long, value_name = "NAME")]
+        member: Option<String>,
+        /// Deploy waves for a fleet, overriding the configured ones: counts or
+        /// percentages of the fleet, cumulative (`1,10%,100%`).
+        #[arg(long, value_delimiter = ',', value_name = "WAVES")]
+        waves: Option<Vec<String>>,
         /// Apply up to and including this version.
         #[arg(long, value_name = "VERSION")]
         to: Option<String>,
@@ -95,6 +105,12 @@ pub enum Command {
     Rollback {
         #[arg(long)]
         env: String,
+        /// One member of a fleet environment (default: every member).
+        #[arg(long, value_name = "NAME")]
+        member: Option<String>,
+        /// Rollback waves for a fleet (as for deploy).
+        #[arg(long, value_delimiter = ',', value_name = "WAVES")]
+        waves: Option<Vec<String>>,
         #[arg(long, value_name = "VERSION")]
         to: String,
         /// Print what would run and the rows at stake; change nothing.
@@ -119,6 +135,9 @@ pub enum Command {
     Drift {
         #[arg(long)]
         env: String,
+        /// One member of a fleet environment (default: every member).
+        #[arg(long, value_name = "NAME")]
+        member: Option<String>,
         #[arg(long, value_enum)]
         expected: Option<Expected>,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
@@ -131,6 +150,9 @@ pub enum Command {
     Rehearse {
         #[arg(long)]
         env: String,
+        /// Which member of a fleet environment.
+        #[arg(long, value_name = "NAME")]
+        member: Option<String>,
         /// Rehearse on a copy of the data too (SQLite files).
         #[arg(long)]
         with_data: bool,
@@ -144,6 +166,9 @@ pub enum Command {
     Check {
         #[arg(long)]
         env: String,
+        /// One member of a fleet environment (default: every member).
+        #[arg(long, value_name = "NAME")]
+        member: Option<String>,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
@@ -165,6 +190,9 @@ pub enum Command {
         /// Use this environment's pending migrations, and add its drift.
         #[arg(long)]
         env: Option<String>,
+        /// Which member of a fleet environment.
+        #[arg(long, value_name = "NAME", requires = "env")]
+        member: Option<String>,
         /// Without --env: the migrations new or changed compared with REF (default: the
         /// git default branch).
         #[arg(long, value_name = "REF", conflicts_with = "env")]
@@ -210,6 +238,9 @@ pub enum Command {
         files: Vec<PathBuf>,
         #[arg(long)]
         env: Option<String>,
+        /// Which member of a fleet environment.
+        #[arg(long, value_name = "NAME", requires = "env")]
+        member: Option<String>,
         /// Without FILE or --env: lint the migrations new or changed compared with REF.
         #[arg(long, value_name = "REF")]
         base: Option<String>,

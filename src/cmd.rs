@@ -200,10 +200,17 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 code(FINDINGS)
             })
         }
-        Command::Status { env, format } => {
+        Command::Status {
+            env,
+            member,
+            format,
+        } => {
             let s = session(config)?;
             let envs = all_envs(&s, &env.into_iter().collect::<Vec<_>>())?;
-            let r = lockstep_engine::status::status(&s, &envs).await?;
+            if member.is_some() && envs.len() != 1 {
+                bail!("--member names a member of one fleet\n  hint: add --env FLEET");
+            }
+            let r = lockstep_engine::status::status(&s, &envs, member.as_deref()).await?;
             match format {
                 OutFormat::Json => json(&r)?,
                 OutFormat::Text => out(&render::status::text(&r))?,
@@ -218,6 +225,8 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
         }
         Command::Deploy {
             env,
+            member,
+            waves,
             to,
             dry_run,
             resolve,
@@ -238,12 +247,19 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 yes,
                 confirm: interactive().then_some(&ask as deploy::Confirm),
             };
-            let r = deploy::deploy(&s, &env, &o).await?;
+            if is_fleet(&s, &env, &member)? {
+                let r = lockstep_engine::fleet::deploy(&s, &env, &o, waves.as_deref()).await?;
+                clear_line();
+                return fleet_result(&r, format, "deploy:");
+            }
+            let r = deploy::deploy(&s, &env, member.as_deref(), &o).await?;
             clear_line();
             deploy_result(&r, format)
         }
         Command::Rollback {
             env,
+            member,
+            waves,
             to,
             dry_run,
             allow_drift,
@@ -259,7 +275,12 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 yes,
                 confirm: interactive().then_some(&ask as deploy::Confirm),
             };
-            let r = deploy::rollback(&s, &env, &o).await?;
+            if is_fleet(&s, &env, &member)? {
+                let r = lockstep_engine::fleet::rollback(&s, &env, &o, waves.as_deref()).await?;
+                clear_line();
+                return fleet_result(&r, format, "rollback:");
+            }
+            let r = deploy::rollback(&s, &env, member.as_deref(), &o).await?;
             clear_line();
             deploy_result(&r, format)
         }
@@ -298,6 +319,7 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
         Command::Lint {
             files,
             env,
+            member,
             base,
             format,
         } => {
@@ -308,7 +330,7 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                         session(None)?;
                         unreachable!()
                     };
-                    lockstep_engine::lint::lint_env(s, env, &files).await?
+                    lockstep_engine::lint::lint_env(s, env, member.as_deref(), &files).await?
                 }
                 None => lockstep_engine::lint::lint_files(s.as_ref(), &files, base.as_deref())?,
             };
@@ -321,11 +343,28 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
         }
         Command::Drift {
             env,
+            member,
             expected,
             format,
         } => {
             let s = session(config)?;
-            let r = lockstep_engine::drift::drift(&s, &env, mode(expected)).await?;
+            if is_fleet(&s, &env, &member)? {
+                let r = lockstep_engine::fleet::drift(&s, &env, mode(expected)).await?;
+                clear_line();
+                match format {
+                    OutFormat::Json => json(&r)?,
+                    OutFormat::Text => out(&render::fleet::drift(&r))?,
+                }
+                return Ok(if !r.errors.is_empty() {
+                    code(TROUBLE)
+                } else if r.drifted() > 0 {
+                    code(FINDINGS)
+                } else {
+                    ExitCode::SUCCESS
+                });
+            }
+            let r =
+                lockstep_engine::drift::drift(&s, &env, member.as_deref(), mode(expected)).await?;
             match format {
                 OutFormat::Json => json(&r)?,
                 OutFormat::Text => out(&render::drift::text(&r))?,
@@ -337,10 +376,15 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             })
         }
         Command::Demo { dir } => crate::demo::run(dir.as_deref()).await,
-        Command::Impact { env, base, format } => {
+        Command::Impact {
+            env,
+            member,
+            base,
+            format,
+        } => {
             let s = session(config)?;
             let r = match &env {
-                Some(e) => lockstep_engine::impact::impact_env(&s, e).await?,
+                Some(e) => lockstep_engine::impact::impact_env(&s, e, member.as_deref()).await?,
                 None => lockstep_engine::impact::impact_base(&s, base.as_deref())?,
             };
             match format {
@@ -353,19 +397,28 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Check { env, format } => {
+        Command::Check {
+            env,
+            member,
+            format,
+        } => {
             let s = session(config)?;
-            let r = lockstep_engine::check::check(&s, &env).await?;
+            if is_fleet(&s, &env, &member)? {
+                let r = lockstep_engine::fleet::check(&s, &env).await?;
+                clear_line();
+                match format {
+                    OutFormat::Json => json(&r)?,
+                    OutFormat::Text => out(&render::fleet::check(&r))?,
+                }
+                return Ok(verdict_code(r.verdict));
+            }
+            let r = lockstep_engine::check::check(&s, &env, member.as_deref()).await?;
             clear_line();
             match format {
                 OutFormat::Json => json(&r)?,
                 OutFormat::Text => out(&render::check::text(&r))?,
             }
-            Ok(match r.verdict {
-                "pass" => ExitCode::SUCCESS,
-                "fail" => code(FINDINGS),
-                _ => code(TROUBLE),
-            })
+            Ok(verdict_code(r.verdict))
         }
         Command::Parity { envs, format } => {
             let s = session(config)?;
@@ -386,11 +439,13 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
         }
         Command::Rehearse {
             env,
+            member,
             with_data,
             format,
         } => {
             let s = session(config)?;
-            let r = lockstep_engine::rehearse::rehearse(&s, &env, with_data).await?;
+            let r =
+                lockstep_engine::rehearse::rehearse(&s, &env, member.as_deref(), with_data).await?;
             match format {
                 OutFormat::Json => json(&r)?,
                 OutFormat::Text => out(&render::rehearse::text(&r))?,
@@ -411,6 +466,35 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Whether `env` is a fleet worked on as a whole (no `--member`).
+fn is_fleet(s: &Session, env: &str, member: &Option<String>) -> Result<bool> {
+    Ok(member.is_none() && s.env(env)?.is_fleet())
+}
+
+fn verdict_code(verdict: &str) -> ExitCode {
+    match verdict {
+        "pass" => ExitCode::SUCCESS,
+        "fail" => code(FINDINGS),
+        _ => code(TROUBLE),
+    }
+}
+
+fn fleet_result(
+    r: &lockstep_engine::fleet::FleetDeployReport,
+    format: OutFormat,
+    verb: &str,
+) -> Result<ExitCode> {
+    match format {
+        OutFormat::Json => json(r)?,
+        OutFormat::Text => out(&render::fleet::deploy(r, verb))?,
+    }
+    Ok(if r.ok() {
+        ExitCode::SUCCESS
+    } else {
+        code(FINDINGS)
+    })
 }
 
 fn deploy_result(r: &deploy::DeployReport, format: OutFormat) -> Result<ExitCode> {

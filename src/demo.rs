@@ -31,11 +31,11 @@ pub async fn run(dir: Option<&Path>) -> Result<ExitCode> {
 
     heading("lockstep status");
     render::out(&render::status::text(
-        &lockstep_engine::status::status(&s, &envs).await?,
+        &lockstep_engine::status::status(&s, &envs, None).await?,
     ))?;
     heading("lockstep drift --env prod");
     render::out(&render::drift::text(
-        &lockstep_engine::drift::drift(&s, "prod", None).await?,
+        &lockstep_engine::drift::drift(&s, "prod", None, None).await?,
     ))?;
     heading("lockstep parity");
     render::out(&render::parity::text(
@@ -43,14 +43,14 @@ pub async fn run(dir: Option<&Path>) -> Result<ExitCode> {
     ))?;
     heading("lockstep rehearse --env prod");
     render::out(&render::rehearse::text(
-        &lockstep_engine::rehearse::rehearse(&s, "prod", false).await?,
+        &lockstep_engine::rehearse::rehearse(&s, "prod", None, false).await?,
     ))?;
     heading("lockstep check --env prod");
     render::out(&render::check::text(
-        &lockstep_engine::check::check(&s, "prod").await?,
+        &lockstep_engine::check::check(&s, "prod", None).await?,
     ))?;
     heading("lockstep deploy --env prod");
-    let r = deploy::deploy(&s, "prod", &DeployOptions::default()).await?;
+    let r = deploy::deploy(&s, "prod", None, &DeployOptions::default()).await?;
     let (o, e) = render::deploy::text(&r);
     print!("{e}");
     if !o.is_empty() {

@@ -5,6 +5,7 @@ pub mod check;
 pub mod deploy;
 pub mod diff;
 pub mod drift;
+pub mod fleet;
 pub mod impact;
 pub mod lint;
 pub mod parity;

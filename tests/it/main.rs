@@ -10,6 +10,7 @@ mod deploy;
 mod drift;
 mod engine;
 mod examples;
+mod fleet;
 mod impact;
 mod impact_synapse;
 mod inspect_pg;

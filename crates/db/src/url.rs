@@ -120,6 +120,24 @@ impl DbUrl {
         }
     }
 
+    /// The server this URL points at, without database or password: what scratch work on
+    /// it shares. All SQLite scratch work is in memory, so it is one "server".
+    pub fn server_identity(&self) -> String {
+        if self.dialect == Dialect::Sqlite {
+            return "sqlite".into();
+        }
+        match ::url::Url::parse(&self.raw) {
+            Ok(u) => format!(
+                "{}://{}@{}:{}",
+                u.scheme(),
+                u.username(),
+                u.host_str().unwrap_or(""),
+                u.port().map(|p| p.to_string()).unwrap_or_default()
+            ),
+            Err(_) => self.redacted(),
+        }
+    }
+
     /// The database name in a server URL.
     pub fn database(&self) -> Option<String> {
         ::url::Url::parse(&self.raw)

@@ -74,9 +74,16 @@ fn error(name: &'static str, e: &crate::Error) -> CheckItem {
     )
 }
 
-pub async fn check(s: &Session, env: &str) -> Result<CheckReport> {
+pub async fn check(s: &Session, env: &str, member: Option<&str>) -> Result<CheckReport> {
     s.env(env)?;
-    let mut t = s.open(env, false).await?;
+    let t = s.open_in(env, member, false).await?;
+    check_target(s, t).await
+}
+
+/// The gate on an opened target (closed when done).
+pub async fn check_target(s: &Session, mut t: crate::Target) -> Result<CheckReport> {
+    let env = t.env.clone();
+    let env = env.as_str();
     let mut checks = vec![];
 
     // Integrity: the sum file and the history against the directory.

@@ -22,8 +22,19 @@ pub struct RawConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEnv {
-    pub url: String,
+    pub url: Option<String>,
     pub scratch: Option<String>,
+    /// A fleet: a file of members, or an inline table of name = url.
+    pub members: Option<RawMembers>,
+    pub concurrency: Option<usize>,
+    pub waves: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawMembers {
+    File(String),
+    Inline(toml::Table),
 }
 
 /// A loaded configuration, with paths resolved against the file's directory and
@@ -42,10 +53,39 @@ pub struct Config {
 #[derive(Debug)]
 pub struct Env {
     pub name: String,
-    /// Expanded URL. May hold a password: print only through `redact`.
+    /// Expanded URL of a single-database environment (empty for a fleet). May hold a
+    /// password: print only through `redact`.
     pub url: String,
     pub scratch: Option<String>,
+    /// A fleet's members, in the order they are listed; None for one database.
+    pub fleet: Option<Fleet>,
 }
+
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    pub members: Vec<Member>,
+    /// Members worked on at once.
+    pub concurrency: usize,
+    /// Deploy waves: counts (`1`) or percentages (`10%`) of the fleet, in order.
+    pub waves: Vec<String>,
+}
+
+/// One database of a fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    /// May hold a password: print only through `redact`.
+    pub url: String,
+}
+
+impl Env {
+    pub fn is_fleet(&self) -> bool {
+        self.fleet.is_some()
+    }
+}
+
+/// Default number of members worked on at once.
+pub const DEFAULT_CONCURRENCY: usize = 8;
 
 impl Config {
     /// Finds and loads the config. `None` when there is none and none was asked for.
@@ -76,7 +116,7 @@ impl Config {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| {
             Error::msg(format!(
-                "{} is not a valid lockstep.toml: {}\n  hint: known keys are migrations, layout, snapshots, code and [env.NAME] with url and scratch",
+                "{} is not a valid lockstep.toml: {}\n  hint: known keys are migrations, layout, snapshots, code and [env.NAME] with url or members (a fleet, with concurrency and waves) and scratch",
                 path.display(),
                 e.to_string().trim()
             ))
@@ -85,15 +125,57 @@ impl Config {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut envs = BTreeMap::new();
         for (name, e) in raw.env {
-            let url =
-                expand(&e.url).with_context(|| format!("{}: [env.{name}] url", path.display()))?;
+            let at = || format!("{}: [env.{name}]", path.display());
             let scratch = e
                 .scratch
                 .as_deref()
                 .map(expand)
                 .transpose()
-                .with_context(|| format!("{}: [env.{name}] scratch", path.display()))?;
-            envs.insert(name.clone(), Env { name, url, scratch });
+                .with_context(|| format!("{} scratch", at()))?;
+            let (url, fleet) = match (e.url, e.members) {
+                (Some(u), None) => {
+                    if e.concurrency.is_some() || e.waves.is_some() {
+                        fail!("{}: concurrency and waves belong to a fleet (an environment with members)\n  hint: remove them, or list the members", at());
+                    }
+                    (expand(&u).with_context(|| format!("{} url", at()))?, None)
+                }
+                (None, Some(m)) => {
+                    let members = load_members(&m, &dir).with_context(|| format!("{} members", at()))?;
+                    let waves = e.waves.unwrap_or_default();
+                    for w in &waves {
+                        parse_wave(w).with_context(|| format!("{} waves", at()))?;
+                    }
+                    let concurrency = e.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+                    if concurrency == 0 {
+                        fail!("{}: concurrency must be at least 1", at());
+                    }
+                    (
+                        String::new(),
+                        Some(Fleet {
+                            members,
+                            concurrency,
+                            waves,
+                        }),
+                    )
+                }
+                (Some(_), Some(_)) => fail!(
+                    "{}: has both url and members\n  hint: an environment is one database (url) or a fleet (members), never both",
+                    at()
+                ),
+                (None, None) => fail!(
+                    "{}: has neither url nor members\n  hint: add url = \"postgres://…\", or members = \"FILE\" for a fleet",
+                    at()
+                ),
+            };
+            envs.insert(
+                name.clone(),
+                Env {
+                    name,
+                    url,
+                    scratch,
+                    fleet,
+                },
+            );
         }
         if let Some(l) = &raw.layout {
             const LAYOUTS: [&str; 6] = [
@@ -125,6 +207,125 @@ impl Config {
             path,
         })
     }
+}
+
+/// How many members of `total` a wave takes: a count (`1`) or a percentage (`10%`),
+/// at least one.
+pub fn wave_size(spec: &str, total: usize) -> Result<usize> {
+    Ok(match parse_wave(spec)? {
+        Wave::Count(n) => n.min(total),
+        Wave::Percent(p) => (((total as f64) * p / 100.0).ceil() as usize).clamp(1, total.max(1)),
+    })
+}
+
+enum Wave {
+    Count(usize),
+    Percent(f64),
+}
+
+fn parse_wave(spec: &str) -> Result<Wave> {
+    let bad = || {
+        Error::msg(format!(
+            "wave `{spec}` is neither a count nor a percentage\n  hint: write waves as [\"1\", \"10%\", \"100%\"]"
+        ))
+    };
+    let s = spec.trim();
+    if let Some(p) = s.strip_suffix('%') {
+        let p: f64 = p.trim().parse().map_err(|_| bad())?;
+        if !(p > 0.0 && p <= 100.0) {
+            return Err(bad());
+        }
+        return Ok(Wave::Percent(p));
+    }
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Wave::Count(n)),
+        _ => Err(bad()),
+    }
+}
+
+/// A member named by its URL alone: its database (or schema, for schema-per-tenant
+/// URLs), or the file name of a SQLite database.
+fn member_name(url: &str) -> String {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("sqlite:") {
+        let path = url["sqlite:".len()..].trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or(path);
+        return std::path::Path::new(path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string());
+    }
+    let no_query = url.split(['?', '#']).next().unwrap_or(url);
+    let schema = url.split_once('?').and_then(|(_, q)| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("schema=").map(str::to_string))
+    });
+    schema.unwrap_or_else(|| no_query.rsplit('/').next().unwrap_or(no_query).to_string())
+}
+
+fn load_members(m: &RawMembers, dir: &Path) -> Result<Vec<Member>> {
+    let mut out: Vec<Member> = vec![];
+    match m {
+        RawMembers::Inline(t) => {
+            for (name, v) in t {
+                let Some(u) = v.as_str() else {
+                    fail!("member {name}: the value must be a URL string");
+                };
+                out.push(Member {
+                    name: name.clone(),
+                    url: expand(u).with_context(|| format!("member {name}"))?,
+                });
+            }
+        }
+        RawMembers::File(f) => {
+            let path = dir.join(f);
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "reading {}\n  hint: one member a line: `NAME URL`, or `URL`",
+                    path.display()
+                )
+            })?;
+            for (i, line) in text.lines().enumerate() {
+                let l = line.trim();
+                if l.is_empty() || l.starts_with('#') {
+                    continue;
+                }
+                let at = || format!("{}:{}", path.display(), i + 1);
+                let mut parts = l.split_whitespace();
+                let (name, url) = match (parts.next(), parts.next(), parts.next()) {
+                    (Some(u), None, None) => {
+                        let url = expand(u).with_context(at)?;
+                        (member_name(&url), url)
+                    }
+                    (Some(n), Some(u), None) => (n.to_string(), expand(u).with_context(at)?),
+                    _ => fail!(
+                        "{}: expected `NAME URL` or `URL`\n  hint: one member a line; URLs have no spaces",
+                        at()
+                    ),
+                };
+                out.push(Member { name, url });
+            }
+        }
+    }
+    if out.is_empty() {
+        fail!("the fleet has no members");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for m in &out {
+        if m.name.is_empty() || m.name.contains('/') {
+            fail!(
+                "member name `{}` is not usable\n  hint: name it: `NAME URL`",
+                m.name
+            );
+        }
+        if !seen.insert(m.name.clone()) {
+            fail!(
+                "member `{}` is listed twice\n  hint: give each member its own name: `NAME URL`",
+                m.name
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// Expands `${VAR}` from the environment. A missing variable is an error, not an empty
@@ -192,5 +393,51 @@ mod tests {
         let c = Config::load(&p).unwrap();
         assert!(c.migrations.ends_with("db/m"));
         assert_eq!(c.envs["dev"].url, "sqlite://dev.db");
+    }
+
+    #[test]
+    fn fleets_from_a_file_and_inline_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("stores.txt"),
+            "# stores\nstore002 sqlite://s2.db\n\nsqlite://s1.db\npostgres://u@h/db?schema=tenant_042\n",
+        )
+        .unwrap();
+        let p = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &p,
+            "[env.stores]\nmembers = \"stores.txt\"\nwaves = [\"1\", \"50%\", \"100%\"]\n[env.tenants]\nmembers = { b = \"sqlite://b.db\", a = \"sqlite://a.db\" }\nconcurrency = 2\n",
+        )
+        .unwrap();
+        let c = Config::load(&p).unwrap();
+        let f = c.envs["stores"].fleet.as_ref().unwrap();
+        let names: Vec<&str> = f.members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["store002", "s1", "tenant_042"]);
+        assert_eq!(f.concurrency, DEFAULT_CONCURRENCY);
+        let t = c.envs["tenants"].fleet.as_ref().unwrap();
+        let names: Vec<&str> = t.members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["b", "a"]);
+        assert_eq!(wave_size("1", 200).unwrap(), 1);
+        assert_eq!(wave_size("10%", 200).unwrap(), 20);
+        assert_eq!(wave_size("10%", 3).unwrap(), 1);
+        assert_eq!(wave_size("100%", 3).unwrap(), 3);
+        assert!(wave_size("0", 3).is_err());
+        assert!(wave_size("150%", 3).is_err());
+    }
+
+    #[test]
+    fn an_environment_is_a_url_or_members_never_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &p,
+            "[env.x]\nurl = \"sqlite://a.db\"\nmembers = { a = \"sqlite://a.db\" }\n",
+        )
+        .unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(e.contains("both url and members"), "{e}");
+        std::fs::write(&p, "[env.x]\nmembers = { a = \"sqlite://a.db\", b = \"sqlite://b.db\" }\nwaves = [\"x\"]\n").unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(e.contains("wave `x`"), "{e}");
     }
 }

@@ -98,7 +98,7 @@ pub async fn build(dir: &Path, events: &Events) -> Result<Config> {
     {
         let s = Session::new(Config::load(&config.path)?, events.clone());
         for env in ["dev", "qa", "prod"] {
-            let r = crate::deploy::deploy(&s, env, &DeployOptions::default()).await?;
+            let r = crate::deploy::deploy(&s, env, None, &DeployOptions::default()).await?;
             if !r.ok() {
                 fail!("the demo could not deploy {env}");
             }
@@ -109,7 +109,7 @@ pub async fn build(dir: &Path, events: &Events) -> Result<Config> {
     std::fs::write(&held_down, down_text)?;
     let s = Session::new(Config::load(&config.path)?, events.clone());
     crate::deploy::hash(&s, false).await?;
-    let r = crate::deploy::deploy(&s, "dev", &DeployOptions::default()).await?;
+    let r = crate::deploy::deploy(&s, "dev", None, &DeployOptions::default()).await?;
     if !r.ok() {
         fail!("the demo could not deploy the release to dev");
     }

@@ -346,17 +346,31 @@ async fn drift_gate(s: &Session, t: &mut Target, adoptable: bool) -> Result<Vec<
     Ok(problems)
 }
 
-pub async fn deploy(s: &Session, env: &str, o: &DeployOptions<'_>) -> Result<DeployReport> {
+pub async fn deploy(
+    s: &Session,
+    env: &str,
+    member: Option<&str>,
+    o: &DeployOptions<'_>,
+) -> Result<DeployReport> {
     s.env(env)?;
     let m = s.migrations()?;
-    let to = o.to.as_deref().map(crate::parse_version).transpose()?;
-    if let Some(v) = &to {
-        crate::require_known_version(&m, v)?;
+    if let Some(v) = &o.to {
+        crate::require_known_version(&m, &crate::parse_version(v)?)?;
     }
-    let mut t = s.open(env, !o.dry_run).await?;
-    let r = deploy_to(s, &mut t, to, o).await;
+    let mut t = s.open_in(env, member, !o.dry_run).await?;
+    let r = deploy_target(s, &mut t, o).await;
     t.close().await;
     r
+}
+
+/// Deploys to an opened target.
+pub async fn deploy_target(
+    s: &Session,
+    t: &mut Target,
+    o: &DeployOptions<'_>,
+) -> Result<DeployReport> {
+    let to = o.to.as_deref().map(crate::parse_version).transpose()?;
+    deploy_to(s, t, to, o).await
 }
 
 async fn deploy_to(
@@ -661,18 +675,24 @@ pub struct RollbackOptions<'a> {
 }
 
 /// Runs down scripts so that only migrations with version <= `to` stay applied.
-pub async fn rollback(s: &Session, env: &str, o: &RollbackOptions<'_>) -> Result<DeployReport> {
+pub async fn rollback(
+    s: &Session,
+    env: &str,
+    member: Option<&str>,
+    o: &RollbackOptions<'_>,
+) -> Result<DeployReport> {
     s.env(env)?;
     let m = s.migrations()?;
     let target = crate::parse_version(&o.to)?;
     crate::require_known_version(&m, &target)?;
-    let mut t = s.open(env, false).await?;
-    let r = rollback_to(s, &mut t, &target, o).await;
+    let mut t = s.open_in(env, member, false).await?;
+    let r = rollback_target(s, &mut t, &target, o).await;
     t.close().await;
     r
 }
 
-async fn rollback_to(
+/// Rolls an opened target back to `target`.
+pub async fn rollback_target(
     s: &Session,
     t: &mut Target,
     target: &Version,

@@ -13,6 +13,9 @@ pub struct DriftReport {
     pub expected_from: &'static str,
     pub expected_detail: String,
     pub items: Vec<DriftItem>,
+    /// The SQL that turns the live schema back into the expected one.
+    #[serde(skip)]
+    pub revert_sql: String,
 }
 
 impl DriftReport {
@@ -26,17 +29,30 @@ pub async fn drift_of(s: &Session, t: &mut Target, mode: Option<Mode>) -> Result
     let exp = s.expected(t, mode).await?;
     let env = t.env.clone();
     let actual = t.actual().await?;
+    let items = compare(&exp.model, actual);
+    let revert_sql = if items.is_empty() {
+        String::new()
+    } else {
+        let changes = lockstep_core::diff::diff(actual, &exp.model);
+        lockstep_core::plan::plan(&changes, actual, &exp.model).to_sql()
+    };
     Ok(DriftReport {
         env,
         expected_from: exp.from,
         expected_detail: exp.detail,
-        items: compare(&exp.model, actual),
+        items,
+        revert_sql,
     })
 }
 
-pub async fn drift(s: &Session, env: &str, mode: Option<Mode>) -> Result<DriftReport> {
+pub async fn drift(
+    s: &Session,
+    env: &str,
+    member: Option<&str>,
+    mode: Option<Mode>,
+) -> Result<DriftReport> {
     s.env(env)?;
-    let mut t = s.open(env, false).await?;
+    let mut t = s.open_in(env, member, false).await?;
     let r = drift_of(s, &mut t, mode).await;
     t.close().await;
     r

@@ -33,12 +33,14 @@ pub fn snapshot_path(config: &Config, v: &Version) -> PathBuf {
     config.snapshots.join(format!("{v}.json"))
 }
 
-/// Where replays for an environment run: its `scratch` server, or its own server.
+/// Where replays for an environment run: its `scratch` server, or its own server (a
+/// fleet's first member's).
 pub fn scratch_server(config: &Config, env: &str) -> Result<DbUrl> {
     let e = project::env(config, env)?;
-    match &e.scratch {
-        Some(s) => Ok(DbUrl::sqlite_relative_to(s, &config.dir)?),
-        None => project::env_url(config, env),
+    match (&e.scratch, &e.fleet) {
+        (Some(s), _) => Ok(DbUrl::sqlite_relative_to(s, &config.dir)?),
+        (None, Some(f)) => project::url_of(config, env, &f.members[0].url),
+        (None, None) => project::env_url(config, env),
     }
 }
 
@@ -247,5 +249,11 @@ pub async fn at_version(s: &crate::Session, spec: &str) -> Result<Database> {
         .iter()
         .filter(|x| to.as_ref().is_none_or(|t| &x.version <= t))
         .collect();
-    Ok(s.replay(&env, &m, &migrations, &[]).await?.model.clone())
+    let server = s.scratch_server(&env)?;
+    Ok(
+        s.replay_on(&format!("@{spec}"), &server, &m, &migrations, &[])
+            .await?
+            .model
+            .clone(),
+    )
 }

@@ -157,9 +157,9 @@ pub async fn impact_target(
     Ok(search(s, targets, Pending::Env(t.env.clone())))
 }
 
-pub async fn impact_env(s: &Session, env: &str) -> Result<ImpactReport> {
+pub async fn impact_env(s: &Session, env: &str, member: Option<&str>) -> Result<ImpactReport> {
     s.env(env)?;
-    let mut t = s.open(env, false).await?;
+    let mut t = s.open_in(env, member, false).await?;
     let r = impact_target(s, &mut t, None).await;
     t.close().await;
     r

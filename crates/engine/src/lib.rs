@@ -12,6 +12,7 @@ pub mod drift;
 pub mod error;
 pub mod events;
 pub mod expected;
+pub mod fleet;
 pub mod git;
 pub mod impact;
 pub mod lint;

@@ -112,7 +112,12 @@ pub async fn lint_target(t: &mut Target, files: Option<Vec<LintFile>>) -> Result
     Ok(LintReport { findings, inputs })
 }
 
-pub async fn lint_env(s: &Session, env: &str, files: &[PathBuf]) -> Result<LintReport> {
+pub async fn lint_env(
+    s: &Session,
+    env: &str,
+    member: Option<&str>,
+    files: &[PathBuf],
+) -> Result<LintReport> {
     s.env(env)?;
     let named = if files.is_empty() {
         None
@@ -120,7 +125,7 @@ pub async fn lint_env(s: &Session, env: &str, files: &[PathBuf]) -> Result<LintR
         let m = s.migrations()?;
         Some(named(Some(&m), files)?)
     };
-    let mut t = s.open(env, false).await?;
+    let mut t = s.open_in(env, member, false).await?;
     let r = lint_target(&mut t, named).await;
     t.close().await;
     r

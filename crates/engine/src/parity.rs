@@ -105,8 +105,10 @@ pub fn odd_ones(values: &[String]) -> Vec<usize> {
         .collect()
 }
 
-async fn facts_of(s: &Session, env: &str) -> Result<EnvFacts> {
-    let mut t = s.open(env, false).await?;
+async fn facts_of(s: &Session, t: Result<crate::Target>) -> Result<EnvFacts> {
+    let mut t = t?;
+    let env = t.env.clone();
+    let env = env.as_str();
     let mut f = BTreeMap::new();
     {
         let h = t.effective_history();
@@ -166,20 +168,33 @@ async fn facts_of(s: &Session, env: &str) -> Result<EnvFacts> {
 }
 
 pub async fn parity(s: &Session, envs: &[String]) -> Result<ParityReport> {
+    let unreachable = |env: String, e: crate::Error| EnvFacts {
+        env,
+        facts: BTreeMap::new(),
+        drift: vec![],
+        drift_error: None,
+        error: Some(e.text()),
+    };
     let mut all = vec![];
     for env in envs {
-        s.env(env)?;
         s.events.stage(env, "parity");
-        all.push(match facts_of(s, env).await {
-            Ok(f) => f,
-            Err(e) => EnvFacts {
-                env: env.clone(),
-                facts: BTreeMap::new(),
-                drift: vec![],
-                drift_error: None,
-                error: Some(e.text()),
-            },
-        });
+        match &s.env(env)?.fleet {
+            None => all.push(
+                facts_of(s, s.open(env, false).await)
+                    .await
+                    .unwrap_or_else(|e| unreachable(env.clone(), e)),
+            ),
+            // A fleet's members are columns of their own.
+            Some(f) => {
+                let facts = crate::fleet::fan_out(&f.members, f.concurrency, |m| async move {
+                    facts_of(s, s.open_member(env, m, false).await).await
+                })
+                .await;
+                for (m, r) in facts {
+                    all.push(r.unwrap_or_else(|e| unreachable(format!("{env}/{}", m.name), e)));
+                }
+            }
+        }
     }
     let reachable: Vec<usize> = (0..all.len()).filter(|i| all[*i].error.is_none()).collect();
     let keys: BTreeSet<&String> = all.iter().flat_map(|f| f.facts.keys()).collect();

@@ -31,10 +31,23 @@ pub fn env<'a>(config: &'a Config, name: &str) -> Result<&'a crate::config::Env>
     })
 }
 
-/// The URL of an environment, with a relative SQLite path resolved against the config.
+/// The URL of a single-database environment, with a relative SQLite path resolved
+/// against the config. A fleet has no one URL: say how to name a member.
 pub fn env_url(config: &Config, name: &str) -> Result<lockstep_db::DbUrl> {
     let e = env(config, name)?;
-    lockstep_db::DbUrl::sqlite_relative_to(&e.url, &config.dir)
+    if let Some(f) = &e.fleet {
+        fail!(
+            "environment {name} is a fleet of {} databases, and this command works on one\n  hint: name one with --member NAME (first: {})",
+            f.members.len(),
+            f.members.first().map(|m| m.name.as_str()).unwrap_or("")
+        );
+    }
+    url_of(config, name, &e.url)
+}
+
+/// A URL from the config, with a relative SQLite path resolved against the config.
+pub fn url_of(config: &Config, name: &str, url: &str) -> Result<lockstep_db::DbUrl> {
+    lockstep_db::DbUrl::sqlite_relative_to(url, &config.dir)
         .with_context(|| format!("environment {name} in {}", config.path.display()))
 }
 

@@ -131,8 +131,7 @@ pub async fn rehearse_of(
                 "--with-data copies SQLite files only\n  hint: for PostgreSQL, restore a backup (pg_dump/pg_restore) into a database, add it as an environment, and rehearse against that one (see docs/drift.md)"
             );
         }
-        let server = s.scratch_server(&t.env)?;
-        let mut sc = Scratch::create(&server).await?;
+        let mut sc = Scratch::create(&t.scratch).await?;
         if let Err(e) = sc.db.execute_script(&create_script(&actual)).await {
             sc.drop().await;
             fail!("could not build the scratch copy of {}: {e}", t.env);
@@ -212,9 +211,14 @@ pub async fn rehearse_of(
     Ok(report)
 }
 
-pub async fn rehearse(s: &Session, env: &str, with_data: bool) -> Result<RehearseReport> {
+pub async fn rehearse(
+    s: &Session,
+    env: &str,
+    member: Option<&str>,
+    with_data: bool,
+) -> Result<RehearseReport> {
     s.env(env)?;
-    let mut t = s.open(env, false).await?;
+    let mut t = s.open_in(env, member, false).await?;
     // Drift is computed only to explain a failure; a failure to compute it must not hide
     // the rehearsal's own result.
     let drift = crate::drift::drift_of(s, &mut t, None).await.ok();

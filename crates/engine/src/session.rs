@@ -54,15 +54,78 @@ impl Session {
         project::env(&self.config, env)
     }
 
-    /// Opens an environment: one connection, its history, and the layout settled by
-    /// another tool's history table. A SQLite file that does not exist is an empty
-    /// database unless `create` (deploy) is set.
+    /// Opens a single-database environment: one connection, its history, and the
+    /// layout settled by another tool's history table. A SQLite file that does not exist
+    /// is an empty database unless `create` (deploy) is set.
     pub async fn open(&self, env: &str, create: bool) -> Result<Target> {
         let url = project::env_url(&self.config, env)?;
+        let scratch = self.scratch_server(env)?;
+        self.open_url(env.to_string(), url, scratch, create).await
+    }
+
+    /// Opens `env`, or with `member`, that member of the fleet `env`.
+    pub async fn open_in(&self, env: &str, member: Option<&str>, create: bool) -> Result<Target> {
+        match member {
+            None => self.open(env, create).await,
+            Some(name) => {
+                let m = self.member(env, name)?;
+                self.open_member(env, &m, create).await
+            }
+        }
+    }
+
+    /// A member of the fleet `env`, by name.
+    pub fn member(&self, env: &str, name: &str) -> Result<crate::config::Member> {
+        let e = self.env(env)?;
+        let Some(f) = &e.fleet else {
+            crate::fail!("environment {env} is one database, not a fleet, so it has no member {name}\n  hint: leave out --member");
+        };
+        match f.members.iter().find(|m| m.name == name) {
+            Some(m) => Ok(m.clone()),
+            None => crate::fail!(
+                "fleet {env} has no member {name}\n  hint: its members are listed in lockstep.toml (first: {})",
+                f.members.first().map(|m| m.name.as_str()).unwrap_or("")
+            ),
+        }
+    }
+
+    /// Opens one member of a fleet; the target is labelled `ENV/MEMBER`.
+    pub async fn open_member(
+        &self,
+        env: &str,
+        member: &crate::config::Member,
+        create: bool,
+    ) -> Result<Target> {
+        let url = project::url_of(&self.config, env, &member.url)?;
+        let scratch = match &self.env(env)?.scratch {
+            Some(s) => DbUrl::sqlite_relative_to(s, &self.config.dir)?,
+            None => url.clone(),
+        };
+        self.open_url(format!("{env}/{}", member.name), url, scratch, create)
+            .await
+    }
+
+    async fn open_url(
+        &self,
+        label: String,
+        url: DbUrl,
+        scratch: DbUrl,
+        create: bool,
+    ) -> Result<Target> {
         let base = self.migrations()?;
         let sqlite_missing = url
             .sqlite_path()
             .is_some_and(|p| p != ":memory:" && !std::path::Path::new(&p).exists());
+        if let (true, Some(p)) = (sqlite_missing, url.sqlite_path()) {
+            let parent = std::path::Path::new(&p)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty());
+            if parent.is_some_and(|d| !d.is_dir()) {
+                crate::fail!(
+                    "{label}: SQLite database {p} cannot exist: its directory does not\n  hint: check the path in lockstep.toml (relative paths are relative to the file)"
+                );
+            }
+        }
         let mut db = if sqlite_missing && !create {
             // Status and dry runs report everything pending instead of failing, and
             // create nothing.
@@ -72,7 +135,7 @@ impl Session {
         } else {
             Db::connect(&url, create).await?
         };
-        self.events.send(Event::Opened { env: env.into() });
+        self.events.send(Event::Opened { env: label.clone() });
         let (history, progress) = db.read_history().await?;
         let foreign = if history.is_empty() {
             db.foreign_history().await?
@@ -84,8 +147,9 @@ impl Session {
             None => base,
         };
         Ok(Target {
-            env: env.to_string(),
+            env: label,
             url,
+            scratch,
             db,
             migrations,
             history,
@@ -139,7 +203,7 @@ impl Session {
             if let Some(mut e) = expected::from_snapshot(&self.config, &t.env, &st, mode)? {
                 if with_pending && !pending.is_empty() {
                     let all: Vec<&Migration> = applied.iter().chain(&pending).copied().collect();
-                    let r = self.replay(&t.env, &t.migrations, &all, &[]).await?;
+                    let r = self.replay(t, &t.migrations, &all, &[]).await?;
                     let mut after = r.model.clone();
                     expected::map_to_deployer(&mut after, &history);
                     e.after_pending = Some(after);
@@ -150,7 +214,7 @@ impl Session {
         }
         let extra: &[&Migration] = if with_pending { &pending } else { &[] };
         let r = self
-            .replay(&t.env, &t.migrations, &applied, extra)
+            .replay(t, &t.migrations, &applied, extra)
             .await
             .with_context(|| {
                 format!("replaying {}'s {} applied migrations", t.env, applied.len())
@@ -173,18 +237,32 @@ impl Session {
         })
     }
 
-    /// Replays `migrations` (then `then`, when given) on a scratch database of `env`'s
-    /// scratch server, memoized by server and the scripts' versions and checksums.
+    /// Replays `migrations` (then `then`, when given) on a scratch database of the
+    /// target's scratch server.
     pub async fn replay(
         &self,
-        env: &str,
+        t: &Target,
         m: &Migrations,
         migrations: &[&Migration],
         then: &[&Migration],
     ) -> Result<Arc<Replayed>> {
-        let server = self.scratch_server(env)?;
+        self.replay_on(&t.env, &t.scratch, m, migrations, then)
+            .await
+    }
+
+    /// Replays on `server`, memoized by the server (not the database: every member of a
+    /// fleet on one server shares a replay; SQLite replays in memory, so all of them do)
+    /// and the scripts' versions and checksums.
+    pub async fn replay_on(
+        &self,
+        label: &str,
+        server: &DbUrl,
+        m: &Migrations,
+        migrations: &[&Migration],
+        then: &[&Migration],
+    ) -> Result<Arc<Replayed>> {
         let key = {
-            let mut k = format!("{}|", server.redacted());
+            let mut k = format!("{}|", server.server_identity());
             for x in migrations {
                 k.push_str(&format!("{}:{},", x.version, x.checksum));
             }
@@ -209,10 +287,10 @@ impl Session {
             }
         }
         self.events.send(Event::Replay {
-            env: env.to_string(),
+            env: label.to_string(),
             migrations: migrations.len(),
         });
-        let (model, after_pending) = expected::replay(&server, m, migrations, then).await?;
+        let (model, after_pending) = expected::replay(server, m, migrations, then).await?;
         let r = Arc::new(Replayed {
             model,
             after_pending,
@@ -220,7 +298,7 @@ impl Session {
             detail: format!(
                 "{} applied migration(s) replayed on {}",
                 migrations.len(),
-                expected::describe_server(&server)
+                expected::describe_server(server)
             ),
         });
         cache.insert(key, r.clone());
@@ -231,8 +309,11 @@ impl Session {
 /// An environment opened for the run: one connection, its history, and its live schema
 /// read at most once.
 pub struct Target {
+    /// The environment's name, or `ENV/MEMBER` for a member of a fleet.
     pub env: String,
     pub url: DbUrl,
+    /// Where this target's replays and rehearsals run.
+    pub scratch: DbUrl,
     pub db: Db,
     pub migrations: Arc<Migrations>,
     pub history: Vec<HistoryRow>,

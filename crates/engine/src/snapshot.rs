@@ -44,7 +44,12 @@ pub async fn snapshot(s: &Session, to: Option<&str>, env: Option<&str>) -> Resul
         .iter()
         .filter(|x| x.version <= to)
         .collect();
-    let mut model = s.replay(&env, &m, &migrations, &[]).await?.model.clone();
+    let server = s.scratch_server(&env)?;
+    let mut model = s
+        .replay_on(&env, &server, &m, &migrations, &[])
+        .await?
+        .model
+        .clone();
     // Server facts of the scratch database are not part of what migrations produce.
     model.env.settings.clear();
     let path = crate::expected::snapshot_path(&s.config, &to);

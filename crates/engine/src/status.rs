@@ -10,7 +10,29 @@ use serde::Serialize;
 
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
+    /// One entry per environment; a fleet's members are entries of their own
+    /// (`ENV/MEMBER`).
     pub environments: Vec<EnvStatus>,
+    /// Per fleet, how its members stand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fleets: Vec<FleetSummary>,
+}
+
+/// A fleet at a glance: how many members at each version, pending, with problems,
+/// unreachable, and who they are when they are the exception.
+#[derive(Debug, Serialize)]
+pub struct FleetSummary {
+    pub env: String,
+    pub members: usize,
+    /// Members per current version ("none" for nothing applied).
+    pub versions: std::collections::BTreeMap<String, usize>,
+    /// Members with migrations pending.
+    pub pending: usize,
+    /// Members with a failed migration, an edited file or a statement in doubt.
+    pub problems: Vec<String>,
+    pub unreachable: Vec<String>,
+    /// Members not at the most common version.
+    pub behind_or_ahead: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,28 +99,102 @@ pub fn sum_problems(m: &crate::project::Migrations) -> Vec<String> {
     }
 }
 
-pub async fn status(s: &Session, envs: &[String]) -> Result<StatusReport> {
-    let mut out = vec![];
-    for env in envs {
-        s.env(env)?;
-        out.push(match one(s, env).await {
-            Ok(state) => EnvStatus {
-                env: env.clone(),
-                error: None,
-                state: Some(state),
-            },
-            Err(e) => EnvStatus {
-                env: env.clone(),
-                error: Some(e.text()),
-                state: None,
-            },
-        });
+fn row(env: String, r: Result<EnvState>) -> EnvStatus {
+    match r {
+        Ok(state) => EnvStatus {
+            env,
+            error: None,
+            state: Some(state),
+        },
+        Err(e) => EnvStatus {
+            env,
+            error: Some(e.text()),
+            state: None,
+        },
     }
-    Ok(StatusReport { environments: out })
 }
 
-async fn one(s: &Session, env: &str) -> Result<EnvState> {
-    let t = s.open(env, false).await?;
+/// `envs`; with `member`, only that member of the (one) fleet named.
+pub async fn status(s: &Session, envs: &[String], member: Option<&str>) -> Result<StatusReport> {
+    let mut out = vec![];
+    let mut fleets = vec![];
+    for env in envs {
+        let e = s.env(env)?;
+        match (&e.fleet, member) {
+            (_, Some(m)) => {
+                let t = s.open_in(env, Some(m), false).await;
+                out.push(row(format!("{env}/{m}"), state_of(t).await));
+            }
+            (None, None) => out.push(row(env.clone(), state_of(s.open(env, false).await).await)),
+            (Some(f), None) => {
+                let rows = crate::fleet::fan_out(&f.members, f.concurrency, |m| async move {
+                    Ok(row(
+                        format!("{env}/{}", m.name),
+                        state_of(s.open_member(env, m, false).await).await,
+                    ))
+                })
+                .await;
+                let rows: Vec<EnvStatus> = rows.into_iter().filter_map(|(_, r)| r.ok()).collect();
+                fleets.push(summary(env, &rows));
+                out.extend(rows);
+            }
+        }
+    }
+    Ok(StatusReport {
+        environments: out,
+        fleets,
+    })
+}
+
+fn summary(env: &str, rows: &[EnvStatus]) -> FleetSummary {
+    let name = |r: &EnvStatus| r.env.rsplit('/').next().unwrap_or(&r.env).to_string();
+    let mut versions = std::collections::BTreeMap::new();
+    let mut pending = 0;
+    let mut problems = vec![];
+    let mut unreachable = vec![];
+    for r in rows {
+        match &r.state {
+            None => unreachable.push(name(r)),
+            Some(st) => {
+                let v = st.current.clone().unwrap_or_else(|| "none".into());
+                *versions.entry(v).or_insert(0) += 1;
+                if !st.pending.is_empty() {
+                    pending += 1;
+                }
+                if !st.problems.is_empty() {
+                    problems.push(name(r));
+                }
+            }
+        }
+    }
+    let common = versions
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(v, _)| v.clone());
+    let behind_or_ahead = rows
+        .iter()
+        .filter(|r| {
+            r.state.as_ref().is_some_and(|st| {
+                Some(st.current.clone().unwrap_or_else(|| "none".into())) != common
+            })
+        })
+        .map(name)
+        .collect();
+    FleetSummary {
+        env: env.to_string(),
+        members: rows.len(),
+        versions,
+        pending,
+        problems,
+        unreachable,
+        behind_or_ahead,
+    }
+}
+
+async fn state_of(t: Result<crate::Target>) -> Result<EnvState> {
+    let t = t?;
+    let env = t.env.clone();
+    let env = env.as_str();
     let history = t.effective_history();
     let st = t.state_of(&history);
     let mut problems: Vec<String> = st.problems.iter().map(|p| p.message_for(env)).collect();

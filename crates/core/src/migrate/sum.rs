@@ -68,7 +68,7 @@ pub fn verify(set: &MigrationSet, lines: &[SumLine]) -> Vec<String> {
     for m in &set.migrations {
         match lines.iter().find(|l| l.version == m.version) {
             None => problems.push(format!(
-                "{}: not listed in {FILE_NAME} (a new migration: run `lockstep deploy` or `lockstep new` to refresh the file, then commit it)",
+                "{}: not listed in {FILE_NAME} (a new migration: run `lockstep hash` to add it, then commit the file)",
                 m.up.path
             )),
             Some(l) => {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Times `lockstep check --env prod` against `lockstep rehearse --env prod` on Lemmy's
+# 233 diesel migrations deployed to PostgreSQL, alternating, in one run. check runs
+# integrity, drift, rehearsal, lint and impact; the goal is check <= 1.2x rehearse (the
+# session opens the target once and replays once). Also counts, from `-v`, how often
+# check opened the target, replayed and read the live schema.
+#
+#   bench/check_vs_rehearse.sh [--runs N]
+#
+# Server: $LOCKSTEP_TEST_PG (default postgres://postgres@127.0.0.1:5432/postgres).
+# Corpus: $LOCKSTEP_CORPUS/lemmy-0.19.21/migrations. The database
+# lockstep_bench_check is dropped first and at the end.
+set -euo pipefail
+
+runs=3
+corpus="${LOCKSTEP_CORPUS:-/tmp/corpus}"
+src="$corpus/lemmy-0.19.21/migrations"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) runs="$2"; shift ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+admin="${LOCKSTEP_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
+db=lockstep_bench_check
+base="${admin%%\?*}"
+query=""
+[ "$base" != "$admin" ] && query="?${admin#*\?}"
+url="${base%/*}/${db}${query}"
+[ -d "$src" ] || { echo "no migrations at $src (run ../shared/corpus/get.sh)" >&2; exit 2; }
+
+echo "== building lockstep (release)"
+cargo build --release --quiet
+bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/lockstep"
+
+work="$(mktemp -d)"
+cleanup() {
+    rm -rf "$work"
+    psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+cp -r "$src" "$work/migrations"
+printf 'migrations = "migrations"\nlayout = "diesel"\ncode = []\n[env.prod]\nurl = "%s"\n' "$url" >"$work/lockstep.toml"
+psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+(cd "$work" && "$bin" -q deploy --env prod >/dev/null)
+
+t() { # seconds of wall time for one command, run in the project
+    local s e
+    s=$(date +%s.%N)
+    (cd "$work" && "$@" >/dev/null 2>&1) || true
+    e=$(date +%s.%N)
+    python3 -c "print(f'{$e - $s:.3f}')"
+}
+median() { python3 -c "import sys,statistics; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
+
+(cd "$work" && "$bin" check --env prod >/dev/null 2>&1) || true # warm
+checks=(); rehearses=()
+for i in $(seq 1 "$runs"); do
+    if [ $((i % 2)) -eq 1 ]; then
+        c=$(t "$bin" check --env prod); r=$(t "$bin" rehearse --env prod)
+    else
+        r=$(t "$bin" rehearse --env prod); c=$(t "$bin" check --env prod)
+    fi
+    echo "run $i: check ${c}s   rehearse ${r}s"
+    checks+=("$c"); rehearses+=("$r")
+done
+mc=$(median "${checks[@]}"); mr=$(median "${rehearses[@]}")
+echo "median: check ${mc}s, rehearse ${mr}s, ratio $(python3 -c "print(f'{$mc/$mr:.2f}')")x"
+log=$(cd "$work" && "$bin" -v check --env prod 2>&1 >/dev/null || true)
+echo "check -v: target opened $(grep -c 'prod: opened a connection' <<<"$log"), replays $(grep -c 'prod: replaying' <<<"$log"), live schema read $(grep -c 'prod: read the live schema' <<<"$log")"
