@@ -125,6 +125,25 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
+    /// Record every migration up to VERSION as applied without running it, for a
+    /// database built before lockstep (by hand, or by a tool lockstep does not read).
+    ///
+    /// It first checks that the live schema equals the migrations replayed up to VERSION
+    /// and refuses with the drift items when it does not (--no-verify skips the check).
+    Baseline {
+        #[arg(long)]
+        env: String,
+        /// One member of a fleet environment (default: every member).
+        #[arg(long, value_name = "NAME")]
+        member: Option<String>,
+        #[arg(long, value_name = "VERSION")]
+        to: String,
+        /// Record without comparing the schema first.
+        #[arg(long)]
+        no_verify: bool,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
     /// Create the next migration, with its down script, in the project's layout.
     New { name: String },
     /// Report every difference between an environment's expected schema and its live one.

@@ -284,6 +284,24 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             clear_line();
             deploy_result(&r, format)
         }
+        Command::Baseline {
+            env,
+            member,
+            to,
+            no_verify,
+            format,
+        } => {
+            let s = session(config)?;
+            let o = lockstep_engine::baseline::BaselineOptions { to, no_verify };
+            if is_fleet(&s, &env, &member)? {
+                let r = lockstep_engine::fleet::baseline(&s, &env, &o).await?;
+                clear_line();
+                return fleet_result(&r, format, "baseline:");
+            }
+            let r = lockstep_engine::baseline::baseline(&s, &env, member.as_deref(), &o).await?;
+            clear_line();
+            deploy_result(&r, format)
+        }
         Command::New { name } => {
             let s = session(config)?;
             let r = lockstep_engine::new::new(&s, &name)?;

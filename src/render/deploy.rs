@@ -22,7 +22,13 @@ fn destruction_lines(d: &[Destruction]) -> String {
 /// What goes to stdout (the result), and what goes to stderr (a refusal or failure).
 pub fn text(r: &DeployReport) -> (String, String) {
     let rollback = r.direction == lockstep_engine::deploy::Direction::Down;
-    let verb = if rollback { "rollback of" } else { "deploy to" };
+    let verb = if r.baseline {
+        "baseline of"
+    } else if rollback {
+        "rollback of"
+    } else {
+        "deploy to"
+    };
     match &r.outcome {
         Outcome::Refused { problems } => {
             let mut e = format!("lockstep: {verb} {} refused:\n", r.env);
@@ -37,7 +43,12 @@ pub fn text(r: &DeployReport) -> (String, String) {
             format!("lockstep: {verb} {} failed: {error}\n", r.env),
         ),
         Outcome::UpToDate { current } => (
-            if rollback {
+            if r.baseline {
+                format!(
+                    "{}: already baselined; lockstep's history has it at version {current}",
+                    r.env
+                )
+            } else if rollback {
                 format!("{}: nothing to roll back; at version {current}", r.env)
             } else {
                 format!(
@@ -76,7 +87,13 @@ pub fn text(r: &DeployReport) -> (String, String) {
             current,
             seconds,
         } => (
-            if rollback {
+            if r.baseline {
+                format!(
+                    "{}: recorded {} as applied without running them (baseline); now at version {current}",
+                    r.label,
+                    super::count(versions.len(), "migration", "migrations")
+                )
+            } else if rollback {
                 format!(
                     "{}: rolled back {} in {seconds:.2}s; now at version {current}",
                     r.env,

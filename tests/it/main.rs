@@ -3,6 +3,7 @@
 mod support;
 
 mod adopt;
+mod baseline;
 mod cli;
 mod corpus_pg;
 mod demo;

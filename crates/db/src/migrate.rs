@@ -389,17 +389,38 @@ impl Db {
         who: &Who,
         rows: &[(Version, String, String)],
     ) -> Result<(), DbError> {
-        self.exec("adopting history", "BEGIN").await?;
+        self.record_applied(who, rows, "adopt", "adopted").await
+    }
+
+    /// Records versions as applied without running them (`lockstep baseline`): the
+    /// database was built before lockstep, by hand or by another tool.
+    pub async fn baseline(
+        &mut self,
+        who: &Who,
+        rows: &[(Version, String, String)],
+    ) -> Result<(), DbError> {
+        self.record_applied(who, rows, "baseline", "baselined")
+            .await
+    }
+
+    async fn record_applied(
+        &mut self,
+        who: &Who,
+        rows: &[(Version, String, String)],
+        direction: &str,
+        outcome: &str,
+    ) -> Result<(), DbError> {
+        self.exec("recording history", "BEGIN").await?;
         for (v, name, checksum) in rows {
             let r = self
-                .insert_history(who, v, name, checksum, "adopt", "adopted", None, None)
+                .insert_history(who, v, name, checksum, direction, outcome, None, None)
                 .await;
             if let Err(e) = r {
                 let _ = self.exec("rolling back", "ROLLBACK").await;
                 return Err(e);
             }
         }
-        self.exec("adopting history", "COMMIT").await
+        self.exec("recording history", "COMMIT").await
     }
 
     #[allow(clippy::too_many_arguments)]

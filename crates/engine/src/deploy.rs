@@ -133,6 +133,8 @@ pub struct DeployReport {
     /// Steps that destroy data, as counted before running (shown with dry runs and
     /// refusals).
     pub destructive: Vec<Destruction>,
+    /// Recorded by `baseline`: applied without running.
+    pub baseline: bool,
 }
 
 impl DeployReport {
@@ -150,6 +152,9 @@ impl Serialize for DeployReport {
         m.serialize_entry("env", &self.env)?;
         if self.direction == Direction::Down {
             m.serialize_entry("direction", "rollback")?;
+        }
+        if self.baseline {
+            m.serialize_entry("baselined", &true)?;
         }
         match &self.outcome {
             Outcome::Refused { problems } => {
@@ -385,6 +390,7 @@ async fn deploy_to(
         direction: Direction::Up,
         outcome: Outcome::Refused { problems: vec![] },
         destructive: vec![],
+        baseline: false,
     };
     let refuse = |mut r: DeployReport, problems: Vec<String>| {
         r.outcome = Outcome::Refused { problems };
@@ -396,7 +402,7 @@ async fn deploy_to(
     }
     let who = who();
     if !o.dry_run {
-        lock(s, t).await?;
+        lock_target(s, t).await?;
         t.db.ensure_history().await?;
         // Re-read under the lock: a deploy that held it may have applied migrations.
         t.refresh().await?;
@@ -427,7 +433,8 @@ async fn deploy_to(
     Ok(report)
 }
 
-async fn lock(s: &Session, t: &mut Target) -> Result<()> {
+/// Takes the target's deploy lock, telling when another deploy holds it.
+pub async fn lock_target(s: &Session, t: &mut Target) -> Result<()> {
     let env = t.env.clone();
     let events = s.events.clone();
     t.db.lock(&mut |pid| {
@@ -704,10 +711,11 @@ pub async fn rollback_target(
         direction: Direction::Down,
         outcome: Outcome::Refused { problems: vec![] },
         destructive: vec![],
+        baseline: false,
     };
     let who = who();
     if !o.dry_run {
-        lock(s, t).await?;
+        lock_target(s, t).await?;
         t.refresh().await?;
     }
     let r = rollback_locked(s, t, target, o, &who, &mut report).await;

@@ -170,7 +170,9 @@ pub fn replay_order<'a>(
             .iter()
             .rev()
             .find(|r| {
-                &r.version == v && matches!(r.direction.as_str(), "up" | "adopt") && r.is_applied()
+                &r.version == v
+                    && matches!(r.direction.as_str(), "up" | "adopt" | "baseline")
+                    && r.is_applied()
             })
             .map(|r| r.id)
             .unwrap_or(i64::MAX)

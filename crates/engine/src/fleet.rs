@@ -346,6 +346,21 @@ pub async fn rollback(
     .await
 }
 
+pub async fn baseline(
+    s: &Session,
+    env: &str,
+    o: &crate::baseline::BaselineOptions,
+) -> Result<FleetDeployReport> {
+    crate::require_known_version(&*s.migrations()?, &crate::parse_version(&o.to)?)?;
+    in_waves(s, env, None, |m| async move {
+        let mut t = s.open_member(env, m, false).await?;
+        let r = crate::baseline::baseline_target(s, &mut t, o).await;
+        t.close().await;
+        r
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::waves;

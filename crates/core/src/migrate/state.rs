@@ -12,9 +12,9 @@ pub struct HistoryRow {
     pub version: Version,
     pub name: String,
     pub checksum: String,
-    /// `up`, `down` or `adopt`.
+    /// `up`, `down`, `adopt` or `baseline`.
     pub direction: String,
-    /// `applied`, `failed`, `rolled_back` or `adopted`.
+    /// `applied`, `failed`, `rolled_back`, `adopted` or `baselined`.
     pub outcome: String,
     pub started_at: String,
     pub error: Option<String>,
@@ -28,7 +28,10 @@ impl HistoryRow {
     pub fn is_applied(&self) -> bool {
         matches!(
             (self.direction.as_str(), self.outcome.as_str()),
-            ("up", "applied") | ("adopt", "adopted") | ("down", "failed")
+            ("up", "applied")
+                | ("adopt", "adopted")
+                | ("baseline", "baselined")
+                | ("down", "failed")
         )
     }
 }
