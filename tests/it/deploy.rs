@@ -459,7 +459,7 @@ fn lemmy_first_failing_down(
                 continue;
             }
             let text = std::fs::read_to_string(mig.join(d).join("down.sql")).unwrap();
-            for s in lockstep_core::migrate::split::split(&text) {
+            for s in lockstep_core::sql::split::split(&text).statements {
                 if let Err(e) = db.execute_script(&s.sql).await {
                     let message = match e {
                         DbError::Query { message, .. } => message,
