@@ -4,8 +4,7 @@
 //! in a file name is refused, and an interrupted `CREATE INDEX CONCURRENTLY` on a quoted
 //! name is settled by its real name.
 
-use crate::support::{TestPg, TestSqlite};
-use lockstep_db::{Db, DbError, DbUrl};
+use crate::support::{pg_value, TestPg, TestSqlite};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -49,31 +48,6 @@ fn project(url: &str, migrations: &[(&str, &str)]) -> tempfile::TempDir {
     }
     expect_code(&lockstep(dir.path(), &["hash"]), 0, "hash");
     dir
-}
-
-/// Reads one text value from PostgreSQL, carried back in a deliberate exception (the
-/// test crate has no SQL client of its own).
-fn pg_value(url: &str, sql: &str) -> String {
-    let script = format!(
-        "DO $lsq$ DECLARE v text; BEGIN EXECUTE $q${sql}$q$ INTO v; \
-         RAISE EXCEPTION 'LSQ[%]LSQ', coalesce(v, '<null>'); END $lsq$"
-    );
-    let u = DbUrl::parse(url).unwrap();
-    let r = crate::support::rt().block_on(async {
-        let mut db = Db::connect(&u, false).await?;
-        let r = db.execute_script(&script).await;
-        db.close().await;
-        r
-    });
-    let msg = match r {
-        Ok(()) => panic!("pg_value: no exception from {sql}"),
-        Err(DbError::Query { message, .. }) => message,
-        Err(e) => panic!("pg_value({sql}): {e}"),
-    };
-    match (msg.find("LSQ["), msg.rfind("]LSQ")) {
-        (Some(a), Some(b)) if b >= a + 4 => msg[a + 4..b].to_string(),
-        _ => panic!("pg_value({sql}): {msg}"),
-    }
 }
 
 const UNTERMINATED: &str = "CREATE TABLE a (x int);\n/* oops\nCREATE TABLE c (z int);\n";

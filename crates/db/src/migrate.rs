@@ -755,33 +755,38 @@ pub fn statements(step: &Step) -> Vec<Stmt> {
 ///   commit lockstep's deploy transaction early, and a later failure could not be
 ///   rolled back.
 pub fn preflight(steps: &[Step]) -> Result<(), Box<ApplyError>> {
+    let refuse = |step: &Step, line, statement, message, undo| {
+        Err(Box::new(ApplyError::Statement {
+            version: step.version.to_string(),
+            path: step.path.clone(),
+            line,
+            statement,
+            message,
+            undo,
+        }))
+    };
     for step in steps {
         if let Some(p) = split(&step.text).problems.first() {
-            let line = p.line + step.first_line - 1;
-            return Err(Box::new(ApplyError::Statement {
-                version: step.version.to_string(),
-                path: step.path.clone(),
-                line,
-                message: format!(
-                    "{p}: it runs to the end of the file and swallows the statements after it"
-                ),
-                statement: lockstep_core::migrate::state::one_line(&step.text[p.offset..]),
-                undo: format!("nothing was run\n  hint: {}", p.hint()),
-            }));
+            return refuse(
+                step,
+                p.line + step.first_line - 1,
+                lockstep_core::migrate::state::one_line(&step.text[p.offset..]),
+                format!("{p}: it runs to the end of the file and swallows the statements after it"),
+                format!("nothing was run\n  hint: {}", p.hint()),
+            );
         }
     }
     for step in steps.iter().filter(|s| !s.no_transaction) {
         for s in statements(step) {
             if split::tx_control(&s.sql).is_some() {
                 let statement = lockstep_core::migrate::state::one_line(&s.sql);
-                return Err(Box::new(ApplyError::Statement {
-                    version: step.version.to_string(),
-                    path: step.path.clone(),
-                    line: s.line,
-                    message: format!("`{statement}` inside a migration that lockstep runs in a transaction would end that transaction part way, so a later failure could not be rolled back"),
-                    statement,
-                    undo: "nothing was run. Remove the statement (a BEGIN as the first statement with a COMMIT as the last is allowed), or put `-- lockstep:no-transaction` on the file's first line to manage transactions yourself".into(),
-                }));
+                return refuse(
+                    step,
+                    s.line,
+                    statement.clone(),
+                    format!("`{statement}` inside a migration that lockstep runs in a transaction would end that transaction part way, so a later failure could not be rolled back"),
+                    "nothing was run. Remove the statement (a BEGIN as the first statement with a COMMIT as the last is allowed), or put `-- lockstep:no-transaction` on the file's first line to manage transactions yourself".into(),
+                );
             }
         }
     }

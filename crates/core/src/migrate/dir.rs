@@ -106,9 +106,18 @@ pub fn normalize_text(s: &str) -> String {
     s.replace("\r\n", "\n").replace('\r', "\n")
 }
 
+/// sha256 of [`normalize_text`]`(text)`, hashed as it goes rather than from a copy: a
+/// migration can be tens of megabytes.
 pub fn checksum(text: &str) -> String {
     let mut h = Sha256::new();
-    h.update(normalize_text(text).as_bytes());
+    let mut rest = text.strip_prefix('\u{feff}').unwrap_or(text);
+    while let Some(cr) = rest.find('\r') {
+        h.update(&rest.as_bytes()[..cr]);
+        h.update(b"\n");
+        rest = &rest[cr + 1..];
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
+    }
+    h.update(rest.as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -598,6 +607,21 @@ mod tests {
 
     #[test]
     fn crlf_does_not_change_the_checksum() {
+        let sha = |s: &str| {
+            let d = Sha256::digest(s.as_bytes());
+            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        for t in [
+            "",
+            "a",
+            "\r",
+            "\r\r\n",
+            "a\r\nb\rc\n\r",
+            "\u{feff}x\r\n",
+            "é\r\n日",
+        ] {
+            assert_eq!(checksum(t), sha(&normalize_text(t)), "{t:?}");
+        }
         assert_eq!(checksum("a;\nb;\n"), checksum("a;\r\nb;\r\n"));
         assert_ne!(checksum("a;\nb;\n"), checksum("a;\nc;\n"));
     }

@@ -691,19 +691,9 @@ fn constraint_sql(c: &Constraint) -> Option<String> {
 /// INDEX and CREATE VIEW. They never fail loudly: what they cannot read, they leave out,
 /// and the caller falls back to what the pragmas report.
 pub mod text {
-    use crate::sql::lex::unquote;
+    pub use crate::sql::lex::{split_commas, TokenKind as Kind};
+    use crate::sql::lex::{unquote, Punct};
     use std::collections::BTreeSet;
-
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Kind {
-        Word,
-        /// `"x"`, `` `x` `` or `[x]`.
-        Quoted,
-        /// `'x'`, and blob literals `x'00'`.
-        Str,
-        Num,
-        Punct,
-    }
 
     #[derive(Debug, Clone, Copy)]
     pub struct Tok<'a> {
@@ -735,27 +725,23 @@ pub mod text {
         }
     }
 
-    /// The code tokens of `s`, read by the one lexer with SQLite's rules.
+    impl Punct for Tok<'_> {
+        fn is_punct(&self, p: &str) -> bool {
+            Tok::is_punct(self, p)
+        }
+    }
+
+    /// The code tokens of `s`, read by the one lexer with SQLite's rules: `"x"`, `` `x` ``
+    /// and `[x]` are quoted names, `x'00'` blobs are strings.
     pub fn tokenize(s: &str) -> Vec<Tok<'_>> {
-        use crate::sql::lex::{Dialect, Lexer, TokenKind};
+        use crate::sql::lex::{Dialect, Lexer, Token};
         Lexer::new(s, Dialect::Sqlite)
-            .filter_map(|t| {
-                let kind = match t.kind {
-                    TokenKind::Word => Kind::Word,
-                    TokenKind::Quoted => Kind::Quoted,
-                    TokenKind::Str => Kind::Str,
-                    TokenKind::Num => Kind::Num,
-                    TokenKind::Punct => Kind::Punct,
-                    TokenKind::Space | TokenKind::LineComment | TokenKind::BlockComment => {
-                        return None
-                    }
-                };
-                Some(Tok {
-                    kind,
-                    text: t.text,
-                    start: t.start,
-                    end: t.end(),
-                })
+            .filter(Token::is_code)
+            .map(|t| Tok {
+                kind: t.kind,
+                text: t.text,
+                start: t.start,
+                end: t.end(),
             })
             .collect()
     }
@@ -774,25 +760,6 @@ pub mod text {
             }
         }
         None
-    }
-
-    /// Splits at commas outside parentheses.
-    pub fn split_commas<'t, 'a>(toks: &'t [Tok<'a>]) -> Vec<&'t [Tok<'a>]> {
-        let mut out = vec![];
-        let mut depth = 0i32;
-        let mut start = 0;
-        for (i, t) in toks.iter().enumerate() {
-            if t.is_punct("(") {
-                depth += 1;
-            } else if t.is_punct(")") {
-                depth -= 1;
-            } else if t.is_punct(",") && depth == 0 {
-                out.push(&toks[start..i]);
-                start = i + 1;
-            }
-        }
-        out.push(&toks[start..]);
-        out
     }
 
     /// The tokens' text with comments dropped and whitespace collapsed: one space where

@@ -420,31 +420,19 @@ fn number_end(b: &[u8], start: usize) -> usize {
     i
 }
 
-/// The kinds of code token that statement readers (lint rules, statement shapes) look at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// An unquoted word, as written; compare with [`Tok::is`].
-    Word,
-    /// A quoted identifier, quotes included; [`Tok::ident`] gives the name.
-    Quoted,
-    /// A string literal, quotes included.
-    Str,
-    Num,
-    Punct,
-}
-
 /// A code token: two words of memory, borrowed from the statement, so a statement's
 /// tokens take a bounded multiple of its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tok<'a> {
-    pub kind: Kind,
+    /// Never whitespace or a comment.
+    pub kind: TokenKind,
     pub text: &'a str,
 }
 
 impl Tok<'_> {
     /// Whether this is the keyword `kw` (ASCII case-insensitive).
     pub fn is(&self, kw: &str) -> bool {
-        self.kind == Kind::Word && self.text.eq_ignore_ascii_case(kw)
+        self.kind == TokenKind::Word && self.text.eq_ignore_ascii_case(kw)
     }
 
     /// Whether this is one of the keywords `kws`.
@@ -453,15 +441,15 @@ impl Tok<'_> {
     }
 
     pub fn is_punct(&self, c: &str) -> bool {
-        self.kind == Kind::Punct && self.text == c
+        self.kind == TokenKind::Punct && self.text == c
     }
 
     /// The identifier this token names, with PostgreSQL's folding: an unquoted word is
     /// lowercased (ASCII letters only, as the server does), a quoted one kept as written.
     pub fn ident(&self) -> Option<String> {
         match self.kind {
-            Kind::Word => Some(self.text.to_ascii_lowercase()),
-            Kind::Quoted => Some(unquote(self.text)),
+            TokenKind::Word => Some(self.text.to_ascii_lowercase()),
+            TokenKind::Quoted => Some(unquote(self.text)),
             _ => None,
         }
     }
@@ -469,8 +457,8 @@ impl Tok<'_> {
     /// The name this token spells, as written: quotes removed, case kept.
     pub fn name(&self) -> Option<String> {
         match self.kind {
-            Kind::Word => Some(self.text.to_string()),
-            Kind::Quoted => Some(unquote(self.text)),
+            TokenKind::Word => Some(self.text.to_string()),
+            TokenKind::Quoted => Some(unquote(self.text)),
             _ => None,
         }
     }
@@ -502,19 +490,17 @@ pub fn code(sql: &str) -> Vec<Tok<'_>> {
 
 /// [`code`] in a dialect.
 pub fn code_with(sql: &str, dialect: Dialect) -> Vec<Tok<'_>> {
+    code_tokens(sql, dialect).collect()
+}
+
+/// The code tokens of `sql` one by one, for a reader that needs only a few of them.
+pub fn code_tokens(sql: &str, dialect: Dialect) -> impl Iterator<Item = Tok<'_>> {
     Lexer::new(sql, dialect)
-        .filter_map(|t| {
-            let kind = match t.kind {
-                TokenKind::Word => Kind::Word,
-                TokenKind::Quoted => Kind::Quoted,
-                TokenKind::Str => Kind::Str,
-                TokenKind::Num => Kind::Num,
-                TokenKind::Punct => Kind::Punct,
-                TokenKind::Space | TokenKind::LineComment | TokenKind::BlockComment => return None,
-            };
-            Some(Tok { kind, text: t.text })
+        .filter(Token::is_code)
+        .map(|t| Tok {
+            kind: t.kind,
+            text: t.text,
         })
-        .collect()
 }
 
 /// Whether `t[i..]` starts with the keywords `kws`.
@@ -544,9 +530,21 @@ pub fn qualified(t: &[Tok], mut i: usize) -> Option<(Vec<String>, usize)> {
     Some((parts, i))
 }
 
+/// A token that may be punctuation: what [`split_commas`] looks at, so readers with
+/// their own token type (SQLite's CREATE text keeps spans) share it.
+pub trait Punct {
+    fn is_punct(&self, p: &str) -> bool;
+}
+
+impl Punct for Tok<'_> {
+    fn is_punct(&self, p: &str) -> bool {
+        Tok::is_punct(self, p)
+    }
+}
+
 /// `t` split at the commas outside parentheses: the items of a list, the actions of an
 /// ALTER.
-pub fn split_commas<'t, 'a>(t: &'t [Tok<'a>]) -> Vec<&'t [Tok<'a>]> {
+pub fn split_commas<T: Punct>(t: &[T]) -> Vec<&[T]> {
     let mut out = vec![];
     let (mut depth, mut start) = (0i32, 0);
     for (j, x) in t.iter().enumerate() {

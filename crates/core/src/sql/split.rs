@@ -49,139 +49,174 @@ pub fn split(text: &str) -> Split {
     split_with(text, Dialect::Postgres)
 }
 
-/// The statement being collected.
-struct Piece {
-    start: usize,
-    /// Line of the first code token, once there is one.
-    code_line: Option<usize>,
-}
-
-struct Splitter<'a> {
-    text: &'a str,
-    out: Split,
-    piece: Piece,
-}
-
-impl Splitter<'_> {
-    /// Ends the current piece at `to` and starts the next one at `next`.
-    fn flush(&mut self, to: usize, next: usize) {
-        if let Some(line) = self.piece.code_line {
-            let piece = &self.text[self.piece.start..to];
-            let sql = piece.trim_ascii();
-            let lead = piece.len() - piece.trim_ascii_start().len();
-            self.out.statements.push(Stmt {
-                sql: sql.to_string(),
-                line,
-                offset: self.piece.start + lead,
-            });
-        }
-        self.piece = Piece {
-            start: next,
-            code_line: None,
-        };
+/// Splits `text` with `dialect`'s lexical rules.
+pub fn split_with(text: &str, dialect: Dialect) -> Split {
+    let mut it = statements(text, dialect);
+    let statements = it.by_ref().collect();
+    Split {
+        statements,
+        problems: it.problems,
     }
 }
 
-/// Splits `text` with `dialect`'s lexical rules.
-pub fn split_with(text: &str, dialect: Dialect) -> Split {
+/// The statements of `text` one by one, for a reader that may stop early; what the text
+/// leaves open is in [`Statements::problems`] once the iterator is exhausted.
+pub fn statements(text: &str, dialect: Dialect) -> Statements<'_> {
     let body = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut lx = Lexer::new(text, dialect);
     lx.skip_to(body);
-    let mut s = Splitter {
+    Statements {
         text,
-        out: Split::default(),
-        piece: Piece {
-            start: body,
-            code_line: None,
-        },
-    };
-    // `;` unless a DELIMITER line changed it.
-    let mut delimiter: Option<String> = None;
-    // Depth of BEGIN ATOMIC ... END (with CASE ... END nested inside it).
-    let mut atomic_depth = 0usize;
-    let mut after_begin = false;
-    // Only spaces and tabs since the last newline (or the start): where DELIMITER counts.
-    let mut line_start = true;
-    loop {
-        let pos = lx.pos();
-        if let Some(d) = delimiter.as_deref() {
-            if atomic_depth == 0 && text[pos..].starts_with(d) {
-                s.flush(pos, pos + d.len());
-                lx.skip_to(pos + d.len());
-                after_begin = false;
-                continue;
+        lx,
+        start: body,
+        code_line: None,
+        delimiter: None,
+        atomic_depth: 0,
+        after_begin: false,
+        line_start: true,
+        problems: vec![],
+        done: false,
+    }
+}
+
+/// See [`statements`].
+pub struct Statements<'a> {
+    text: &'a str,
+    lx: Lexer<'a>,
+    /// Where the statement being collected starts.
+    start: usize,
+    /// Line of its first code token, once there is one.
+    code_line: Option<usize>,
+    /// `;` unless a DELIMITER line changed it.
+    delimiter: Option<String>,
+    /// Depth of BEGIN ATOMIC ... END (with CASE ... END nested inside it).
+    atomic_depth: usize,
+    after_begin: bool,
+    /// Only spaces and tabs since the last newline (or the start): where DELIMITER counts.
+    line_start: bool,
+    problems: Vec<Problem>,
+    done: bool,
+}
+
+impl Statements<'_> {
+    /// What the text leaves open, so far (all of it once the iterator is exhausted).
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// Ends the statement being collected at `to`, and starts the next one at `next`.
+    fn cut(&mut self, to: usize, next: usize) -> Option<Stmt> {
+        let start = std::mem::replace(&mut self.start, next);
+        self.after_begin = false;
+        let line = self.code_line.take()?;
+        let piece = &self.text[start..to];
+        let lead = piece.len() - piece.trim_ascii_start().len();
+        Some(Stmt {
+            sql: piece.trim_ascii().to_string(),
+            line,
+            offset: start + lead,
+        })
+    }
+}
+
+impl Iterator for Statements<'_> {
+    type Item = Stmt;
+
+    fn next(&mut self) -> Option<Stmt> {
+        while !self.done {
+            if let Some(s) = self.step() {
+                return Some(s);
             }
         }
-        let Some(tok) = lx.next() else {
-            break;
+        None
+    }
+}
+
+impl Statements<'_> {
+    /// Reads one token (or one custom delimiter); returns a statement when it ends one.
+    fn step(&mut self) -> Option<Stmt> {
+        let text = self.text;
+        let pos = self.lx.pos();
+        if let Some(d) = self.delimiter.as_deref() {
+            if self.atomic_depth == 0 && text[pos..].starts_with(d) {
+                let next = pos + d.len();
+                self.lx.skip_to(next);
+                return self.cut(pos, next);
+            }
+        }
+        let Some(tok) = self.lx.next() else {
+            self.done = true;
+            return self.cut(text.len(), text.len());
         };
         if let Some(p) = tok.problem() {
-            s.out.problems.push(p);
+            self.problems.push(p);
         }
         match tok.kind {
             TokenKind::Space => {
-                line_start = match tok.text.rfind('\n') {
-                    Some(n) => tok.text[n + 1..].bytes().all(|c| c == b' ' || c == b'\t'),
-                    None => line_start && tok.text.bytes().all(|c| c == b' ' || c == b'\t'),
+                let spaces = |t: &str| t.bytes().all(|c| c == b' ' || c == b'\t');
+                self.line_start = match tok.text.rfind('\n') {
+                    Some(n) => spaces(&tok.text[n + 1..]),
+                    None => self.line_start && spaces(tok.text),
                 };
-                continue;
+                return None;
             }
             TokenKind::LineComment | TokenKind::BlockComment => {
-                line_start = false;
-                continue;
+                self.line_start = false;
+                return None;
             }
             _ => {}
         }
-        if line_start && tok.kind == TokenKind::Word && tok.text.eq_ignore_ascii_case("delimiter") {
+        if self.line_start
+            && tok.kind == TokenKind::Word
+            && tok.text.eq_ignore_ascii_case("delimiter")
+        {
             let line_end = text[tok.end()..]
                 .find('\n')
                 .map_or(text.len(), |p| tok.end() + p);
             let rest = &text[tok.end()..line_end];
             let new = rest.trim();
             if rest.starts_with([' ', '\t']) && !new.is_empty() {
-                s.flush(tok.start, line_end);
-                delimiter = Some(new.to_string()).filter(|d| d != ";");
-                lx.skip_to(line_end);
-                after_begin = false;
-                continue;
+                self.delimiter = Some(new.to_string()).filter(|d| d != ";");
+                self.lx.skip_to(line_end);
+                return self.cut(tok.start, line_end);
             }
         }
-        line_start = false;
-        s.piece.code_line.get_or_insert(tok.line);
+        self.line_start = false;
+        self.code_line.get_or_insert(tok.line);
         match tok.kind {
-            TokenKind::Punct if delimiter.is_none() && atomic_depth == 0 && tok.text == ";" => {
-                s.flush(tok.start, tok.end());
-                after_begin = false;
+            TokenKind::Punct
+                if self.delimiter.is_none() && self.atomic_depth == 0 && tok.text == ";" =>
+            {
+                return self.cut(tok.start, tok.end());
             }
             TokenKind::Word => {
                 // A custom delimiter glued to a word (`END$$`, MySQL's habit) still ends
-                // the statement: the word stops where the delimiter starts.
-                // (Not at 0: the check before lexing caught that.)
-                let glued = delimiter.as_deref().and_then(|d| tok.text.find(d));
+                // the statement: the word stops where the delimiter starts. (Not at 0:
+                // the check before lexing caught that.)
+                let glued = self.delimiter.as_deref().and_then(|d| tok.text.find(d));
                 let word = match glued {
-                    Some(k) if k > 0 && atomic_depth == 0 => {
-                        lx.reset_to(tok.start + k, tok.line);
+                    Some(k) if k > 0 && self.atomic_depth == 0 => {
+                        self.lx.reset_to(tok.start + k, tok.line);
                         &tok.text[..k]
                     }
                     _ => tok.text,
                 };
                 let w = Tok {
-                    kind: lex::Kind::Word,
+                    kind: TokenKind::Word,
                     text: word,
                 };
                 // CASE ... END nests inside an atomic body; its END must not close it.
-                if (after_begin && w.is("ATOMIC")) || (atomic_depth > 0 && w.is("CASE")) {
-                    atomic_depth += 1;
-                } else if atomic_depth > 0 && w.is("END") {
-                    atomic_depth -= 1;
+                if (self.after_begin && w.is("ATOMIC")) || (self.atomic_depth > 0 && w.is("CASE")) {
+                    self.atomic_depth += 1;
+                } else if self.atomic_depth > 0 && w.is("END") {
+                    self.atomic_depth -= 1;
                 }
-                after_begin = w.is("BEGIN");
+                self.after_begin = w.is("BEGIN");
             }
             _ => {}
         }
+        None
     }
-    s.flush(text.len(), text.len());
-    s.out
 }
 
 /// A statement that starts, ends or abandons a transaction block.
@@ -197,12 +232,13 @@ pub enum TxControl {
 
 /// What transaction control `sql` is, if any.
 pub fn tx_control(sql: &str) -> Option<TxControl> {
-    tx_control_of(&lex::code(sql))
+    let head: Vec<Tok> = lex::code_tokens(sql, Dialect::Postgres).take(2).collect();
+    tx_control_of(&head)
 }
 
 /// [`tx_control`] of a statement's code tokens.
 pub fn tx_control_of(t: &[Tok]) -> Option<TxControl> {
-    let first = t.first().filter(|x| x.kind == lex::Kind::Word)?;
+    let first = t.first().filter(|x| x.kind == TokenKind::Word)?;
     let is = |kw: &str| t.get(1).is_some_and(|x| x.is(kw));
     if first.is("BEGIN") {
         // `BEGIN ATOMIC` opens a function body, never a statement of its own.
@@ -224,20 +260,28 @@ pub fn tx_control_of(t: &[Tok]) -> Option<TxControl> {
 /// forms of CREATE/DROP INDEX, REINDEX and DETACH PARTITION, VACUUM, CREATE/DROP
 /// DATABASE and TABLESPACE, ALTER SYSTEM. (SQLite's VACUUM too.)
 pub fn outside_transaction_only(sql: &str) -> bool {
-    let t = lex::code(sql);
+    // Read token by token, and past the verb only for a verb that can have CONCURRENTLY:
+    // a data statement can be as large as the file.
+    let mut tokens = lex::code_tokens(sql, Dialect::Postgres);
+    let t: Vec<Tok> = tokens.by_ref().take(2).collect();
     let is = |i: usize, kw: &str| t.get(i).is_some_and(|x| x.is(kw));
-    let concurrently = t.iter().any(|x| x.is("CONCURRENTLY"));
     if is(0, "VACUUM") {
         return true;
     }
-    // Not REFRESH MATERIALIZED VIEW CONCURRENTLY: that one runs in a transaction.
-    let verb = ["CREATE", "DROP", "REINDEX", "ALTER"]
+    let Some(verb) = ["CREATE", "DROP", "REINDEX", "ALTER"]
         .into_iter()
-        .find(|v| is(0, v));
+        .find(|v| is(0, v))
+    else {
+        return false;
+    };
+    // Not REFRESH MATERIALIZED VIEW CONCURRENTLY (not a verb here): that one runs in a
+    // transaction.
+    if t.iter().any(|x| x.is("CONCURRENTLY")) || tokens.any(|x| x.is("CONCURRENTLY")) {
+        return true;
+    }
     match verb {
-        Some(_) if concurrently => true,
-        Some("CREATE" | "DROP") => is(1, "DATABASE") || is(1, "TABLESPACE"),
-        Some("ALTER") => is(1, "SYSTEM"),
+        "CREATE" | "DROP" => is(1, "DATABASE") || is(1, "TABLESPACE"),
+        "ALTER" => is(1, "SYSTEM"),
         _ => false,
     }
 }
@@ -260,8 +304,9 @@ pub fn without_wrapper(mut stmts: Vec<Stmt>) -> Vec<Stmt> {
 /// without one even when it does not say so (as Flyway does). A file that mixes such
 /// statements with others still runs in a transaction; lint reports it.
 pub fn implicitly_no_transaction(text: &str) -> bool {
-    let stmts = split(text).statements;
-    !stmts.is_empty() && stmts.iter().all(|s| outside_transaction_only(&s.sql))
+    // Stops at the first ordinary statement: most files have one at the top.
+    let mut stmts = statements(text, Dialect::Postgres).peekable();
+    stmts.peek().is_some() && stmts.all(|s| outside_transaction_only(&s.sql))
 }
 
 #[cfg(test)]
