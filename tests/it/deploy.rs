@@ -17,7 +17,7 @@
 //! with `RAISE EXCEPTION` (see `pg_value`) and conditions are checked on SQLite with a
 //! deliberate integer overflow (see `sqlite_true`).
 
-use crate::support::{self, TestPg, TestSqlite};
+use crate::support::{self, pg_value, TestPg, TestSqlite};
 use lockstep_core::diff::{diff, Change};
 use lockstep_core::model::Database;
 use lockstep_db::{Db, DbError, DbUrl};
@@ -200,31 +200,6 @@ impl Project {
 
 fn block<T>(f: impl std::future::Future<Output = T>) -> T {
     support::rt().block_on(f)
-}
-
-/// Reads one text value from PostgreSQL: the query's first column of its first row,
-/// carried back in the message of a deliberate exception. NULL reads as "<null>".
-fn pg_value(url: &str, sql: &str) -> String {
-    let script = format!(
-        "DO $lsq$ DECLARE v text; BEGIN EXECUTE $q${sql}$q$ INTO v; \
-         RAISE EXCEPTION 'LSQ[%]LSQ', coalesce(v, '<null>'); END $lsq$"
-    );
-    let u = DbUrl::parse(url).unwrap();
-    let r = block(async {
-        let mut db = Db::connect(&u, false).await?;
-        let r = db.execute_script(&script).await;
-        db.close().await;
-        r
-    });
-    let msg = match r {
-        Ok(()) => panic!("pg_value: no exception from {sql}"),
-        Err(DbError::Query { message, .. }) => message,
-        Err(e) => panic!("pg_value({sql}): {e}"),
-    };
-    match (msg.find("LSQ["), msg.rfind("]LSQ")) {
-        (Some(a), Some(b)) if b >= a + 4 => msg[a + 4..b].to_string(),
-        _ => panic!("pg_value({sql}): {msg}"),
-    }
 }
 
 /// Like `pg_value`, or None when `table` does not exist.
@@ -459,7 +434,7 @@ fn lemmy_first_failing_down(
                 continue;
             }
             let text = std::fs::read_to_string(mig.join(d).join("down.sql")).unwrap();
-            for s in lockstep_core::migrate::split::split(&text) {
+            for s in lockstep_core::sql::split::split(&text).statements {
                 if let Err(e) = db.execute_script(&s.sql).await {
                     let message = match e {
                         DbError::Query { message, .. } => message,

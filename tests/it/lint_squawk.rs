@@ -9,7 +9,7 @@
 
 use crate::support;
 use lockstep_core::lint::{lint, LintFile};
-use lockstep_core::migrate::split;
+use lockstep_core::sql::split;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -19,4 +19,5 @@ mod lint;
 mod lint_env;
 mod lint_squawk;
 mod parity;
+mod sql_text;
 mod sqlite;

@@ -10,3 +10,4 @@ pub mod migrate;
 pub mod model;
 pub mod normalize;
 pub mod plan;
+pub mod sql;

@@ -6,6 +6,8 @@
 //! whitespace in bodies the server keeps verbatim (function bodies, SQLite's stored
 //! CREATE text), type aliases in hand-written snapshots, and names the system chose.
 
+use crate::sql::lex::{needs_space, Dialect, Lexer, TokenKind};
+
 /// Removes insignificant whitespace from SQL text: outside string literals, quoted
 /// identifiers, dollar-quoted strings and comments, a run of whitespace becomes one space
 /// between two word characters and disappears elsewhere. Literals are kept byte for byte,
@@ -22,129 +24,31 @@ pub fn sql_code(s: &str) -> String {
 }
 
 fn normalize(s: &str, dollar_is_code: bool) -> String {
-    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let mut i = 0;
     let mut pending_space = false;
-    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
     let push = |out: &mut String, piece: &str, pending: &mut bool| {
-        if *pending {
-            if let (Some(prev), Some(next)) = (out.as_bytes().last(), piece.as_bytes().first()) {
-                let joins_words = (word(*prev) || *prev == b'$') && (word(*next) || *next == b'$');
-                // Joining `-` `-` or `/` `*` would turn operators into a comment.
-                let makes_comment =
-                    (*prev == b'-' && *next == b'-') || (*prev == b'/' && *next == b'*');
-                if joins_words || makes_comment {
-                    out.push(' ');
-                }
-            }
-            *pending = false;
+        if std::mem::take(pending) && needs_space(out, piece) {
+            out.push(' ');
         }
         out.push_str(piece);
     };
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            pending_space = true;
-            i += 1;
-            continue;
-        }
-        let start = i;
-        match c {
-            b'\'' | b'"' | b'`' => {
-                i += 1;
-                while i < b.len() {
-                    if b[i] == c {
-                        if i + 1 < b.len() && b[i + 1] == c {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i = (i + 1).min(b.len());
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                // A line comment must stay terminated, or it would swallow what follows.
-                let piece = format!("{}\n", s[start..i].trim_end());
+    for t in Lexer::new(s, Dialect::Postgres) {
+        match t.kind {
+            TokenKind::Space => pending_space = true,
+            // A line comment must stay terminated, or it would swallow what follows.
+            TokenKind::LineComment => {
+                let piece = format!("{}\n", t.text.trim_end());
                 push(&mut out, &piece, &mut pending_space);
-                continue;
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => i = block_comment_end(b, i),
-            b'$' => {
-                if let Some(tag_len) = dollar_tag(&b[i..]) {
-                    let tag = &s[i..i + tag_len];
-                    let end = match s[i + tag_len..].find(tag) {
-                        Some(end) => i + tag_len + end,
-                        None => b.len(),
-                    };
-                    if dollar_is_code {
-                        let inner = normalize(&s[i + tag_len..end], true);
-                        let piece = format!("{tag}{inner}{tag}");
-                        push(&mut out, &piece, &mut pending_space);
-                        i = (end + tag_len).min(b.len());
-                        continue;
-                    }
-                    i = (end + tag_len).min(b.len());
-                } else {
-                    i += 1;
-                }
+            TokenKind::Str if dollar_is_code && t.dollar_parts().is_some() => {
+                let (open, body, close) = t.dollar_parts().unwrap_or_default();
+                let piece = format!("{open}{}{close}", normalize(body, true));
+                push(&mut out, &piece, &mut pending_space);
             }
-            _ => {
-                if word(c) {
-                    while i < b.len() && (word(b[i]) || b[i] == b'$') {
-                        i += 1;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
+            _ => push(&mut out, t.text, &mut pending_space),
         }
-        push(&mut out, &s[start..i], &mut pending_space);
     }
     out
-}
-
-/// The index just past the `*/` that closes the block comment opening at `b[i..]`
-/// (`/*`). PostgreSQL nests block comments, so inner `/* */` pairs are skipped; an
-/// unclosed comment runs to the end.
-pub fn block_comment_end(b: &[u8], i: usize) -> usize {
-    let mut depth = 0usize;
-    let mut i = i;
-    while i < b.len() {
-        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-            depth += 1;
-            i += 2;
-        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    b.len()
-}
-
-/// Length of a dollar-quote opening tag (`$$` or `$tag$`) at the start of `b`.
-pub fn dollar_tag(b: &[u8]) -> Option<usize> {
-    if b.first() != Some(&b'$') {
-        return None;
-    }
-    let mut j = 1;
-    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80) {
-        if j == 1 && b[j].is_ascii_digit() {
-            return None;
-        }
-        j += 1;
-    }
-    (b.get(j) == Some(&b'$')).then_some(j + 1)
 }
 
 /// Maps PostgreSQL's internal and alias type names to the names `format_type` prints, so
@@ -208,9 +112,6 @@ mod tests {
 
     #[test]
     fn nested_block_comments_end_at_their_own_close() {
-        let b = b"a /* x /* y */ z */ b";
-        assert_eq!(block_comment_end(b, 2), b.len() - 2);
-        assert_eq!(block_comment_end(b"/* open", 0), 7);
         // The comment is kept whole, inner spacing included, not cut at the inner `*/`.
         assert_eq!(
             normalize("select 1  /* x /* y */ z */ +  2", false),

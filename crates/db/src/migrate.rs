@@ -10,9 +10,9 @@
 //!   server when the connection dies, so a killed process never leaves it held.
 
 use crate::{Conn, Db, DbError};
-use lockstep_core::migrate::split::{split, Stmt};
 use lockstep_core::migrate::state::{HistoryRow, ProgressRow};
 use lockstep_core::migrate::Version;
+use lockstep_core::sql::split::{self, split, Stmt};
 use sqlx::{Executor, Row};
 use std::time::Instant;
 
@@ -613,44 +613,16 @@ fn quote(s: &str) -> String {
 }
 
 /// `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ...` or
-/// `DROP INDEX CONCURRENTLY [IF EXISTS] name`: ("create" | "drop", schema, name).
+/// `DROP INDEX CONCURRENTLY [IF EXISTS] name`: ("create" | "drop", schema, name), read by
+/// the core's lexer (quoted names whole, PostgreSQL's folding).
 fn concurrent_index_target(stmt: &str) -> Option<(&'static str, Option<String>, String)> {
-    let code: String = stmt
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let words: Vec<&str> = code.split_whitespace().collect();
-    let up: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
-    let at = |i: usize| up.get(i).map(String::as_str);
-    let (kind, mut i) = match (at(0), at(1), at(2), at(3)) {
-        (Some("CREATE"), Some("INDEX"), Some("CONCURRENTLY"), _) => ("create", 3),
-        (Some("CREATE"), Some("UNIQUE"), Some("INDEX"), Some("CONCURRENTLY")) => ("create", 4),
-        (Some("DROP"), Some("INDEX"), Some("CONCURRENTLY"), _) => ("drop", 3),
-        _ => return None,
+    use lockstep_core::sql::shapes::{concurrent_index_target, IndexOp};
+    let t = concurrent_index_target(stmt)?;
+    let op = match t.op {
+        IndexOp::Create => "create",
+        IndexOp::Drop => "drop",
     };
-    if at(i) == Some("IF") {
-        i += if kind == "create" { 3 } else { 2 };
-    }
-    let raw = words.get(i)?.trim_end_matches(';');
-    if kind == "create" && (raw.eq_ignore_ascii_case("ON") || raw.starts_with('(')) {
-        return None; // unnamed index: nothing to look up
-    }
-    let parts: Vec<String> = raw
-        .split('.')
-        .map(|p| {
-            if p.starts_with('"') {
-                p.trim_matches('"').replace("\"\"", "\"")
-            } else {
-                p.to_ascii_lowercase()
-            }
-        })
-        .collect();
-    match parts.as_slice() {
-        [n] => Some((kind, None, n.clone())),
-        [s, n] => Some((kind, Some(s.clone()), n.clone())),
-        _ => None,
-    }
+    Some((op, t.schema, t.name))
 }
 
 /// 1-based line within the file of the server's error position, when it reports one.
@@ -779,13 +751,14 @@ async fn record_done(
 
 /// The statements of `step` as they run, with file lines (dbmate sections start
 /// mid-file). A transactional step loses its own wrapping BEGIN first and COMMIT last:
-/// it runs inside lockstep's transaction.
+/// it runs inside lockstep's transaction. What the file leaves open (an unterminated
+/// comment or quote) is [`preflight`]'s to refuse.
 pub fn statements(step: &Step) -> Vec<Stmt> {
-    let all = split(&step.text);
+    let all = split(&step.text).statements;
     let stmts = if step.no_transaction {
         all
     } else {
-        lockstep_core::migrate::split::without_wrapper(all)
+        split::without_wrapper(all)
     };
     stmts
         .into_iter()
@@ -796,26 +769,67 @@ pub fn statements(step: &Step) -> Vec<Stmt> {
         .collect()
 }
 
-/// Refuses, before anything runs, a transactional step that ends or opens a transaction
-/// part way: its COMMIT would commit lockstep's deploy transaction early, and a later
-/// failure could not be rolled back.
+/// Refuses, before anything runs:
+/// - a step that leaves a comment, string, quoted name or dollar quote open: the text
+///   after the opening would be swallowed, and the statements in it silently not run;
+/// - a transactional step that ends or opens a transaction part way: its COMMIT would
+///   commit lockstep's deploy transaction early, and a later failure could not be
+///   rolled back.
 pub fn preflight(steps: &[Step]) -> Result<(), Box<ApplyError>> {
+    let refuse = |step: &Step, line, statement, message, undo| {
+        Err(Box::new(ApplyError::Statement {
+            version: step.version.to_string(),
+            path: step.path.clone(),
+            line,
+            statement,
+            message,
+            undo,
+        }))
+    };
+    for step in steps {
+        if let Some(p) = split(&step.text).problems.first() {
+            return refuse(
+                step,
+                p.line + step.first_line - 1,
+                lockstep_core::migrate::state::one_line(&step.text[p.offset..]),
+                format!("{p}: it runs to the end of the file and swallows the statements after it"),
+                format!("nothing was run\n  hint: {}", p.hint()),
+            );
+        }
+    }
     for step in steps.iter().filter(|s| !s.no_transaction) {
         for s in statements(step) {
-            if lockstep_core::migrate::split::tx_control(&s.sql).is_some() {
+            if split::tx_control(&s.sql).is_some() {
                 let statement = lockstep_core::migrate::state::one_line(&s.sql);
-                return Err(Box::new(ApplyError::Statement {
-                    version: step.version.to_string(),
-                    path: step.path.clone(),
-                    line: s.line,
-                    message: format!("`{statement}` inside a migration that lockstep runs in a transaction would end that transaction part way, so a later failure could not be rolled back"),
-                    statement,
-                    undo: "nothing was run. Remove the statement (a BEGIN as the first statement with a COMMIT as the last is allowed), or put `-- lockstep:no-transaction` on the file's first line to manage transactions yourself".into(),
-                }));
+                return refuse(
+                    step,
+                    s.line,
+                    statement.clone(),
+                    format!("`{statement}` inside a migration that lockstep runs in a transaction would end that transaction part way, so a later failure could not be rolled back"),
+                    "nothing was run. Remove the statement (a BEGIN as the first statement with a COMMIT as the last is allowed), or put `-- lockstep:no-transaction` on the file's first line to manage transactions yourself".into(),
+                );
             }
         }
     }
     Ok(())
+}
+
+/// The statements of a script to replay, or the replay error for what it leaves open
+/// (an unterminated comment or quote), as deploy refuses it.
+pub fn replay_statements(
+    s: &crate::scratch::ReplayScript<'_>,
+) -> Result<Vec<Stmt>, crate::scratch::ReplayError> {
+    split(s.text)
+        .checked()
+        .map_err(|p| crate::scratch::ReplayError::Statement {
+            path: s.path.to_string(),
+            line: p.line + s.first_line - 1,
+            statement: lockstep_core::migrate::state::one_line(&s.text[p.offset..]),
+            message: format!(
+                "{p}: it runs to the end of the file and swallows the statements after it ({})",
+                p.hint()
+            ),
+        })
 }
 
 /// Records a failed run of `step` (outside any transaction, so it survives the
@@ -912,5 +926,22 @@ mod tests {
             None
         );
         assert_eq!(concurrent_index_target("VACUUM t"), None);
+        // Quoted names are read whole, with spaces and dots inside.
+        assert_eq!(
+            concurrent_index_target("CREATE INDEX CONCURRENTLY \"big v\" ON big (v)"),
+            Some(("create", None, "big v".into()))
+        );
+        assert_eq!(
+            concurrent_index_target("CREATE INDEX CONCURRENTLY \"My Schema\".\"a.b\" ON big (v)"),
+            Some(("create", Some("My Schema".into()), "a.b".into()))
+        );
+        assert_eq!(
+            concurrent_index_target("DROP INDEX CONCURRENTLY s . \"x\"\"y\""),
+            Some(("drop", Some("s".into()), "x\"y".into()))
+        );
+        assert_eq!(
+            concurrent_index_target("CREATE INDEX CONCURRENTLY /* c */ i2 ON big (v)"),
+            Some(("create", None, "i2".into()))
+        );
     }
 }

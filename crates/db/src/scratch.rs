@@ -3,7 +3,6 @@
 //! SQLite: an in-memory database.
 
 use crate::{Db, DbError, DbUrl};
-use lockstep_core::migrate::split::split;
 use lockstep_core::model::{Database, Dialect};
 
 /// A script to replay: its display path, first line in the file, and text.
@@ -89,7 +88,7 @@ impl Scratch {
         const BATCH: usize = 200;
         let batching = matches!(self.db.conn, crate::Conn::Postgres(_));
         for s in scripts {
-            let stmts = split(s.text);
+            let stmts = crate::migrate::replay_statements(s)?;
             let mut start = 0;
             while start < stmts.len() {
                 let end = (start + BATCH).min(stmts.len());
@@ -98,7 +97,7 @@ impl Scratch {
                 // outside one, controls transactions, or (a new enum value) cannot be
                 // used until its transaction commits.
                 let plain = |sql: &str| {
-                    use lockstep_core::migrate::split::{outside_transaction_only, tx_control};
+                    use lockstep_core::sql::split::{outside_transaction_only, tx_control};
                     let code = lockstep_core::migrate::state::one_line(sql).to_ascii_uppercase();
                     tx_control(sql).is_none()
                         && !outside_transaction_only(sql)
@@ -124,7 +123,7 @@ impl Scratch {
     async fn run_one_by_one(
         &mut self,
         s: &ReplayScript<'_>,
-        chunk: &[lockstep_core::migrate::split::Stmt],
+        chunk: &[lockstep_core::sql::split::Stmt],
     ) -> Result<(), ReplayError> {
         {
             for st in chunk {

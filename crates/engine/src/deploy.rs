@@ -52,7 +52,7 @@ pub fn step(m: &Migration, migrations: &Migrations, direction: Direction) -> Ste
         // A down script that alone must run outside a transaction (DROP INDEX
         // CONCURRENTLY) runs without one, whatever its up script does.
         no_transaction: m.no_transaction
-            || lockstep_core::migrate::split::implicitly_no_transaction(&script.text),
+            || lockstep_core::sql::split::implicitly_no_transaction(&script.text),
     }
 }
 

@@ -10,7 +10,7 @@
 use crate::drift::DriftReport;
 use crate::error::Result;
 use crate::{Session, Target as EnvTarget};
-use lockstep_core::migrate::split::split;
+use lockstep_core::sql::shapes::Touch;
 use lockstep_search::{Hit, Options, Target};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -201,198 +201,19 @@ fn from_drift(object: &str, kind: &str, change: &str) -> Option<Target> {
     }
 }
 
-/// SQL words and punctuation, with strings and comments left out and identifier
-/// quotes removed. Words keep their case; compare with `kw`.
-fn words(sql: &str) -> Vec<String> {
-    let b = sql.as_bytes();
-    let mut out = vec![];
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            i += 2;
-            while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                i += 1;
-            }
-            i += 2;
-        } else if c == b'\'' {
-            i += 1;
-            while i < b.len() && b[i] != b'\'' {
-                i += 1;
-            }
-            i += 1;
-            out.push("'".to_string());
-        } else if c == b'"' || c == b'`' || c == b'[' {
-            let close = if c == b'[' { b']' } else { c };
-            let s = i + 1;
-            i = s;
-            while i < b.len() && b[i] != close {
-                i += 1;
-            }
-            out.push(sql[s..i.min(b.len())].to_string());
-            i += 1;
-        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
-            let s = i;
-            while i < b.len()
-                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
-            {
-                i += 1;
-            }
-            out.push(sql[s..i].to_string());
-        } else {
-            out.push((c as char).to_string());
-            i += 1;
-        }
-    }
-    out
-}
-
-fn kw(w: Option<&String>, k: &str) -> bool {
-    w.is_some_and(|w| w.eq_ignore_ascii_case(k))
-}
-
-/// A possibly qualified name starting at `w[*i]`: its last part. Advances `*i`.
-fn name(w: &[String], i: &mut usize) -> Option<String> {
-    let mut last = w.get(*i)?.clone();
-    *i += 1;
-    while w.get(*i).is_some_and(|p| p == ".") && w.get(*i + 1).is_some() {
-        last = w[*i + 1].clone();
-        *i += 2;
-    }
-    Some(last)
-}
-
-fn skip(w: &[String], i: &mut usize, ks: &[&str]) {
-    while ks.iter().any(|k| kw(w.get(*i), k)) {
-        *i += 1;
-    }
-}
-
-/// The tables and columns one migration drops, renames or retypes.
+/// The tables and columns one migration drops, renames or retypes, as targets.
 pub fn scan(text: &str) -> Vec<Target> {
-    let mut out = vec![];
-    for stmt in split(text) {
-        let w = words(&stmt.sql);
-        let mut i;
-        if kw(w.first(), "drop") && kw(w.get(1), "table") {
-            i = 2;
-            skip(&w, &mut i, &["if", "exists"]);
-            while let Some(t) = name(&w, &mut i) {
-                out.push(target(&t, None, "dropped", None));
-                if w.get(i).is_some_and(|p| p == ",") {
-                    i += 1;
-                } else {
-                    break;
-                }
+    lockstep_core::sql::shapes::touched(text)
+        .into_iter()
+        .map(|t| {
+            let column = t.column.as_deref();
+            match &t.touch {
+                Touch::Dropped => target(&t.table, column, "dropped", None),
+                Touch::Retyped => target(&t.table, column, "retyped", None),
+                Touch::RenamedTo(n) => target(&t.table, column, "", Some(n)),
             }
-            continue;
-        }
-        if !(kw(w.first(), "alter") && kw(w.get(1), "table")) {
-            continue;
-        }
-        i = 2;
-        skip(&w, &mut i, &["if", "exists", "only"]);
-        let Some(table) = name(&w, &mut i) else {
-            continue;
-        };
-        // The actions, split at commas outside parentheses.
-        let mut actions: Vec<&[String]> = vec![];
-        let (mut depth, mut start) = (0i32, i);
-        for j in i..w.len() {
-            match w[j].as_str() {
-                "(" => depth += 1,
-                ")" => depth -= 1,
-                "," if depth == 0 => {
-                    actions.push(&w[start..j]);
-                    start = j + 1;
-                }
-                _ => {}
-            }
-        }
-        actions.push(&w[start..]);
-        for a in actions {
-            let a = a.to_vec();
-            let mut k = 1;
-            if kw(a.first(), "drop") {
-                if kw(a.get(1), "column") {
-                    k = 2;
-                } else if [
-                    "constraint",
-                    "index",
-                    "key",
-                    "primary",
-                    "foreign",
-                    "check",
-                    "partition",
-                    "default",
-                ]
-                .iter()
-                .any(|x| kw(a.get(1), x))
-                {
-                    continue;
-                }
-                skip(&a, &mut k, &["if", "exists"]);
-                if let Some(c) = a.get(k) {
-                    out.push(target(&table, Some(c), "dropped", None));
-                }
-            } else if kw(a.first(), "rename") {
-                if kw(a.get(1), "to") || kw(a.get(1), "as") {
-                    if let Some(u) = name(&a, &mut 2) {
-                        out.push(target(&table, None, "", Some(&u)));
-                    }
-                    continue;
-                }
-                if kw(a.get(1), "column") {
-                    k = 2;
-                }
-                if ["constraint", "index", "key"]
-                    .iter()
-                    .any(|x| kw(a.get(1), x))
-                {
-                    continue;
-                }
-                if let (Some(c), true, Some(n)) = (a.get(k), kw(a.get(k + 1), "to"), a.get(k + 2)) {
-                    out.push(target(&table, Some(c), "", Some(n)));
-                }
-            } else if kw(a.first(), "alter") {
-                if kw(a.get(1), "column") {
-                    k = 2;
-                }
-                let retype = kw(a.get(k + 1), "type")
-                    || (kw(a.get(k + 1), "set")
-                        && kw(a.get(k + 2), "data")
-                        && kw(a.get(k + 3), "type"));
-                if let (Some(c), true) = (a.get(k), retype) {
-                    out.push(target(&table, Some(c), "retyped", None));
-                }
-            } else if kw(a.first(), "modify") {
-                if kw(a.get(1), "column") {
-                    k = 2;
-                }
-                if let Some(c) = a.get(k) {
-                    out.push(target(&table, Some(c), "retyped", None));
-                }
-            } else if kw(a.first(), "change") {
-                if kw(a.get(1), "column") {
-                    k = 2;
-                }
-                if let (Some(c), Some(n)) = (a.get(k), a.get(k + 1)) {
-                    if c.eq_ignore_ascii_case(n) {
-                        out.push(target(&table, Some(c), "retyped", None));
-                    } else {
-                        out.push(target(&table, Some(c), "", Some(n)));
-                    }
-                }
-            }
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -403,27 +224,20 @@ mod tests {
         scan(sql).iter().map(describe).collect()
     }
 
+    /// The statement reading is the core's (`sql::shapes::touched`); this is the mapping
+    /// to search targets.
     #[test]
-    fn scan_finds_drops_renames_and_retypes() {
+    fn scan_maps_what_migrations_touch_to_targets() {
         assert_eq!(
-            d("DROP TABLE IF EXISTS public.old_orders, \"tmp\";\n\
-               ALTER TABLE orders DROP COLUMN segment, DROP CONSTRAINT x, ADD COLUMN y int;\n\
-               ALTER TABLE ONLY public.orders RENAME COLUMN cust_ref TO customer_ref;\n\
-               ALTER TABLE stores RENAME TO shops;\n\
-               ALTER TABLE orders ALTER COLUMN total TYPE numeric(12, 2), ALTER COLUMN x SET DEFAULT 1;\n\
-               ALTER TABLE t CHANGE a b int, MODIFY c text, DROP d;\n\
-               CREATE TABLE z (a int); -- DROP TABLE q;\n\
-               INSERT INTO t VALUES ('DROP TABLE w');"),
+            d("DROP TABLE old_orders;\n\
+               ALTER TABLE orders DROP COLUMN segment, RENAME COLUMN a TO b;\n\
+               ALTER TABLE stores RENAME TO shops, ALTER COLUMN total TYPE numeric;"),
             vec![
                 "table old_orders dropped",
-                "table tmp dropped",
                 "column orders.segment dropped",
-                "column orders.cust_ref renamed to customer_ref",
+                "column orders.a renamed to b",
                 "table stores renamed to shops",
-                "column orders.total retyped",
-                "column t.a renamed to b",
-                "column t.c retyped",
-                "column t.d dropped",
+                "column stores.total retyped",
             ]
         );
     }

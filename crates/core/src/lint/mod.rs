@@ -13,7 +13,8 @@
 
 pub mod rules;
 
-use crate::migrate::split;
+pub use crate::sql::lex::{at, skip, Tok, TokenKind as Kind};
+use crate::sql::split;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -81,6 +82,11 @@ pub const SMALL_ROWS: u64 = 10_000;
 pub const SMALL_BYTES: u64 = 8 << 20;
 /// Data checks (NULLs, duplicates) run only on tables below this many rows.
 pub const COUNT_MAX_ROWS: u64 = 10_000_000;
+
+/// Statements longer than this are not handed to sqlparser, whose syntax tree takes tens
+/// of times a statement's size in memory (lint of a 50 MB INSERT took 2.2 GB). The
+/// token-level rules still check them, and `could-not-parse` says so at info severity.
+pub const PARSE_MAX_BYTES: usize = 1 << 20;
 
 /// Rules whose cost is a lock held, or a rewrite done, for a time that grows with the
 /// table: their severity follows the table's size under `--env`.
@@ -289,7 +295,7 @@ fn statement_probes(s: &Stmt, ctx: &Ctx) -> (Vec<Probe>, Vec<Probe>, Vec<Probe>)
 pub fn named_tables(files: &[LintFile]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for f in files {
-        for s in split::split(&f.text) {
+        for s in split::split(&f.text).statements {
             let stmt = Stmt {
                 sql: &s.sql,
                 line: s.line,
@@ -327,6 +333,8 @@ impl LintFile {
     /// A file with defaults: transactional unless it carries a no-transaction directive
     /// or every statement must run outside a transaction; down script unknown.
     pub fn loose(path: &str, text: &str) -> LintFile {
+        // As when a migrations directory is read: a byte-order mark is not text.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let no_transaction = text.lines().any(|l| {
             let l = l.trim();
             l.starts_with("-- lockstep:no-transaction") || l.starts_with("-- no-transaction")
@@ -502,156 +510,16 @@ fn not_null_check(t: &[Tok]) -> Option<String> {
     ok.then(|| t[1].ident()).flatten()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// An unquoted word, uppercased.
-    Word,
-    /// A quoted identifier, as written.
-    Quoted,
-    /// A string literal (its content is not kept).
-    Str,
-    Num,
-    Punct,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tok {
-    pub kind: Kind,
-    pub text: String,
-}
-
-impl Tok {
-    pub fn is(&self, kw: &str) -> bool {
-        self.kind == Kind::Word && self.text == kw
-    }
-    pub fn is_punct(&self, c: &str) -> bool {
-        self.kind == Kind::Punct && self.text == c
-    }
-    /// The identifier this token names, with PostgreSQL's folding.
-    pub fn ident(&self) -> Option<String> {
-        match self.kind {
-            Kind::Word => Some(self.text.to_lowercase()),
-            Kind::Quoted => Some(self.text.clone()),
-            _ => None,
-        }
-    }
-}
-
-/// Comments and literals removed; never fails.
-pub fn tokenize(sql: &str) -> Vec<Tok> {
-    let b = sql.as_bytes();
-    let mut out: Vec<Tok> = vec![];
-    let mut i = 0;
-    let push = |out: &mut Vec<Tok>, kind, text: String| out.push(Tok { kind, text });
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            i = crate::normalize::block_comment_end(b, i);
-        } else if c == b'\'' {
-            let escapes = i > 0
-                && matches!(b[i - 1], b'E' | b'e')
-                && matches!(out.last(), Some(t) if t.is("E"));
-            if escapes {
-                out.pop();
-            }
-            i += 1;
-            while i < b.len() {
-                if escapes && b[i] == b'\\' {
-                    i += 2;
-                } else if b[i] == b'\'' {
-                    if b.get(i + 1) == Some(&b'\'') {
-                        i += 2;
-                    } else {
-                        i += 1;
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            push(&mut out, Kind::Str, String::new());
-        } else if c == b'"' {
-            let start = i + 1;
-            i += 1;
-            while i < b.len() && !(b[i] == b'"' && b.get(i + 1) != Some(&b'"')) {
-                i += if b[i] == b'"' { 2 } else { 1 };
-            }
-            let end = i.min(b.len());
-            push(
-                &mut out,
-                Kind::Quoted,
-                sql[start..end].replace("\"\"", "\""),
-            );
-            i += 1;
-        } else if c == b'$' {
-            match crate::normalize::dollar_tag(&b[i..]) {
-                Some(n) => {
-                    let tag = &sql[i..i + n];
-                    i = match sql[i + n..].find(tag) {
-                        Some(p) => i + n + p + n,
-                        None => b.len(),
-                    };
-                    push(&mut out, Kind::Str, String::new());
-                }
-                None => {
-                    push(&mut out, Kind::Punct, "$".into());
-                    i += 1;
-                }
-            }
-        } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-            let start = i;
-            while i < b.len()
-                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
-            {
-                i += 1;
-            }
-            push(&mut out, Kind::Word, sql[start..i].to_uppercase());
-        } else if c.is_ascii_digit() {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
-                i += 1;
-            }
-            push(&mut out, Kind::Num, sql[start..i].to_string());
-        } else {
-            let ch = sql[i..].chars().next().unwrap_or('?');
-            push(&mut out, Kind::Punct, ch.to_string());
-            i += ch.len_utf8();
-        }
-    }
-    out
+/// The tokens rules read: comments and whitespace removed, literals kept whole (see
+/// [`crate::sql::lex`], the one lexer). Never fails.
+pub fn tokenize(sql: &str) -> Vec<Tok<'_>> {
+    crate::sql::lex::code(sql)
 }
 
 /// A qualified name starting at `i`: its last part, and the index after it.
-pub fn qualified_name(t: &[Tok], mut i: usize) -> Option<(String, usize)> {
-    let mut last = t.get(i)?.ident()?;
-    i += 1;
-    while t.get(i).is_some_and(|x| x.is_punct(".")) {
-        last = t.get(i + 1)?.ident()?;
-        i += 2;
-    }
-    Some((last, i))
-}
-
-/// Whether `t[i..]` starts with the keywords `kws`.
-pub fn at(t: &[Tok], i: usize, kws: &[&str]) -> bool {
-    kws.iter()
-        .enumerate()
-        .all(|(k, kw)| t.get(i + k).is_some_and(|x| x.is(kw)))
-}
-
-/// Skips the optional keyword sequence `kws` at `i`.
-pub fn skip(t: &[Tok], i: usize, kws: &[&str]) -> usize {
-    if at(t, i, kws) {
-        i + kws.len()
-    } else {
-        i
-    }
+pub fn qualified_name(t: &[Tok], i: usize) -> Option<(String, usize)> {
+    let (mut parts, i) = crate::sql::lex::qualified(t, i)?;
+    Some((parts.pop()?, i))
 }
 
 /// One statement as rules see it.
@@ -659,7 +527,7 @@ pub struct Stmt<'a> {
     pub sql: &'a str,
     /// Line in the file.
     pub line: usize,
-    pub tokens: Vec<Tok>,
+    pub tokens: Vec<Tok<'a>>,
     /// Whether sqlparser's PostgreSQL dialect parsed it.
     pub parsed: bool,
 }
@@ -700,7 +568,7 @@ pub struct AlterTable<'t> {
     pub kind: Relation,
     pub table: String,
     /// The actions, split at top-level commas.
-    pub actions: Vec<&'t [Tok]>,
+    pub actions: Vec<&'t [Tok<'t>]>,
 }
 
 /// One `ALTER [COLUMN] c ...` action of an ALTER on an existing relation.
@@ -709,7 +577,7 @@ pub struct AlterColumn<'t> {
     pub table: String,
     pub column: String,
     /// The tokens after the column name (`SET NOT NULL`, `TYPE bigint`, ...).
-    pub rest: &'t [Tok],
+    pub rest: &'t [Tok<'t>],
 }
 
 /// `VERB [COLUMN | ATTRIBUTE] [IF EXISTS] name ...` (ATTRIBUTE is a composite type's
@@ -729,7 +597,7 @@ pub fn column_action(act: &[Tok], verb: &str) -> Option<(String, usize)> {
 
 /// `ADD [COLUMN] [IF NOT EXISTS] name type ...`: the new column and the tokens from its
 /// name on. Not the table-constraint forms (`ADD CONSTRAINT`, `ADD CHECK (...)`, ...).
-pub fn added_column(act: &[Tok]) -> Option<(String, &[Tok])> {
+pub fn added_column<'t>(act: &'t [Tok<'t>]) -> Option<(String, &'t [Tok<'t>])> {
     const CONSTRAINT: [&str; 6] = [
         "CONSTRAINT",
         "CHECK",
@@ -752,7 +620,7 @@ pub fn added_column(act: &[Tok]) -> Option<(String, &[Tok])> {
 
 /// The tokens of `t` outside any parentheses: a column's own clauses, not the insides
 /// of its CHECK or DEFAULT expressions.
-pub fn top_level(t: &[Tok]) -> Vec<&Tok> {
+pub fn top_level<'t>(t: &'t [Tok<'t>]) -> Vec<&'t Tok<'t>> {
     let mut depth = 0i32;
     let mut out = vec![];
     for x in t {
@@ -868,20 +736,7 @@ impl Stmt<'_> {
         if t.get(i).is_some_and(|x| x.is_punct("*")) {
             i += 1;
         }
-        let mut actions = vec![];
-        let mut depth = 0i32;
-        let mut start = i;
-        for (k, tok) in t.iter().enumerate().skip(i) {
-            if tok.is_punct("(") {
-                depth += 1;
-            } else if tok.is_punct(")") {
-                depth -= 1;
-            } else if tok.is_punct(",") && depth == 0 {
-                actions.push(&t[start..k]);
-                start = k + 1;
-            }
-        }
-        actions.push(&t[start..]);
+        let mut actions = crate::sql::lex::split_commas(&t[i..]);
         actions.retain(|a| !a.is_empty());
         Some(AlterTable {
             kind,
@@ -924,7 +779,7 @@ impl Stmt<'_> {
         })?;
         let i = skip(t, k + 1, &["CONCURRENTLY"]);
         Some(Reindex {
-            kind: t[k].text.clone(),
+            kind: t[k].text.to_ascii_uppercase(),
             name: qualified_name(t, i).map(|(n, _)| n),
             concurrent,
         })
@@ -1103,11 +958,12 @@ fn lint_file(
     ctx.statement_timeout_set = false;
     ctx.not_valid_in_tx.clear();
     ctx.open_begin = None;
+    let split = split::split(&f.text);
     // Deploy drops a transactional file's own BEGIN first and COMMIT last; so does lint.
     let statements = if f.no_transaction {
-        split::split(&f.text)
+        split.statements
     } else {
-        split::without_wrapper(split::split(&f.text))
+        split::without_wrapper(split.statements)
     };
     let mut reported: BTreeSet<&str> = BTreeSet::new();
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
@@ -1116,7 +972,8 @@ fn lint_file(
         if tokens.is_empty() {
             continue;
         }
-        let parsed = sqlparser::parser::Parser::parse_sql(&dialect, &s.sql).is_ok();
+        let parsed = s.sql.len() <= PARSE_MAX_BYTES
+            && sqlparser::parser::Parser::parse_sql(&dialect, &s.sql).is_ok();
         let stmt = Stmt {
             sql: &s.sql,
             line: file_line(s.line),
@@ -1137,10 +994,14 @@ fn lint_file(
         }
         let mut hits: Vec<(&Rule, Hit)> = vec![];
         if !stmt.parsed {
+            let rule = match stmt.sql.len() > PARSE_MAX_BYTES {
+                true => &rules::could_not_parse::TOO_LARGE,
+                false => &rules::could_not_parse::RULE,
+            };
             hits.extend(
                 rules::could_not_parse::check(&stmt)
                     .into_iter()
-                    .map(|h| (&rules::could_not_parse::RULE, h)),
+                    .map(|h| (rule, h)),
             );
         }
         for rule in rules::ALL {
@@ -1198,6 +1059,17 @@ fn lint_file(
             out.push(fd);
         }
         ctx.learn(&stmt);
+    }
+    // Not suppressible: deploy refuses the file whatever a comment says.
+    for p in &split.problems {
+        let rule = &rules::unterminated::RULE;
+        let line = file_line(p.line);
+        out.push(finding(
+            rule.id,
+            rule.severity,
+            line,
+            rules::unterminated::hit(p),
+        ));
     }
     if let Some(line) = ctx.open_begin.take() {
         let rule = &rules::uncommitted_transaction::RULE;
@@ -1282,8 +1154,24 @@ mod tests {
         let t = tokenize(
             "select 'drop table x' -- drop table y\n, \"Drop\" /* a /* b */ c */ $$x$$ from t",
         );
-        let words: Vec<&str> = t.iter().map(|t| t.text.as_str()).collect();
-        assert_eq!(words, ["SELECT", "", ",", "Drop", "", "FROM", "T"]);
+        let words: Vec<&str> = t.iter().map(|t| t.text).collect();
+        assert_eq!(
+            words,
+            [
+                "select",
+                "'drop table x'",
+                ",",
+                "\"Drop\"",
+                "$$x$$",
+                "from",
+                "t"
+            ]
+        );
+        let kinds: Vec<Kind> = t.iter().map(|t| t.kind).collect();
+        use Kind::*;
+        assert_eq!(kinds, [Word, Str, Punct, Quoted, Str, Word, Word]);
+        assert_eq!(t[3].ident().as_deref(), Some("Drop"));
+        assert_eq!(t[6].ident().as_deref(), Some("t"));
     }
 
     #[test]

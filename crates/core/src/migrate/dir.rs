@@ -106,9 +106,18 @@ pub fn normalize_text(s: &str) -> String {
     s.replace("\r\n", "\n").replace('\r', "\n")
 }
 
+/// sha256 of [`normalize_text`]`(text)`, hashed as it goes rather than from a copy: a
+/// migration can be tens of megabytes.
 pub fn checksum(text: &str) -> String {
     let mut h = Sha256::new();
-    h.update(normalize_text(text).as_bytes());
+    let mut rest = text.strip_prefix('\u{feff}').unwrap_or(text);
+    while let Some(cr) = rest.find('\r') {
+        h.update(&rest.as_bytes()[..cr]);
+        h.update(b"\n");
+        rest = &rest[cr + 1..];
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
+    }
+    h.update(rest.as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -179,11 +188,21 @@ fn split_version(stem: &str) -> Option<(Version, String)> {
 
 /// Parses a listing in `layout` into migrations sorted by version.
 pub fn parse(files: &[(String, Vec<u8>)], layout: Layout) -> Result<MigrationSet, DirError> {
+    for (p, _) in files {
+        check_name(p)?;
+    }
     let text = |p: &str, b: &[u8]| -> Result<String, DirError> {
-        String::from_utf8(b.to_vec()).map_err(|e| DirError::File {
+        let t = String::from_utf8(b.to_vec()).map_err(|e| DirError::File {
             path: p.to_string(),
             message: format!("not UTF-8 text: {e}"),
             hint: "save the file as UTF-8".into(),
+        })?;
+        // A byte-order mark is not text: left in, it would hide a directive on the first
+        // line and reach the server as part of the first statement. The checksum never
+        // covered it (see `normalize_text`).
+        Ok(match t.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => t,
         })
     };
     struct Partial {
@@ -370,7 +389,7 @@ pub fn parse(files: &[(String, Vec<u8>)], layout: Layout) -> Result<MigrationSet
                 hint: "add the up script, or remove the orphaned down script".into(),
             });
         };
-        let no_transaction = p.no_tx || super::split::implicitly_no_transaction(&up.text);
+        let no_transaction = p.no_tx || crate::sql::split::implicitly_no_transaction(&up.text);
         migrations.push(Migration {
             checksum: checksum(&up.text),
             version,
@@ -381,6 +400,21 @@ pub fn parse(files: &[(String, Vec<u8>)], layout: Layout) -> Result<MigrationSet
         });
     }
     Ok(MigrationSet { layout, migrations })
+}
+
+/// Refuses a name with a control character (a newline, tab, carriage return) in a file
+/// the layouts read: `lockstep.sum` and messages hold one name per line, so a newline in
+/// a name would make deploy write a sum file it cannot read back.
+fn check_name(p: &str) -> Result<(), DirError> {
+    let read = p.ends_with(".sql") || p.ends_with(".conf") || base(p) == "metadata.toml";
+    if !read || !p.chars().any(char::is_control) {
+        return Ok(());
+    }
+    Err(DirError::File {
+        path: p.escape_debug().to_string(),
+        message: "the file name contains a control character (a newline, tab or carriage return)".into(),
+        hint: "rename the file without it: lockstep.sum and the history table record one name per line".into(),
+    })
 }
 
 fn dir_of(p: &str) -> &str {
@@ -546,7 +580,48 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_hides_no_directive() {
+        let files = vec![f(
+            "1_idx.up.sql",
+            "\u{feff}-- lockstep:no-transaction\nCREATE TABLE t (x int);\nVACUUM t;\n",
+        )];
+        let s = parse(&files, Layout::Lockstep).unwrap();
+        assert!(s.migrations[0].no_transaction);
+        assert!(s.migrations[0].up.text.starts_with("-- lockstep"));
+        let sqlx = vec![f("1_a.sql", "\u{feff}-- no-transaction\nSELECT 1;")];
+        assert!(parse(&sqlx, Layout::Sqlx).unwrap().migrations[0].no_transaction);
+    }
+
+    #[test]
+    fn control_characters_in_file_names_are_refused() {
+        for name in ["1_a\nb.up.sql", "1_a\tb.up.sql", "1_a\rb.up.sql"] {
+            let e = parse(&[f(name, "SELECT 1;")], Layout::Lockstep).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("control character"), "{msg}");
+            assert!(!msg.contains(name), "the name is printed escaped: {msg}");
+            assert!(msg.contains(&name.escape_debug().to_string()), "{msg}");
+        }
+        let e = parse(&[f("1_a\nb/up.sql", "SELECT 1;")], Layout::Diesel).unwrap_err();
+        assert!(e.to_string().contains("control character"), "{e}");
+    }
+
+    #[test]
     fn crlf_does_not_change_the_checksum() {
+        let sha = |s: &str| {
+            let d = Sha256::digest(s.as_bytes());
+            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        for t in [
+            "",
+            "a",
+            "\r",
+            "\r\r\n",
+            "a\r\nb\rc\n\r",
+            "\u{feff}x\r\n",
+            "é\r\n日",
+        ] {
+            assert_eq!(checksum(t), sha(&normalize_text(t)), "{t:?}");
+        }
         assert_eq!(checksum("a;\nb;\n"), checksum("a;\r\nb;\r\n"));
         assert_ne!(checksum("a;\nb;\n"), checksum("a;\nc;\n"));
     }

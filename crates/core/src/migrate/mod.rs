@@ -1,9 +1,8 @@
-//! The migrations directory: versions, layouts, checksums, statement splitting, and the
-//! state of an environment computed from its history. Pure: callers hand in file
-//! contents and history rows.
+//! The migrations directory: versions, layouts, checksums, and the state of an
+//! environment computed from its history. Pure: callers hand in file contents and history
+//! rows. Statements are split by `crate::sql::split`.
 
 pub mod dir;
-pub mod split;
 pub mod state;
 pub mod sum;
 pub mod version;

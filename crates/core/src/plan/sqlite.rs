@@ -691,18 +691,9 @@ fn constraint_sql(c: &Constraint) -> Option<String> {
 /// INDEX and CREATE VIEW. They never fail loudly: what they cannot read, they leave out,
 /// and the caller falls back to what the pragmas report.
 pub mod text {
+    pub use crate::sql::lex::{split_commas, TokenKind as Kind};
+    use crate::sql::lex::{unquote, Punct};
     use std::collections::BTreeSet;
-
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Kind {
-        Word,
-        /// `"x"`, `` `x` `` or `[x]`.
-        Quoted,
-        /// `'x'`, and blob literals `x'00'`.
-        Str,
-        Num,
-        Punct,
-    }
 
     #[derive(Debug, Clone, Copy)]
     pub struct Tok<'a> {
@@ -734,129 +725,25 @@ pub mod text {
         }
     }
 
-    fn unquote(s: &str) -> String {
-        let Some(open) = s.chars().next() else {
-            return String::new();
-        };
-        if open == '[' {
-            let inner = &s[1..];
-            return inner.strip_suffix(']').unwrap_or(inner).to_string();
+    impl Punct for Tok<'_> {
+        fn is_punct(&self, p: &str) -> bool {
+            Tok::is_punct(self, p)
         }
-        if !matches!(open, '"' | '\'' | '`') {
-            return s.to_string();
-        }
-        let inner = &s[1..];
-        let inner = inner.strip_suffix(open).unwrap_or(inner);
-        let doubled: String = [open, open].iter().collect();
-        inner.replace(&doubled, &open.to_string())
     }
 
-    fn is_word_byte(c: u8) -> bool {
-        c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
-    }
-
+    /// The code tokens of `s`, read by the one lexer with SQLite's rules: `"x"`, `` `x` ``
+    /// and `[x]` are quoted names, `x'00'` blobs are strings.
     pub fn tokenize(s: &str) -> Vec<Tok<'_>> {
-        let b = s.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            if c.is_ascii_whitespace() {
-                i += 1;
-                continue;
-            }
-            if c == b'-' && b.get(i + 1) == Some(&b'-') {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            if c == b'/' && b.get(i + 1) == Some(&b'*') {
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i = (i + 2).min(b.len());
-                continue;
-            }
-            let start = i;
-            let kind = match c {
-                b'\'' | b'"' | b'`' | b'[' => {
-                    let close = if c == b'[' { b']' } else { c };
-                    i += 1;
-                    while i < b.len() {
-                        if b[i] == close {
-                            if close != b']' && b.get(i + 1) == Some(&close) {
-                                i += 2;
-                                continue;
-                            }
-                            i += 1;
-                            break;
-                        }
-                        i += 1;
-                    }
-                    if c == b'\'' {
-                        Kind::Str
-                    } else {
-                        Kind::Quoted
-                    }
-                }
-                b'x' | b'X' if b.get(i + 1) == Some(&b'\'') => {
-                    i += 2;
-                    while i < b.len() && b[i] != b'\'' {
-                        i += 1;
-                    }
-                    i = (i + 1).min(b.len());
-                    Kind::Str
-                }
-                b'0'..=b'9' => {
-                    i = number_end(b, i);
-                    Kind::Num
-                }
-                b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                    i = number_end(b, i);
-                    Kind::Num
-                }
-                _ if is_word_byte(c) => {
-                    while i < b.len() && (is_word_byte(b[i]) || b[i] == b'$') {
-                        i += 1;
-                    }
-                    Kind::Word
-                }
-                _ => {
-                    const TWO: [&[u8; 2]; 9] = [
-                        b"<>", b"<=", b">=", b"==", b"!=", b"||", b"<<", b">>", b"->",
-                    ];
-                    let two = b
-                        .get(i..i + 2)
-                        .is_some_and(|p| TWO.iter().any(|t| &t[..] == p));
-                    i += if two { 2 } else { 1 };
-                    Kind::Punct
-                }
-            };
-            out.push(Tok {
-                kind,
-                text: &s[start..i],
-                start,
-                end: i,
-            });
-        }
-        out
-    }
-
-    fn number_end(b: &[u8], start: usize) -> usize {
-        let hex = b.get(start) == Some(&b'0') && matches!(b.get(start + 1), Some(b'x' | b'X'));
-        let mut i = start + 1;
-        while i < b.len() {
-            let x = b[i];
-            let exponent_sign = (x == b'+' || x == b'-') && !hex && matches!(b[i - 1], b'e' | b'E');
-            if x.is_ascii_alphanumeric() || x == b'.' || x == b'_' || exponent_sign {
-                i += 1;
-            } else {
-                break;
-            }
-        }
-        i
+        use crate::sql::lex::{Dialect, Lexer, Token};
+        Lexer::new(s, Dialect::Sqlite)
+            .filter(Token::is_code)
+            .map(|t| Tok {
+                kind: t.kind,
+                text: t.text,
+                start: t.start,
+                end: t.end(),
+            })
+            .collect()
     }
 
     /// Index of the `)` that closes the `(` at `open`.
@@ -873,25 +760,6 @@ pub mod text {
             }
         }
         None
-    }
-
-    /// Splits at commas outside parentheses.
-    pub fn split_commas<'t, 'a>(toks: &'t [Tok<'a>]) -> Vec<&'t [Tok<'a>]> {
-        let mut out = vec![];
-        let mut depth = 0i32;
-        let mut start = 0;
-        for (i, t) in toks.iter().enumerate() {
-            if t.is_punct("(") {
-                depth += 1;
-            } else if t.is_punct(")") {
-                depth -= 1;
-            } else if t.is_punct(",") && depth == 0 {
-                out.push(&toks[start..i]);
-                start = i + 1;
-            }
-        }
-        out.push(&toks[start..]);
-        out
     }
 
     /// The tokens' text with comments dropped and whitespace collapsed: one space where

@@ -593,18 +593,16 @@ fn strip_constraint_flags(def: &str) -> &str {
 /// `UNIQUE [NULLS NOT DISTINCT] (...)`: `INCLUDE (...)`, `WITH (...)`,
 /// `USING INDEX TABLESPACE ...`. Quoted identifiers may contain parentheses.
 fn key_tail(def: &str) -> Option<String> {
+    use lockstep_core::sql::lex::{Dialect, Lexer, TokenKind};
     let def = strip_constraint_flags(def);
-    let start = def.find('(')?;
     let mut depth = 0usize;
-    let mut quoted = false;
-    for (i, ch) in def[start..].char_indices() {
-        match ch {
-            '"' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => {
-                depth = depth.saturating_sub(1);
+    for t in Lexer::new(def, Dialect::Postgres).filter(|t| t.kind == TokenKind::Punct) {
+        match t.text {
+            "(" => depth += 1,
+            ")" if depth > 0 => {
+                depth -= 1;
                 if depth == 0 {
-                    let rest = def[start + i + 1..].trim();
+                    let rest = def[t.end()..].trim();
                     return (!rest.is_empty()).then(|| rest.to_string());
                 }
             }

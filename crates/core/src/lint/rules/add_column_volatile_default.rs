@@ -91,16 +91,16 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         let Some((col, rest)) = crate::lint::added_column(act) else {
             continue;
         };
-        let volatile = rest.windows(2).find(|w| {
-            w[0].kind == Kind::Word && VOLATILE.contains(&w[0].text.as_str()) && w[1].is_punct("(")
-        });
+        let volatile = rest
+            .windows(2)
+            .find(|w| w[0].is_any(VOLATILE) && w[1].is_punct("("));
         // A default that calls a function lockstep does not know to be non-volatile.
         let unknown = rest.iter().position(|x| x.is("DEFAULT")).and_then(|d| {
             rest[d..].windows(3).find(|w| {
                 w[0].kind == Kind::Word
                     && w[1].is_punct("(")
                     // now() is stable; now(...) with arguments is not that function.
-                    && (!NOT_VOLATILE.contains(&w[0].text.as_str())
+                    && (!w[0].is_any(NOT_VOLATILE)
                         || (w[0].is("NOW") && !w[2].is_punct(")")))
             })
         });
@@ -112,10 +112,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
                 w[0].text.to_lowercase()
             ),
             _ if stored => "it is a stored generated column, computed for every row".to_string(),
-            (None, None) => match rest
-                .iter()
-                .find(|x| x.kind == Kind::Word && SERIAL.contains(&x.text.as_str()))
-            {
+            (None, None) => match rest.iter().find(|x| x.is_any(SERIAL)) {
                 Some(x) => format!(
                     "{} fills it from a sequence, row by row",
                     x.text.to_lowercase()

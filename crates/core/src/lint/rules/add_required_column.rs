@@ -27,10 +27,14 @@ pub fn required_columns(s: &Stmt, ctx: &Ctx) -> Vec<(String, String)> {
         let filled = has("DEFAULT")
             || has("GENERATED")
             || top.iter().any(|x| {
-                matches!(
-                    x.text.as_str(),
-                    "SERIAL" | "BIGSERIAL" | "SMALLSERIAL" | "SERIAL2" | "SERIAL4" | "SERIAL8"
-                )
+                x.is_any(&[
+                    "SERIAL",
+                    "BIGSERIAL",
+                    "SMALLSERIAL",
+                    "SERIAL2",
+                    "SERIAL4",
+                    "SERIAL8",
+                ])
             });
         if not_null && !filled {
             out.push((a.table.clone(), col));

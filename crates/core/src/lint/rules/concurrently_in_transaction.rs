@@ -18,7 +18,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         .tokens
         .iter()
         .take(2)
-        .map(|t| t.text.as_str())
+        .map(|t| t.text.to_ascii_uppercase())
         .collect::<Vec<_>>()
         .join(" ");
     hit(

@@ -27,13 +27,14 @@ pub mod transaction_control;
 pub mod truncate;
 pub mod truncate_cascade;
 pub mod uncommitted_transaction;
+pub mod unterminated;
 pub mod vacuum_full_or_cluster;
 pub mod validate_in_same_transaction;
 
 use super::Rule;
 
-/// The statement-level rules, in report order. `could-not-parse`, `missing-down` and
-/// `uncommitted-transaction` are run by the engine itself.
+/// The statement-level rules, in report order. `could-not-parse`, `missing-down`,
+/// `uncommitted-transaction` and `unterminated` are run by the engine itself.
 pub const ALL: &[Rule] = &[
     drop_table::RULE,
     drop_column::RULE,
@@ -94,5 +95,6 @@ pub const IDS: &[&str] = &[
     "missing-statement-timeout",
     "missing-down",
     "could-not-parse",
+    "unterminated",
     "invalid-suppression",
 ];

@@ -3,7 +3,7 @@
 //! COMMIT with none open. (A block never closed is `uncommitted-transaction`.)
 
 use crate::lint::{hit, Ctx, Hit, Rule, Severity, Stmt};
-use crate::migrate::split::{tx_control_of, TxControl};
+use crate::sql::split::{tx_control_of, TxControl};
 
 pub const RULE: Rule = Rule {
     id: "transaction-control",
@@ -18,7 +18,11 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     let Some(control) = tx_control_of(&s.tokens) else {
         return vec![];
     };
-    let word = s.tokens.first().map(|t| t.text.as_str()).unwrap_or("");
+    let word = s
+        .tokens
+        .first()
+        .map(|t| t.text.to_ascii_uppercase())
+        .unwrap_or_default();
     if ctx.no_transaction {
         return match (control, ctx.in_transaction) {
             (TxControl::Begin, true) => hit(
