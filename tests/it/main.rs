@@ -16,4 +16,5 @@ mod lint;
 mod lint_env;
 mod lint_squawk;
 mod parity;
+mod secrets;
 mod sqlite;
