@@ -123,6 +123,7 @@ impl Runner {
 
 fn run_limited(dir: &Path, tmp: &Path, args: &[&str]) -> Output {
     let limit = Duration::from_secs(120);
+
     let mut child = Command::new(env!("CARGO_BIN_EXE_lockstep"))
         .args(args)
         .current_dir(dir)
@@ -214,6 +215,141 @@ fn write(dir: &Path, rel: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
+/// A project directory holding every environment, the two migrations and some code.
+fn project(dir: &Path, config: &str) {
+    write(dir, "lockstep.toml", config);
+    write(
+        dir,
+        "migrations/001_items.up.sql",
+        "CREATE TABLE items (id integer PRIMARY KEY, name text);\n",
+    );
+    write(dir, "migrations/001_items.down.sql", "DROP TABLE items;\n");
+    write(
+        dir,
+        "migrations/002_price.up.sql",
+        "ALTER TABLE items ADD COLUMN price integer;\n",
+    );
+    write(
+        dir,
+        "migrations/002_price.down.sql",
+        "ALTER TABLE items DROP COLUMN price;\n",
+    );
+    write(
+        dir,
+        "src/app.py",
+        "def price(db):\n    return db.query('SELECT price FROM items')\n",
+    );
+}
+
+/// Every command that succeeds on a working environment, text and JSON, then a deploy
+/// refused for integrity, one refused for drift, and a migration that fails.
+fn working_env(r: &mut Runner, env: &str, db: Option<&TestPg>) {
+    r.expect(0, &["hash"]);
+    for f in ["text", "json"] {
+        r.run(&["status", "--env", env, "--format", f]);
+        r.run(&["deploy", "--env", env, "--dry-run", "--format", f]);
+    }
+    r.expect(0, &["deploy", "--env", env, "--to", "1"]);
+    for f in ["sql", "json", "text"] {
+        r.expect(0, &["inspect", env, "--format", f]);
+    }
+    r.expect(0, &["status", "--env", env]);
+    for f in ["text", "json"] {
+        r.run(&["rehearse", "--env", env, "--format", f]);
+        r.run(&["check", "--env", env, "--format", f]);
+        r.run(&["impact", "--env", env, "--format", f]);
+        r.run(&["diff", env, "@latest", "--format", f]);
+    }
+    r.run(&["diff", env, "@latest", "--format", "sql"]);
+    r.run(&["lint", "--env", env]);
+    r.expect(0, &["deploy", "--env", env, "--format", "json"]);
+    for f in ["text", "json"] {
+        for e in ["replay", "snapshot"] {
+            if e == "snapshot" {
+                r.expect(0, &["snapshot", "--env", env]);
+            }
+            r.expect(0, &["drift", "--env", env, "--expected", e, "--format", f]);
+        }
+    }
+    r.expect(0, &["rollback", "--env", env, "--to", "1"]);
+    r.expect(
+        0,
+        &["rollback", "--env", env, "--to", "0", "--format", "json"],
+    );
+    r.expect(0, &["deploy", "--env", env]);
+    r.run(&["diff", env, "b", "--format", "sql"]);
+    r.run(&["diff", "c", env, "--format", "json"]);
+
+    // Refused for integrity: a new migration that lockstep.sum does not list.
+    write(
+        &r.dir,
+        "migrations/003_broken.up.sql",
+        "CREATE TABLE fine (x integer);\nSELEC 'this is not SQL';\n",
+    );
+    r.expect(1, &["deploy", "--env", env]);
+    r.expect(1, &["deploy", "--env", env, "--format", "json"]);
+    r.expect(0, &["hash"]);
+    if let Some(db) = db {
+        // Refused for drift, then failing with --allow-drift.
+        db.exec("CREATE TABLE hand_made (x integer);");
+        r.expect(1, &["deploy", "--env", env]);
+        r.expect(1, &["drift", "--env", env, "--format", "json"]);
+        r.run(&["check", "--env", env]);
+        r.run(&["rehearse", "--env", env, "--format", "json"]);
+        r.expect(1, &["deploy", "--env", env, "--allow-drift"]);
+    } else {
+        r.expect(1, &["deploy", "--env", env, "--format", "json"]);
+    }
+    r.expect(1, &["status", "--env", env]);
+    r.expect(1, &["status", "--env", env, "--format", "json"]);
+    r.run(&["rollback", "--env", env, "--to", "1", "--format", "json"]);
+    r.run(&["lint"]);
+    r.run(&["new", "add_note"]);
+    r.run(&["hash"]);
+}
+
+/// Every command against environments that fail: a closed port, a missing database, a
+/// URL that does not parse, MySQL, a URL from the environment; and the URLs themselves
+/// on the command line.
+fn failing_envs(r: &mut Runner, urls: &[&str]) {
+    r.expect(0, &["hash"]);
+    for env in ["h", "d", "u", "m", "v"] {
+        for f in ["text", "json"] {
+            for cmd in [
+                &["status", "--env", env][..],
+                &["deploy", "--env", env],
+                &["deploy", "--env", env, "--dry-run"],
+                &["rollback", "--env", env, "--to", "0"],
+                &["drift", "--env", env],
+                &["drift", "--env", env, "--expected", "replay"],
+                &["rehearse", "--env", env],
+                &["check", "--env", env],
+                &["impact", "--env", env],
+                &["parity", "a", env],
+            ] {
+                let mut args = cmd.to_vec();
+                args.extend(["--format", f]);
+                r.run(&args);
+            }
+        }
+        for f in ["sql", "json", "text"] {
+            r.run(&["inspect", env, "--format", f]);
+        }
+        r.run(&["diff", env, "a"]);
+        r.run(&["diff", "a", env, "--format", "sql"]);
+        r.run(&["lint", "--env", env]);
+        r.run(&["snapshot", "--env", env]);
+    }
+    for f in ["text", "json"] {
+        r.run(&["parity", "--format", f]);
+        r.run(&["status", "--format", f]);
+    }
+    for url in urls {
+        r.run(&["inspect", url, "--format", "text"]);
+        r.run(&["diff", url, urls[1]]);
+    }
+}
+
 #[test]
 fn no_secret_reaches_output_history_or_files() {
     let started = Instant::now();
@@ -227,9 +363,7 @@ fn no_secret_reaches_output_history_or_files() {
         return;
     };
     let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("project");
     let tmp = root.path().join("tmp");
-    std::fs::create_dir_all(&dir).unwrap();
     std::fs::create_dir_all(&tmp).unwrap();
     let u = user();
 
@@ -246,165 +380,54 @@ fn no_secret_reaches_output_history_or_files() {
     let url_d = format!("{}/ls_no_such_database?password=LsD7secret", server(&u));
     let url_m = "mysql://root:LsM8secret@127.0.0.1:3306/test".to_string();
     let scratch = format!("{}/postgres", server(&format!("{u}:LsK9secret")));
-    write(
-        &dir,
-        "lockstep.toml",
-        &format!(
-            "migrations = \"migrations\"\ncode = [\"src\"]\n\
-             [env.a]\nurl = \"{url_a}\"\nscratch = \"{scratch}\"\n\
-             [env.b]\nurl = \"{url_b}\"\n\
-             [env.c]\nurl = \"{url_c}\"\n\
-             [env.s]\nurl = \"{url_s}\"\n\
-             [env.h]\nurl = \"{url_h}\"\n\
-             [env.d]\nurl = \"{url_d}\"\n\
-             [env.u]\nurl = \"{url_u}\"\n\
-             [env.m]\nurl = \"{url_m}\"\n\
-             [env.v]\nurl = \"${{LS_SECRET_URL_TEST}}\"\n"
-        ),
+    let config = format!(
+        "migrations = \"migrations\"\ncode = [\"src\"]\n\
+         [env.a]\nurl = \"{url_a}\"\nscratch = \"{scratch}\"\n\
+         [env.b]\nurl = \"{url_b}\"\n\
+         [env.c]\nurl = \"{url_c}\"\n\
+         [env.s]\nurl = \"{url_s}\"\n\
+         [env.h]\nurl = \"{url_h}\"\n\
+         [env.d]\nurl = \"{url_d}\"\n\
+         [env.u]\nurl = \"{url_u}\"\n\
+         [env.m]\nurl = \"{url_m}\"\n\
+         [env.v]\nurl = \"${{LS_SECRET_URL_TEST}}\"\n"
     );
-    write(
-        &dir,
-        "migrations/001_items.up.sql",
-        "CREATE TABLE items (id integer PRIMARY KEY, name text);\n",
-    );
-    write(&dir, "migrations/001_items.down.sql", "DROP TABLE items;\n");
-    write(
-        &dir,
-        "migrations/002_price.up.sql",
-        "ALTER TABLE items ADD COLUMN price integer;\n",
-    );
-    write(
-        &dir,
-        "migrations/002_price.down.sql",
-        "ALTER TABLE items DROP COLUMN price;\n",
-    );
-    write(
-        &dir,
-        "src/app.py",
-        "def price(db):\n    return db.query('SELECT price FROM items')\n",
-    );
-
-    let mut r = Runner {
-        dir: dir.clone(),
-        tmp: tmp.clone(),
-        invocations: 0,
-        leaks: vec![],
-    };
-    let with = |args: &[&str], extra: &[&str]| -> Vec<String> {
-        args.iter()
-            .chain(extra.iter())
-            .map(|s| s.to_string())
-            .collect()
+    let runner = |name: &str| {
+        let dir = root.path().join(name);
+        project(&dir, &config);
+        Runner {
+            dir,
+            tmp: tmp.clone(),
+            invocations: 0,
+            leaks: vec![],
+        }
     };
 
-    r.expect(0, &["hash"]);
-    // Success paths, on every environment that works.
-    for env in ["a", "b", "c", "s"] {
-        for f in ["text", "json"] {
-            r.run(&["status", "--env", env, "--format", f]);
-            r.run(&["deploy", "--env", env, "--dry-run", "--format", f]);
+    // One project directory per environment, so that the environments run side by side
+    // without sharing lockstep.sum or snapshots/.
+    let mut runners: Vec<Runner> = std::thread::scope(|s| {
+        let mut handles = vec![];
+        for (env, db) in [
+            ("a", Some(&pa)),
+            ("b", Some(&pb)),
+            ("c", Some(&pc)),
+            ("s", None),
+        ] {
+            let mut r = runner(env);
+            handles.push(s.spawn(move || {
+                working_env(&mut r, env, db);
+                r
+            }));
         }
-        r.expect(0, &["deploy", "--env", env, "--to", "1"]);
-        for f in ["sql", "json", "text"] {
-            r.expect(0, &["inspect", env, "--format", f]);
-        }
-        r.expect(0, &["status", "--env", env]);
-        for f in ["text", "json"] {
-            r.run(&["rehearse", "--env", env, "--format", f]);
-            r.run(&["check", "--env", env, "--format", f]);
-            r.run(&["impact", "--env", env, "--format", f]);
-            r.run(&["diff", env, "@latest", "--format", f]);
-        }
-        r.run(&["diff", env, "@latest", "--format", "sql"]);
-        r.run(&["lint", "--env", env]);
-        r.expect(0, &["deploy", "--env", env, "--format", "json"]);
-        for f in ["text", "json"] {
-            for e in ["replay", "snapshot"] {
-                if e == "snapshot" {
-                    r.expect(0, &["snapshot", "--env", env]);
-                }
-                r.expect(0, &["drift", "--env", env, "--expected", e, "--format", f]);
-            }
-        }
-        r.expect(0, &["rollback", "--env", env, "--to", "1"]);
-        r.expect(
-            0,
-            &["rollback", "--env", env, "--to", "0", "--format", "json"],
-        );
-        r.expect(0, &["deploy", "--env", env]);
-    }
-    for f in ["text", "json"] {
-        r.run(&["parity", "--format", f]);
-        r.run(&["parity", "a", "b", "c", "--format", f]);
-        r.run(&["status", "--format", f]);
-    }
-    r.run(&["diff", "a", "b", "--format", "sql"]);
-    r.run(&["diff", "b", "c", "--format", "json"]);
-
-    // Failure paths: wrong host, missing database, unparsable URL, MySQL, a secret
-    // from the environment.
-    for env in ["h", "d", "u", "m", "v"] {
-        for f in ["text", "json"] {
-            let args = |cmd: &[&str]| with(cmd, &["--format", f]);
-            for cmd in [
-                &["status", "--env", env][..],
-                &["deploy", "--env", env],
-                &["deploy", "--env", env, "--dry-run"],
-                &["rollback", "--env", env, "--to", "0"],
-                &["drift", "--env", env],
-                &["drift", "--env", env, "--expected", "replay"],
-                &["rehearse", "--env", env],
-                &["check", "--env", env],
-                &["impact", "--env", env],
-                &["parity", "a", env],
-            ] {
-                let a = args(cmd);
-                let a: Vec<&str> = a.iter().map(String::as_str).collect();
-                r.run(&a);
-            }
-        }
-        for f in ["sql", "json", "text"] {
-            r.run(&["inspect", env, "--format", f]);
-        }
-        r.run(&["diff", env, "a"]);
-        r.run(&["diff", "a", env, "--format", "sql"]);
-        r.run(&["lint", "--env", env]);
-        r.run(&["snapshot", "--env", env]);
-    }
-    for url in [&url_a, &url_b, &url_c, &url_u, &url_h, &url_d, &url_m] {
-        r.run(&["inspect", url, "--format", "text"]);
-        r.run(&["diff", url, &url_b]);
-    }
-
-    // A refused deploy (integrity: a new migration not in lockstep.sum), then one refused
-    // for drift, then a migration that fails.
-    write(
-        &dir,
-        "migrations/003_broken.up.sql",
-        "CREATE TABLE fine (x integer);\nSELEC 'this is not SQL';\n",
-    );
-    for env in ["a", "b", "c", "s"] {
-        r.expect(1, &["deploy", "--env", env]);
-        r.expect(1, &["deploy", "--env", env, "--format", "json"]);
-    }
-    r.expect(0, &["hash"]);
-    for (env, db) in [("a", &pa), ("b", &pb), ("c", &pc)] {
-        db.exec("CREATE TABLE hand_made (x integer);");
-        r.expect(1, &["deploy", "--env", env]);
-        r.expect(1, &["drift", "--env", env, "--format", "json"]);
-        r.run(&["check", "--env", env]);
-        r.run(&["rehearse", "--env", env, "--format", "json"]);
-        r.expect(1, &["deploy", "--env", env, "--allow-drift"]);
-        r.expect(1, &["status", "--env", env]);
-        r.expect(1, &["status", "--env", env, "--format", "json"]);
-    }
-    r.run(&["deploy", "--env", "s"]);
-    r.run(&["deploy", "--env", "s", "--format", "json"]);
-    r.run(&["status", "--env", "s", "--format", "json"]);
-    r.run(&["rollback", "--env", "a", "--to", "1", "--format", "json"]);
-    r.run(&["lint"]);
-    r.run(&["new", "add_note"]);
-    r.run(&["hash"]);
+        let mut r = runner("failing");
+        let urls = [&url_a, &url_b, &url_c, &url_u, &url_h, &url_d, &url_m];
+        handles.push(s.spawn(move || {
+            let urls: Vec<&str> = urls.iter().map(|u| u.as_str()).collect();
+            failing_envs(&mut r, &urls);
+            r
+        }));
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
 
     // An invalid lockstep.toml holding two URLs with passwords on one line.
     let bad = root.path().join("bad");
@@ -433,8 +456,10 @@ fn no_secret_reaches_output_history_or_files() {
     ] {
         rb.expect(2, args);
     }
+    runners.push(rb);
 
     // What the commands left behind.
+    let mut r = runners.pop().unwrap();
     let mut stored = 0;
     for (name, db) in [("a", &pa), ("b", &pb), ("c", &pc)] {
         let rows = pg_lockstep_rows(&db.url);
@@ -446,14 +471,21 @@ fn no_secret_reaches_output_history_or_files() {
         r.grep(&format!("lockstep's tables in env {name}"), &rows);
     }
     let files = r.grep_files(root.path());
+    for env in ["a", "b", "c", "s"] {
+        let d = root.path().join(env);
+        assert!(
+            d.join("migrations/lockstep.sum").exists() && d.join("snapshots").exists(),
+            "{env}: lockstep.sum and snapshots/ were not written"
+        );
+    }
     assert!(
-        dir.join("migrations/lockstep.sum").exists() && dir.join("snapshots").exists(),
-        "lockstep.sum and snapshots/ were not written"
+        root.path().join("s/s.db").exists(),
+        "the SQLite environment was not deployed"
     );
 
-    let invocations = r.invocations + rb.invocations;
-    let mut leaks = r.leaks;
-    leaks.extend(rb.leaks);
+    runners.push(r);
+    let invocations: usize = runners.iter().map(|r| r.invocations).sum();
+    let leaks: Vec<String> = runners.into_iter().flat_map(|r| r.leaks).collect();
     eprintln!(
         "secrets: {invocations} invocations, {stored} stored rows, {files} files checked in {:.1?}; {} leak(s)",
         started.elapsed(),
