@@ -55,7 +55,10 @@ pub fn split(text: &str) -> Vec<Stmt> {
         if line_start {
             let rest = &text[i..];
             let trimmed = rest.trim_start_matches([' ', '\t']);
-            if trimmed.len() >= 10 && trimmed[..10].eq_ignore_ascii_case("delimiter ") {
+            if trimmed
+                .get(..10)
+                .is_some_and(|p| p.eq_ignore_ascii_case("delimiter "))
+            {
                 let line_end = rest.find('\n').map(|p| i + p).unwrap_or(b.len());
                 let new = text[i..line_end].trim()[10..].trim();
                 if !new.is_empty() {
