@@ -225,10 +225,10 @@ fn userinfo_passwords(text: &str, masked: &mut [bool]) {
         }
         let pw = user_end + 1;
         let eol = line_end(b, pw);
-        // The password ends at the last `@` before the next URL on the line. A line
-        // without one after this URL may still hold one further on, since a password
-        // can hold `x://`: masking from this colon to that `@` hides what was a port
-        // and a path when it was not, which is the safe side.
+        // The password ends at the last `@` before the next URL on the line. Without
+        // one there, that "next URL" may have been part of the password (which can hold
+        // `x://`), so the search goes on to the following ones; when the colon was a
+        // port's after all, more is masked than needed, which is the safe side.
         let bounds = starts[k + 1..]
             .iter()
             .copied()
