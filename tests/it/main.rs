@@ -19,5 +19,6 @@ mod lint;
 mod lint_env;
 mod lint_squawk;
 mod parity;
+mod secrets;
 mod sql_text;
 mod sqlite;

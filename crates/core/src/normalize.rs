@@ -99,7 +99,7 @@ pub fn pg_type(t: &str) -> String {
 pub fn looks_system_named(table: &str, name: &str, suffix: &str) -> bool {
     // PostgreSQL truncates the generated name to 63 bytes, cutting the table part first.
     let prefix_len = table.len().min(20);
-    if !name.starts_with(&table[..prefix_len]) {
+    if !name.as_bytes().starts_with(&table.as_bytes()[..prefix_len]) {
         return false;
     }
     let trimmed = name.trim_end_matches(|c: char| c.is_ascii_digit());

@@ -16,7 +16,8 @@ pub use crate::url::DbUrl;
 pub enum DbError {
     #[error("{0}")]
     BadUrl(String),
-    #[error("could not connect to {url}: {source}\n  hint: check that the server is running, the URL's host, port, user and database, and that this role may log in")]
+    // The driver's message may quote the URL it was given: redacted like the URL.
+    #[error("could not connect to {url}: {}\n  hint: check that the server is running, the URL's host, port, user and database, and that this role may log in", crate::url::redact(&.source.to_string()))]
     Connect {
         url: String,
         #[source]
@@ -35,10 +36,10 @@ pub enum DbError {
 
 impl DbError {
     pub(crate) fn query(what: impl Into<String>, url: &DbUrl, e: sqlx::Error) -> DbError {
-        let message = match &e {
+        let message = crate::url::redact(&match &e {
             sqlx::Error::Database(d) => d.message().to_string(),
             other => other.to_string(),
-        };
+        });
         let hint = match &e {
             sqlx::Error::Database(d) if d.code().as_deref() == Some("42501") => {
                 "\n  hint: the role lacks a privilege; connect as a role that may read the catalog and the objects named".to_string()

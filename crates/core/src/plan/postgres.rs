@@ -3,7 +3,10 @@
 //! What PostgreSQL cannot change in place is listed in `Plan::unsupported` and in
 //! docs/diff.md, never silently dropped and re-created.
 
-use super::{ident, literal, qual, Plan, Statement};
+use super::{
+    dollar_quote, ident, keyword, pg_literal as literal, qual, shown, shown_qual, sql_name, Plan,
+    Statement,
+};
 use crate::diff::Change;
 use crate::model::*;
 use crate::normalize::sql_text;
@@ -68,6 +71,37 @@ fn grantee(g: &str) -> String {
     }
 }
 
+/// Storage parameters as the catalog stores them (`fillfactor=70`), written with each key
+/// quoted and a value that is not a plain number or word as a string literal.
+fn reloptions(options: &[String]) -> String {
+    options
+        .iter()
+        .map(|kv| {
+            let (k, v) = match kv.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (kv.as_str(), None),
+            };
+            let key = k.split('.').map(ident).collect::<Vec<_>>().join(".");
+            let plain = |v: &str| {
+                let n = v.strip_prefix('-').unwrap_or(v);
+                let number = !n.is_empty()
+                    && n.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+                    && n.as_bytes()[0].is_ascii_digit();
+                let word = !v.is_empty()
+                    && v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                    && v.as_bytes()[0].is_ascii_alphabetic();
+                number || word
+            };
+            match v {
+                Some(v) if plain(v) => format!("{key}={v}"),
+                Some(v) => format!("{key}={}", literal(v)),
+                None => key,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The SQL text of a constraint body (after `CONSTRAINT name`).
 pub fn constraint_body(c: &Constraint) -> String {
     let cols = |v: &[String]| v.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
@@ -112,13 +146,13 @@ pub fn constraint_body(c: &Constraint) -> String {
                 cols(ref_columns)
             );
             if match_ != "SIMPLE" {
-                s.push_str(&format!(" MATCH {match_}"));
+                s.push_str(&format!(" MATCH {}", keyword(match_)));
             }
             if on_update != "NO ACTION" {
-                s.push_str(&format!(" ON UPDATE {on_update}"));
+                s.push_str(&format!(" ON UPDATE {}", keyword(on_update)));
             }
             if on_delete != "NO ACTION" {
-                s.push_str(&format!(" ON DELETE {on_delete}"));
+                s.push_str(&format!(" ON DELETE {}", keyword(on_delete)));
             }
             s
         }
@@ -183,7 +217,7 @@ fn default_bounds(type_: &str, increment: i64) -> (i64, i64) {
 pub fn column_def(c: &Column) -> String {
     let mut s = format!("{} {}", ident(&c.name), c.type_);
     if let Some(coll) = &c.collation {
-        s.push_str(&format!(" COLLATE {coll}"));
+        s.push_str(&format!(" COLLATE {}", sql_name(coll)));
     }
     if let Some(g) = &c.generated {
         s.push_str(&format!(" GENERATED ALWAYS AS ({}) STORED", g.expression));
@@ -264,12 +298,12 @@ impl Planner<'_> {
             match still {
                 None => self.push(format!(
                     "REVOKE {}{col} ON {kind} {target} FROM {}",
-                    g.privilege,
+                    keyword(&g.privilege),
                     grantee(&g.grantee)
                 )),
                 Some(t) if g.grantable && !t.grantable => self.push(format!(
                     "REVOKE GRANT OPTION FOR {}{col} ON {kind} {target} FROM {}",
-                    g.privilege,
+                    keyword(&g.privilege),
                     grantee(&g.grantee)
                 )),
                 _ => {}
@@ -284,7 +318,7 @@ impl Planner<'_> {
             if needed {
                 self.push(format!(
                     "GRANT {}{col} ON {kind} {target} TO {}{}",
-                    g.privilege,
+                    keyword(&g.privilege),
                     grantee(&g.grantee),
                     if g.grantable {
                         " WITH GRANT OPTION"
@@ -303,7 +337,10 @@ impl Planner<'_> {
             CreateRole { role } => self.create_role(role),
             AlterRole { from, to } => self.alter_role(from, to),
             CreateSchema { schema } => {
-                self.push(format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&schema.name)));
+                self.push(format!(
+                    "CREATE SCHEMA IF NOT EXISTS {}",
+                    ident(&schema.name)
+                ));
                 self.schema_props(&Namespace::default(), schema);
             }
             AlterSchema { from, to } => self.schema_props(from, to),
@@ -355,7 +392,13 @@ impl Planner<'_> {
                 self.push_destructive(format!("DROP SEQUENCE {}", qual(&sequence.name)))
             }
             CreateFunction { function } => {
-                self.push(function.definition.trim_end().trim_end_matches(';').to_string());
+                self.push(
+                    function
+                        .definition
+                        .trim_end()
+                        .trim_end_matches(';')
+                        .to_string(),
+                );
                 let word = func_word(function);
                 let sig = func_sig(function);
                 self.owner(word, &sig, &None, &function.owner);
@@ -407,11 +450,16 @@ impl Planner<'_> {
                 qual(table),
                 ident(&column.name)
             )),
-            ColumnOrder { table, from, to } => self.unsupported(format!(
-                "column order of {table}: ({}) → ({}); PostgreSQL cannot reorder columns in place, and lockstep never rebuilds a table to do it",
-                from.join(", "),
-                to.join(", ")
-            )),
+            ColumnOrder { table, from, to } => {
+                let names =
+                    |v: &[String]| v.iter().map(|c| shown(c)).collect::<Vec<_>>().join(", ");
+                self.unsupported(format!(
+                    "column order of {}: ({}) → ({}); PostgreSQL cannot reorder columns in place, and lockstep never rebuilds a table to do it",
+                    shown_qual(table),
+                    names(from),
+                    names(to)
+                ))
+            }
             AddConstraint { table, constraint } => self.add_constraint(table, constraint),
             AlterConstraint { table, from, to } => {
                 let name = from.name.clone().unwrap_or_default();
@@ -462,8 +510,21 @@ impl Planner<'_> {
                 qual(table)
             )),
             CreateTrigger { trigger } => {
-                self.push(trigger.definition.trim_end().trim_end_matches(';').to_string());
-                self.trigger_props(&Trigger { enabled: None, comment: None, ..trigger.clone() }, trigger);
+                self.push(
+                    trigger
+                        .definition
+                        .trim_end()
+                        .trim_end_matches(';')
+                        .to_string(),
+                );
+                self.trigger_props(
+                    &Trigger {
+                        enabled: None,
+                        comment: None,
+                        ..trigger.clone()
+                    },
+                    trigger,
+                );
             }
             AlterTrigger { from, to } => self.trigger_props(from, to),
             DropTrigger { trigger } => self.push(format!(
@@ -502,12 +563,13 @@ impl Planner<'_> {
     fn create_role(&mut self, r: &Role) {
         // Roles are server-wide and may already exist (another database on the same
         // server uses them), so creation is conditional.
-        self.push(format!(
-            "DO $lockstep$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN CREATE ROLE {} WITH {}; END IF; END $lockstep$",
+        let body = format!(
+            " BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN CREATE ROLE {} WITH {}; END IF; END ",
             literal(&r.name),
             ident(&r.name),
             Self::role_attrs(r)
-        ));
+        );
+        self.push(format!("DO {}", dollar_quote(&body)));
         for m in &r.member_of {
             if self.role_known(m) {
                 self.push(format!("GRANT {} TO {}", ident(m), ident(&r.name)));
@@ -567,7 +629,7 @@ impl Planner<'_> {
             } => {
                 let mut s = format!("CREATE DOMAIN {name} AS {base}");
                 if let Some(c) = collation {
-                    s.push_str(&format!(" COLLATE {c}"));
+                    s.push_str(&format!(" COLLATE {}", sql_name(c)));
                 }
                 if let Some(d) = default {
                     s.push_str(&format!(" DEFAULT {d}"));
@@ -587,7 +649,7 @@ impl Planner<'_> {
                     .map(|a| {
                         let mut s = format!("{} {}", ident(&a.name), a.type_);
                         if let Some(c) = &a.collation {
-                            s.push_str(&format!(" COLLATE {c}"));
+                            s.push_str(&format!(" COLLATE {}", sql_name(c)));
                         }
                         s
                     })
@@ -605,16 +667,16 @@ impl Planner<'_> {
             } => {
                 let mut parts = vec![format!("SUBTYPE = {subtype}")];
                 if let Some(o) = subtype_opclass {
-                    parts.push(format!("SUBTYPE_OPCLASS = {o}"));
+                    parts.push(format!("SUBTYPE_OPCLASS = {}", sql_name(o)));
                 }
                 if let Some(c) = collation {
-                    parts.push(format!("COLLATION = {c}"));
+                    parts.push(format!("COLLATION = {}", sql_name(c)));
                 }
                 if let Some(c) = canonical {
-                    parts.push(format!("CANONICAL = {c}"));
+                    parts.push(format!("CANONICAL = {}", sql_name(c)));
                 }
                 if let Some(d) = subtype_diff {
-                    parts.push(format!("SUBTYPE_DIFF = {d}"));
+                    parts.push(format!("SUBTYPE_DIFF = {}", sql_name(d)));
                 }
                 self.push(format!(
                     "CREATE TYPE {name} AS RANGE ({})",
@@ -707,7 +769,7 @@ impl Planner<'_> {
                 if cola != colb {
                     self.unsupported(format!(
                         "collation of domain {}: PostgreSQL has no ALTER DOMAIN for it",
-                        to.name
+                        shown_qual(&to.name)
                     ));
                 }
             }
@@ -787,7 +849,7 @@ impl Planner<'_> {
         if t.kind == TableKind::Foreign {
             self.unsupported(format!(
                 "foreign table {}: lockstep does not create foreign tables (it needs the server and user mapping)",
-                t.name
+                shown_qual(&t.name)
             ));
             return;
         }
@@ -833,7 +895,7 @@ impl Planner<'_> {
             s.push_str(&format!(" PARTITION BY {k}"));
         }
         if !t.options.is_empty() {
-            s.push_str(&format!(" WITH ({})", t.options.join(", ")));
+            s.push_str(&format!(" WITH ({})", reloptions(&t.options)));
         }
         self.push(s);
         if t.partition_of.is_some() {
@@ -925,12 +987,12 @@ impl Planner<'_> {
                 .filter(|k| !keys(&to.options).contains(k))
                 .collect();
             if !gone.is_empty() {
-                self.push(format!("ALTER TABLE {name} RESET ({})", gone.join(", ")));
+                self.push(format!("ALTER TABLE {name} RESET ({})", reloptions(&gone)));
             }
             if !to.options.is_empty() {
                 self.push(format!(
                     "ALTER TABLE {name} SET ({})",
-                    to.options.join(", ")
+                    reloptions(&to.options)
                 ));
             }
         }
@@ -964,7 +1026,7 @@ impl Planner<'_> {
         if from.partition_key != to.partition_key || from.kind != to.kind {
             self.unsupported(format!(
                 "partitioning of {}: PostgreSQL cannot change a table's partition key or turn a table into a partitioned one in place",
-                to.name
+                shown_qual(&to.name)
             ));
         }
         self.table_props(from, to);
@@ -980,8 +1042,9 @@ impl Planner<'_> {
             match (&from.generated, &to.generated) {
                 (Some(_), None) => self.push(alter("DROP EXPRESSION".into())),
                 _ => self.unsupported(format!(
-                    "generation expression of {table}.{}: PostgreSQL 15 cannot set it in place",
-                    to.name
+                    "generation expression of {}.{}: PostgreSQL 15 cannot set it in place",
+                    shown_qual(table),
+                    shown(&to.name)
                 )),
             }
         }
@@ -995,7 +1058,7 @@ impl Planner<'_> {
             let coll = to
                 .collation
                 .as_ref()
-                .map(|c| format!(" COLLATE {c}"))
+                .map(|c| format!(" COLLATE {}", sql_name(c)))
                 .unwrap_or_default();
             let stmt = alter(format!("TYPE {}{coll} USING {c}::{}", to.type_, to.type_));
             if from.type_ != to.type_ {
@@ -1074,12 +1137,12 @@ impl Planner<'_> {
         let name = qual(&v.name);
         let mut s = format!("CREATE {} {name}", view_word(v));
         if !v.options.is_empty() {
-            s.push_str(&format!(" WITH ({})", v.options.join(", ")));
+            s.push_str(&format!(" WITH ({})", reloptions(&v.options)));
         }
         s.push_str(" AS ");
         s.push_str(v.definition.trim().trim_end_matches(';').trim_end());
         if let Some(co) = &v.check_option {
-            s.push_str(&format!(" WITH {} CHECK OPTION", co.to_ascii_uppercase()));
+            s.push_str(&format!(" WITH {} CHECK OPTION", keyword(co)));
         }
         self.push(s);
         let blank = View {
@@ -1124,7 +1187,7 @@ impl Planner<'_> {
             } else {
                 "RESTRICTIVE"
             },
-            p.command
+            keyword(&p.command)
         );
         if !p.roles.is_empty() {
             s.push_str(&format!(

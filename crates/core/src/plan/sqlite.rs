@@ -11,7 +11,7 @@
 //! the pragmas do not expose, and the planner for the few decisions that depend on
 //! expression shapes.
 
-use super::{ident, literal, Plan, Statement};
+use super::{ident, literal, shown, shown_qual, Plan, Statement};
 use crate::diff::Change;
 use crate::model::*;
 use crate::normalize::sql_text;
@@ -338,7 +338,7 @@ impl Planner<'_> {
                 if view.materialized {
                     self.out
                         .unsupported
-                        .push(format!("materialized view {}", view.name));
+                        .push(format!("materialized view {}", shown_qual(&view.name)));
                 } else {
                     self.push(create_view(view));
                 }
@@ -403,8 +403,8 @@ impl Planner<'_> {
                 None => self.out.unsupported.push(format!(
                     "{} constraint {} on {}",
                     c.kind.label(),
-                    c.name.as_deref().unwrap_or("(unnamed)"),
-                    t.name
+                    c.name.as_deref().map_or("(unnamed)".into(), shown),
+                    shown_qual(&t.name)
                 )),
             }
         }
@@ -567,7 +567,7 @@ fn column_sql(c: &Column, pk: Option<&Constraint>) -> String {
     let mut s = ident(&c.name);
     if !c.type_.is_empty() {
         s.push(' ');
-        s.push_str(&c.type_);
+        s.push_str(&type_sql(&c.type_));
     }
     if let Some(pk) = pk {
         if let Some(n) = &pk.name {
@@ -588,7 +588,7 @@ fn column_sql(c: &Column, pk: Option<&Constraint>) -> String {
     match (&c.generated, &c.default) {
         (Some(g), _) => s.push_str(&format!(
             " GENERATED ALWAYS AS ({}) {}",
-            g.expression,
+            expr(&g.expression),
             if g.stored { "STORED" } else { "VIRTUAL" }
         )),
         (None, Some(d)) => {
@@ -600,9 +600,49 @@ fn column_sql(c: &Column, pk: Option<&Constraint>) -> String {
     s
 }
 
+/// A declared type as SQLite reports it: the type's words, with quotes removed (`"x y"`
+/// is reported as `x y`). Words and a size in parentheses are written as they are;
+/// anything else is quoted whole, which SQLite reads back as the same declared type.
+pub fn type_sql(t: &str) -> String {
+    let (words, size) = match t.find('(') {
+        Some(open) => (&t[..open], Some(&t[open..])),
+        None => (t, None),
+    };
+    let words_ok = words.trim_end().split(' ').all(|w| {
+        !w.is_empty()
+            && w.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && !w.as_bytes()[0].is_ascii_digit()
+    });
+    let size_ok = size.is_none_or(|s| {
+        s.ends_with(')')
+            && s[1..s.len() - 1].split(',').all(|n| {
+                let n = n.trim();
+                let n = n.strip_prefix(['+', '-']).unwrap_or(n);
+                !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+            })
+    });
+    if words_ok && size_ok {
+        t.to_string()
+    } else {
+        ident(t)
+    }
+}
+
+/// An expression SQLite kept as it was typed, without its comments: a line comment at
+/// the end of a default (`DEFAULT (1 -- one)` is reported as `1 -- one`) would swallow
+/// the rest of the column definition.
+pub fn expr(e: &str) -> String {
+    if e.contains("--") || e.contains("/*") {
+        text::squash_str(e)
+    } else {
+        e.to_string()
+    }
+}
+
 /// SQLite reports a parenthesized default without its parentheses; anything but a
 /// literal needs them back.
 pub fn default_sql(d: &str) -> String {
+    let d = expr(d);
     let d = d.trim();
     if text::is_literal(d) || text::is_parenthesized(d) {
         d.to_string()
@@ -646,7 +686,7 @@ fn constraint_sql(c: &Constraint) -> Option<String> {
         ConstraintKind::Unique { columns, extra, .. } => {
             format!("UNIQUE ({}){}", cols(columns), conflict_sql(extra))
         }
-        ConstraintKind::Check { expression, .. } => format!("CHECK ({expression})"),
+        ConstraintKind::Check { expression, .. } => format!("CHECK ({})", expr(expression)),
         ConstraintKind::ForeignKey {
             columns,
             references,

@@ -54,7 +54,9 @@ mod tests {
             ]);
         }
         let mut found = vec![];
-        for f in files.iter().filter(|f| !f.starts_with(&own)) {
+        // URLs are not SQL: their parser looks at `#`, `-` and quotes for its own reasons.
+        let url = root.join("crates/db/src/url.rs");
+        for f in files.iter().filter(|f| !f.starts_with(&own) && **f != url) {
             let text = std::fs::read_to_string(f).unwrap();
             for (n, line) in text.lines().enumerate() {
                 if let Some(k) = needles.iter().find(|k| line.contains(k.as_str())) {
