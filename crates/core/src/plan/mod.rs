@@ -186,7 +186,7 @@ pub fn sql_name(s: &str) -> String {
             _ => return ident(s),
         }
     }
-    if parts.is_empty() || toks.len() % 2 == 0 {
+    if parts.is_empty() || toks.len().is_multiple_of(2) {
         return ident(s);
     }
     parts.iter().map(|p| ident(p)).collect::<Vec<_>>().join(".")
