@@ -46,5 +46,110 @@ fn run() -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(cmd::dispatch(args))
+    lockstep_db::scratch::on_note(|s| eprintln!("lockstep: {s}"));
+    let kind = Kind::of(&args.command);
+    rt.block_on(cancellable(args, kind))
+}
+
+/// What an interrupted command may have changed, for the message after Ctrl-C.
+enum Kind {
+    /// Reads its targets only (scratch databases aside).
+    ReadOnly,
+    /// Deploy or rollback on this environment.
+    Migrates(String),
+    /// Writes files only.
+    Files,
+}
+
+impl Kind {
+    fn of(c: &cli::Command) -> Kind {
+        use cli::Command::*;
+        match c {
+            Deploy { env, .. } | Rollback { env, .. } => Kind::Migrates(env.clone()),
+            New { .. } | Hash | Snapshot { .. } | Demo { .. } => Kind::Files,
+            _ => Kind::ReadOnly,
+        }
+    }
+}
+
+/// Runs the command until it ends or SIGINT/SIGTERM arrives. On a signal the command's
+/// future is dropped (so its connections close and its destructors run), an in-flight
+/// deploy's server process is ended (its transaction rolls back now), the scratch
+/// databases still registered are dropped, and what state the target is in is said
+/// before exiting 130 (SIGINT) or 143 (SIGTERM).
+async fn cancellable(args: cli::Args, kind: Kind) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let signalled = tokio::select! {
+        r = cmd::dispatch(args) => {
+            // A command that returned early (an error) may still hold a scratch database.
+            lockstep_db::scratch::drop_all().await;
+            return r;
+        }
+        _ = int.recv() => ("SIGINT", 130),
+        _ = term.recv() => ("SIGTERM", 143),
+    };
+    let (name, code) = signalled;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nlockstep: interrupted by {name}; cleaning up (again to stop at once)"
+    );
+    let cleanup = async {
+        let deploy = lockstep_db::migrate::interrupt().await;
+        let dropped = lockstep_db::scratch::drop_all().await;
+        (deploy, dropped)
+    };
+    // A second signal, or a server that does not answer, must not keep the process.
+    let (deploy, dropped) = tokio::select! {
+        r = cleanup => r,
+        _ = int.recv() => Default::default(),
+        _ = term.recv() => Default::default(),
+        _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => Default::default(),
+    };
+    let mut msg = match &kind {
+        Kind::ReadOnly => "nothing was changed: this command only reads its targets".to_string(),
+        Kind::Files => "nothing was changed on any database".to_string(),
+        Kind::Migrates(env) => deploy_state(&deploy, env),
+    };
+    if !dropped.is_empty() {
+        msg.push_str(&format!(
+            "; dropped {} scratch database(s) of this run",
+            dropped.len()
+        ));
+    }
+    let _ = writeln!(std::io::stderr(), "lockstep: {msg}");
+    Ok(ExitCode::from(code))
+}
+
+fn deploy_state(d: &lockstep_db::migrate::Interrupted, env: &str) -> String {
+    use lockstep_db::migrate::InFlight;
+    let mut parts = vec![];
+    if !d.committed.is_empty() {
+        parts.push(format!(
+            "migration(s) {} were applied and committed before the interruption",
+            d.committed.join(", ")
+        ));
+    }
+    match &d.in_flight {
+        Some(InFlight::Transaction { versions }) => parts.push(format!(
+            "the transaction holding migration(s) {} was rolled back: none of them is applied",
+            versions.join(", ")
+        )),
+        Some(InFlight::Statement {
+            version,
+            statement_no,
+            line,
+        }) => parts.push(format!(
+            "migration {version} runs without a transaction and was stopped in statement {statement_no} (line {line}): the statements before it are applied and recorded, and that one is in doubt until the next deploy settles it"
+        )),
+        None => {}
+    }
+    if parts.is_empty() {
+        parts.push("nothing was changed".into());
+    }
+    format!(
+        "{}; run `lockstep status --env {env}` to see where {env} is",
+        parts.join("; ")
+    )
 }

@@ -111,6 +111,7 @@ pub async fn run(dir: Option<&Path>) -> Result<ExitCode> {
                 dry_run: false,
                 resolve: None,
                 allow_drift: false,
+                lock: Default::default(),
                 format: OutFormat::Text,
             },
         )
@@ -134,6 +135,7 @@ pub async fn run(dir: Option<&Path>) -> Result<ExitCode> {
             dry_run: false,
             resolve: None,
             allow_drift: false,
+            lock: Default::default(),
             format: OutFormat::Text,
         },
     )
@@ -158,6 +160,7 @@ pub async fn run(dir: Option<&Path>) -> Result<ExitCode> {
             dry_run: false,
             resolve: None,
             allow_drift: false,
+            lock: Default::default(),
             format: OutFormat::Text,
         },
     )

@@ -7,7 +7,7 @@ use crate::project::{self, Migrations};
 use anyhow::Result;
 use lockstep_core::migrate::state::{self, HistoryRow, Problem, ProgressRow};
 use lockstep_core::migrate::{sum, Migration, Version};
-use lockstep_db::migrate::{apply, ApplyError, Direction, Step, Who};
+use lockstep_db::migrate::{apply, ApplyError, Direction, LockEvent, LockWait, Step, Who};
 use lockstep_db::Db;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -184,6 +184,36 @@ fn clear_progress_line() {
     }
 }
 
+/// Says who a statement waits for, and each retry after a lock timeout.
+fn lock_notes(env: &str) -> impl FnMut(&LockEvent<'_>) + '_ {
+    move |ev| {
+        clear_progress_line();
+        match ev {
+            LockEvent::Waiting {
+                version,
+                path,
+                line,
+                wait,
+            } => eprintln!(
+                "lockstep: {env}: migration {version} ({path}:{line}) is waiting for {}",
+                wait.describe()
+            ),
+            LockEvent::Retrying {
+                version,
+                path,
+                line,
+                timeout,
+                attempt,
+                attempts,
+                pause,
+            } => eprintln!(
+                "lockstep: {env}: migration {version} ({path}:{line}) waited {timeout} for a lock; rolled back, trying again in {} (attempt {attempt} of {attempts})",
+                lockstep_db::wait::human(*pause)
+            ),
+        }
+    }
+}
+
 pub fn step(m: &Migration, migrations: &Migrations, direction: Direction) -> Step {
     let script = match direction {
         Direction::Up => &m.up,
@@ -224,6 +254,7 @@ pub struct DeployArgs<'a> {
     pub dry_run: bool,
     pub resolve: Option<Resolve>,
     pub allow_drift: bool,
+    pub lock: LockWait,
     pub format: OutFormat,
 }
 
@@ -430,7 +461,17 @@ pub async fn deploy(config: Option<&Config>, a: DeployArgs<'_>) -> Result<ExitCo
         .collect();
     let started = Instant::now();
     let mut on_progress = progress_line(a.env, &names);
-    let result = apply(&mut o.db, &who, &steps, &progress, &mut on_progress).await;
+    let mut on_lock = lock_notes(a.env);
+    let result = apply(
+        &mut o.db,
+        &who,
+        &steps,
+        &progress,
+        &a.lock,
+        &mut on_progress,
+        &mut on_lock,
+    )
+    .await;
     clear_progress_line();
     o.db.unlock().await;
     o.db.close().await;
@@ -474,6 +515,7 @@ pub async fn rollback(
     config: Option<&Config>,
     env: &str,
     to: &str,
+    lock: LockWait,
     format: OutFormat,
 ) -> Result<ExitCode> {
     let config = project::require_config(config)?;
@@ -549,7 +591,17 @@ pub async fn rollback(
         .collect();
     let started = Instant::now();
     let mut on_progress = progress_line(env, &names);
-    let result = apply(&mut o.db, &who, &steps, &progress, &mut on_progress).await;
+    let mut on_lock = lock_notes(env);
+    let result = apply(
+        &mut o.db,
+        &who,
+        &steps,
+        &progress,
+        &lock,
+        &mut on_progress,
+        &mut on_lock,
+    )
+    .await;
     clear_progress_line();
     o.db.unlock().await;
     o.db.close().await;

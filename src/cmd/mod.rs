@@ -32,6 +32,7 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             dry_run,
             resolve,
             allow_drift,
+            lock,
             format,
         } => {
             deploy::deploy(
@@ -42,14 +43,18 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
                     dry_run,
                     resolve,
                     allow_drift,
+                    lock: lock.wait(),
                     format,
                 },
             )
             .await
         }
-        Command::Rollback { env, to, format } => {
-            deploy::rollback(config.as_ref(), &env, &to, format).await
-        }
+        Command::Rollback {
+            env,
+            to,
+            lock,
+            format,
+        } => deploy::rollback(config.as_ref(), &env, &to, lock.wait(), format).await,
         Command::New { name } => new::run(config.as_ref(), &name),
         Command::Hash => deploy::hash(config.as_ref()),
         Command::Lint {

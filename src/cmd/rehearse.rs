@@ -11,7 +11,7 @@ use lockstep_core::drift::DriftItem;
 use lockstep_core::migrate::state;
 use lockstep_core::model::{Database, Dialect};
 use lockstep_core::plan;
-use lockstep_db::migrate::{apply, ApplyError, Direction, Step};
+use lockstep_db::migrate::{apply, ApplyError, Direction, LockWait, Step};
 use lockstep_db::scratch::Scratch;
 use lockstep_db::{Db, DbUrl};
 use std::process::ExitCode;
@@ -74,12 +74,17 @@ pub async fn rehearse(
     o.db.close().await;
 
     // The scratch copy: a copied SQLite file with --with-data, otherwise the actual
-    // schema's create script on a scratch database.
-    let tmp = tempdir()?;
+    // schema's create script on a scratch database. The copy's folder goes when `_tmp`
+    // does, on every path out of here (an error, a cancelled future).
+    let mut _tmp: Option<tempfile::TempDir> = None;
     let mut scratch: Option<Scratch> = None;
     let mut db = if with_data && url.dialect() == Dialect::Sqlite {
         let src = url.sqlite_path().unwrap_or_default();
-        let copy = tmp.join("rehearsal.db");
+        let tmp = tempfile::Builder::new()
+            .prefix("lockstep-rehearse-")
+            .tempdir()?;
+        let copy = tmp.path().join("rehearsal.db");
+        _tmp = Some(tmp);
         std::fs::copy(&src, &copy)?;
         Db::connect(
             &DbUrl::parse(&format!("sqlite://{}", copy.display()))?,
@@ -96,7 +101,7 @@ pub async fn rehearse(
         let mut s = Scratch::create(&server).await?;
         let empty = Database::empty(actual.dialect);
         let script = plan::plan(&diff(&empty, &actual), &empty, &actual).to_sql();
-        if let Err(e) = s.db.execute_script(&script).await {
+        if let Err(e) = s.build(&script).await {
             s.drop().await;
             anyhow::bail!("could not build the scratch copy of {env}: {e}");
         }
@@ -109,7 +114,16 @@ pub async fn rehearse(
     };
     db.ensure_history().await?;
     let who = super::deploy::who();
-    let result = apply(&mut db, &who, &pending, &[], &mut |_, _, _, _| {}).await;
+    let result = apply(
+        &mut db,
+        &who,
+        &pending,
+        &[],
+        &LockWait::default(),
+        &mut |_, _, _, _| {},
+        &mut |_| {},
+    )
+    .await;
     let after = match &result {
         Ok(()) => Some(db.inspect().await?),
         Err(_) => None,
@@ -118,7 +132,6 @@ pub async fn rehearse(
     if let Some(s) = scratch {
         s.drop().await;
     }
-    let _ = std::fs::remove_dir_all(&tmp);
     match result {
         Ok(()) => {
             // What the migrations alone give: the applied ones, then the pending ones.
@@ -168,19 +181,6 @@ pub async fn rehearse(
         }
         Err(ApplyError::Db(e)) => Err(e.into()),
     }
-}
-
-fn tempdir() -> Result<std::path::PathBuf> {
-    let p = std::env::temp_dir().join(format!(
-        "lockstep-rehearse-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&p)?;
-    Ok(p)
 }
 
 pub async fn run(
