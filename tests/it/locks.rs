@@ -6,7 +6,8 @@
 //!   left waiting; once the lock is released, the deploy succeeds.
 //! - Two deploys of a `CREATE INDEX CONCURRENTLY` migration at once: the one waiting for
 //!   the deploy lock holds no snapshot, so the index build does not wait for it and
-//!   nobody dies of "deadlock detected".
+//!   nobody dies of "deadlock detected". The same after a deploy is killed during the
+//!   index build: the next one waits for the orphaned build and settles it.
 //!
 //! The wall-clock guards only turn a hang into a failure; nothing here measures time.
 
@@ -189,4 +190,80 @@ fn two_deploys_of_a_concurrent_index_both_succeed() {
         drop(db);
         let _ = support::pg_admin_url();
     }
+}
+
+#[test]
+fn a_deploy_after_one_killed_during_an_index_build_waits_and_settles_it() {
+    let Some(db) = TestPg::new("cic_kill") else {
+        return;
+    };
+    let p = Project::new(&[("dev", &db.url)]);
+    p.migration(
+        "20240201000001",
+        "big",
+        "CREATE TABLE big (id int PRIMARY KEY, v int);\nINSERT INTO big SELECT g, g % 997 FROM generate_series(1, 50000) g;\n",
+    );
+    expect(p.path(), &["deploy", "--env", "dev"], 0);
+    p.migration(
+        "20240201000002",
+        "big_v",
+        "-- lockstep:no-transaction\nCREATE INDEX CONCURRENTLY big_v ON big (v);\n",
+    );
+    expect(p.path(), &["hash"], 0);
+    // A writer keeps the index build waiting in its first phase, so that the kill lands
+    // inside it and the next deploy starts waiting before the build takes the snapshot
+    // whose elders it waits for.
+    let mut old = Session::open(&harness::with_app(&db.url, "writer"));
+    old.exec("BEGIN; LOCK TABLE big IN ROW EXCLUSIVE MODE");
+    let first = spawn(p.path(), &["deploy", "--env", "dev"], &[]);
+    let start = std::time::Instant::now();
+    while pg_value(
+        &db.url,
+        "SELECT count(*)::text FROM pg_stat_activity WHERE position('CREATE INDEX CONCURRENTLY' in query) > 0 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+    ) == "0"
+    {
+        assert!(start.elapsed() < GUARD, "the index build never waited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &first.id().to_string()])
+        .status();
+    let killed = wait_guarded(first, GUARD);
+    assert_eq!(killed.code(), None, "{}", killed.text());
+    // The killed deploy's server process still builds the index and holds the deploy
+    // lock; the next deploy waits for it.
+    let next = spawn(p.path(), &["deploy", "--env", "dev"], &[]);
+    std::thread::sleep(Duration::from_millis(1500));
+    old.exec("COMMIT");
+    old.close();
+    let r = wait_guarded(next, GUARD);
+    let text = r.text();
+    eprintln!("{text}");
+    assert!(
+        !r.killed_by_guard && r.code() == Some(0),
+        "the deploy after the kill exited {:?}:\n{text}",
+        r.code()
+    );
+    // The orphaned build finished: nobody's wait made it fail ("deadlock detected") and
+    // left an INVALID index for the next deploy to drop and build again.
+    assert!(
+        text.contains("it took effect"),
+        "the orphaned index build did not finish:\n{text}"
+    );
+    assert_eq!(
+        pg_value(
+            &db.url,
+            "SELECT count(*)::text FROM lockstep.history WHERE outcome <> 'applied'"
+        ),
+        "0",
+        "a failed history row"
+    );
+    assert_eq!(
+        pg_value(
+            &db.url,
+            "SELECT count(*)::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'big_v' AND i.indisvalid"
+        ),
+        "1",
+        "the index is not there and valid"
+    );
 }

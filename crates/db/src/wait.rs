@@ -173,7 +173,7 @@ LIMIT 1";
 
 const BLOCKERS: &str = "
 SELECT a.pid, a.usename::text AS usr, nullif(a.application_name, '') AS app,
-       a.client_addr::text AS client, a.state,
+       host(a.client_addr) AS client, a.state,
        to_char(coalesce(a.xact_start, a.query_start), 'YYYY-MM-DD HH24:MI:SS TZ') AS since,
        extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.query_start))::float8 AS secs,
        left(regexp_replace(a.query, '\\s+', ' ', 'g'), 200) AS query
