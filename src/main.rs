@@ -133,7 +133,7 @@ fn deploy_state(d: &lockstep_db::migrate::Interrupted, env: &str) -> String {
     }
     match &d.in_flight {
         Some(InFlight::Transaction { versions }) => parts.push(format!(
-            "the transaction holding migration(s) {} was rolled back: none of them is applied",
+            "the transaction holding migration(s) {} was rolled back: nothing of it stayed",
             versions.join(", ")
         )),
         Some(InFlight::Statement {

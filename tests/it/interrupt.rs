@@ -281,7 +281,7 @@ fn sigint_during_a_deploy_says_what_was_rolled_back() {
         assert_eq!(
             pg_value(
                 &db.url,
-                "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory'"
+                "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             "0"
         );

@@ -846,16 +846,28 @@ pub async fn interrupt() -> Interrupted {
     }
 }
 
-/// `SET [SESSION|LOCAL] lock_timeout = V` / `TO V` in a migration: the value as written.
-fn own_lock_timeout(sql: &str) -> Option<String> {
+/// A lock_timeout a migration sets: the value as written, and whether it lasts only
+/// until its transaction ends (`SET LOCAL`).
+#[derive(Debug, Clone, PartialEq)]
+struct OwnTimeout {
+    value: String,
+    local: bool,
+}
+
+/// `SET [SESSION|LOCAL] lock_timeout = V` / `TO V` in a migration.
+fn own_lock_timeout(sql: &str) -> Option<OwnTimeout> {
     let flat = lockstep_core::migrate::state::one_line(sql);
-    let lower = flat.to_ascii_lowercase();
+    let lower = flat.to_ascii_lowercase().replace('=', " = ");
     let words: Vec<&str> = lower.split_whitespace().collect();
-    let at = match words.as_slice() {
-        ["set", "lock_timeout", ..] => 2,
-        ["set", "session" | "local", "lock_timeout", ..] => 3,
+    let (at, local) = match words.as_slice() {
+        ["set", "lock_timeout", ..] => (2, false),
+        ["set", "session", "lock_timeout", ..] => (3, false),
+        ["set", "local", "lock_timeout", ..] => (3, true),
         _ if lower.contains("set_config") && lower.contains("'lock_timeout'") => {
-            return Some("the value the migration sets".into())
+            return Some(OwnTimeout {
+                value: "the value".into(),
+                local: lower.contains("true"),
+            })
         }
         _ => return None,
     };
@@ -870,18 +882,23 @@ fn own_lock_timeout(sql: &str) -> Option<String> {
         .trim()
         .trim_end_matches(';')
         .trim();
-    Some(v.trim_matches('\'').to_string())
+    Some(OwnTimeout {
+        value: v.trim_matches('\'').to_string(),
+        local,
+    })
 }
 
 /// How one attempt at a transaction ended, when it did not commit.
 enum Stop {
-    /// A statement waited longer than the lock timeout; everything was rolled back.
+    /// A statement waited longer than the lock timeout (`timeout`, as it was set);
+    /// everything was rolled back.
     Lock {
         si: usize,
         stmt: Stmt,
         error: sqlx::Error,
         seen: Option<Wait>,
         started: (Instant, String),
+        timeout: String,
     },
     /// Anything else: recorded, and final.
     Failed(ApplyError),
@@ -894,14 +911,15 @@ struct Run<'a, 'b> {
     lock: &'a LockWait,
     on_progress: OnProgress<'b>,
     on_lock: OnLock<'b>,
-    /// The lock_timeout a migration set for itself, which lockstep then leaves alone.
-    own_timeout: Option<String>,
+    /// The lock_timeout a migration set for itself, in force now. lockstep's own is set
+    /// once per session, so the migration's wins without lockstep doing anything.
+    own_timeout: Option<OwnTimeout>,
 }
 
 impl Run<'_, '_> {
     fn timeout_label(&self) -> String {
         match &self.own_timeout {
-            Some(v) => format!("{v} (the lock_timeout the migration sets)"),
+            Some(v) => format!("{} (the lock_timeout the migration sets)", v.value),
             None => format!(
                 "{} (lockstep's --lock-timeout)",
                 wait::human(self.lock.timeout)
@@ -1005,28 +1023,23 @@ async fn transaction(
 ) -> Result<(), ApplyError> {
     let mut attempt = 1;
     loop {
-        let stop = match try_transaction(db, run, range.clone()).await {
-            Ok(()) => return Ok(()),
-            Err(stop) => stop,
-        };
-        let Stop::Lock {
-            si,
-            stmt,
-            error,
-            seen,
-            started,
-        } = stop
-        else {
-            let Stop::Failed(e) = stop else {
-                unreachable!()
+        let (si, stmt, error, seen, started, timeout) =
+            match try_transaction(db, run, range.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(Stop::Failed(e)) => return Err(e),
+                Err(Stop::Lock {
+                    si,
+                    stmt,
+                    error,
+                    seen,
+                    started,
+                    timeout,
+                }) => (si, stmt, error, seen, started, timeout),
             };
-            return Err(e);
-        };
         let step = &run.steps[si];
         if attempt < run.lock.attempts {
             let pause = run.lock.pause(attempt);
             attempt += 1;
-            let timeout = run.timeout_label();
             (run.on_lock)(&LockEvent::Retrying {
                 version: &step.version,
                 path: &step.path,
@@ -1040,7 +1053,10 @@ async fn transaction(
             continue;
         }
         let undo = "the transaction was rolled back: the database is as it was before this run (or the last no-transaction step)".to_string();
-        return Err(lock_failed(db, run, step, started, &stmt, &error, seen, attempt, undo).await);
+        return Err(lock_failed(
+            db, run, step, started, &stmt, &error, seen, attempt, &timeout, undo,
+        )
+        .await);
     }
 }
 
@@ -1064,6 +1080,8 @@ async fn try_transaction(
         .map(|s| s.version.to_string())
         .collect();
     set_flight(db, Some(InFlight::Transaction { versions }));
+    // A rollback undoes what the migrations SET as well.
+    let own_before = run.own_timeout.clone();
     let total = run.steps.len();
     let mut ran = 0;
     for si in range.clone() {
@@ -1084,6 +1102,8 @@ async fn try_transaction(
             let Err(e) = r else { continue };
             let _ = db.exec("rolling back", "ROLLBACK").await;
             set_flight(db, None);
+            let timeout = run.timeout_label();
+            run.own_timeout = own_before;
             if wait::is_lock_timeout(sql_code(&e).as_deref()) {
                 return Err(Stop::Lock {
                     si,
@@ -1091,6 +1111,7 @@ async fn try_transaction(
                     error: e,
                     seen,
                     started: (started, started_at),
+                    timeout,
                 });
             }
             let mut undo = "the transaction was rolled back: the database is as it was before this run (or the last no-transaction step)".to_string();
@@ -1107,11 +1128,18 @@ async fn try_transaction(
         if let Err(e) = record_done(db, run.who, step, (started, started_at)).await {
             let _ = db.exec("rolling back", "ROLLBACK").await;
             set_flight(db, None);
+            run.own_timeout = own_before;
             return Err(fail(e));
         }
     }
     let r = db.exec("committing the deploy", "COMMIT").await;
     set_flight(db, None);
+    if r.is_err() {
+        run.own_timeout = own_before;
+    } else if run.own_timeout.as_ref().is_some_and(|t| t.local) {
+        // SET LOCAL ends with its transaction.
+        run.own_timeout = own_before.filter(|t| !t.local);
+    }
     r.map_err(fail)?;
     committed(run.steps[range].iter().map(|s| s.version.to_string()));
     Ok(())
@@ -1166,10 +1194,10 @@ async fn no_transaction(
                 "this migration runs outside a transaction: statements before this one stay applied and are recorded; the next deploy resumes at statement {no}"
             );
             if wait::is_lock_timeout(sql_code(&e).as_deref()) {
+                let timeout = run.timeout_label();
                 if attempt < run.lock.attempts && !own_transactions {
                     let pause = run.lock.pause(attempt);
                     attempt += 1;
-                    let timeout = run.timeout_label();
                     (run.on_lock)(&LockEvent::Retrying {
                         version: &step.version,
                         path: &step.path,
@@ -1191,6 +1219,7 @@ async fn no_transaction(
                     &e,
                     seen,
                     attempt,
+                    &timeout,
                     undo,
                 )
                 .await);
@@ -1237,6 +1266,7 @@ async fn lock_failed(
     e: &sqlx::Error,
     seen: Option<Wait>,
     attempts: u32,
+    timeout: &str,
     undo: String,
 ) -> ApplyError {
     let what = match &seen {
@@ -1245,9 +1275,8 @@ async fn lock_failed(
             .into(),
     };
     let message = format!(
-        "{}: {attempts} attempt(s), each waiting {} for {what}",
+        "{}: {attempts} attempt(s), each waiting {timeout} for {what}",
         server_message(e),
-        run.timeout_label()
     );
     let end = seen
         .as_ref()
@@ -1433,6 +1462,30 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_migrations_own_lock_timeout_is_read_as_written() {
+        let t = |sql: &str| own_lock_timeout(sql).map(|t| (t.value, t.local));
+        assert_eq!(t("SET lock_timeout = '2s';"), Some(("2s".into(), false)));
+        assert_eq!(
+            t("-- wait less\nset local lock_timeout to 500"),
+            Some(("500".into(), true))
+        );
+        assert_eq!(
+            t("SET SESSION lock_timeout='1min'"),
+            Some(("1min".into(), false))
+        );
+        assert_eq!(t("SET statement_timeout = '2s'"), None);
+        assert_eq!(t("ALTER TABLE lock_timeout ADD x int"), None);
+    }
+
+    #[test]
+    fn retries_pause_longer_each_time() {
+        let w = LockWait::default();
+        assert_eq!(w.pause(1), Duration::from_secs(1));
+        assert_eq!(w.pause(2), Duration::from_secs(2));
+        assert_eq!(w.pause(3), Duration::from_secs(4));
+    }
 
     #[test]
     fn concurrent_index_statements() {
