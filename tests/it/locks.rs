@@ -267,3 +267,29 @@ fn a_deploy_after_one_killed_during_an_index_build_waits_and_settles_it() {
         "the index is not there and valid"
     );
 }
+
+#[test]
+fn inspection_behind_a_locked_view_gives_up_and_names_the_session() {
+    let Some(db) = TestPg::new("locks_view") else {
+        return;
+    };
+    db.exec("CREATE TABLE t (id int); CREATE VIEW v AS SELECT id FROM t;");
+    let p = Project::new(&[("dev", &db.url)]);
+    let app = format!("view_holder_{}", std::process::id());
+    let mut holder = Session::open(&harness::with_app(&db.url, &app));
+    // What CREATE OR REPLACE VIEW in an open transaction holds: pg_get_viewdef waits.
+    holder.exec("BEGIN; LOCK TABLE v IN ACCESS EXCLUSIVE MODE");
+    let r = run_guarded(p.path(), &["inspect", "dev"], GUARD);
+    let out = r.text();
+    eprintln!("inspect: exit {:?} after {:.1?}\n{out}", r.code(), r.took);
+    assert!(
+        !r.killed_by_guard,
+        "inspect still waited after {GUARD:?}:\n{out}"
+    );
+    assert_eq!(r.code(), Some(2), "{out}");
+    assert!(
+        out.contains("view v") && out.contains(&app) && out.contains("hint:"),
+        "inspect does not say what it waited for and whose session holds it:\n{out}"
+    );
+    holder.exec("ROLLBACK");
+}
