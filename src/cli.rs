@@ -94,6 +94,8 @@ pub enum Command {
         /// asking. On a terminal lockstep asks; elsewhere they are refused without this.
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        lock: LockArgs,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
@@ -122,6 +124,8 @@ pub enum Command {
         /// Go ahead without asking (needed when not on a terminal).
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        lock: LockArgs,
         #[arg(long, value_enum, default_value_t = OutFormat::Text)]
         format: OutFormat,
     },
@@ -266,6 +270,54 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
     },
+}
+
+/// How deploy and rollback statements wait for locks other sessions hold.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct LockArgs {
+    /// How long a statement waits for a lock another session holds (5s, 500ms, 1min)
+    /// before its transaction is rolled back and tried again. A waiting ALTER blocks every
+    /// later reader of its table, so keep it short. A migration's own `SET lock_timeout`
+    /// wins.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// How many more times to try after a lock timeout, with a growing pause between.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub lock_retries: u32,
+}
+
+impl LockArgs {
+    pub fn wait(&self) -> lockstep_engine::deploy::LockWait {
+        lockstep_engine::deploy::LockWait {
+            timeout: self.lock_timeout,
+            attempts: self.lock_retries.saturating_add(1),
+            ..Default::default()
+        }
+    }
+}
+
+/// `5s`, `500ms`, `2min` (or `2m`), or plain seconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (write 5s, 500ms or 2min)"))?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        _ => return Err(format!("`{s}` is not a duration (write 5s, 500ms or 2min)")),
+    };
+    if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
+        return Err(format!(
+            "`{s}`: a lock timeout is more than 0 and at most a day"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]

@@ -232,11 +232,13 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             resolve,
             allow_drift,
             yes,
+            lock,
             format,
         } => {
             let s = session(config)?;
             let ask = |d: &[Destruction]| confirm(d);
             let o = DeployOptions {
+                lock: lock.wait(),
                 to,
                 dry_run,
                 resolve: resolve.map(|r| match r {
@@ -264,11 +266,13 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             dry_run,
             allow_drift,
             yes,
+            lock,
             format,
         } => {
             let s = session(config)?;
             let ask = |d: &[Destruction]| confirm(d);
             let o = RollbackOptions {
+                lock: lock.wait(),
                 to,
                 dry_run,
                 allow_drift,

@@ -1,5 +1,6 @@
 //! All integration tests link into this one binary (link time is what grows on 2 cores).
 
+mod harness;
 mod support;
 
 mod adopt;
@@ -15,10 +16,14 @@ mod fleet;
 mod impact;
 mod impact_synapse;
 mod inspect_pg;
+mod interrupt;
 mod lint;
 mod lint_env;
 mod lint_squawk;
+mod locks;
 mod parity;
+mod resources;
+mod roles;
 mod secrets;
 mod sql_text;
 mod sqlite;

@@ -274,7 +274,9 @@ fn working_env(r: &mut Runner, env: &str, db: Option<&TestPg>) {
     r.expect(0, &["rollback", "--env", env, "--to", "1", "--yes"]);
     r.expect(
         0,
-        &["rollback", "--env", env, "--to", "0", "--yes", "--format", "json"],
+        &[
+            "rollback", "--env", env, "--to", "0", "--yes", "--format", "json",
+        ],
     );
     r.expect(0, &["deploy", "--env", env]);
     r.run(&["diff", env, "b", "--format", "sql"]);

@@ -6,11 +6,13 @@ pub mod migrate;
 pub mod scratch;
 pub mod stats;
 pub mod url;
+pub mod wait;
 
 use lockstep_core::model::{Database, Dialect};
-use sqlx::{Connection, Executor};
+use sqlx::{Connection, Executor, Row};
 
 pub use crate::url::DbUrl;
+pub use crate::wait::Limits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -29,30 +31,60 @@ pub enum DbError {
     Query {
         what: String,
         url: String,
+        /// The server's message, with its DETAIL and HINT lines when it sent them.
         message: String,
         hint: String,
+        /// The SQLSTATE, when the server sent one.
+        code: Option<String>,
     },
 }
 
 impl DbError {
     pub(crate) fn query(what: impl Into<String>, url: &DbUrl, e: sqlx::Error) -> DbError {
-        let message = crate::url::redact(&match &e {
-            sqlx::Error::Database(d) => d.message().to_string(),
-            other => other.to_string(),
-        });
-        let hint = match &e {
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("42501") => {
-                "\n  hint: the role lacks a privilege; connect as a role that may read the catalog and the objects named".to_string()
+        let code = match &e {
+            sqlx::Error::Database(d) => d.code().map(|c| c.to_string()),
+            _ => None,
+        };
+        let hint = match code.as_deref() {
+            Some("42501") => {
+                "\n  hint: the role lacks a privilege on an object the message names; connect as a role that has it, or grant it".to_string()
             }
             _ => String::new(),
         };
         DbError::Query {
             what: what.into(),
             url: url.redacted(),
-            message,
+            message: crate::url::redact(&server_message(&e)),
             hint,
+            code,
         }
     }
+
+    /// The SQLSTATE of a failed query.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            DbError::Query { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The server's message for `e`, followed by the DETAIL and HINT it sent: PostgreSQL's
+/// hint is often the fix ("You might need to increase max_locks_per_transaction").
+pub fn server_message(e: &sqlx::Error) -> String {
+    let sqlx::Error::Database(d) = e else {
+        return e.to_string();
+    };
+    let mut s = d.message().to_string();
+    if let Some(pe) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(detail) = pe.detail() {
+            s.push_str(&format!("\n  server detail: {detail}"));
+        }
+        if let Some(hint) = pe.hint() {
+            s.push_str(&format!("\n  server hint: {hint}"));
+        }
+    }
+    s
 }
 
 /// An open connection, dispatched on the URL scheme.
@@ -64,6 +96,11 @@ pub enum Conn {
 pub struct Db {
     pub url: DbUrl,
     pub conn: Conn,
+    /// The server process of this connection (PostgreSQL): what a watcher looks up in
+    /// `pg_locks` when one of lockstep's queries waits.
+    pub(crate) pid: Option<i32>,
+    /// Time limits on lockstep's own queries on this connection.
+    pub limits: Limits,
 }
 
 impl Db {
@@ -71,13 +108,7 @@ impl Db {
     pub async fn connect(url: &DbUrl, create: bool) -> Result<Db, DbError> {
         let conn = match url.dialect() {
             Dialect::Postgres => {
-                let c =
-                    sqlx::PgConnection::connect(url.raw())
-                        .await
-                        .map_err(|e| DbError::Connect {
-                            url: url.redacted(),
-                            source: e,
-                        })?;
+                let c = pg_connect(url).await?;
                 Conn::Postgres(c)
             }
             Dialect::Sqlite => {
@@ -109,10 +140,20 @@ impl Db {
             )))
             }
         };
-        Ok(Db {
+        let mut db = Db {
             url: url.clone(),
             conn,
-        })
+            pid: None,
+            limits: Limits::default(),
+        };
+        if let Conn::Postgres(c) = &mut db.conn {
+            db.pid = sqlx::query("SELECT pg_backend_pid()")
+                .fetch_one(&mut *c)
+                .await
+                .ok()
+                .and_then(|r| r.try_get(0).ok());
+        }
+        Ok(db)
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -125,7 +166,10 @@ impl Db {
     /// Reads the whole schema in one read-only, consistent snapshot.
     pub async fn inspect(&mut self) -> Result<Database, DbError> {
         match &mut self.conn {
-            Conn::Postgres(c) => inspect::postgres::inspect(c, &self.url).await,
+            Conn::Postgres(c) => {
+                let run = inspect::postgres::inspect(c, &self.url, &self.limits);
+                wait::own(&self.url, self.pid, &self.limits, run).await
+            }
             Conn::Sqlite(c) => inspect::sqlite::inspect(c, &self.url).await,
         }
     }
@@ -152,6 +196,21 @@ impl Db {
             Conn::Sqlite(c) => c.close().await,
         };
     }
+}
+
+/// Connects to PostgreSQL as `lockstep` (unless the URL names an application), so that
+/// its sessions can be told apart in `pg_stat_activity`.
+pub(crate) async fn pg_connect(url: &DbUrl) -> Result<sqlx::PgConnection, DbError> {
+    use std::str::FromStr;
+    let err = |e| DbError::Connect {
+        url: url.redacted(),
+        source: e,
+    };
+    let mut opts = sqlx::postgres::PgConnectOptions::from_str(url.raw()).map_err(err)?;
+    if opts.get_application_name().is_none() {
+        opts = opts.application_name("lockstep");
+    }
+    sqlx::PgConnection::connect_with(&opts).await.map_err(err)
 }
 
 /// Connects and inspects in one call.

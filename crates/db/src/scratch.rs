@@ -1,9 +1,19 @@
 //! Scratch databases: where replays and rehearsals run, never the target itself.
 //! PostgreSQL: a uniquely named database created on a server and dropped afterwards.
 //! SQLite: an in-memory database.
+//!
+//! A scratch database must not outlive its run, on a server that may be production's:
+//! - the process keeps a registry of the ones it has, and the binary drops them all when
+//!   a command is cancelled (SIGINT, SIGTERM) or ends without dropping one ([`drop_all`]);
+//! - what a killed process leaves, the next one removes: names record the owner's host,
+//!   pid and start time, and before creating one lockstep drops those whose owner is
+//!   provably gone (same host, and that pid runs no more or runs another process).
 
 use crate::{Db, DbError, DbUrl};
 use lockstep_core::model::{Database, Dialect};
+use sqlx::Executor;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// A script to replay: its display path, first line in the file, and text.
 pub struct ReplayScript<'a> {
@@ -25,8 +35,10 @@ pub enum ReplayError {
     Db(#[from] DbError),
 }
 
-/// A created scratch database. Call `drop` when done; a crash leaves a database named
-/// `lockstep_scratch_*` that is safe to drop.
+/// A created scratch database. Call `drop` when done. Until then it is in a process-wide
+/// registry, so that [`drop_all`] can drop it when the command is cancelled (Ctrl-C) or
+/// returns early; and its name records its owner (host, pid, process start time), so
+/// that a later run can drop it once that owner is provably dead (SIGKILL, a crash).
 pub struct Scratch {
     pub db: Db,
     admin: Option<DbUrl>,
@@ -35,7 +47,8 @@ pub struct Scratch {
 
 impl Scratch {
     /// `server` is any URL on the server (PostgreSQL) or any SQLite URL (ignored: SQLite
-    /// scratches live in memory).
+    /// scratches live in memory). Before creating one, drops the scratch databases on
+    /// that server whose owners are provably dead, and says so through [`on_note`].
     pub async fn create(server: &DbUrl) -> Result<Scratch, DbError> {
         match server.dialect() {
             Dialect::Sqlite => {
@@ -47,29 +60,55 @@ impl Scratch {
                 })
             }
             _ => {
-                let name = format!(
-                    "lockstep_scratch_{}_{}",
-                    std::process::id(),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_nanos() % 1_000_000_000)
-                        .unwrap_or(0)
-                );
+                let owner = Owner::me();
+                let name = owner.name();
                 let mut admin = Db::connect(server, false).await?;
+                let swept = sweep(&mut admin).await;
+                if !swept.is_empty() {
+                    note(&format!(
+                        "dropped {} scratch database(s) left by killed runs on {}: {}",
+                        swept.len(),
+                        server.redacted(),
+                        swept.join(", ")
+                    ));
+                }
+                // Registered before it exists: a Ctrl-C during CREATE DATABASE leaves a
+                // database the server finishes creating after the client is gone.
+                register(server, &name, true);
                 let r = admin
-                    .execute_script(&format!("CREATE DATABASE \"{name}\""))
+                    .execute_script(&format!("CREATE DATABASE {}", quote(&name)))
                     .await;
+                if r.is_ok() {
+                    register(server, &name, false);
+                    // For people who find it: who made it, and that it may go.
+                    let _ = admin
+                        .execute_script(&format!(
+                            "COMMENT ON DATABASE {} IS {}",
+                            quote(&name),
+                            literal(&owner.describe())
+                        ))
+                        .await;
+                } else {
+                    unregister(&name);
+                }
                 admin.close().await;
                 r.map_err(|e| match e {
-                    DbError::Query { message, url, .. } => DbError::Query {
+                    DbError::Query { message, url, code, .. } => DbError::Query {
                         what: "creating a scratch database".into(),
                         url,
                         message,
-                        hint: "\n  hint: set `scratch` in the environment's config to a server where this role may CREATE DATABASE, or commit snapshots with `lockstep snapshot`".into(),
+                        hint: "\n  hint: replays and rehearsals run on a scratch database: set `scratch` in the environment's config to a server where this role may create databases (CREATEDB); for drift alone, snapshots can stand in for replays, but `lockstep snapshot` replays too, so write them with a role that can (elsewhere) and commit them".into(),
+                        code,
                     },
                     other => other,
                 })?;
-                let db = Db::connect(&server.with_database(&name), false).await?;
+                let db = match Db::connect(&server.with_database(&name), false).await {
+                    Ok(db) => db,
+                    Err(e) => {
+                        drop_named(server, &name).await;
+                        return Err(e);
+                    }
+                };
                 Ok(Scratch {
                     db,
                     admin: Some(server.clone()),
@@ -77,6 +116,26 @@ impl Scratch {
                 })
             }
         }
+    }
+
+    /// Runs a create script (`plan(diff(empty, model))`) on the scratch database.
+    pub async fn build(&mut self, script: &str) -> Result<(), DbError> {
+        self.db.execute_script(script).await.map_err(|e| match e {
+            DbError::Query {
+                what,
+                url,
+                message,
+                code,
+                ..
+            } if code.as_deref() == Some("42501") => DbError::Query {
+                what,
+                url,
+                message,
+                hint: "\n  hint: building the scratch copy needs a privilege this role lacks on the scratch server (the message names it); set `scratch` in the environment's config to a server where the role has it".into(),
+                code,
+            },
+            other => other,
+        })
     }
 
     /// Runs scripts. On PostgreSQL, statements go in batches (one round trip and one
@@ -166,15 +225,316 @@ impl Scratch {
     pub async fn drop(self) {
         self.db.close().await;
         if let Some(admin) = self.admin {
-            if let Ok(mut a) = Db::connect(&admin, false).await {
-                let _ = a
-                    .execute_script(&format!(
-                        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                        self.name
-                    ))
-                    .await;
-                a.close().await;
-            }
+            drop_named(&admin, &self.name).await;
         }
+    }
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+// ---------------------------------------------------------------------------- notes
+
+type NoteSink = Box<dyn Fn(&str) + Send + Sync>;
+
+static NOTES: OnceLock<NoteSink> = OnceLock::new();
+
+/// Where notes about scratch databases go (the binary prints them). Set once.
+pub fn on_note(f: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = NOTES.set(Box::new(f));
+}
+
+fn note(s: &str) {
+    if let Some(f) = NOTES.get() {
+        f(s);
+    }
+}
+
+// ---------------------------------------------------------------------------- registry
+
+struct Live {
+    server: DbUrl,
+    name: String,
+    /// CREATE DATABASE was sent and has not been seen to finish.
+    creating: bool,
+}
+
+static LIVE: Mutex<Vec<Live>> = Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<Live>> {
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn register(server: &DbUrl, name: &str, creating: bool) {
+    let mut l = live();
+    l.retain(|x| x.name != name);
+    l.push(Live {
+        server: server.clone(),
+        name: name.to_string(),
+        creating,
+    });
+}
+
+fn unregister(name: &str) {
+    live().retain(|x| x.name != name);
+}
+
+/// Drops a scratch database; it stays registered when that fails, for [`drop_all`].
+async fn drop_named(server: &DbUrl, name: &str) {
+    if let Ok(mut a) = Db::connect(server, false).await {
+        let r = a
+            .execute_script(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote(name)
+            ))
+            .await;
+        a.close().await;
+        if r.is_ok() {
+            unregister(name);
+        }
+    }
+}
+
+/// Drops every scratch database this process still has: after its command was cancelled
+/// (SIGINT, SIGTERM) or returned without dropping one. Returns their names.
+pub async fn drop_all() -> Vec<String> {
+    let all: Vec<Live> = std::mem::take(&mut *live());
+    let mut dropped = vec![];
+    for x in all {
+        let Ok(mut a) = Db::connect(&x.server, false).await else {
+            continue;
+        };
+        if x.creating {
+            wait_for_create(&mut a, &x.name).await;
+        }
+        let r = a
+            .execute_script(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote(&x.name)
+            ))
+            .await;
+        a.close().await;
+        if r.is_ok() {
+            dropped.push(x.name);
+        }
+    }
+    dropped
+}
+
+/// Waits (a bounded time) until no server process is still running the CREATE DATABASE
+/// of `name`: the client that sent it is gone, but the server finishes it.
+async fn wait_for_create(a: &mut Db, name: &str) {
+    let crate::Conn::Postgres(c) = &mut a.conn else {
+        return;
+    };
+    let sent = format!("CREATE DATABASE {}", quote(name));
+    for _ in 0..300 {
+        let running = sqlx::query(
+            "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND position($1 in query) > 0",
+        )
+        .bind(&sent)
+        .fetch_optional(&mut *c)
+        .await
+        .map(|r| r.is_some())
+        .unwrap_or(false);
+        if !running {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------- owners
+
+const PREFIX: &str = "lockstep_scratch_";
+
+/// Who creates a scratch database: this host and this process.
+struct Owner {
+    /// A hash of the host name, the kernel's boot id and the PID namespace: processes
+    /// with the same id see each other in /proc, so a pid there can be checked. Two
+    /// machines that share a name do not share a boot id; containers on one kernel do
+    /// not share a PID namespace. Not known off Linux: nothing is then ever swept.
+    host: Option<String>,
+    pid: u32,
+    /// The process start time, in clock ticks since boot (/proc/self/stat field 22):
+    /// a pid reused by a later process has another one.
+    start: u64,
+    host_name: String,
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl Owner {
+    fn me() -> Owner {
+        let pid = std::process::id();
+        let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        Owner {
+            host: host_id(),
+            pid,
+            start: start_time(pid).unwrap_or(0),
+            host_name,
+        }
+    }
+
+    /// `lockstep_scratch_{host}_{pid}_{start}_{n}`: about 50 bytes, under PostgreSQL's
+    /// 63 (a pid has at most 7 digits; 11 digits of clock ticks are 30 years of uptime).
+    fn name(&self) -> String {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "{PREFIX}{}_{}_{}_{n}",
+            self.host.as_deref().unwrap_or("unknown"),
+            self.pid,
+            self.start
+        )
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "lockstep scratch database of process {} on host {} (a replay or rehearsal); lockstep drops it when done, and a later run drops it once that process is gone",
+            self.pid, self.host_name
+        )
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn host_id() -> Option<String> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let pidns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let key = format!(
+        "{}\0{}\0{}",
+        host.trim(),
+        boot.trim(),
+        pidns.to_string_lossy()
+    );
+    Some(format!("{:08x}", fnv1a(key.as_bytes()) as u32))
+}
+
+/// Field 22 of /proc/PID/stat; Err(NotFound) when no such process runs.
+fn read_start_time(pid: u32) -> std::io::Result<Option<u64>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) is in parentheses and may hold spaces and ')'.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    // Field 3 is the first after it, so field 22 is the 20th.
+    Ok(after
+        .split_whitespace()
+        .nth(19)
+        .and_then(|v| v.parse().ok()))
+}
+
+fn start_time(pid: u32) -> Option<u64> {
+    read_start_time(pid).ok().flatten()
+}
+
+/// (host, pid, start) from a scratch database's name, when it records its owner.
+fn parse_owner(name: &str) -> Option<(&str, u32, u64)> {
+    let rest = name.strip_prefix(PREFIX)?;
+    let parts: Vec<&str> = rest.split('_').collect();
+    let [host, pid, start, n] = parts.as_slice() else {
+        return None;
+    };
+    n.parse::<u32>().ok()?;
+    Some((host, pid.parse().ok()?, start.parse().ok()?))
+}
+
+/// Whether the owner recorded in `name` is provably gone: same host as this process
+/// (so /proc shows its processes), and its pid runs no longer, or runs a process that
+/// started at another time. Anything unsure (another host, an unreadable /proc, an old
+/// name without an owner) is not gone.
+fn owner_gone(name: &str, my_host: &str) -> bool {
+    let Some((host, pid, start)) = parse_owner(name) else {
+        return false;
+    };
+    if host != my_host || start == 0 {
+        return false;
+    }
+    match read_start_time(pid) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Ok(Some(now)) => now != start,
+        _ => false,
+    }
+}
+
+/// Drops the scratch databases on `admin`'s server that this role may drop and whose
+/// owners are provably gone. Returns their names.
+async fn sweep(admin: &mut Db) -> Vec<String> {
+    let Some(me) = host_id() else {
+        return vec![];
+    };
+    let crate::Conn::Postgres(c) = &mut admin.conn else {
+        return vec![];
+    };
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_catalog.pg_database WHERE left(datname, 17) = 'lockstep_scratch_' AND pg_catalog.pg_has_role(datdba, 'MEMBER') ORDER BY 1",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .unwrap_or_default();
+    let mine: Vec<String> = live().iter().map(|x| x.name.clone()).collect();
+    let mut dropped = vec![];
+    for name in names {
+        if mine.contains(&name) || !owner_gone(&name, &me) {
+            continue;
+        }
+        let r = c
+            .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote(&name)
+            ))))
+            .await;
+        if r.is_ok() {
+            dropped.push(name);
+        }
+    }
+    dropped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_record_their_owner() {
+        let me = Owner::me();
+        let name = me.name();
+        assert!(name.len() <= 63, "{name}");
+        let (host, pid, start) = parse_owner(&name).expect("parses");
+        assert_eq!(pid, std::process::id());
+        assert_eq!(start, me.start);
+        assert_eq!(Some(host), me.host.as_deref());
+        assert_eq!(parse_owner("lockstep_scratch_123_456"), None);
+        assert_eq!(parse_owner("lockstep_scratch_a_b_c_d"), None);
+    }
+
+    #[test]
+    fn only_provably_dead_owners_are_gone() {
+        let Some(host) = host_id() else {
+            return; // not Linux: nothing is ever swept
+        };
+        let me = Owner::me();
+        // This very process is alive.
+        assert!(!owner_gone(&me.name(), &host));
+        // The same pid with another start time: reused, so the owner is gone.
+        let reused = format!("{PREFIX}{host}_{}_{}_0", me.pid, me.start + 1);
+        assert!(owner_gone(&reused, &host));
+        // No such process (pids never reach this high on Linux: 2^22 at most).
+        let dead = format!("{PREFIX}{host}_99999999_{}_0", me.start);
+        assert!(owner_gone(&dead, &host));
+        // Another host, or an old name without an owner: never.
+        let other = format!("{PREFIX}0badf00d_99999999_{}_0", me.start);
+        assert!(host == "0badf00d" || !owner_gone(&other, &host));
+        assert!(!owner_gone("lockstep_scratch_99999999_123", &host));
     }
 }

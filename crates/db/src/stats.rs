@@ -60,89 +60,106 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
 "#;
 
 /// Reads table sizes. `named` limits SQLite's counts to the tables the linted
-/// statements name; PostgreSQL reads every table in one query.
+/// statements name; PostgreSQL reads every table in one query, within lockstep's time
+/// limits (`pg_total_relation_size` waits for a lock on each table).
 pub async fn table_sizes(db: &mut Db, named: &BTreeSet<String>) -> Result<Stats, DbError> {
     let url = db.url.clone();
-    let url = &url;
+    let (pid, limits) = (db.pid, db.limits);
+    match &mut db.conn {
+        Conn::Postgres(c) => crate::wait::own(&url, pid, &limits, pg_sizes(c, &url, &limits)).await,
+        Conn::Sqlite(c) => sqlite_sizes(c, &url, named).await,
+    }
+}
+
+async fn pg_sizes(
+    c: &mut sqlx::PgConnection,
+    url: &crate::DbUrl,
+    limits: &crate::Limits,
+) -> Result<Stats, DbError> {
     let err = |what: &'static str| move |e: sqlx::Error| DbError::query(what, url, e);
     let mut out = Stats::default();
-    match &mut db.conn {
-        Conn::Postgres(c) => {
-            let mut tx = c
-                .begin_with("BEGIN READ ONLY")
-                .await
-                .map_err(err("starting a read-only transaction"))?;
-            let rows = sqlx::query(PG_SIZES)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(err("reading table sizes"))?;
-            let indexes: Vec<(String, String)> = sqlx::query_as(PG_INDEXES)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(err("reading which table each index is on"))?;
-            tx.rollback().await.map_err(err("ending the transaction"))?;
-            out.index_table = indexes.into_iter().collect();
-            for r in rows {
-                let schema: String = r.try_get("schema").map_err(err("reading table sizes"))?;
-                let name: String = r.try_get("name").map_err(err("reading table sizes"))?;
-                let rows: Option<f64> = r.try_get("rows").map_err(err("reading table sizes"))?;
-                let bytes: Option<i64> = r.try_get("bytes").map_err(err("reading table sizes"))?;
-                let size = TableSize {
-                    rows: rows.map(|x| x.max(0.0) as u64),
-                    bytes: bytes.map(|x| x.max(0) as u64),
-                };
-                let key = name.to_string();
-                let bigger = out
-                    .sizes
-                    .get(&key)
-                    .is_none_or(|old| (size.rows, size.bytes) > (old.rows, old.bytes));
-                if bigger {
-                    out.sizes.insert(key.clone(), size);
-                    out.schema.insert(key, schema);
-                }
-            }
-        }
-        Conn::Sqlite(c) => {
-            let mut tx = c.begin().await.map_err(err("starting a transaction"))?;
-            let existing: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-            )
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(err("listing tables"))?;
-            let indexes: Vec<(String, String)> = sqlx::query_as(
-                "SELECT lower(name), lower(tbl_name) FROM sqlite_master WHERE type = 'index'",
-            )
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(err("listing indexes"))?;
-            out.index_table = indexes.into_iter().collect();
-            for name in existing {
-                let key = name.to_lowercase();
-                // A table is counted when a statement names it or drops one of its indexes.
-                let dropped_index = out
-                    .index_table
-                    .iter()
-                    .any(|(i, t)| *t == key && named.contains(i));
-                if !named.contains(&key) && !dropped_index {
-                    continue;
-                }
-                let sql = format!("SELECT count(*) FROM {}", quote(&name));
-                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err("counting rows"))?;
-                out.sizes.insert(
-                    key,
-                    TableSize {
-                        rows: Some(n.max(0) as u64),
-                        bytes: None,
-                    },
-                );
-            }
-            tx.rollback().await.map_err(err("ending the transaction"))?;
+    let begin = format!("BEGIN READ ONLY; {}", limits.set_local());
+    let mut tx = c
+        .begin_with(sqlx::AssertSqlSafe(begin))
+        .await
+        .map_err(err("starting a read-only transaction"))?;
+    let rows = sqlx::query(PG_SIZES)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err("reading table sizes"))?;
+    let indexes: Vec<(String, String)> = sqlx::query_as(PG_INDEXES)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err("reading which table each index is on"))?;
+    tx.rollback().await.map_err(err("ending the transaction"))?;
+    out.index_table = indexes.into_iter().collect();
+    for r in rows {
+        let schema: String = r.try_get("schema").map_err(err("reading table sizes"))?;
+        let name: String = r.try_get("name").map_err(err("reading table sizes"))?;
+        let rows: Option<f64> = r.try_get("rows").map_err(err("reading table sizes"))?;
+        let bytes: Option<i64> = r.try_get("bytes").map_err(err("reading table sizes"))?;
+        let size = TableSize {
+            rows: rows.map(|x| x.max(0.0) as u64),
+            bytes: bytes.map(|x| x.max(0) as u64),
+        };
+        let key = name.to_string();
+        let bigger = out
+            .sizes
+            .get(&key)
+            .is_none_or(|old| (size.rows, size.bytes) > (old.rows, old.bytes));
+        if bigger {
+            out.sizes.insert(key.clone(), size);
+            out.schema.insert(key, schema);
         }
     }
+    Ok(out)
+}
+
+async fn sqlite_sizes(
+    c: &mut sqlx::SqliteConnection,
+    url: &crate::DbUrl,
+    named: &BTreeSet<String>,
+) -> Result<Stats, DbError> {
+    let err = |what: &'static str| move |e: sqlx::Error| DbError::query(what, url, e);
+    let mut out = Stats::default();
+    let mut tx = c.begin().await.map_err(err("starting a transaction"))?;
+    let existing: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(err("listing tables"))?;
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT lower(name), lower(tbl_name) FROM sqlite_master WHERE type = 'index'",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(err("listing indexes"))?;
+    out.index_table = indexes.into_iter().collect();
+    for name in existing {
+        let key = name.to_lowercase();
+        // A table is counted when a statement names it or drops one of its indexes.
+        let dropped_index = out
+            .index_table
+            .iter()
+            .any(|(i, t)| *t == key && named.contains(i));
+        if !named.contains(&key) && !dropped_index {
+            continue;
+        }
+        let sql = format!("SELECT count(*) FROM {}", quote(&name));
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(err("counting rows"))?;
+        out.sizes.insert(
+            key,
+            TableSize {
+                rows: Some(n.max(0) as u64),
+                bytes: None,
+            },
+        );
+    }
+    tx.rollback().await.map_err(err("ending the transaction"))?;
     Ok(out)
 }
 
@@ -172,8 +189,12 @@ fn probe_sql(table: &str, check: &DataCheck) -> String {
     }
 }
 
-/// Counts the rows `probe` would fail on, in a read-only transaction with a 30 s
-/// statement timeout. Never an error: a check that cannot run says why.
+/// The longest a data count may run.
+const COUNT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Counts the rows `probe` would fail on, in a read-only transaction with lockstep's lock
+/// timeout and a 30 s statement timeout. Never an error: a check that cannot run says
+/// why (and, when it waited for a lock, whose).
 pub async fn count_failing(db: &mut Db, stats: &Stats, probe: &Probe) -> ProbeResult {
     let Some(size) = stats.sizes.get(&probe.table) else {
         return ProbeResult::NotCounted(format!("table {} not found", probe.table));
@@ -184,25 +205,35 @@ pub async fn count_failing(db: &mut Db, stats: &Stats, probe: &Probe) -> ProbeRe
             size.rows.unwrap_or_default()
         ));
     }
-    let r: Result<i64, sqlx::Error> = match &mut db.conn {
+    let url = db.url.clone();
+    let (pid, limits) = (db.pid, db.limits);
+    let r: Result<i64, DbError> = match &mut db.conn {
         Conn::Postgres(c) => {
             let table = match stats.schema.get(&probe.table) {
                 Some(s) => format!("{}.{}", quote(s), quote(&probe.table)),
                 None => quote(&probe.table),
             };
             let sql = probe_sql(&table, &probe.check);
-            async {
-                let mut tx = c.begin_with("BEGIN READ ONLY").await?;
-                sqlx::query("SET LOCAL statement_timeout = '30s'")
-                    .execute(&mut *tx)
-                    .await?;
+            // A count is worth less than the time it would hold up lint: 30 s at most.
+            let limits = crate::Limits {
+                statement: limits.statement.min(COUNT_LIMIT),
+                ..limits
+            };
+            let count = async {
+                let begin = format!("BEGIN READ ONLY; {}", limits.set_local());
+                let mut tx = c.begin_with(sqlx::AssertSqlSafe(begin)).await?;
                 let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .fetch_one(&mut *tx)
                     .await;
                 tx.rollback().await?;
                 n
-            }
-            .await
+            };
+            let count = async {
+                count
+                    .await
+                    .map_err(|e| DbError::query("counting rows", &url, e))
+            };
+            crate::wait::own(&url, pid, &limits, count).await
         }
         Conn::Sqlite(c) => {
             let sql = probe_sql(&quote(&probe.table), &probe.check);
@@ -215,13 +246,12 @@ pub async fn count_failing(db: &mut Db, stats: &Stats, probe: &Probe) -> ProbeRe
                 n
             }
             .await
+            .map_err(|e| DbError::query("counting rows", &url, e))
         }
     };
     match r {
         Ok(n) => ProbeResult::Counted(n.max(0) as u64),
-        Err(e) => ProbeResult::NotCounted(match &e {
-            sqlx::Error::Database(d) => d.message().to_string(),
-            other => other.to_string(),
-        }),
+        Err(DbError::Query { message, .. }) => ProbeResult::NotCounted(message),
+        Err(other) => ProbeResult::NotCounted(other.to_string()),
     }
 }

@@ -11,8 +11,8 @@ use crate::{Session, Target};
 use lockstep_core::lint;
 use lockstep_core::migrate::state::{Problem, ProgressRow};
 use lockstep_core::migrate::{sum, Migration, Version};
-pub use lockstep_db::migrate::Direction;
-use lockstep_db::migrate::{apply, ApplyError, Step, Who};
+use lockstep_db::migrate::{apply, ApplyError, LockEvent, Step, Who};
+pub use lockstep_db::migrate::{Direction, LockWait};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::time::Instant;
@@ -77,6 +77,8 @@ pub struct DeployOptions<'a> {
     pub yes: bool,
     /// How to ask when `yes` is not given; without it such steps are refused.
     pub confirm: Option<Confirm<'a>>,
+    /// How long a statement waits for a lock, and how often it is tried.
+    pub lock: LockWait,
 }
 
 /// A statement that destroys data, and how much.
@@ -596,7 +598,7 @@ async fn deploy_locked(
         };
         return Ok(());
     }
-    run(s, t, who, &pending, &progress, report).await
+    run(s, t, who, &pending, &progress, &o.lock, report).await
 }
 
 fn planned(steps: &[Step]) -> Vec<PlannedStep> {
@@ -619,6 +621,7 @@ async fn run(
     who: &Who,
     steps: &[Step],
     progress: &[ProgressRow],
+    lock: &LockWait,
     report: &mut DeployReport,
 ) -> Result<()> {
     let names: Vec<String> = steps
@@ -638,7 +641,45 @@ async fn run(
             statements: n,
         })
     };
-    let result = apply(&mut t.db, who, steps, progress, &mut on_progress).await;
+    let events = s.events.clone();
+    let mut on_lock = |ev: &LockEvent<'_>| {
+        events.warn(
+            Some(&env),
+            match ev {
+                LockEvent::Waiting {
+                    version,
+                    path,
+                    line,
+                    wait,
+                } => format!(
+                    "{env}: migration {version} ({path}:{line}) is waiting for {}",
+                    wait.describe()
+                ),
+                LockEvent::Retrying {
+                    version,
+                    path,
+                    line,
+                    timeout,
+                    attempt,
+                    attempts,
+                    pause,
+                } => format!(
+                    "{env}: migration {version} ({path}:{line}) waited {timeout} for a lock; rolled back, trying again in {} (attempt {attempt} of {attempts})",
+                    lockstep_db::wait::human(*pause)
+                ),
+            },
+        )
+    };
+    let result = apply(
+        &mut t.db,
+        who,
+        steps,
+        progress,
+        lock,
+        &mut on_progress,
+        &mut on_lock,
+    )
+    .await;
     s.events.send(Event::Done { env: t.env.clone() });
     match result {
         Ok(()) => {
@@ -679,6 +720,7 @@ pub struct RollbackOptions<'a> {
     pub allow_drift: bool,
     pub yes: bool,
     pub confirm: Option<Confirm<'a>>,
+    pub lock: LockWait,
 }
 
 /// Runs down scripts so that only migrations with version <= `to` stay applied.
@@ -796,6 +838,7 @@ async fn rollback_locked(
     let opts = DeployOptions {
         yes: o.yes,
         confirm: o.confirm,
+        lock: o.lock,
         ..Default::default()
     };
     // A rollback always asks: even without a counted drop, it undoes what a release did.
@@ -826,7 +869,7 @@ async fn rollback_locked(
         return Ok(());
     }
     t.db.ensure_history().await?;
-    run(s, t, who, &steps, &progress, report).await
+    run(s, t, who, &steps, &progress, &o.lock, report).await
 }
 
 #[derive(Debug, Serialize)]

@@ -8,7 +8,7 @@ use lockstep_core::diff::diff;
 use lockstep_core::drift::DriftItem;
 use lockstep_core::model::{Database, Dialect};
 use lockstep_core::plan;
-use lockstep_db::migrate::{apply, ApplyError, Direction, Step};
+use lockstep_db::migrate::{apply, ApplyError, Direction, LockWait, Step};
 use lockstep_db::scratch::Scratch;
 use lockstep_db::{Db, DbUrl};
 use serde::Serialize;
@@ -111,12 +111,17 @@ pub async fn rehearse_of(
 
     // The scratch copy: a copied SQLite file with --with-data, otherwise the actual
     // schema's create script on a scratch database.
-    let tmp = tempfile::Builder::new()
-        .prefix("lockstep-rehearse-")
-        .tempdir()
-        .context("creating a temporary folder for the rehearsal")?;
+    // Only a copy of a SQLite file needs a folder; a kill cannot clean one up, so none
+    // is made otherwise.
+    let mut tmp: Option<tempfile::TempDir> = None;
     let mut scratch: Option<Scratch> = None;
     let mut db = if with_data && url.dialect() == Dialect::Sqlite {
+        let tmp = tmp.insert(
+            tempfile::Builder::new()
+                .prefix("lockstep-rehearse-")
+                .tempdir()
+                .context("creating a temporary folder for the rehearsal")?,
+        );
         let src = url.sqlite_path().unwrap_or_default();
         let copy = tmp.path().join("rehearsal.db");
         std::fs::copy(&src, &copy).with_context(|| format!("copying {src}"))?;
@@ -132,7 +137,7 @@ pub async fn rehearse_of(
             );
         }
         let mut sc = Scratch::create(&t.scratch).await?;
-        if let Err(e) = sc.db.execute_script(&create_script(&actual)).await {
+        if let Err(e) = sc.build(&create_script(&actual)).await {
             sc.drop().await;
             fail!("could not build the scratch copy of {}: {e}", t.env);
         }
@@ -145,7 +150,16 @@ pub async fn rehearse_of(
     };
     let result = async {
         db.ensure_history().await?;
-        let r = apply(&mut db, &who(), &pending, &[], &mut |_, _, _, _| {}).await;
+        let r = apply(
+            &mut db,
+            &who(),
+            &pending,
+            &[],
+            &LockWait::default(),
+            &mut |_, _, _, _| {},
+            &mut |_| {},
+        )
+        .await;
         let after = match &r {
             Ok(()) => Some(db.inspect().await?),
             Err(_) => None,

@@ -14,7 +14,8 @@ pub struct HistoryRow {
     pub checksum: String,
     /// `up`, `down`, `adopt` or `baseline`.
     pub direction: String,
-    /// `applied`, `failed`, `rolled_back`, `adopted` or `baselined`.
+    /// `applied`, `failed`, `aborted` (stopped by the server: a lock timeout, a resource
+    /// limit), `rolled_back`, `adopted` or `baselined`.
     pub outcome: String,
     pub started_at: String,
     pub error: Option<String>,
@@ -66,6 +67,13 @@ pub enum Problem {
         name: String,
         error: String,
     },
+    /// The newest run of this migration was stopped by the server, not by its SQL (a
+    /// lock timeout, "out of shared memory"): nothing of it was applied.
+    Aborted {
+        version: String,
+        name: String,
+        error: String,
+    },
     /// A no-transaction statement was started and never recorded as finished.
     InDoubt {
         version: String,
@@ -91,6 +99,9 @@ impl Problem {
             Problem::Failed { version, name, error } => format!(
                 "migration {version} ({name}) failed on its last run: {error}\n  hint: fix the migration (it was never applied) and deploy again"
             ),
+            Problem::Aborted { version, name, error } => format!(
+                "migration {version} ({name}) was stopped on its last run by the server, not by its SQL: {error}\n  hint: nothing of it was applied; deal with the cause named above and deploy again"
+            ),
             Problem::InDoubt { version, statement_no, line, statement } => format!(
                 "migration {version}: statement {statement_no} (line {line}) was started but not recorded as finished: {}\n  hint: check whether it took effect, then run `lockstep deploy --env {env} --resolve done` if it did or `--resolve retry` to run it again",
                 one_line(statement)
@@ -100,7 +111,10 @@ impl Problem {
 
     /// Problems that block a deploy. A failed run does not: its changes were rolled back.
     pub fn blocks_deploy(&self) -> bool {
-        !matches!(self, Problem::Failed { .. } | Problem::InDoubt { .. })
+        !matches!(
+            self,
+            Problem::Failed { .. } | Problem::Aborted { .. } | Problem::InDoubt { .. }
+        )
     }
 }
 
@@ -184,6 +198,12 @@ pub fn state<'a>(
             }
         } else if r.direction == "up" && r.outcome == "failed" && r.id > last_success {
             problems.push(Problem::Failed {
+                version: v.to_string(),
+                name: r.name.clone(),
+                error: r.error.clone().unwrap_or_default(),
+            });
+        } else if r.direction == "up" && r.outcome == "aborted" {
+            problems.push(Problem::Aborted {
                 version: v.to_string(),
                 name: r.name.clone(),
                 error: r.error.clone().unwrap_or_default(),

@@ -280,6 +280,27 @@ impl Planner<'_> {
         }
     }
 
+    /// A created extension's comment. The extension usually brings it (every database
+    /// has `plpgsql` with its own), and COMMENT ON EXTENSION needs the extension's owner,
+    /// so a create script run by a role that is not a superuser would fail on it: the
+    /// comment is set only where it differs.
+    fn extension_comment(&mut self, e: &Extension) {
+        let Some(c) = &e.comment else { return };
+        let body = format!(
+            "BEGIN IF (SELECT pg_catalog.obj_description(x.oid, 'pg_extension') FROM pg_catalog.pg_extension x WHERE x.extname = {}) IS DISTINCT FROM {} THEN COMMENT ON EXTENSION {} IS {}; END IF; END",
+            literal(&e.name),
+            literal(c),
+            ident(&e.name),
+            literal(c)
+        );
+        // A dollar-quote tag the body does not contain.
+        let tag = (0..)
+            .map(|n| format!("$lockstep{n}$"))
+            .find(|t| !body.contains(t.as_str()))
+            .expect("some tag is free");
+        self.push(format!("DO {tag} {body} {tag}"));
+    }
+
     /// GRANT/REVOKE to turn `from` into `to`. `cols` restricts to column privileges.
     fn grants(
         &mut self,
@@ -354,7 +375,7 @@ impl Planner<'_> {
                     ident(&e.schema),
                     literal(&e.version)
                 ));
-                self.comment("EXTENSION", &ident(&e.name), &None, &e.comment);
+                self.extension_comment(e);
             }
             AlterExtension { from, to } => {
                 if from.version != to.version {
@@ -1279,5 +1300,24 @@ mod tests {
             .iter()
             .any(|s| s.destructive && s.sql.starts_with("DROP TABLE")));
         assert!(p.to_sql().contains("-- lockstep: destructive"));
+    }
+
+    #[test]
+    fn an_extension_comment_is_set_only_where_it_differs() {
+        let from = Database::empty(Dialect::Postgres);
+        let mut to = Database::empty(Dialect::Postgres);
+        let e = Extension {
+            name: "plpgsql".into(),
+            schema: "pg_catalog".into(),
+            version: "1.0".into(),
+            comment: Some("it's $lockstep0$ here".into()),
+        };
+        to.extensions.insert(e.name.clone(), e);
+        let sql = plan(&diff(&from, &to), &from, &to).to_sql();
+        assert!(!sql.contains("\nCOMMENT ON EXTENSION"), "{sql}");
+        assert!(
+            sql.contains("DO $lockstep1$ BEGIN IF (SELECT pg_catalog.obj_description(x.oid, 'pg_extension') FROM pg_catalog.pg_extension x WHERE x.extname = 'plpgsql') IS DISTINCT FROM 'it''s $lockstep0$ here' THEN COMMENT ON EXTENSION \"plpgsql\" IS 'it''s $lockstep0$ here'; END IF; END $lockstep1$"),
+            "{sql}"
+        );
     }
 }

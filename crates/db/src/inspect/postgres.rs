@@ -1,7 +1,7 @@
 //! PostgreSQL inspection (13 and later).
 //!
-//! The whole schema is read inside one `REPEATABLE READ READ ONLY` transaction with a
-//! fixed list of catalog queries ([`QUERY_COUNT`] of them), one per object kind, whatever
+//! The whole schema is read inside one `REPEATABLE READ READ ONLY` transaction (with
+//! lockstep's lock and statement timeouts, see `wait.rs`) with a fixed list of catalog queries ([`QUERY_COUNT`] of them), one per object kind, whatever
 //! the number of objects. Per-object round trips are what make catalog readers slow on
 //! big schemas, so every query returns all objects of its kind and the model is
 //! assembled in Rust from maps keyed by OID.
@@ -455,11 +455,21 @@ fn count_statement() {
     ISSUED.with(|c| c.set(c.get() + 1));
 }
 
-/// Reads the whole schema in one read-only snapshot.
-pub async fn inspect(conn: &mut PgConnection, url: &DbUrl) -> Result<Database, DbError> {
+/// Reads the whole schema in one read-only snapshot, within lockstep's time limits
+/// (catalog functions such as `pg_get_viewdef` take locks, and must not wait forever).
+pub async fn inspect(
+    conn: &mut PgConnection,
+    url: &DbUrl,
+    limits: &crate::Limits,
+) -> Result<Database, DbError> {
     count_statement();
+    // One round trip: the limits are sent with BEGIN.
+    let begin = format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {}",
+        limits.set_local()
+    );
     let mut tx = conn
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .begin_with(sqlx::AssertSqlSafe(begin))
         .await
         .map_err(|e| DbError::query("starting a read-only transaction", url, e))?;
     let mut b = Builder::new();
