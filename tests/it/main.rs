@@ -15,5 +15,8 @@ mod inspect_pg;
 mod lint;
 mod lint_env;
 mod lint_squawk;
+mod mysql_diff;
+mod mysql_inspect;
+mod mysql_support;
 mod parity;
 mod sqlite;

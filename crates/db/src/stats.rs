@@ -67,6 +67,7 @@ pub async fn table_sizes(db: &mut Db, named: &BTreeSet<String>) -> Result<Stats,
     let err = |what: &'static str| move |e: sqlx::Error| DbError::query(what, url, e);
     let mut out = Stats::default();
     match &mut db.conn {
+        Conn::Mysql(_) => return Err(DbError::mysql_not_yet(url, "reading table sizes")),
         Conn::Postgres(c) => {
             let mut tx = c
                 .begin_with("BEGIN READ ONLY")
@@ -185,6 +186,9 @@ pub async fn count_failing(db: &mut Db, stats: &Stats, probe: &Probe) -> ProbeRe
         ));
     }
     let r: Result<i64, sqlx::Error> = match &mut db.conn {
+        Conn::Mysql(_) => Err(sqlx::Error::Protocol(
+            "row counts are not available on MySQL/MariaDB yet".into(),
+        )),
         Conn::Postgres(c) => {
             let table = match stats.schema.get(&probe.table) {
                 Some(s) => format!("{}.{}", quote(s), quote(&probe.table)),

@@ -1,6 +1,7 @@
 //! SQL plans: each dialect turns an ordered list of [`Change`]s into statements.
 //! One file per dialect, with the same shape: `pub fn plan(changes, from, to) -> Plan`.
 
+pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
@@ -18,6 +19,13 @@ pub struct Statement {
     /// Must run outside a transaction block.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_transaction: bool,
+    /// A MySQL compound statement (a body with `;` inside): a script for the `mysql`
+    /// client needs it between `DELIMITER` lines.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub delimiter: bool,
+    /// What people should know before running it (MySQL: that it copies the table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Statement {
@@ -26,6 +34,8 @@ impl Statement {
             sql: sql.into(),
             destructive: false,
             no_transaction: false,
+            delimiter: false,
+            note: None,
         }
     }
 
@@ -54,6 +64,16 @@ impl Plan {
             if s.destructive {
                 out.push_str("-- lockstep: destructive\n");
             }
+            if let Some(n) = &s.note {
+                out.push_str(&format!("-- lockstep: {n}\n"));
+            }
+            if s.delimiter {
+                out.push_str(&format!(
+                    "DELIMITER ;;\n{};;\nDELIMITER ;\n",
+                    s.sql.trim_end()
+                ));
+                continue;
+            }
             out.push_str(&s.sql);
             if !s.sql.trim_end().ends_with(';') {
                 out.push(';');
@@ -69,11 +89,7 @@ pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
     match to.dialect {
         Dialect::Postgres => postgres::plan(changes, from, to),
         Dialect::Sqlite => sqlite::plan(changes, from, to),
-        // MySQL planning arrives with MySQL inspection.
-        Dialect::Mysql => Plan {
-            statements: vec![],
-            unsupported: vec!["MySQL/MariaDB plans are not built yet".into()],
-        },
+        Dialect::Mysql => mysql::plan(changes, from, to),
     }
 }
 
