@@ -210,6 +210,7 @@ CREATE TABLE customers (
   email_domain varchar(190) GENERATED ALWAYS AS (substring_index(email, '@', -1)) VIRTUAL,
   name_upper varchar(100) AS (upper(name)) STORED,
   secret_note varchar(20) INVISIBLE DEFAULT 'n/a',
+  touched timestamp NOT NULL DEFAULT current_timestamp() ON UPDATE current_timestamp() INVISIBLE,
   status enum('active','closed','it''s') NOT NULL DEFAULT 'active',
   flags set('a','b','c') DEFAULT 'a,b',
   score decimal(8,2) NOT NULL DEFAULT 0.00 CHECK (score >= 0),
@@ -368,6 +369,11 @@ fn rich_schema_round_trip() {
         );
         assert_eq!(col("legacy_id").type_, "int(5) unsigned zerofill");
         assert!(col("secret_note").invisible);
+        assert!(col("touched").invisible);
+        assert_eq!(
+            col("touched").on_update.as_deref(),
+            Some("CURRENT_TIMESTAMP")
+        );
         assert_eq!(
             col("updated_at").on_update.as_deref(),
             Some("CURRENT_TIMESTAMP(3)")
@@ -558,4 +564,35 @@ fn the_number_of_queries_does_not_grow_with_the_schema() {
     });
     assert_eq!(a, b, "2 tables took {a} statements, 40 took {b}");
     eprintln!("inspection: {a} statements for 2 tables and for 40");
+}
+
+#[test]
+fn lockstep_own_tables_are_left_out() {
+    let Some(a) = TestMysql::new("own") else {
+        return;
+    };
+    a.exec(
+        "CREATE TABLE lockstep_history (id int PRIMARY KEY);
+         CREATE TABLE lockstep_progress (id int PRIMARY KEY, KEY ix (id));
+         CREATE TABLE orders (id int PRIMARY KEY);",
+    );
+    let m = a.inspect();
+    let names: Vec<&str> = m.tables.keys().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, ["orders"]);
+    assert!(m.indexes.keys().all(|q| !q.name.starts_with("lockstep_")));
+}
+
+#[test]
+fn a_url_without_a_database_says_what_to_add() {
+    if TestMysql::new("nodb").is_none() {
+        return;
+    }
+    let admin = crate::mysql_support::mysql_admin_url();
+    let server = &admin[..admin.rfind('/').unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let o = lockstep(&["inspect", server], dir.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("names no database"), "{err}");
+    assert!(err.contains("hint: add the database"), "{err}");
 }

@@ -37,10 +37,6 @@ pub enum Verify {
     All,
 }
 
-/// The number of statements an inspection sends, whatever the number of objects (the
-/// `SHOW CREATE TABLE` batch and the sequence values are one each, when needed).
-pub const QUERY_COUNT: usize = 17;
-
 fn txt(r: &MySqlRow, i: usize) -> Option<String> {
     r.try_get_unchecked::<Option<String>, _>(i).ok().flatten()
 }
@@ -101,14 +97,17 @@ const SQL_INDEXES_MYSQL: &str = "SELECT TABLE_NAME, INDEX_NAME, CAST(NON_UNIQUE 
     FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
     ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
 
-const SQL_FOREIGN_KEYS: &str = "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, \
-    k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, \
-    r.DELETE_RULE, r.MATCH_OPTION \
-    FROM information_schema.KEY_COLUMN_USAGE k \
-    JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA \
-      AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME \
-    WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL \
-    ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
+/// Foreign key columns. Their rules come from a second query and are joined here:
+/// MariaDB runs the join of the two views once per row (5.6 s against 0.8 s for both
+/// alone on 5,000 tables).
+const SQL_FOREIGN_KEY_COLUMNS: &str = "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, \
+    REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
+    FROM information_schema.KEY_COLUMN_USAGE \
+    WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL \
+    ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION";
+
+const SQL_FOREIGN_KEY_RULES: &str = "SELECT TABLE_NAME, CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE, \
+    MATCH_OPTION FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()";
 
 /// MariaDB names a CHECK per table, so the join needs the table too.
 const SQL_CHECKS_MARIADB: &str = "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, 'YES' \
@@ -349,9 +348,16 @@ async fn read(
         let extra = txt_or(&r, 7);
         let lower = extra.to_ascii_lowercase();
         col.auto_increment = lower.contains("auto_increment");
-        col.invisible = lower.split_whitespace().any(|w| w == "invisible");
+        // MariaDB joins several with commas: `on update current_timestamp(), INVISIBLE`.
+        col.invisible = lower
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .any(|w| w == "invisible");
         if let Some(p) = lower.find("on update ") {
-            col.on_update = Some(extra[p + "on update ".len()..].trim().to_string());
+            // One token (`current_timestamp(6)`): other words may follow (`INVISIBLE`).
+            col.on_update = extra[p + "on update ".len()..]
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .find(|w| !w.is_empty())
+                .map(str::to_string);
         }
         if lower.contains("virtual generated")
             || lower.contains("stored generated")
@@ -432,7 +438,14 @@ async fn read(
     }
 
     // Foreign keys.
-    for r in rows(c, url, "foreign keys", SQL_FOREIGN_KEYS).await? {
+    let mut rules: BTreeMap<(String, String), (String, String, String)> = BTreeMap::new();
+    for r in rows(c, url, "foreign keys", SQL_FOREIGN_KEY_RULES).await? {
+        rules.insert(
+            (txt_or(&r, 0), txt_or(&r, 1)),
+            (txt_or(&r, 2), txt_or(&r, 3), txt_or(&r, 4)),
+        );
+    }
+    for r in rows(c, url, "foreign keys", SQL_FOREIGN_KEY_COLUMNS).await? {
         let table = txt_or(&r, 0);
         let Some(o) = objects.get_mut(&table) else {
             continue;
@@ -462,15 +475,19 @@ async fn read(
             ref_columns.push(ref_column);
             continue;
         }
+        let (on_update, on_delete, match_) = rules
+            .get(&(table.clone(), name.clone().unwrap_or_default()))
+            .cloned()
+            .unwrap_or_default();
         o.table.constraints.push(Constraint {
             name,
             kind: ConstraintKind::ForeignKey {
                 columns: vec![column],
                 references: QualName::new(ref_schema, ref_table),
                 ref_columns: vec![ref_column],
-                on_delete: txt_or(&r, 7),
-                on_update: txt_or(&r, 6),
-                match_: txt_or(&r, 8),
+                on_delete,
+                on_update,
+                match_,
             },
             deferrable: false,
             initially_deferred: false,

@@ -235,11 +235,24 @@ fn enum_values(t: &str) -> Option<(&str, Vec<String>)> {
     ))
 }
 
-/// A check that MariaDB keeps on its column (named after it) is written there.
-fn inline_check<'t>(t: &'t Table, col: &str) -> Option<&'t Constraint> {
+/// A CHECK written on a column. MariaDB names such a check after its column and keeps
+/// it with the column: `MODIFY COLUMN` without it drops it, and `DROP CONSTRAINT`
+/// cannot. So on MariaDB a check named after a column is always written on the column.
+/// MySQL turns column checks into table checks with generated names; there, none is.
+fn inline_check<'t>(t: &'t Table, col: &str, srv: Server) -> Option<&'t Constraint> {
+    if srv.is_mysql() {
+        return None;
+    }
     t.constraints
         .iter()
         .find(|k| k.name.as_deref() == Some(col) && matches!(k.kind, ConstraintKind::Check { .. }))
+}
+
+fn is_column_check(t: &Table, k: &Constraint, srv: Server) -> bool {
+    k.name
+        .as_deref()
+        .and_then(|n| t.column(n))
+        .is_some_and(|c| inline_check(t, &c.name, srv).is_some())
 }
 
 /// A column definition. `charset` forces an explicit character set and collation (ALTER
@@ -412,7 +425,7 @@ fn table_options(t: &Table) -> String {
 pub fn create_table(t: &Table, indexes: &[&Index], fks: &[&Constraint], srv: Server) -> String {
     let mut parts: Vec<String> = vec![];
     for c in &t.columns {
-        parts.push(column_sql(c, None, inline_check(t, &c.name), srv));
+        parts.push(column_sql(c, None, inline_check(t, &c.name, srv), srv));
     }
     for k in &t.constraints {
         if matches!(k.kind, ConstraintKind::PrimaryKey { .. }) {
@@ -427,8 +440,7 @@ pub fn create_table(t: &Table, indexes: &[&Index], fks: &[&Constraint], srv: Ser
     }
     for k in &t.constraints {
         match &k.kind {
-            ConstraintKind::Check { .. }
-                if k.name.as_deref().is_some_and(|n| t.column(n).is_some()) => {}
+            ConstraintKind::Check { .. } if is_column_check(t, k, srv) => {}
             ConstraintKind::PrimaryKey { .. } => {}
             ConstraintKind::ForeignKey { .. } => {}
             _ => parts.push(constraint_sql(k)),
@@ -567,14 +579,17 @@ impl Planner<'_> {
         })
     }
 
+    /// The column as ADD or MODIFY COLUMN writes it: explicit character set, and on
+    /// MariaDB the column's own CHECK as the target has it (see [`inline_check`]).
     fn alter_column_sql(&self, t: &QualName, c: &Column) -> String {
-        // A column's CHECK is a constraint of its own once the column exists: MODIFY
-        // leaves it alone, and ADD COLUMN writes it separately.
         let cs = self.effective_charset(t, c);
+        let check = self
+            .to_table(t)
+            .and_then(|tt| inline_check(tt, &c.name, self.syntax));
         column_sql(
             c,
             cs.as_ref().map(|(a, b)| (a.as_str(), b.as_deref())),
-            None,
+            check,
             self.syntax,
         )
     }
@@ -756,6 +771,20 @@ impl Planner<'_> {
             Change::ColumnOrder { table, .. } => self.reorder(table),
             Change::AddConstraint { table, constraint } => self.add_constraint(table, constraint),
             Change::AlterConstraint { .. } => {}
+            Change::DropConstraint { table, constraint }
+                if self
+                    .from
+                    .tables
+                    .get(table)
+                    .is_some_and(|t| is_column_check(t, constraint, self.syntax)) =>
+            {
+                // MariaDB: the column is written again without it (or with the new one).
+                let col = constraint.name.as_deref().unwrap_or_default();
+                if let Some(c) = self.to_table(table).and_then(|t| t.column(col)).cloned() {
+                    let def = self.alter_column_sql(table, &c);
+                    self.push(format!("ALTER TABLE {} MODIFY COLUMN {def}", qual(table)));
+                }
+            }
             Change::DropConstraint { table, constraint } => {
                 let sql = match &constraint.kind {
                     ConstraintKind::PrimaryKey { .. } => "DROP PRIMARY KEY".to_string(),
@@ -991,18 +1020,7 @@ impl Planner<'_> {
             "rebuilds the table (this ADD COLUMN is not instant on this server)",
         );
         let def = self.alter_column_sql(table, column);
-        let check = self
-            .to_table(table)
-            .and_then(|t| inline_check(t, &column.name))
-            .and_then(|k| match &k.kind {
-                ConstraintKind::Check { expression, .. } => Some(format!(" CHECK ({expression})")),
-                _ => None,
-            })
-            .unwrap_or_default();
-        let sql = format!(
-            "ALTER TABLE {} ADD COLUMN {def}{check}{place}{alg}",
-            qual(table)
-        );
+        let sql = format!("ALTER TABLE {} ADD COLUMN {def}{place}{alg}", qual(table));
         self.push_noted(sql, note);
         let target = qual(table);
         self.grants(&target, &[], &column.grants, Some(&column.name));
@@ -1151,6 +1169,20 @@ impl Planner<'_> {
     }
 
     fn add_constraint(&mut self, table: &QualName, k: &Constraint) {
+        if let Some(t) = self.to_table(table) {
+            if is_column_check(t, k, self.syntax) {
+                let c = t
+                    .column(k.name.as_deref().unwrap_or_default())
+                    .cloned()
+                    .expect("a column check names its column");
+                let def = self.alter_column_sql(table, &c);
+                self.push_noted(
+                    format!("ALTER TABLE {} MODIFY COLUMN {def}", qual(table)),
+                    Some("reads every row to check it".into()),
+                );
+                return;
+            }
+        }
         let new = self.is_new(table);
         let note = match &k.kind {
             _ if new => None,
