@@ -100,6 +100,15 @@ const PAIRS: &[(&str, &str, &str)] = &[
          CREATE TRIGGER tr_b BEFORE INSERT ON t FOR EACH ROW FOLLOWS tr_a BEGIN SET NEW.b = NEW.a + 1; SET NEW.b = NEW.b * 2; END;",
     ),
     (
+        "a trigger that another follows is re-created: the follower keeps its place",
+        "CREATE TABLE t (id int PRIMARY KEY, a int);
+         CREATE TRIGGER tr_a BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1;
+         CREATE TRIGGER tr_b BEFORE INSERT ON t FOR EACH ROW FOLLOWS tr_a SET NEW.a = NEW.a + 1;",
+        "CREATE TABLE t (id int PRIMARY KEY, a int);
+         CREATE TRIGGER tr_a BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 5;
+         CREATE TRIGGER tr_b BEFORE INSERT ON t FOR EACH ROW FOLLOWS tr_a SET NEW.a = NEW.a + 1;",
+    ),
+    (
         "table options",
         "CREATE TABLE t (id int PRIMARY KEY) ENGINE=InnoDB COMMENT='old';
          CREATE TABLE u (id int PRIMARY KEY) ENGINE=InnoDB ROW_FORMAT=DYNAMIC;

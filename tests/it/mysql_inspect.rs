@@ -450,6 +450,9 @@ fn rich_schema_round_trip() {
             .functions
             .values()
             .any(|f| f.grants.iter().any(|g| g.privilege == "EXECUTE")));
+        // A JSON snapshot reads back as the same model.
+        let back: Database = serde_json::from_str(&serde_json::to_string(m).unwrap()).unwrap();
+        assert_eq!(&back, m);
         assert_eq!(m.env.engine, "mariadb");
         assert!(m.env.settings.contains_key("sql_mode"));
         assert!(m.env.settings.contains_key("lower_case_table_names"));

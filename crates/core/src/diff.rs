@@ -1132,7 +1132,33 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
         push_index(&mut p, to, b);
     }
 
-    // Triggers.
+    // Triggers. A trigger that another one follows (MySQL's FOLLOWS, in `depends_on`)
+    // takes its follower along when it is re-created: a re-created trigger goes last.
+    let mut redo: BTreeSet<&String> = BTreeSet::new();
+    for (k, t) in &to.triggers {
+        let changed = match from.triggers.get(k) {
+            None => true,
+            Some(f) => {
+                trigger_core(f) != trigger_core(t)
+                    || recreated.contains(&t.table.key())
+                    || disturbed.iter().any(|d| t.depends_on.contains(d))
+            }
+        };
+        if changed {
+            redo.insert(k);
+        }
+    }
+    loop {
+        let before = redo.len();
+        for (k, t) in &to.triggers {
+            if t.depends_on.iter().any(|d| redo.contains(d)) {
+                redo.insert(k);
+            }
+        }
+        if redo.len() == before {
+            break;
+        }
+    }
     for (k, t) in &to.triggers {
         match from.triggers.get(k) {
             None => p
@@ -1140,10 +1166,7 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
                 .push(Change::CreateTrigger { trigger: t.clone() }),
             Some(f) => {
                 let owner_rebuilt = recreated.contains(&t.table.key());
-                if trigger_core(f) != trigger_core(t)
-                    || owner_rebuilt
-                    || disturbed.iter().any(|d| t.depends_on.contains(d))
-                {
+                if redo.contains(k) {
                     if !owner_rebuilt {
                         p.drop_triggers
                             .push(Change::DropTrigger { trigger: f.clone() });

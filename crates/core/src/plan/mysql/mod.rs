@@ -271,9 +271,9 @@ fn column_sql(
         (None, None) => charset,
     };
     if let Some((cs, coll)) = cs.filter(|_| is_textual(&c.type_)) {
-        s.push_str(&format!(" CHARACTER SET {cs}"));
+        s.push_str(&format!(" CHARACTER SET {}", ident(cs)));
         if let Some(coll) = coll {
-            s.push_str(&format!(" COLLATE {coll}"));
+            s.push_str(&format!(" COLLATE {}", ident(coll)));
         }
     }
     if let Some(g) = &c.generated {
@@ -386,16 +386,28 @@ fn index_sql(i: &Index, word: &str) -> String {
     s
 }
 
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A table option. The key and a value that is a plain word are written as they are
+/// (they are keywords and numbers); any other value, and those MySQL wants as strings,
+/// as a string literal, so that no text from a snapshot becomes SQL.
 fn option_sql(o: &str) -> String {
     let (k, v) = o.split_once('=').unwrap_or((o, ""));
-    let quoted = matches!(
+    let key = if is_word(k) {
+        k.to_ascii_uppercase()
+    } else {
+        ident(k)
+    };
+    let string = matches!(
         k,
         "compression" | "encryption" | "connection" | "engine_attribute"
     );
-    if quoted {
-        format!("{}={}", k.to_ascii_uppercase(), literal(v))
+    if string || !is_word(v) {
+        format!("{key}={}", literal(v))
     } else {
-        format!("{}={}", k.to_ascii_uppercase(), v)
+        format!("{key}={v}")
     }
 }
 
@@ -403,13 +415,13 @@ fn option_sql(o: &str) -> String {
 fn table_options(t: &Table) -> String {
     let mut parts = vec![];
     if let Some(e) = &t.engine {
-        parts.push(format!("ENGINE={e}"));
+        parts.push(format!("ENGINE={}", ident(e)));
     }
     if let Some(cs) = &t.charset {
-        parts.push(format!("DEFAULT CHARSET={cs}"));
+        parts.push(format!("DEFAULT CHARSET={}", ident(cs)));
     }
     if let Some(c) = &t.collation {
-        parts.push(format!("COLLATE={c}"));
+        parts.push(format!("COLLATE={}", ident(c)));
     }
     for o in &t.options {
         parts.push(option_sql(o));
@@ -1222,15 +1234,15 @@ impl Planner<'_> {
         let mut notes = vec![];
         if a.engine != b.engine {
             if let Some(e) = &b.engine {
-                parts.push(format!("ENGINE={e}"));
+                parts.push(format!("ENGINE={}", ident(e)));
                 notes.push("copies the table (engine changes)");
             }
         }
         if a.charset != b.charset || a.collation != b.collation {
             if let Some(cs) = &b.charset {
-                let mut s = format!("DEFAULT CHARSET={cs}");
+                let mut s = format!("DEFAULT CHARSET={}", ident(cs));
                 if let Some(c) = &b.collation {
-                    s.push_str(&format!(" COLLATE={c}"));
+                    s.push_str(&format!(" COLLATE={}", ident(c)));
                 }
                 parts.push(s);
                 // Columns that follow the table's default keep their old character set
@@ -1264,7 +1276,7 @@ impl Planner<'_> {
             }
             for o in &a.options {
                 let key = o.split('=').next().unwrap_or(o);
-                if !b.options.iter().any(|x| x.split('=').next() == Some(key)) {
+                if is_word(key) && !b.options.iter().any(|x| x.split('=').next() == Some(key)) {
                     parts.push(format!("{}=DEFAULT", key.to_ascii_uppercase()));
                 }
             }
@@ -1343,7 +1355,7 @@ mod tests {
             .insert(1, Column::new("x", "varchar(5)"));
         assert_eq!(
             sqls(&a, &b),
-            ["ALTER TABLE `t` ADD COLUMN `x` varchar(5) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci AFTER `a`, ALGORITHM=INSTANT"]
+            ["ALTER TABLE `t` ADD COLUMN `x` varchar(5) CHARACTER SET `utf8mb4` COLLATE `utf8mb4_general_ci` AFTER `a`, ALGORITHM=INSTANT"]
         );
         // MySQL 8.0.20 adds instantly only at the end: the note says it rebuilds.
         a.env = db("mysql", "8.0.20").env;
@@ -1467,6 +1479,35 @@ mod tests {
         assert!(back.unknown.is_empty(), "{:?}", back.unknown);
         assert_eq!(back.table, t, "{sql}");
         assert_eq!(back.indexes, [idx]);
+    }
+
+    #[test]
+    fn names_the_server_chose_pair_by_definition() {
+        let fk = |name: &str| Constraint {
+            name: Some(name.into()),
+            kind: ConstraintKind::ForeignKey {
+                columns: vec!["p".into()],
+                references: QualName::new(SCHEMA, "parent"),
+                ref_columns: vec!["id".into()],
+                on_delete: "RESTRICT".into(),
+                on_update: "RESTRICT".into(),
+                match_: "NONE".into(),
+            },
+            deferrable: false,
+            initially_deferred: false,
+            not_valid: false,
+            comment: None,
+        };
+        let mut a = db("mariadb", "10.11.6");
+        let mut t = table("child", &[("id", "int"), ("p", "int")]);
+        t.constraints.push(fk("child_ibfk_1"));
+        a.tables.insert(t.name.clone(), t);
+        let mut b = a.clone();
+        b.tables.values_mut().next().unwrap().constraints[0] = fk("child_ibfk_2");
+        assert!(diff(&a, &b).is_empty());
+        // A name people chose is an identity.
+        b.tables.values_mut().next().unwrap().constraints[0] = fk("fk_child_parent");
+        assert_eq!(diff(&a, &b).len(), 2);
     }
 
     #[test]
