@@ -480,7 +480,12 @@ fn rich_schema_round_trip() {
             t.dump_only_b.join("\n")
         );
         eprintln!(
-            "rich: dump lines that differ (trigger and routine headers re-spelled): {} / {}",
+            "rich: {} tables, {} indexes, {} views, {} triggers, {} routines and events: identical by lockstep diff; dump lines that differ (trigger and routine headers re-spelled): {} / {}",
+            m.tables.len(),
+            m.indexes.len(),
+            m.views.len(),
+            m.triggers.len(),
+            m.functions.len(),
             t.dump_only_a.len(),
             t.dump_only_b.len()
         );
