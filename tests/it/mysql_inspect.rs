@@ -193,6 +193,67 @@ fn powerdns_round_trip() {
     );
 }
 
+/// The dumps agree except where the server keeps the header of a trigger or routine as
+/// it was typed (names unquoted, a parameter's mode, line breaks), which lockstep writes
+/// in its own spelling with every name quoted.
+fn assert_dumps_differ_only_in_headers(t: &Trip) {
+    let header = |l: &String| {
+        l.contains(" TRIGGER ")
+            || l.contains(" FUNCTION ")
+            || l.contains(" PROCEDURE ")
+            || l.contains(" EVENT ")
+            || l == "BEGIN"
+    };
+    let unexplained: Vec<&String> = t
+        .dump_only_a
+        .iter()
+        .chain(&t.dump_only_b)
+        .filter(|l| !header(l))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "dumps differ beyond trigger and routine headers:\nsource only:\n{}\ncopy only:\n{}",
+        t.dump_only_a.join("\n"),
+        t.dump_only_b.join("\n")
+    );
+}
+
+/// The benchmark's generated schema, at 200 tables.
+#[test]
+fn generated_schema_round_trip() {
+    let gen = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/gen_mysql.py");
+    let out = std::process::Command::new("python3")
+        .arg(&gen)
+        .args(["--tables", "200"])
+        .output();
+    let Ok(out) = out.map_err(|e| eprintln!("SKIPPED: python3 is not available: {e}")) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gen.sql");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let Some(t) = round_trip("gen", &[file], "") else {
+        return;
+    };
+    assert_eq!(t.model.tables.len(), 200);
+    assert_dumps_differ_only_in_headers(&t);
+    eprintln!(
+        "gen: {} tables, {} indexes, {} views, {} triggers, {} routines: identical by lockstep diff; dump lines that differ (headers): {} / {}",
+        t.model.tables.len(),
+        t.model.indexes.len(),
+        t.model.views.len(),
+        t.model.triggers.len(),
+        t.model.functions.len(),
+        t.dump_only_a.len(),
+        t.dump_only_b.len()
+    );
+}
+
 /// What the corpus lacks, in one schema (MariaDB 10.11 syntax).
 fn rich_schema(app: &str, role: &str) -> String {
     format!(
@@ -457,28 +518,7 @@ fn rich_schema_round_trip() {
         assert!(m.env.settings.contains_key("sql_mode"));
         assert!(m.env.settings.contains_key("lower_case_table_names"));
 
-        // The dumps agree except where the server keeps the header of a trigger or
-        // routine as it was typed (names unquoted, a parameter's mode, line breaks),
-        // which lockstep writes in its own spelling with every name quoted.
-        let routine_line = |l: &String| {
-            l.contains(" TRIGGER ")
-                || l.contains(" FUNCTION ")
-                || l.contains(" PROCEDURE ")
-                || l.contains(" EVENT ")
-                || l == "BEGIN"
-        };
-        let unexplained: Vec<&String> = t
-            .dump_only_a
-            .iter()
-            .chain(&t.dump_only_b)
-            .filter(|l| !routine_line(l))
-            .collect();
-        assert!(
-            unexplained.is_empty(),
-            "dumps differ beyond trigger and routine headers:\nsource only:\n{}\ncopy only:\n{}",
-            t.dump_only_a.join("\n"),
-            t.dump_only_b.join("\n")
-        );
+        assert_dumps_differ_only_in_headers(&t);
         eprintln!(
             "rich: {} tables, {} indexes, {} views, {} triggers, {} routines and events: identical by lockstep diff; dump lines that differ (trigger and routine headers re-spelled): {} / {}",
             m.tables.len(),
