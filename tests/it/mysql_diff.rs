@@ -68,6 +68,13 @@ const PAIRS: &[(&str, &str, &str)] = &[
          CREATE TABLE d (id int PRIMARY KEY, c int, FOREIGN KEY (c) REFERENCES c (id) ON UPDATE SET NULL);",
     ),
     (
+        "the index a foreign key needs is changed",
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE c (id int PRIMARY KEY, p int, x int, KEY ix_p (p), CONSTRAINT fk_p FOREIGN KEY (p) REFERENCES p (id));",
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE c (id int PRIMARY KEY, p int, x int, KEY ix_p (p, x), CONSTRAINT fk_p FOREIGN KEY (p) REFERENCES p (id));",
+    ),
+    (
         "check constraints added, dropped and changed",
         "CREATE TABLE t (id int PRIMARY KEY, a int CHECK (a > 0), b int, CONSTRAINT chk_b CHECK (b < 10), CONSTRAINT chk_old CHECK (b <> 5));",
         "CREATE TABLE t (id int PRIMARY KEY, a int CHECK (a >= 0), b int, CONSTRAINT chk_b CHECK (b < 100), CONSTRAINT chk_new CHECK (a <> b));",

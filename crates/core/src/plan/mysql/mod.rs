@@ -119,6 +119,27 @@ pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
             _ => None,
         })
         .collect();
+    let creates: BTreeSet<&QualName> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateIndex { index } => Some(&index.name),
+            _ => None,
+        })
+        .collect();
+    let replaced: BTreeSet<QualName> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DropIndex { index } if creates.contains(&index.name) => Some(index),
+            _ => None,
+        })
+        .filter(|i| {
+            // A column of the old index that goes away would take the index along first.
+            to.tables
+                .get(&i.table)
+                .is_some_and(|t| i.columns.iter().all(|c| t.column(c).is_some()))
+        })
+        .map(|i| i.name.clone())
+        .collect();
     let mut p = Planner {
         out: Plan::default(),
         from,
@@ -126,6 +147,7 @@ pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
         srv,
         syntax,
         created: created.into_iter().cloned().collect(),
+        replaced,
         order: BTreeMap::new(),
     };
     let mut i = 0;
@@ -170,6 +192,9 @@ struct Planner<'a> {
     /// The flavour to write for, where syntax differs.
     syntax: Server,
     created: BTreeSet<QualName>,
+    /// Indexes dropped and created again under the same name, whose columns all stay:
+    /// replaced in one ALTER where the new one is created.
+    replaced: BTreeSet<QualName>,
     /// Column order of tables altered so far, as the statements leave it.
     order: BTreeMap<QualName, Vec<String>>,
 }
@@ -824,6 +849,11 @@ impl Planner<'_> {
                 if self.is_new(&index.table) {
                     return; // written inside its CREATE TABLE
                 }
+                if let Some(old) = self.from.indexes.get(&index.name) {
+                    if self.replaced.contains(&index.name) && self.visibility_only(old, index) {
+                        return;
+                    }
+                }
                 let plain = !index.definition.starts_with("FULLTEXT ")
                     && !index.definition.starts_with("SPATIAL ")
                     && !index.definition.contains(" USING ")
@@ -851,8 +881,13 @@ impl Planner<'_> {
                         Some("may block writes while the index builds".into()),
                     )
                 };
+                let drop_old = if self.replaced.contains(&index.name) {
+                    format!("DROP INDEX {}, ", ident(types::index_name(index)))
+                } else {
+                    String::new()
+                };
                 let sql = format!(
-                    "ALTER TABLE {} ADD {}{alg}",
+                    "ALTER TABLE {} {drop_old}ADD {}{alg}",
                     qual(&index.table),
                     index_sql(index, "INDEX")
                 );
@@ -867,6 +902,9 @@ impl Planner<'_> {
                 );
                 self.push(sql);
             }
+            // Dropped together with its replacement, in one statement: a foreign key
+            // may need the index, and then it cannot be dropped on its own.
+            Change::DropIndex { index } if self.replaced.contains(&index.name) => {}
             Change::DropIndex { index } => {
                 self.push(format!(
                     "ALTER TABLE {} DROP INDEX {}",
@@ -909,6 +947,36 @@ impl Planner<'_> {
             | Change::CreatePolicy { .. }
             | Change::DropPolicy { .. } => {}
         }
+    }
+
+    /// Whether two versions of an index differ only in being ignored (MariaDB) or
+    /// invisible (MySQL); then `ALTER INDEX` says so, instantly. (MariaDB does not
+    /// apply IGNORED when the index is dropped and added in one statement.)
+    fn visibility_only(&mut self, old: &Index, new: &Index) -> bool {
+        let strip = |d: &str| {
+            d.trim_end_matches(" IGNORED")
+                .trim_end_matches(" INVISIBLE")
+                .to_string()
+        };
+        if old.unique != new.unique
+            || old.comment != new.comment
+            || strip(&old.definition) != strip(&new.definition)
+        {
+            return false;
+        }
+        let hidden = new.definition != strip(&new.definition);
+        let word = match (self.syntax.is_mysql(), hidden) {
+            (true, true) => "INVISIBLE",
+            (true, false) => "VISIBLE",
+            (false, true) => "IGNORED",
+            (false, false) => "NOT IGNORED",
+        };
+        self.push(format!(
+            "ALTER TABLE {} ALTER INDEX {} {word}",
+            qual(&new.table),
+            ident(types::index_name(new))
+        ));
+        true
     }
 
     fn create_role(&mut self, r: &Role) {
