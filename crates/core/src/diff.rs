@@ -405,6 +405,13 @@ fn column_delta(a: &Column, b: &Column) -> String {
     if a.auto_increment != b.auto_increment {
         parts.push("auto increment".into());
     }
+    if a.invisible != b.invisible {
+        parts.push(if b.invisible {
+            "invisible".into()
+        } else {
+            "visible".into()
+        });
+    }
     if a.comment != b.comment {
         parts.push(format!("comment {} → {}", opt(&a.comment), opt(&b.comment)));
     }
@@ -464,6 +471,12 @@ fn table_delta(a: &Table, b: &Table) -> String {
     }
     if a.engine != b.engine || a.charset != b.charset || a.collation != b.collation {
         parts.push("engine, charset or collation".into());
+    }
+    if a.partition_key != b.partition_key {
+        parts.push("partitioning".into());
+    }
+    if let Some(m) = b.mismatch.as_ref().or(a.mismatch.as_ref()) {
+        parts.push(format!("not read faithfully: {m}"));
     }
     parts.join(", ")
 }
@@ -572,6 +585,7 @@ fn pair_constraints<'a>(
     table: &str,
     a: &'a [Constraint],
     b: &'a [Constraint],
+    dialect: Dialect,
 ) -> (
     Vec<(&'a Constraint, &'a Constraint)>,
     Vec<&'a Constraint>,
@@ -596,6 +610,9 @@ fn pair_constraints<'a>(
     }
     let auto = |c: &Constraint| match &c.name {
         None => true,
+        Some(n) if dialect == Dialect::Mysql => {
+            crate::plan::mysql::types::is_system_named(table, n)
+        }
         Some(n) => looks_system_named(table, n, constraint_suffix(&c.kind)),
     };
     let mut only_a = vec![];
@@ -635,6 +652,7 @@ fn same_index_body(a: &Index, b: &Index) -> bool {
 fn pair_indexes<'a>(
     a: &'a BTreeMap<QualName, Index>,
     b: &'a BTreeMap<QualName, Index>,
+    dialect: Dialect,
 ) -> (Vec<(&'a Index, &'a Index)>, Vec<&'a Index>, Vec<&'a Index>) {
     let mut pairs = vec![];
     let mut only_a = vec![];
@@ -649,8 +667,10 @@ fn pair_indexes<'a>(
         }
         only_a.push(ia);
     }
+    // MySQL names an unnamed index after its first column, predictably: a name there is
+    // always an identity.
     let auto = |i: &Index| {
-        looks_system_named(&i.table.name, &i.name.name, "idx")
+        dialect != Dialect::Mysql && looks_system_named(&i.table.name, &i.name.name, "idx")
             || looks_system_named(&i.table.name, &i.name.name, "key")
             || i.name.name.starts_with("sqlite_autoindex_")
     };
@@ -1074,7 +1094,7 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
 
     // Indexes. Those on dropped tables or views go with them; those on re-created
     // materialized views are re-created with them.
-    let (pairs, only_from, only_to) = pair_indexes(&from.indexes, &to.indexes);
+    let (pairs, only_from, only_to) = pair_indexes(&from.indexes, &to.indexes, to.dialect);
     // An index whose expression calls a function that is dropped and re-created must be
     // dropped first; its definition names the function.
     let calls_disturbed = |i: &Index| {
@@ -1112,7 +1132,33 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
         push_index(&mut p, to, b);
     }
 
-    // Triggers.
+    // Triggers. A trigger that another one follows (MySQL's FOLLOWS, in `depends_on`)
+    // takes its follower along when it is re-created: a re-created trigger goes last.
+    let mut redo: BTreeSet<&String> = BTreeSet::new();
+    for (k, t) in &to.triggers {
+        let changed = match from.triggers.get(k) {
+            None => true,
+            Some(f) => {
+                trigger_core(f) != trigger_core(t)
+                    || recreated.contains(&t.table.key())
+                    || disturbed.iter().any(|d| t.depends_on.contains(d))
+            }
+        };
+        if changed {
+            redo.insert(k);
+        }
+    }
+    loop {
+        let before = redo.len();
+        for (k, t) in &to.triggers {
+            if t.depends_on.iter().any(|d| redo.contains(d)) {
+                redo.insert(k);
+            }
+        }
+        if redo.len() == before {
+            break;
+        }
+    }
     for (k, t) in &to.triggers {
         match from.triggers.get(k) {
             None => p
@@ -1120,10 +1166,7 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
                 .push(Change::CreateTrigger { trigger: t.clone() }),
             Some(f) => {
                 let owner_rebuilt = recreated.contains(&t.table.key());
-                if trigger_core(f) != trigger_core(t)
-                    || owner_rebuilt
-                    || disturbed.iter().any(|d| t.depends_on.contains(d))
-                {
+                if redo.contains(k) {
                     if !owner_rebuilt {
                         p.drop_triggers
                             .push(Change::DropTrigger { trigger: f.clone() });
@@ -1349,8 +1392,17 @@ fn diff_table(
     disturbed: &mut BTreeSet<String>,
 ) {
     let key = t.name.key();
+    // A table inspection could not read faithfully is reported as a whole, never
+    // diffed column by column from a model that may be wrong.
+    if f.mismatch.is_some() || t.mismatch.is_some() {
+        p.table_props.push(Change::AlterTable {
+            from: f.clone(),
+            to: t.clone(),
+        });
+        return;
+    }
     // Only PostgreSQL needs the inference: SQLite reaches any order by rebuilding the
-    // table, keeping every same-named column's data.
+    // table, keeping every same-named column's data, and MySQL moves columns in place.
     let renames = if dialect == Dialect::Postgres {
         infer_renames(f, t)
     } else {
@@ -1410,7 +1462,8 @@ fn diff_table(
     }
 
     // Constraints.
-    let (pairs, only_f, only_t) = pair_constraints(&t.name.name, &f.constraints, &t.constraints);
+    let (pairs, only_f, only_t) =
+        pair_constraints(&t.name.name, &f.constraints, &t.constraints, dialect);
     let fk = |c: &Constraint| matches!(c.kind, ConstraintKind::ForeignKey { .. });
     let drop = |c: &Constraint, p: &mut Phases| {
         let ch = Change::DropConstraint {

@@ -163,6 +163,10 @@ pub struct EnvFacts {
     /// or hold privileges on an object of this database.
     #[serde(default)]
     pub server_roles: Vec<String>,
+    /// What inspection could not read, or could read only in part (a catalog table this
+    /// role may not see), for people. Never compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A grant of one privilege to one grantee. `grantee` is `PUBLIC` for the public pseudo-role.
@@ -338,7 +342,8 @@ pub struct Table {
     pub name: QualName,
     #[serde(default)]
     pub kind: TableKind,
-    /// `PARTITION BY` clause for partitioned tables, as the server prints it.
+    /// `PARTITION BY` clause for partitioned tables, as the server prints it. On MySQL
+    /// the whole partitioning clause, partition definitions included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_key: Option<String>,
     /// Set when this table is a partition: parent and bound (`FOR VALUES ...`).
@@ -386,6 +391,11 @@ pub struct Table {
     pub charset: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collation: Option<String>,
+    /// Set by MySQL inspection when this table, regenerated from the model, differs from
+    /// the server's own `SHOW CREATE TABLE`: what differs. A diff always reports such a
+    /// table and plans nothing for it, rather than act on a model that may be wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<String>,
 }
 
 impl Table {
@@ -412,6 +422,7 @@ impl Table {
             engine: None,
             charset: None,
             collation: None,
+            mismatch: None,
         }
     }
 
@@ -456,6 +467,9 @@ pub struct Column {
     /// MySQL `AUTO_INCREMENT`; SQLite `AUTOINCREMENT` on an INTEGER PRIMARY KEY.
     #[serde(default, skip_serializing_if = "is_false")]
     pub auto_increment: bool,
+    /// MySQL and MariaDB `INVISIBLE`: left out of `SELECT *`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub invisible: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Column-level privileges.
@@ -476,6 +490,7 @@ impl Column {
             charset: None,
             on_update: None,
             auto_increment: false,
+            invisible: false,
             comment: None,
             grants: vec![],
         }
@@ -594,7 +609,9 @@ pub struct Index {
     #[serde(default)]
     pub unique: bool,
     /// Everything after the table name, canonical: PostgreSQL
-    /// `USING btree (a, lower(b) DESC) INCLUDE (c) WHERE (d > 0)`; SQLite `(a, b DESC) WHERE ...`.
+    /// `USING btree (a, lower(b) DESC) INCLUDE (c) WHERE (d > 0)`; SQLite `(a, b DESC) WHERE ...`;
+    /// MySQL ``FULLTEXT (`a`, `b`(10)) WITH PARSER `ngram` ``. MySQL index names are unique
+    /// per table only, so there `name.name` is `table.index`.
     pub definition: String,
     /// Key columns or expressions, for display and for impact analysis.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

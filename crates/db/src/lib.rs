@@ -3,6 +3,7 @@
 
 pub mod inspect;
 pub mod migrate;
+pub mod mysql;
 pub mod scratch;
 pub mod stats;
 pub mod url;
@@ -40,6 +41,17 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// For what MySQL and MariaDB do not have yet (history, deploy, scratch, stats).
+    pub(crate) fn mysql_not_yet(url: &DbUrl, what: &str) -> DbError {
+        DbError::Query {
+            what: what.into(),
+            url: url.redacted(),
+            message: "not available on MySQL/MariaDB yet".into(),
+            hint: "\n  hint: on MySQL and MariaDB, `lockstep inspect` and `lockstep diff` work today; the other commands follow".into(),
+            code: None,
+        }
+    }
+
     pub(crate) fn query(what: impl Into<String>, url: &DbUrl, e: sqlx::Error) -> DbError {
         let code = match &e {
             sqlx::Error::Database(d) => d.code().map(|c| c.to_string()),
@@ -91,6 +103,7 @@ pub fn server_message(e: &sqlx::Error) -> String {
 pub enum Conn {
     Postgres(sqlx::PgConnection),
     Sqlite(sqlx::SqliteConnection),
+    Mysql(sqlx::MySqlConnection),
 }
 
 pub struct Db {
@@ -133,12 +146,7 @@ impl Db {
                     })?;
                 Conn::Sqlite(c)
             }
-            Dialect::Mysql => {
-                return Err(DbError::BadUrl(format!(
-                "{}: MySQL/MariaDB support is not built yet; use a postgres:// or sqlite:// URL",
-                url.redacted()
-            )))
-            }
+            Dialect::Mysql => Conn::Mysql(mysql::connect::connect(url).await?),
         };
         let mut db = Db {
             url: url.clone(),
@@ -160,6 +168,7 @@ impl Db {
         match self.conn {
             Conn::Postgres(_) => Dialect::Postgres,
             Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Mysql(_) => Dialect::Mysql,
         }
     }
 
@@ -171,6 +180,7 @@ impl Db {
                 wait::own(&self.url, self.pid, &self.limits, run).await
             }
             Conn::Sqlite(c) => inspect::sqlite::inspect(c, &self.url).await,
+            Conn::Mysql(c) => mysql::inspect::inspect(c, &self.url).await,
         }
     }
 
@@ -183,10 +193,14 @@ impl Db {
     /// Sends `sql` as written (a migration's text, or lockstep's own statements), with
     /// no parameters and no transaction of its own.
     pub(crate) async fn raw(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        if let Conn::Mysql(c) = &mut self.conn {
+            return mysql::execute(c, sql).await;
+        }
         let sql = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
         match &mut self.conn {
             Conn::Postgres(c) => c.execute(sql).await.map(|_| ()),
             Conn::Sqlite(c) => c.execute(sql).await.map(|_| ()),
+            Conn::Mysql(c) => c.execute(sql).await.map(|_| ()),
         }
     }
 
@@ -194,6 +208,7 @@ impl Db {
         let _ = match self.conn {
             Conn::Postgres(c) => c.close().await,
             Conn::Sqlite(c) => c.close().await,
+            Conn::Mysql(c) => c.close().await,
         };
     }
 }

@@ -91,7 +91,7 @@ pub type OnProgress<'a> = &'a mut dyn FnMut(usize, usize, usize, usize);
 fn pg(db: &mut Db) -> Option<&mut sqlx::PgConnection> {
     match &mut db.conn {
         Conn::Postgres(c) => Some(c),
-        Conn::Sqlite(_) => None,
+        Conn::Sqlite(_) | Conn::Mysql(_) => None,
     }
 }
 
@@ -147,6 +147,12 @@ impl Db {
             .fetch_optional(&mut *c)
             .await
             .map(|r| r.is_some()),
+            Conn::Mysql(c) => sqlx::query(
+                "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'lockstep_history'",
+            )
+            .fetch_optional(&mut *c)
+            .await
+            .map(|r| r.is_some()),
         };
         found.map_err(|e| DbError::query("looking for the history table", &url, e))
     }
@@ -154,6 +160,12 @@ impl Db {
     /// Creates the history and progress tables when missing.
     pub async fn ensure_history(&mut self) -> Result<(), DbError> {
         let sql = match self.conn {
+            Conn::Mysql(_) => {
+                return Err(DbError::mysql_not_yet(
+                    &self.url,
+                    "creating lockstep's history table",
+                ))
+            }
             Conn::Postgres(_) => {
                 "CREATE SCHEMA IF NOT EXISTS lockstep;
                  CREATE TABLE IF NOT EXISTS lockstep.history (
@@ -228,6 +240,9 @@ impl Db {
         }
         let url = self.url.clone();
         let (hist_sql, prog_sql) = match self.conn {
+            Conn::Mysql(_) => {
+                return Err(DbError::mysql_not_yet(&url, "reading lockstep's history"))
+            }
             Conn::Postgres(_) => (
                 "SELECT id, version, name, checksum, direction, outcome, started_at::text AS started_at, error, failed_statement, failed_line::bigint AS failed_line, db_role FROM lockstep.history ORDER BY id",
                 "SELECT version, statement_no::bigint AS statement_no, statement, line::bigint AS line, state FROM lockstep.progress ORDER BY version, statement_no",
@@ -283,6 +298,7 @@ impl Db {
         match &mut self.conn {
             Conn::Postgres(c) => read!(c),
             Conn::Sqlite(c) => read!(c),
+            Conn::Mysql(c) => read!(c),
         }
         Ok((hist, prog))
     }
@@ -387,6 +403,12 @@ impl Db {
         for (tool, table, query) in candidates {
             let q = exists(table);
             let found: bool = match &mut self.conn {
+                Conn::Mysql(_) => {
+                    return Err(DbError::mysql_not_yet(
+                        &url,
+                        "reading another tool's history table",
+                    ))
+                }
                 Conn::Postgres(c) => sqlx::query(sqlx::AssertSqlSafe(q))
                     .fetch_one(&mut *c)
                     .await
@@ -406,6 +428,7 @@ impl Db {
             let query = if tool == "golang-migrate" {
                 // golang-migrate keeps one row: the current version and a dirty flag.
                 let has_dirty = match &mut self.conn {
+                    Conn::Mysql(_) => continue,
                     Conn::Postgres(c) => sqlx::query("SELECT 1 FROM information_schema.columns WHERE table_name = 'schema_migrations' AND column_name = 'dirty'").fetch_optional(&mut *c).await.map_err(err)?.is_some(),
                     Conn::Sqlite(c) => sqlx::query("SELECT 1 FROM pragma_table_info('schema_migrations') WHERE name = 'dirty'").fetch_optional(&mut *c).await.map_err(err)?.is_some(),
                 };
@@ -417,6 +440,7 @@ impl Db {
                 query
             };
             let rows: Vec<String> = match &mut self.conn {
+                Conn::Mysql(_) => continue,
                 Conn::Postgres(c) => sqlx::query(query)
                     .fetch_all(&mut *c)
                     .await
@@ -541,6 +565,14 @@ impl Db {
                 .map_err(err)?
                 .try_get(0)
                 .map_err(err),
+            Conn::Mysql(c) => {
+                sqlx::query("SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ')")
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(err)?
+                    .try_get(0)
+                    .map_err(err)
+            }
         }
     }
 
@@ -612,6 +644,7 @@ impl Db {
                 .execute(&mut *c)
                 .await
                 .map(|_| ()),
+            Conn::Mysql(_) => return Err(DbError::mysql_not_yet(&url, what)),
         };
         r.map_err(|e| DbError::query(what, &url, e))
     }
@@ -1062,7 +1095,7 @@ async fn try_transaction(
         // IMMEDIATE takes SQLite's write lock now, so a second deploy waits
         // rather than failing halfway.
         Conn::Sqlite(_) => "BEGIN IMMEDIATE",
-        Conn::Postgres(_) => "BEGIN",
+        Conn::Postgres(_) | Conn::Mysql(_) => "BEGIN",
     };
     let fail = |e: DbError| Stop::Failed(e.into());
     db.exec("starting the deploy transaction", begin)

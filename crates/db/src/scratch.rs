@@ -218,7 +218,7 @@ impl Scratch {
                     .ok()
                     .and_then(|r| r.try_get(0).ok())
             }
-            crate::Conn::Sqlite(_) => None,
+            crate::Conn::Sqlite(_) | crate::Conn::Mysql(_) => None,
         }
     }
 

@@ -68,6 +68,7 @@ pub async fn table_sizes(db: &mut Db, named: &BTreeSet<String>) -> Result<Stats,
     match &mut db.conn {
         Conn::Postgres(c) => crate::wait::own(&url, pid, &limits, pg_sizes(c, &url, &limits)).await,
         Conn::Sqlite(c) => sqlite_sizes(c, &url, named).await,
+        Conn::Mysql(_) => Err(DbError::mysql_not_yet(&url, "reading table sizes")),
     }
 }
 
@@ -208,6 +209,7 @@ pub async fn count_failing(db: &mut Db, stats: &Stats, probe: &Probe) -> ProbeRe
     let url = db.url.clone();
     let (pid, limits) = (db.pid, db.limits);
     let r: Result<i64, DbError> = match &mut db.conn {
+        Conn::Mysql(_) => Err(DbError::mysql_not_yet(&url, "counting rows")),
         Conn::Postgres(c) => {
             let table = match stats.schema.get(&probe.table) {
                 Some(s) => format!("{}.{}", quote(s), quote(&probe.table)),

@@ -9,6 +9,7 @@
 //! expressions, view and function definitions, as the server prints them) is SQL by
 //! design and passes through; SQLite's, kept as typed, loses its comments first.
 
+pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
@@ -29,6 +30,13 @@ pub struct Statement {
     /// Must run outside a transaction block.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_transaction: bool,
+    /// A MySQL compound statement (a body with `;` inside): a script for the `mysql`
+    /// client needs it between `DELIMITER` lines.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub delimiter: bool,
+    /// What people should know before running it (MySQL: that it copies the table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Statement {
@@ -37,6 +45,8 @@ impl Statement {
             sql: sql.into(),
             destructive: false,
             no_transaction: false,
+            delimiter: false,
+            note: None,
         }
     }
 
@@ -67,6 +77,17 @@ impl Plan {
                 out.push_str(&comment("lockstep: destructive"));
                 out.push('\n');
             }
+            if let Some(n) = &s.note {
+                out.push_str(&comment(&format!("lockstep: {n}")));
+                out.push('\n');
+            }
+            if s.delimiter {
+                out.push_str(&format!(
+                    "DELIMITER ;;\n{};;\nDELIMITER ;\n",
+                    s.sql.trim_end()
+                ));
+                continue;
+            }
             let sql = s.sql.trim_end();
             out.push_str(sql);
             // Text the server kept verbatim (SQLite's CREATE VIEW and CREATE TRIGGER) may
@@ -88,11 +109,7 @@ pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
     match to.dialect {
         Dialect::Postgres => postgres::plan(changes, from, to),
         Dialect::Sqlite => sqlite::plan(changes, from, to),
-        // MySQL planning arrives with MySQL inspection.
-        Dialect::Mysql => Plan {
-            statements: vec![],
-            unsupported: vec!["MySQL/MariaDB plans are not built yet".into()],
-        },
+        Dialect::Mysql => mysql::plan(changes, from, to),
     }
 }
 

@@ -1,0 +1,43 @@
+//! Connecting to MySQL and MariaDB.
+//!
+//! `mariadb://` URLs are `mysql://` URLs to sqlx. The session keeps the server's own
+//! `sql_mode` and time zone: sqlx would add `PIPES_AS_CONCAT` and set UTC by default,
+//! and a trigger or routine created under a changed `sql_mode` keeps that mode forever
+//! (`||` would mean concatenation in its body, not OR), unlike the same file run by
+//! the `mysql` client.
+
+use crate::{DbError, DbUrl};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::ConnectOptions;
+use std::str::FromStr;
+
+/// The URL as sqlx reads it.
+fn sqlx_url(url: &DbUrl) -> String {
+    let raw = url.raw();
+    match raw.get(..10) {
+        Some(p) if p.eq_ignore_ascii_case("mariadb://") => format!("mysql://{}", &raw[10..]),
+        _ => raw.to_string(),
+    }
+}
+
+pub fn options(url: &DbUrl) -> Result<MySqlConnectOptions, DbError> {
+    let opts = MySqlConnectOptions::from_str(&sqlx_url(url)).map_err(|e| {
+        DbError::BadUrl(format!(
+            "`{}` is not a valid MySQL URL: {}\n  hint: use mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or mariadb://...), with special characters percent-encoded",
+            url.redacted(),
+            crate::url::redact(&e.to_string())
+        ))
+    })?;
+    Ok(opts
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        .timezone(None))
+}
+
+pub async fn connect(url: &DbUrl) -> Result<MySqlConnection, DbError> {
+    let opts = options(url)?;
+    opts.connect().await.map_err(|e| DbError::Connect {
+        url: url.redacted(),
+        source: e,
+    })
+}
