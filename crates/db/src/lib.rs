@@ -3,6 +3,7 @@
 
 pub mod inspect;
 pub mod migrate;
+pub mod recent;
 pub mod scratch;
 pub mod stats;
 pub mod url;
