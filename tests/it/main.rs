@@ -18,3 +18,5 @@ mod lint_env;
 mod lint_squawk;
 mod parity;
 mod sqlite;
+mod watch;
+mod web;
