@@ -228,7 +228,7 @@ fn env_card(d: &Data, env: &str, st: Option<&EnvStatus>, odd: &[String]) -> Mark
                             Some(Ok(c)) => {
                                 @let failed: Vec<&str> = c.checks.iter().filter(|x| !x.ok).map(|x| x.name).collect();
                                 span class={ "badge " (match c.verdict { "pass" => "ok", "fail" => "bad", _ => "warn" }) } { (c.verdict) }
-                                @if !failed.is_empty() { " " (failed.join(", ")) }
+                                @if !failed.is_empty() { " (" (failed.join(", ")) ")" }
                             }
                             Some(Err(e)) => { span.error { "could not run: " (e) } }
                             None => { "not run" }
