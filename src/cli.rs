@@ -215,7 +215,7 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "60s")]
         refresh: String,
         /// Environments to show (default: all).
-        #[arg(long = "env", value_name = "E")]
+        #[arg(long = "env", value_name = "E", num_args = 1..)]
         envs: Vec<String>,
     },
     /// Check drift every interval; announce each new drift item once and each resolved
@@ -227,7 +227,7 @@ pub enum Command {
     /// with backoff. See docs/serve.md.
     Watch {
         /// Environments to watch (default: all).
-        #[arg(long = "env", value_name = "E")]
+        #[arg(long = "env", value_name = "E", num_args = 1..)]
         envs: Vec<String>,
         /// How often to check (default: `[watch] interval`, else 5m).
         #[arg(long, value_name = "DURATION")]

@@ -472,8 +472,12 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
-fn browse(chromium: &Path, profile: &Path, what: &[&str], url: &str) -> std::process::Output {
-    Command::new(chromium)
+/// Runs headless Chromium on `url`; its stdout and stderr. A browser that hangs is
+/// killed after a generous while, and the test fails instead of hanging.
+fn browse(chromium: &Path, profile: &Path, what: &[&str], url: &str) -> (bool, String, String) {
+    let out = profile.with_extension("out");
+    let err = profile.with_extension("err");
+    let mut child = Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -489,8 +493,27 @@ fn browse(chromium: &Path, profile: &Path, what: &[&str], url: &str) -> std::pro
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(what)
         .arg(url)
-        .output()
-        .expect("run chromium")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("run chromium");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish loading {url}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    (
+        status.success(),
+        std::fs::read_to_string(out).unwrap_or_default(),
+        std::fs::read_to_string(err).unwrap_or_default(),
+    )
 }
 
 /// The text a person reads in an element: tags dropped, entities decoded, spaces folded.
@@ -527,10 +550,8 @@ fn browser_shows_every_environment_the_drift_and_the_odd_one_out() {
     srv.wait_ready(&[]);
     let url = format!("http://{}/", srv.addr);
 
-    let o = browse(&chromium, &tmp.path().join("p1"), &["--dump-dom"], &url);
-    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
-    let log = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "chromium failed: {log}");
+    let (ok, dom, log) = browse(&chromium, &tmp.path().join("p1"), &["--dump-dom"], &url);
+    assert!(ok, "chromium failed: {log}");
     assert!(
         !log.contains("Content Security Policy"),
         "the page's own style was blocked: {log}"
@@ -563,7 +584,7 @@ fn browser_shows_every_environment_the_drift_and_the_odd_one_out() {
     );
 
     let shot = tmp.path().join("serve.png");
-    let o = browse(
+    let (ok, _, log) = browse(
         &chromium,
         &tmp.path().join("p2"),
         &[
@@ -572,7 +593,7 @@ fn browser_shows_every_environment_the_drift_and_the_odd_one_out() {
         ],
         &url,
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(ok, "{log}");
     let png = std::fs::read(&shot).expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
     if let Ok(keep) = std::env::var("LOCKSTEP_SERVE_SCREENSHOT") {
