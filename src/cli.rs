@@ -249,6 +249,53 @@ pub enum Command {
         #[arg(long)]
         allow_applied: bool,
     },
+    /// A read-only status page and JSON API for every environment.
+    ///
+    /// GET / is the page; /api/status, /api/parity and /api/drift?env=E return the same
+    /// JSON as `--format json`. Reports are read in the background every --refresh, never
+    /// per request. Off loopback a token is required; clients then send
+    /// `Authorization: Bearer TOKEN`. See docs/serve.md.
+    Serve {
+        /// Address to listen on (HOST:PORT; port 0 lets the system choose).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7800")]
+        listen: String,
+        /// Require `Authorization: Bearer TOKEN` on every request (needed off loopback).
+        #[arg(long, env = "LOCKSTEP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// How often the reports are read again (30s, 5m…).
+        #[arg(long, value_name = "DURATION", default_value = "60s")]
+        refresh: String,
+        /// Environments to show (default: all).
+        #[arg(long = "env", value_name = "E", num_args = 1..)]
+        envs: Vec<String>,
+    },
+    /// Check drift every interval; announce each new drift item once and each resolved
+    /// one once, on stdout and to webhooks.
+    ///
+    /// What was announced is kept in .lockstep/watch.json, so a restart announces
+    /// nothing again. Webhook bodies are signed with the Standard Webhooks headers when
+    /// `[watch] secret` or LOCKSTEP_WEBHOOK_SECRET is set; undelivered events are retried
+    /// with backoff. See docs/serve.md.
+    Watch {
+        /// Environments to watch (default: all).
+        #[arg(long = "env", value_name = "E", num_args = 1..)]
+        envs: Vec<String>,
+        /// How often to check (default: `[watch] interval`, else 5m).
+        #[arg(long, value_name = "DURATION")]
+        interval: Option<String>,
+        /// POST every event to URL too (repeatable; adds to `[watch] webhooks`).
+        #[arg(long = "webhook", value_name = "URL")]
+        webhooks: Vec<String>,
+        /// Send the --webhook URLs a Slack-compatible body (`{"text": …}`).
+        #[arg(long)]
+        slack: bool,
+        /// Check once, deliver, and exit.
+        #[arg(long)]
+        once: bool,
+        /// text: one line per event; json: one JSON event per line.
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
     /// Lint migrations: locks and rewrites, breaking changes, data loss, transactions.
     ///
     /// Lints the FILEs given; without FILE, the pending migrations of --env E (with its

@@ -113,6 +113,19 @@ fn clear_line() {
     }
 }
 
+/// Events for the long-running commands (serve, watch): warnings on stderr, everything
+/// with `-v`; no progress lines, which would repeat at every read.
+fn service_events() -> Events {
+    if VERBOSITY.get() == Some(&Verbosity::Verbose) {
+        return terminal_events();
+    }
+    Events::new(|e| {
+        if let Event::Warn { text, .. } = e {
+            let _ = writeln!(std::io::stderr(), "lockstep: {text}");
+        }
+    })
+}
+
 fn session(config: Option<Config>) -> Result<Session> {
     match config {
         Some(c) => Ok(Session::new(c, terminal_events())),
@@ -476,6 +489,85 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             } else {
                 code(FINDINGS)
+            })
+        }
+        Command::Serve {
+            listen,
+            token,
+            refresh,
+            envs,
+        } => {
+            let s = session(config)?;
+            let s = Session::new(s.config, service_events());
+            let envs = all_envs(&s, &envs)?;
+            let refresh = lockstep_engine::config::parse_duration(&refresh)
+                .map_err(|e| anyhow::anyhow!("--refresh: {e}"))?;
+            let opts = lockstep_web::Options {
+                listen,
+                token,
+                refresh,
+                envs,
+            };
+            let serve = lockstep_web::serve(s, opts, |addr| {
+                let _ = out(&format!("serving http://{addr}/ (Ctrl-C stops)"));
+            });
+            tokio::select! {
+                r = serve => r?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Watch {
+            envs,
+            interval,
+            webhooks,
+            slack,
+            once,
+            format,
+        } => {
+            use lockstep_engine::watch;
+            let s = session(config)?;
+            let s = Session::new(s.config, service_events());
+            let envs = all_envs(&s, &envs)?;
+            let interval = interval
+                .map(|i| lockstep_engine::config::parse_duration(&i))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--interval: {e}"))?;
+            let extra = webhooks
+                .into_iter()
+                .map(|url| lockstep_engine::config::WebhookConfig { url, slack })
+                .collect();
+            let opts = watch::Options::resolve(&s.config, envs, interval, extra)?;
+            let mut w = watch::Watcher::new(s, opts)?;
+            let unchecked = std::cell::Cell::new(false);
+            let run = watch::run(&mut w, once, |t| {
+                for a in &t.announcements {
+                    let line = match format {
+                        OutFormat::Json => serde_json::to_string(a).unwrap_or_default(),
+                        OutFormat::Text => a.line(),
+                    };
+                    let _ = out(&line);
+                }
+                // A watch says it once; a single check says it every time.
+                for (env, e) in if once { &t.errors } else { &t.unchecked } {
+                    eprintln!(
+                        "lockstep: {env} could not be checked: {}",
+                        render::indent_rest(e, "  ")
+                    );
+                }
+                for env in &t.recovered {
+                    eprintln!("lockstep: {env} can be checked again");
+                }
+                unchecked.set(!t.errors.is_empty());
+            });
+            tokio::select! {
+                r = run => r?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            Ok(if once && unchecked.get() {
+                code(TROUBLE)
+            } else {
+                ExitCode::SUCCESS
             })
         }
         Command::Snapshot { to, env } => {

@@ -18,6 +18,9 @@ pub fn text(r: &DriftReport) -> String {
     );
     for (i, it) in r.items.iter().enumerate() {
         s.push_str(&format!("  {}. {}\n", i + 1, it.describe()));
+        if let Some(at) = r.first_seen_of(it) {
+            s.push_str(&format!("     first seen by `lockstep watch` at {at}\n"));
+        }
     }
     s.push_str(
         "  hint: adopt each change in a new migration (`lockstep new NAME`), or revert it\n",

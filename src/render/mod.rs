@@ -29,7 +29,7 @@ pub fn out(s: &str) -> anyhow::Result<()> {
 /// A report as the contract's JSON: one pretty-printed object. The status page serves
 /// the same bytes.
 pub fn json<T: Serialize>(report: &T) -> anyhow::Result<()> {
-    out(&serde_json::to_string_pretty(report)?)
+    out(&lockstep_engine::json_text(report)?)
 }
 
 /// `n thing(s)` with the right plural for people.

@@ -30,3 +30,5 @@ mod roles;
 mod secrets;
 mod sql_text;
 mod sqlite;
+mod watch;
+mod web;

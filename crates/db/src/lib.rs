@@ -4,6 +4,7 @@
 pub mod inspect;
 pub mod migrate;
 pub mod mysql;
+pub mod recent;
 pub mod scratch;
 pub mod stats;
 pub mod url;

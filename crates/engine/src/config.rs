@@ -17,6 +17,33 @@ pub struct RawConfig {
     pub code: Option<Vec<String>>,
     #[serde(default)]
     pub env: BTreeMap<String, RawEnv>,
+    pub watch: Option<RawWatch>,
+}
+
+/// `[watch]`: how `lockstep watch` checks and whom it tells.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWatch {
+    pub interval: Option<String>,
+    #[serde(default)]
+    pub webhooks: Vec<RawWebhook>,
+    pub secret: Option<String>,
+}
+
+/// A webhook: a URL, or `{ url = "…", slack = true }` for a Slack-compatible body.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawWebhook {
+    Url(String),
+    Table(RawWebhookTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhookTable {
+    pub url: String,
+    #[serde(default)]
+    pub slack: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +75,23 @@ pub struct Config {
     pub snapshots: PathBuf,
     pub code: Vec<PathBuf>,
     pub envs: BTreeMap<String, Env>,
+    pub watch: WatchConfig,
+}
+
+/// `[watch]`, with the interval parsed. Webhook URLs and the secret stay as written
+/// (`${VAR}` unexpanded) until `watch` needs them: an unset variable must not break every
+/// other command, and both may hold secrets.
+#[derive(Debug, Default)]
+pub struct WatchConfig {
+    pub interval: Option<std::time::Duration>,
+    pub webhooks: Vec<WebhookConfig>,
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub slack: bool,
 }
 
 #[derive(Debug)]
@@ -116,7 +160,7 @@ impl Config {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| {
             Error::msg(format!(
-                "{} is not a valid lockstep.toml: {}\n  hint: known keys are migrations, layout, snapshots, code and [env.NAME] with url or members (a fleet, with concurrency and waves) and scratch",
+                "{} is not a valid lockstep.toml: {}\n  hint: known keys are migrations, layout, snapshots, code, [env.NAME] with url or members (a fleet, with concurrency and waves) and scratch, and [watch] with interval, webhooks and secret",
                 path.display(),
                 e.to_string().trim()
             ))
@@ -194,7 +238,31 @@ impl Config {
                 );
             }
         }
+        let watch = match raw.watch {
+            None => WatchConfig::default(),
+            Some(w) => WatchConfig {
+                interval: w
+                    .interval
+                    .as_deref()
+                    .map(parse_duration)
+                    .transpose()
+                    .with_context(|| format!("{}: [watch] interval", path.display()))?,
+                webhooks: w
+                    .webhooks
+                    .into_iter()
+                    .map(|h| match h {
+                        RawWebhook::Url(url) => WebhookConfig { url, slack: false },
+                        RawWebhook::Table(t) => WebhookConfig {
+                            url: t.url,
+                            slack: t.slack,
+                        },
+                    })
+                    .collect(),
+                secret: w.secret,
+            },
+        };
         Ok(Config {
+            watch,
             migrations: dir.join(raw.migrations.as_deref().unwrap_or("migrations")),
             layout: raw.layout,
             snapshots: dir.join(raw.snapshots.as_deref().unwrap_or("snapshots")),
@@ -328,6 +396,53 @@ fn load_members(m: &RawMembers, dir: &Path) -> Result<Vec<Member>> {
     Ok(out)
 }
 
+/// Parses a duration as people write it: `90s`, `5m`, `1h30m`, `500ms`; a bare number is
+/// seconds. Zero is refused: an interval of nothing would spin.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
+    let bad = || {
+        Error::msg(format!(
+            "`{s}` is not a duration\n  hint: write a number and a unit, such as 30s, 5m, 1h or 1h30m (ms, s, m, h)"
+        ))
+    };
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(n) = t.parse::<u64>() {
+        return nonzero(std::time::Duration::from_secs(n), s);
+    }
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        total += match unit {
+            "ms" => std::time::Duration::from_millis(n),
+            "s" => std::time::Duration::from_secs(n),
+            "m" => std::time::Duration::from_secs(n * 60),
+            "h" => std::time::Duration::from_secs(n * 3600),
+            _ => return Err(bad()),
+        };
+    }
+    nonzero(total, s)
+}
+
+fn nonzero(d: std::time::Duration, s: &str) -> Result<std::time::Duration> {
+    if d.is_zero() {
+        fail!("`{s}` is no time at all\n  hint: give an interval of at least 1s");
+    }
+    Ok(d)
+}
+
 /// Expands `${VAR}` from the environment. A missing variable is an error, not an empty
 /// string: an empty URL would point somewhere unintended.
 pub fn expand(s: &str) -> Result<String> {
@@ -379,6 +494,41 @@ mod tests {
         std::fs::write(&p, "migrations = \"m\"\nmigratons = \"typo\"\n").unwrap();
         let e = format!("{:#}", Config::load(&p).unwrap_err());
         assert!(e.contains("migratons"), "{e}");
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        for bad in ["", "m", "5x", "1.5m", "0s", "-1s"] {
+            let e = parse_duration(bad).unwrap_err().to_string();
+            assert!(e.contains("hint:"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn watch_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &p,
+            "[watch]\ninterval = \"5m\"\nwebhooks = [\"https://a.example/h\", { url = \"https://hooks.slack.com/x\", slack = true }]\nsecret = \"${LOCKSTEP_SURELY_UNSET_SECRET}\"\n",
+        )
+        .unwrap();
+        // The secret is expanded only by watch: an unset variable breaks nothing else.
+        let c = Config::load(&p).unwrap();
+        assert_eq!(c.watch.interval, Some(std::time::Duration::from_secs(300)));
+        assert_eq!(c.watch.webhooks.len(), 2);
+        assert!(!c.watch.webhooks[0].slack && c.watch.webhooks[1].slack);
+        std::fs::write(&p, "[watch]\ninterval = \"soon\"\n").unwrap();
+        let e = format!("{:#}", Config::load(&p).unwrap_err());
+        assert!(e.contains("[watch] interval") && e.contains("hint:"), "{e}");
+        std::fs::write(&p, "[watch]\nintervall = \"5m\"\n").unwrap();
+        let e = format!("{:#}", Config::load(&p).unwrap_err());
+        assert!(e.contains("intervall"), "{e}");
     }
 
     #[test]

@@ -4,9 +4,11 @@ use crate::error::Result;
 use crate::expected::Mode;
 use crate::{Session, Target};
 use lockstep_core::drift::{drift as compare, DriftItem};
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DriftReport {
     pub env: String,
     /// "snapshot" or "replay".
@@ -14,13 +16,50 @@ pub struct DriftReport {
     pub expected_detail: String,
     pub items: Vec<DriftItem>,
     /// The SQL that turns the live schema back into the expected one.
-    #[serde(skip)]
     pub revert_sql: String,
+    /// When `lockstep watch` first saw an item, by [`crate::watch::item_key`]; shown as
+    /// the item's `first_seen`.
+    pub first_seen: BTreeMap<String, String>,
+}
+
+impl Serialize for DriftReport {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        // An item is its own fields plus `first_seen` where watch knows it, so the
+        // existing keys keep their names and order.
+        #[derive(Serialize)]
+        struct Item<'a> {
+            #[serde(flatten)]
+            item: &'a DriftItem,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            first_seen: Option<&'a str>,
+        }
+        let items: Vec<Item> = self
+            .items
+            .iter()
+            .map(|i| Item {
+                item: i,
+                first_seen: self.first_seen_of(i),
+            })
+            .collect();
+        let mut m = s.serialize_struct("DriftReport", 4)?;
+        m.serialize_field("env", &self.env)?;
+        m.serialize_field("expected_from", &self.expected_from)?;
+        m.serialize_field("expected_detail", &self.expected_detail)?;
+        m.serialize_field("items", &items)?;
+        m.end()
+    }
 }
 
 impl DriftReport {
     pub fn is_clean(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// When `lockstep watch` first saw `item`, where it has.
+    pub fn first_seen_of(&self, item: &DriftItem) -> Option<&str> {
+        self.first_seen
+            .get(&crate::watch::item_key(item))
+            .map(String::as_str)
     }
 }
 
@@ -42,9 +81,12 @@ pub async fn drift_of(s: &Session, t: &mut Target, mode: Option<Mode>) -> Result
         expected_detail: exp.detail,
         items,
         revert_sql,
+        first_seen: BTreeMap::new(),
     })
 }
 
+/// Drift of one environment (or member of a fleet), with each item's `first_seen` where
+/// `lockstep watch` has recorded it in the project's state file.
 pub async fn drift(
     s: &Session,
     env: &str,
@@ -55,5 +97,8 @@ pub async fn drift(
     let mut t = s.open_in(env, member, false).await?;
     let r = drift_of(s, &mut t, mode).await;
     t.close().await;
-    r
+    let mut r = r?;
+    let label = r.env.clone();
+    r.first_seen = crate::watch::first_seen(&s.config, &label);
+    Ok(r)
 }

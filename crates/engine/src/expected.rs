@@ -48,7 +48,8 @@ pub fn describe_server(server: &DbUrl) -> String {
     if server.dialect() == Dialect::Sqlite {
         "an in-memory SQLite database".to_string()
     } else {
-        format!("a scratch database on {}", server.redacted())
+        // The server, not the database: every environment on it shares the replay.
+        format!("a scratch database on {}", server.server_identity())
     }
 }
 

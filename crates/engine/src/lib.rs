@@ -21,11 +21,13 @@ pub mod lint;
 pub mod new;
 pub mod parity;
 pub mod project;
+pub mod recent;
 pub mod rehearse;
 pub mod session;
 pub mod snapshot;
 pub mod source;
 pub mod status;
+pub mod watch;
 
 pub use config::Config;
 pub use error::{Context, Error, Result};
@@ -39,6 +41,14 @@ pub use lockstep_db::url::redact;
 pub use lockstep_core as core;
 
 use lockstep_core::migrate::Version;
+
+/// A report as the contract's JSON: one pretty-printed object and a newline. The CLI's
+/// `--format json` and the status page's API both print exactly these bytes.
+pub fn json_text<T: serde::Serialize>(report: &T) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(report)?;
+    s.push('\n');
+    Ok(s)
+}
 
 /// Parses a version given by a person (`2019-02-26-002946` or `20190226002946`).
 pub fn parse_version(s: &str) -> Result<Version> {
