@@ -682,13 +682,13 @@ fn inspect_pg_runs_a_fixed_number_of_statements() {
         return;
     };
     pg.exec("CREATE TABLE t0 (id int PRIMARY KEY, v text); CREATE INDEX ON t0 (v);");
-    let before = lockstep_db::inspect::postgres::statements_issued();
+    let before = lockstep_db::postgres::inspect::statements_issued();
     let small = pg.inspect();
-    let for_small = lockstep_db::inspect::postgres::statements_issued() - before;
+    let for_small = lockstep_db::postgres::inspect::statements_issued() - before;
     assert_eq!(small.tables.len(), 1);
     assert_eq!(
         for_small,
-        lockstep_db::inspect::postgres::QUERY_COUNT + 2,
+        lockstep_db::postgres::inspect::QUERY_COUNT + 2,
         "BEGIN, the catalog queries, COMMIT"
     );
 
@@ -699,9 +699,9 @@ fn inspect_pg_runs_a_fixed_number_of_statements() {
            EXECUTE format('CREATE VIEW v%s AS SELECT * FROM t%s', i, i);
          END LOOP; END $$;",
     );
-    let before = lockstep_db::inspect::postgres::statements_issued();
+    let before = lockstep_db::postgres::inspect::statements_issued();
     let big = pg.inspect();
-    let for_big = lockstep_db::inspect::postgres::statements_issued() - before;
+    let for_big = lockstep_db::postgres::inspect::statements_issued() - before;
     assert_eq!(big.tables.len(), 201);
     assert_eq!(big.views.len(), 200);
     assert_eq!(big.indexes.len(), 201);

@@ -1,17 +1,24 @@
-//! The only crate that talks to databases: connections, inspection per dialect, and
-//! running scripts. Everything it reads is handed to `lockstep-core` as a model.
+//! The only crate that talks to databases. One folder per dialect (`postgres/`,
+//! `sqlite/`, `mysql/`), each with the same files behind the [`driver::Driver`] trait;
+//! `Db` here is the crate's only dispatch on the dialect, and the executor (`apply`),
+//! the history (`history`), scratch databases (`scratch`) and table statistics
+//! (`stats`) are written once against it. Everything it reads is handed to
+//! `lockstep-core` as a model.
 
-pub mod inspect;
-pub mod migrate;
+pub mod apply;
+pub mod driver;
+pub mod history;
 pub mod mysql;
-pub mod recent;
+pub mod postgres;
 pub mod scratch;
+pub mod sqlite;
 pub mod stats;
 pub mod url;
 pub mod wait;
 
+use crate::driver::Driver;
 use lockstep_core::model::{Database, Dialect};
-use sqlx::{Connection, Executor, Row};
+use std::collections::BTreeSet;
 
 pub use crate::url::DbUrl;
 pub use crate::wait::Limits;
@@ -20,13 +27,10 @@ pub use crate::wait::Limits;
 pub enum DbError {
     #[error("{0}")]
     BadUrl(String),
-    // The driver's message may quote the URL it was given: redacted like the URL.
-    #[error("could not connect to {url}: {}\n  hint: check that the server is running, the URL's host, port, user and database, and that this role may log in", crate::url::redact(&.source.to_string()))]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    // The driver's message may quote the URL it was given: redacted like the URL. The
+    // cause is part of the message, not a `source()`, so it is printed once.
+    #[error("could not connect to {url}: {message}\n  hint: check that the server is running, the URL's host, port, user and database, and that this role may log in")]
+    Connect { url: String, message: String },
     #[error("SQLite database {path} does not exist\n  hint: check the path; only `deploy` creates a missing SQLite file")]
     SqliteMissing { path: String },
     #[error("{what} failed on {url}: {message}{hint}")]
@@ -42,14 +46,17 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// For what MySQL and MariaDB do not have yet (history, deploy, scratch, stats).
-    pub(crate) fn mysql_not_yet(url: &DbUrl, what: &str) -> DbError {
-        DbError::Query {
-            what: what.into(),
+    /// A failed connection: the server's own words (without the driver's "error returned
+    /// from database" prefix and the server's source line), redacted.
+    pub(crate) fn connect(url: &DbUrl, e: sqlx::Error) -> DbError {
+        let message = match &e {
+            sqlx::Error::Database(_) => server_message(&e),
+            sqlx::Error::Io(io) => io.to_string(),
+            other => other.to_string(),
+        };
+        DbError::Connect {
             url: url.redacted(),
-            message: "not available on MySQL/MariaDB yet".into(),
-            hint: "\n  hint: on MySQL and MariaDB, `lockstep inspect` and `lockstep diff` work today; the other commands follow".into(),
-            code: None,
+            message: crate::url::redact(&message),
         }
     }
 
@@ -100,18 +107,44 @@ pub fn server_message(e: &sqlx::Error) -> String {
     s
 }
 
-/// An open connection, dispatched on the URL scheme.
+/// An open connection, one variant per dialect folder.
 pub enum Conn {
-    Postgres(sqlx::PgConnection),
-    Sqlite(sqlx::SqliteConnection),
-    Mysql(sqlx::MySqlConnection),
+    Postgres(<postgres::Postgres as Driver>::Conn),
+    Sqlite(<sqlite::Sqlite as Driver>::Conn),
+    Mysql(<mysql::Mysql as Driver>::Conn),
 }
+
+/// Runs `$body` with `$c` bound to the connection and `$D` to its dialect's [`Driver`]:
+/// the crate's one dispatch on the dialect. The body is written once and compiled per
+/// dialect.
+macro_rules! dispatch {
+    ($conn:expr, |$c:ident, $D:ident| $body:expr) => {
+        match $conn {
+            $crate::Conn::Postgres($c) => {
+                #[allow(dead_code)]
+                type $D = $crate::postgres::Postgres;
+                $body
+            }
+            $crate::Conn::Sqlite($c) => {
+                #[allow(dead_code)]
+                type $D = $crate::sqlite::Sqlite;
+                $body
+            }
+            $crate::Conn::Mysql($c) => {
+                #[allow(dead_code)]
+                type $D = $crate::mysql::Mysql;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use dispatch;
 
 pub struct Db {
     pub url: DbUrl,
     pub conn: Conn,
-    /// The server process of this connection (PostgreSQL): what a watcher looks up in
-    /// `pg_locks` when one of lockstep's queries waits.
+    /// The server process of this connection, where the dialect has one to watch: what a
+    /// watcher looks up when one of lockstep's queries waits for a lock.
     pub(crate) pid: Option<i32>,
     /// Time limits on lockstep's own queries on this connection.
     pub limits: Limits,
@@ -121,33 +154,9 @@ impl Db {
     /// Connects. A SQLite file must exist unless `create` is set.
     pub async fn connect(url: &DbUrl, create: bool) -> Result<Db, DbError> {
         let conn = match url.dialect() {
-            Dialect::Postgres => {
-                let c = pg_connect(url).await?;
-                Conn::Postgres(c)
-            }
-            Dialect::Sqlite => {
-                let path = url.sqlite_path().unwrap_or_default();
-                if !create && path != ":memory:" && !std::path::Path::new(&path).exists() {
-                    return Err(DbError::SqliteMissing { path });
-                }
-                use sqlx::sqlite::SqliteConnectOptions;
-                let opts = if path == ":memory:" {
-                    SqliteConnectOptions::new().in_memory(true)
-                } else {
-                    SqliteConnectOptions::new()
-                        .filename(&path)
-                        .create_if_missing(create)
-                }
-                .foreign_keys(false);
-                let c = sqlx::SqliteConnection::connect_with(&opts)
-                    .await
-                    .map_err(|e| DbError::Connect {
-                        url: url.redacted(),
-                        source: e,
-                    })?;
-                Conn::Sqlite(c)
-            }
-            Dialect::Mysql => Conn::Mysql(mysql::connect::connect(url).await?),
+            Dialect::Postgres => Conn::Postgres(postgres::Postgres::connect(url, create).await?),
+            Dialect::Sqlite => Conn::Sqlite(sqlite::Sqlite::connect(url, create).await?),
+            Dialect::Mysql => Conn::Mysql(mysql::Mysql::connect(url, create).await?),
         };
         let mut db = Db {
             url: url.clone(),
@@ -155,34 +164,18 @@ impl Db {
             pid: None,
             limits: Limits::default(),
         };
-        if let Conn::Postgres(c) = &mut db.conn {
-            db.pid = sqlx::query("SELECT pg_backend_pid()")
-                .fetch_one(&mut *c)
-                .await
-                .ok()
-                .and_then(|r| r.try_get(0).ok());
-        }
+        db.pid = dispatch!(&mut db.conn, |c, D| D::pid(c).await);
         Ok(db)
     }
 
     pub fn dialect(&self) -> Dialect {
-        match self.conn {
-            Conn::Postgres(_) => Dialect::Postgres,
-            Conn::Sqlite(_) => Dialect::Sqlite,
-            Conn::Mysql(_) => Dialect::Mysql,
-        }
+        dispatch!(&self.conn, |_c, D| D::DIALECT)
     }
 
     /// Reads the whole schema in one read-only, consistent snapshot.
     pub async fn inspect(&mut self) -> Result<Database, DbError> {
-        match &mut self.conn {
-            Conn::Postgres(c) => {
-                let run = inspect::postgres::inspect(c, &self.url, &self.limits);
-                wait::own(&self.url, self.pid, &self.limits, run).await
-            }
-            Conn::Sqlite(c) => inspect::sqlite::inspect(c, &self.url).await,
-            Conn::Mysql(c) => mysql::inspect::inspect(c, &self.url).await,
-        }
+        let (url, pid, limits) = (&self.url, self.pid, &self.limits);
+        dispatch!(&mut self.conn, |c, D| D::inspect(c, url, pid, limits).await)
     }
 
     /// Runs a multi-statement script as one unit (no implicit transaction added).
@@ -194,39 +187,83 @@ impl Db {
     /// Sends `sql` as written (a migration's text, or lockstep's own statements), with
     /// no parameters and no transaction of its own.
     pub(crate) async fn raw(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        if let Conn::Mysql(c) = &mut self.conn {
-            return mysql::execute(c, sql).await;
-        }
-        let sql = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
-        match &mut self.conn {
-            Conn::Postgres(c) => c.execute(sql).await.map(|_| ()),
-            Conn::Sqlite(c) => c.execute(sql).await.map(|_| ()),
-            Conn::Mysql(c) => c.execute(sql).await.map(|_| ()),
-        }
+        dispatch!(&mut self.conn, |c, D| D::raw(c, sql).await)
     }
 
     pub async fn close(self) {
-        let _ = match self.conn {
-            Conn::Postgres(c) => c.close().await,
-            Conn::Sqlite(c) => c.close().await,
-            Conn::Mysql(c) => c.close().await,
-        };
+        dispatch!(self.conn, |c, D| D::close(c).await)
+    }
+
+    /// Takes the deploy lock (it dies with the connection); `on_wait` is called once if
+    /// another deploy holds it.
+    pub async fn lock(&mut self, on_wait: &mut dyn FnMut(Option<i32>)) -> Result<(), DbError> {
+        let url = &self.url;
+        dispatch!(&mut self.conn, |c, D| D::lock(c, url, on_wait).await)
+    }
+
+    pub async fn unlock(&mut self) {
+        dispatch!(&mut self.conn, |c, D| D::unlock(c).await)
+    }
+
+    /// Tries to tell from the schema whether an in-doubt statement took effect:
+    /// Some(true) it did, Some(false) it did not (leftovers cleaned up), None cannot tell.
+    pub async fn decide(&mut self, statement: &str) -> Result<Option<bool>, DbError> {
+        let url = &self.url;
+        dispatch!(&mut self.conn, |c, D| D::decide(c, url, statement).await)
+    }
+
+    /// What the session `pid` waits for, seen from this connection.
+    pub(crate) async fn blockers(&mut self, pid: i32) -> Option<wait::Wait> {
+        dispatch!(&mut self.conn, |c, D| D::blockers(c, pid).await)
+    }
+
+    pub(crate) async fn table_sizes(
+        &mut self,
+        named: &BTreeSet<String>,
+    ) -> Result<stats::Stats, DbError> {
+        let (url, pid, limits) = (&self.url, self.pid, &self.limits);
+        dispatch!(&mut self.conn, |c, D| D::table_sizes(
+            c, url, pid, limits, named
+        )
+        .await)
+    }
+
+    pub(crate) async fn count_failing(
+        &mut self,
+        s: &stats::Stats,
+        probe: &lockstep_core::lint::Probe,
+    ) -> Result<i64, DbError> {
+        let (url, pid, limits) = (&self.url, self.pid, &self.limits);
+        dispatch!(&mut self.conn, |c, D| D::count_failing(
+            c, url, pid, limits, s, probe
+        )
+        .await)
+    }
+
+    /// The statement that bounds every later lock wait of this session, if any.
+    pub(crate) fn session_lock_timeout(&self, d: std::time::Duration) -> Option<String> {
+        dispatch!(&self.conn, |_c, D| D::session_lock_timeout(d))
+    }
+
+    /// Ends the server process `pid` (its transaction rolls back) and waits until it is gone.
+    pub(crate) async fn terminate(&mut self, pid: i32) {
+        dispatch!(&mut self.conn, |c, D| D::terminate(c, pid).await)
+    }
+
+    /// The role this connection runs as (for owner mapping of replays).
+    pub async fn role(&mut self) -> Option<String> {
+        dispatch!(&mut self.conn, |c, D| D::role(c).await)
     }
 }
 
-/// Connects to PostgreSQL as `lockstep` (unless the URL names an application), so that
-/// its sessions can be told apart in `pg_stat_activity`.
-pub(crate) async fn pg_connect(url: &DbUrl) -> Result<sqlx::PgConnection, DbError> {
-    use std::str::FromStr;
-    let err = |e| DbError::Connect {
-        url: url.redacted(),
-        source: e,
-    };
-    let mut opts = sqlx::postgres::PgConnectOptions::from_str(url.raw()).map_err(err)?;
-    if opts.get_application_name().is_none() {
-        opts = opts.application_name("lockstep");
+/// Whether scratch work for a server of this dialect runs in memory (nothing to create
+/// on the server).
+pub(crate) fn scratch_in_memory(d: Dialect) -> bool {
+    match d {
+        Dialect::Postgres => postgres::Postgres::SCRATCH_IN_MEMORY,
+        Dialect::Sqlite => sqlite::Sqlite::SCRATCH_IN_MEMORY,
+        Dialect::Mysql => mysql::Mysql::SCRATCH_IN_MEMORY,
     }
-    sqlx::PgConnection::connect_with(&opts).await.map_err(err)
 }
 
 /// Connects and inspects in one call.
@@ -235,4 +272,68 @@ pub async fn inspect_url(url: &DbUrl) -> Result<Database, DbError> {
     let model = db.inspect().await;
     db.close().await;
     model
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    fn files(dir: &Path) -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// A dialect is one folder with the same file names as every other: a new dialect is
+    /// a folder of known files, and dialects can be read side by side.
+    #[test]
+    fn every_dialect_folder_has_the_same_files() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let pg = files(&src.join("postgres"));
+        for d in ["sqlite", "mysql"] {
+            assert_eq!(files(&src.join(d)), pg, "{d}/ against postgres/");
+        }
+        for f in [
+            "mod.rs",
+            "connect.rs",
+            "inspect.rs",
+            "history.rs",
+            "lock.rs",
+            "stats.rs",
+            "scratch.rs",
+            "audit.rs",
+        ] {
+            assert!(pg.contains(f), "postgres/{f}");
+        }
+    }
+
+    /// `Db` in lib.rs is the only dispatch on the dialect: no other file matches on the
+    /// connection's variants.
+    #[test]
+    fn only_lib_rs_dispatches_on_the_dialect() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = vec![];
+        let mut stack = vec![src.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") && p != src.join("lib.rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    for (n, l) in text.lines().enumerate() {
+                        if l.contains("Conn::Postgres")
+                            || l.contains("Conn::Sqlite")
+                            || l.contains("Conn::Mysql")
+                        {
+                            found.push(format!("{}:{}: {}", p.display(), n + 1, l.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
 }

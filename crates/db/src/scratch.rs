@@ -1,6 +1,7 @@
-//! Scratch databases: where replays and rehearsals run, never the target itself.
-//! PostgreSQL: a uniquely named database created on a server and dropped afterwards.
-//! SQLite: an in-memory database.
+//! Scratch databases: where replays and rehearsals run, never the target itself; written
+//! once, with each dialect's `scratch.rs` creating, dropping and listing them. On a
+//! server (PostgreSQL, MySQL): a uniquely named database created for the run and dropped
+//! afterwards. SQLite: an in-memory database.
 //!
 //! A scratch database must not outlive its run, on a server that may be production's:
 //! - the process keeps a registry of the ones it has, and the binary drops them all when
@@ -9,9 +10,9 @@
 //!   pid and start time, and before creating one lockstep drops those whose owner is
 //!   provably gone (same host, and that pid runs no more or runs another process).
 
-use crate::{Db, DbError, DbUrl};
-use lockstep_core::model::{Database, Dialect};
-use sqlx::Executor;
+use crate::driver::Driver;
+use crate::{dispatch, Db, DbError, DbUrl};
+use lockstep_core::model::Database;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -50,8 +51,8 @@ impl Scratch {
     /// scratches live in memory). Before creating one, drops the scratch databases on
     /// that server whose owners are provably dead, and says so through [`on_note`].
     pub async fn create(server: &DbUrl) -> Result<Scratch, DbError> {
-        match server.dialect() {
-            Dialect::Sqlite => {
+        match crate::scratch_in_memory(server.dialect()) {
+            true => {
                 let db = Db::connect(&DbUrl::parse("sqlite::memory:")?, true).await?;
                 Ok(Scratch {
                     db,
@@ -59,10 +60,10 @@ impl Scratch {
                     name: String::new(),
                 })
             }
-            _ => {
+            false => {
+                let mut admin = Db::connect(server, false).await?;
                 let owner = Owner::me();
                 let name = owner.name();
-                let mut admin = Db::connect(server, false).await?;
                 let swept = sweep(&mut admin).await;
                 if !swept.is_empty() {
                     note(&format!(
@@ -75,19 +76,14 @@ impl Scratch {
                 // Registered before it exists: a Ctrl-C during CREATE DATABASE leaves a
                 // database the server finishes creating after the client is gone.
                 register(server, &name, true);
-                let r = admin
-                    .execute_script(&format!("CREATE DATABASE {}", quote(&name)))
-                    .await;
+                let describe = owner.describe();
+                let r = dispatch!(&mut admin.conn, |c, D| D::create_scratch(
+                    c, &name, &describe
+                )
+                .await)
+                .map_err(|e| DbError::query("creating a scratch database", server, e));
                 if r.is_ok() {
                     register(server, &name, false);
-                    // For people who find it: who made it, and that it may go.
-                    let _ = admin
-                        .execute_script(&format!(
-                            "COMMENT ON DATABASE {} IS {}",
-                            quote(&name),
-                            literal(&owner.describe())
-                        ))
-                        .await;
                 } else {
                     unregister(&name);
                 }
@@ -145,9 +141,9 @@ impl Scratch {
     /// statement by statement.
     pub async fn run(&mut self, scripts: &[ReplayScript<'_>]) -> Result<(), ReplayError> {
         const BATCH: usize = 200;
-        let batching = matches!(self.db.conn, crate::Conn::Postgres(_));
+        let batching = dispatch!(&self.db.conn, |_c, D| D::BATCHED_REPLAY);
         for s in scripts {
-            let stmts = crate::migrate::replay_statements(s)?;
+            let stmts = crate::apply::replay_statements(s)?;
             let mut start = 0;
             while start < stmts.len() {
                 let end = (start + BATCH).min(stmts.len());
@@ -207,19 +203,9 @@ impl Scratch {
         self.db.inspect().await
     }
 
-    /// The role the scratch connection runs as (PostgreSQL), for owner mapping.
+    /// The role the scratch connection runs as, for owner mapping.
     pub async fn role(&mut self) -> Option<String> {
-        match &mut self.db.conn {
-            crate::Conn::Postgres(c) => {
-                use sqlx::Row;
-                sqlx::query("SELECT current_user::text")
-                    .fetch_one(&mut *c)
-                    .await
-                    .ok()
-                    .and_then(|r| r.try_get(0).ok())
-            }
-            crate::Conn::Sqlite(_) | crate::Conn::Mysql(_) => None,
-        }
+        self.db.role().await
     }
 
     pub async fn drop(self) {
@@ -228,14 +214,6 @@ impl Scratch {
             drop_named(&admin, &self.name).await;
         }
     }
-}
-
-fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 // ---------------------------------------------------------------------------- notes
@@ -287,12 +265,7 @@ fn unregister(name: &str) {
 /// Drops a scratch database; it stays registered when that fails, for [`drop_all`].
 async fn drop_named(server: &DbUrl, name: &str) {
     if let Ok(mut a) = Db::connect(server, false).await {
-        let r = a
-            .execute_script(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote(name)
-            ))
-            .await;
+        let r = a.drop_scratch(name).await;
         a.close().await;
         if r.is_ok() {
             unregister(name);
@@ -310,14 +283,10 @@ pub async fn drop_all() -> Vec<String> {
             continue;
         };
         if x.creating {
-            wait_for_create(&mut a, &x.name).await;
+            let name = &x.name;
+            dispatch!(&mut a.conn, |c, D| D::wait_for_create(c, name).await);
         }
-        let r = a
-            .execute_script(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote(&x.name)
-            ))
-            .await;
+        let r = a.drop_scratch(&x.name).await;
         a.close().await;
         if r.is_ok() {
             dropped.push(x.name);
@@ -326,26 +295,9 @@ pub async fn drop_all() -> Vec<String> {
     dropped
 }
 
-/// Waits (a bounded time) until no server process is still running the CREATE DATABASE
-/// of `name`: the client that sent it is gone, but the server finishes it.
-async fn wait_for_create(a: &mut Db, name: &str) {
-    let crate::Conn::Postgres(c) = &mut a.conn else {
-        return;
-    };
-    let sent = format!("CREATE DATABASE {}", quote(name));
-    for _ in 0..300 {
-        let running = sqlx::query(
-            "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND position($1 in query) > 0",
-        )
-        .bind(&sent)
-        .fetch_optional(&mut *c)
-        .await
-        .map(|r| r.is_some())
-        .unwrap_or(false);
-        if !running {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+impl Db {
+    async fn drop_scratch(&mut self, name: &str) -> Result<(), sqlx::Error> {
+        dispatch!(&mut self.conn, |c, D| D::drop_scratch(c, name).await)
     }
 }
 
@@ -473,28 +425,14 @@ async fn sweep(admin: &mut Db) -> Vec<String> {
     let Some(me) = host_id() else {
         return vec![];
     };
-    let crate::Conn::Postgres(c) = &mut admin.conn else {
-        return vec![];
-    };
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT datname::text FROM pg_catalog.pg_database WHERE left(datname, 17) = 'lockstep_scratch_' AND pg_catalog.pg_has_role(datdba, 'MEMBER') ORDER BY 1",
-    )
-    .fetch_all(&mut *c)
-    .await
-    .unwrap_or_default();
+    let names: Vec<String> = dispatch!(&mut admin.conn, |c, D| D::list_scratch(c).await);
     let mine: Vec<String> = live().iter().map(|x| x.name.clone()).collect();
     let mut dropped = vec![];
     for name in names {
         if mine.contains(&name) || !owner_gone(&name, &me) {
             continue;
         }
-        let r = c
-            .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote(&name)
-            ))))
-            .await;
-        if r.is_ok() {
+        if admin.drop_scratch(&name).await.is_ok() {
             dropped.push(name);
         }
     }

@@ -1,4 +1,5 @@
-//! Time limits and lock waits (PostgreSQL).
+//! Time limits and lock waits, written once; what a session waits for is each dialect's
+//! `lock.rs` (`Driver::blockers`; PostgreSQL reads `pg_locks` and `pg_blocking_pids`).
 //!
 //! Every query lockstep runs for itself (inspection, table sizes, history reads, data
 //! counts) runs in a transaction that starts with `SET LOCAL lock_timeout` and
@@ -13,15 +14,14 @@
 //! to `pg_stat_activity`; the last thing it saw explains the error ([`own`]), and deploy
 //! reports it while it waits ([`watch`]'s callback).
 
-use crate::{DbError, DbUrl};
-use sqlx::{Connection, PgConnection, Row};
+use crate::{Db, DbError, DbUrl};
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
 /// Time limits on lockstep's own queries (never on a migration's statements: see
-/// `migrate::LockWait` for those).
+/// `apply::LockWait` for those).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// How long one of lockstep's reads waits for a lock another session holds.
@@ -160,85 +160,9 @@ impl Wait {
     }
 }
 
-const WAITING_FOR: &str = "
-SELECT l.locktype, l.mode,
-       CASE WHEN l.relation IS NOT NULL THEN l.relation::regclass::text END AS rel,
-       CASE WHEN l.relation IS NOT NULL THEN
-         (SELECT CASE c.relkind WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' WHEN 'S' THEN 'sequence'
-                   WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END
-          FROM pg_catalog.pg_class c WHERE c.oid = l.relation) END AS kind
-FROM pg_catalog.pg_locks l
-WHERE l.pid = $1 AND NOT l.granted
-LIMIT 1";
-
-const BLOCKERS: &str = "
-SELECT a.pid, a.usename::text AS usr, nullif(a.application_name, '') AS app,
-       host(a.client_addr) AS client, a.state,
-       to_char(coalesce(a.xact_start, a.query_start), 'YYYY-MM-DD HH24:MI:SS TZ') AS since,
-       extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.query_start))::float8 AS secs,
-       left(regexp_replace(a.query, '\\s+', ' ', 'g'), 200) AS query
-FROM pg_catalog.pg_stat_activity a
-WHERE a.pid = ANY (pg_catalog.pg_blocking_pids($1))
-ORDER BY a.pid";
-
-/// What the session `pid` waits for right now, and who is in its way; None when it does
-/// not wait for a lock.
-pub async fn look(side: &mut PgConnection, pid: i32) -> Option<Wait> {
-    let row = sqlx::query(WAITING_FOR)
-        .bind(pid)
-        .fetch_optional(&mut *side)
-        .await
-        .ok()??;
-    let locktype: String = row.try_get("locktype").ok()?;
-    let mode: String = row.try_get("mode").unwrap_or_default();
-    let rel: Option<String> = row.try_get("rel").ok().flatten();
-    let kind: Option<String> = row.try_get("kind").ok().flatten();
-    let waiting_for = match (locktype.as_str(), rel) {
-        ("relation", Some(r)) => format!(
-            "a{} {mode} on {} {r}",
-            if mode.starts_with(['A', 'E']) {
-                "n"
-            } else {
-                ""
-            },
-            kind.unwrap_or_else(|| "relation".into())
-        ),
-        ("transactionid", _) => "a row lock (another transaction is writing the same rows)".into(),
-        ("virtualxid", _) => "another transaction to finish".into(),
-        ("advisory", _) => "an advisory lock".into(),
-        (other, _) => format!("a {mode} on a {other}"),
-    };
-    let rows = sqlx::query(BLOCKERS)
-        .bind(pid)
-        .fetch_all(&mut *side)
-        .await
-        .ok()?;
-    let blockers = rows
-        .iter()
-        .map(|r| Blocker {
-            pid: r.try_get("pid").unwrap_or_default(),
-            user: r.try_get("usr").ok().flatten(),
-            application: r.try_get("app").ok().flatten(),
-            client: r.try_get("client").ok().flatten(),
-            state: r.try_get("state").ok().flatten(),
-            since: r.try_get("since").ok().flatten(),
-            seconds: r.try_get("secs").ok().flatten(),
-            query: r
-                .try_get::<Option<String>, _>("query")
-                .ok()
-                .flatten()
-                .map(|q| scrub(&q)),
-        })
-        .collect();
-    Some(Wait {
-        waiting_for,
-        blockers,
-    })
-}
-
 /// Another session's query text may carry a secret (`ALTER ROLE … PASSWORD '…'`): such
 /// a query is not shown.
-fn scrub(q: &str) -> String {
+pub(crate) fn scrub(q: &str) -> String {
     let lower = q.to_ascii_lowercase();
     if ["password", "secret", "passwd"]
         .iter()
@@ -268,7 +192,7 @@ pub async fn watch<F: Future>(
         return (fut.await, None);
     };
     let seen: RefCell<Option<Wait>> = RefCell::new(None);
-    let side: RefCell<Option<PgConnection>> = RefCell::new(None);
+    let side: RefCell<Option<Db>> = RefCell::new(None);
     let out = {
         let watcher = watcher(url, pid, &seen, &side, on_wait);
         tokio::pin!(fut);
@@ -280,7 +204,7 @@ pub async fn watch<F: Future>(
         }
     };
     if let Some(c) = side.into_inner() {
-        let _ = c.close().await;
+        c.close().await;
     }
     (out, seen.into_inner())
 }
@@ -289,11 +213,11 @@ async fn watcher(
     url: &DbUrl,
     pid: i32,
     seen: &RefCell<Option<Wait>>,
-    side: &RefCell<Option<PgConnection>>,
+    side: &RefCell<Option<Db>>,
     on_wait: &mut dyn FnMut(&Wait),
 ) -> Infallible {
     tokio::time::sleep(FIRST_LOOK).await;
-    match crate::pg_connect(url).await {
+    match Db::connect(url, false).await {
         Ok(c) => *side.borrow_mut() = Some(c),
         Err(_) => return std::future::pending().await,
     }
@@ -301,7 +225,7 @@ async fn watcher(
         // The connection is taken out while in use, so no borrow is held across an await.
         let taken = side.borrow_mut().take();
         if let Some(mut c) = taken {
-            let w = look(&mut c, pid).await;
+            let w = c.blockers(pid).await;
             *side.borrow_mut() = Some(c);
             if let Some(w) = w {
                 let new = !seen.borrow().as_ref().is_some_and(|s| s.same(&w));

@@ -11,8 +11,8 @@ use crate::{Session, Target};
 use lockstep_core::lint;
 use lockstep_core::migrate::state::{Problem, ProgressRow};
 use lockstep_core::migrate::{sum, Migration, Version};
-use lockstep_db::migrate::{apply, ApplyError, LockEvent, Step, Who};
-pub use lockstep_db::migrate::{Direction, LockWait};
+use lockstep_db::apply::{apply, ApplyError, LockEvent, Step, Who};
+pub use lockstep_db::apply::{Direction, LockWait};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::time::Instant;
@@ -220,7 +220,7 @@ fn check_sum(s: &Session, m: &Migrations, dry_run: bool) -> Result<Vec<String>> 
 async fn destruction(t: &mut Target, steps: &[Step]) -> Vec<Destruction> {
     let mut found: Vec<(String, usize, String, String, String)> = vec![];
     for st in steps {
-        for s in lockstep_db::migrate::statements(st) {
+        for s in lockstep_db::apply::statements(st) {
             for x in crate::impact::scan(&s.sql) {
                 if x.change == "dropped" {
                     let what = match &x.column {
@@ -579,7 +579,7 @@ async fn deploy_locked(
             return Ok(());
         }
     }
-    if let Err(e) = lockstep_db::migrate::preflight(&pending) {
+    if let Err(e) = lockstep_db::apply::preflight(&pending) {
         report.outcome = Outcome::Refused {
             problems: vec![e.to_string()],
         };
@@ -609,7 +609,7 @@ fn planned(steps: &[Step]) -> Vec<PlannedStep> {
             name: st.name.clone(),
             path: st.path.clone(),
             no_transaction: st.no_transaction,
-            statements: lockstep_db::migrate::statements(st).len(),
+            statements: lockstep_db::apply::statements(st).len(),
         })
         .collect()
 }
@@ -822,7 +822,7 @@ async fn rollback_locked(
         report.outcome = Outcome::UpToDate { current };
         return Ok(());
     }
-    if let Err(e) = lockstep_db::migrate::preflight(&steps) {
+    if let Err(e) = lockstep_db::apply::preflight(&steps) {
         report.outcome = Outcome::Refused {
             problems: vec![e.to_string()],
         };

@@ -11,18 +11,38 @@ pub enum Error {
     /// A complete message (what, where, hint).
     #[error("{0}")]
     Msg(String),
+    // No `#[from]`: that would make the inner error this one's `source()`, and a chain
+    // printer would show its text twice.
     #[error("{}", lockstep_db::url::redact(&.0.to_string()))]
-    Db(#[from] DbError),
+    Db(DbError),
     #[error("{0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("{0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// `context: inner`, with the inner error's text rendered once.
     #[error("{context}: {inner}")]
     Context { context: String, inner: Box<Error> },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<DbError> for Error {
+    fn from(e: DbError) -> Error {
+        Error::Db(e)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Error {
+        Error::Json(e)
+    }
+}
 
 impl Error {
     pub fn msg(s: impl Into<String>) -> Error {

@@ -2,12 +2,12 @@
 //! process still holds, dropped; an in-flight deploy's server process, ended (its
 //! transaction rolls back at once); and what state that left the target in.
 
-pub use lockstep_db::migrate::{InFlight, Interrupted};
+pub use lockstep_db::apply::{InFlight, Interrupted};
 
 /// Ends an in-flight deploy on the server and says what was committed and what is in
 /// doubt.
 pub async fn stop_deploy() -> Interrupted {
-    lockstep_db::migrate::interrupt().await
+    lockstep_db::apply::interrupt().await
 }
 
 /// Drops every scratch database this process created and still holds; returns their

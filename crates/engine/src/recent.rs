@@ -4,7 +4,7 @@
 use crate::error::{Context, Result};
 use crate::events::Event;
 use crate::Session;
-pub use lockstep_db::recent::DeployRow;
+pub use lockstep_db::history::DeployRow;
 use lockstep_db::Db;
 use serde::Serialize;
 

@@ -8,7 +8,7 @@ use lockstep_core::diff::diff;
 use lockstep_core::drift::DriftItem;
 use lockstep_core::model::{Database, Dialect};
 use lockstep_core::plan;
-use lockstep_db::migrate::{apply, ApplyError, Direction, LockWait, Step};
+use lockstep_db::apply::{apply, ApplyError, Direction, LockWait, Step};
 use lockstep_db::scratch::Scratch;
 use lockstep_db::{Db, DbUrl};
 use serde::Serialize;

@@ -8,7 +8,7 @@
 
 use crate::{DbError, DbUrl};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, Executor};
 use std::str::FromStr;
 
 /// The URL as sqlx reads it.
@@ -36,8 +36,28 @@ pub fn options(url: &DbUrl) -> Result<MySqlConnectOptions, DbError> {
 
 pub async fn connect(url: &DbUrl) -> Result<MySqlConnection, DbError> {
     let opts = options(url)?;
-    opts.connect().await.map_err(|e| DbError::Connect {
-        url: url.redacted(),
-        source: e,
-    })
+    opts.connect().await.map_err(|e| DbError::connect(url, e))
+}
+
+/// Runs a script. The server splits a multi-statement query itself, compound bodies
+/// (`BEGIN ... END`) included; only the `mysql` client's `DELIMITER` lines need the
+/// splitter, which then sends one statement at a time.
+pub async fn raw(c: &mut MySqlConnection, script: &str) -> Result<(), sqlx::Error> {
+    let has_delimiter = script.lines().any(|l| {
+        l.trim_start()
+            .get(..10)
+            .is_some_and(|w| w.eq_ignore_ascii_case("delimiter "))
+    });
+    if !has_delimiter {
+        c.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(script.to_string())))
+            .await?;
+        return Ok(());
+    }
+    let split =
+        lockstep_core::sql::split::split_with(script, lockstep_core::sql::lex::Dialect::Mysql);
+    for st in split.statements {
+        c.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(st.sql)))
+            .await?;
+    }
+    Ok(())
 }

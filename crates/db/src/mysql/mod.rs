@@ -1,31 +1,144 @@
-//! MySQL and MariaDB: one folder with the file names every dialect will have
-//! (`connect`, `inspect`; later `history`, `lock`, `stats`, `scratch`, `audit`).
+//! MySQL and MariaDB: the dialect folder behind [`crate::driver::Driver`]; every dialect has the
+//! same files (connect, inspect, history, lock, stats, scratch, audit).
 
+pub mod audit;
 pub mod connect;
+pub mod history;
 pub mod inspect;
+pub mod lock;
+pub mod scratch;
+pub mod stats;
 
-use sqlx::mysql::MySqlConnection;
-use sqlx::Executor;
+use crate::driver::{Driver, HistorySql};
+use crate::stats::Stats;
+use crate::wait::{Limits, Wait};
+use crate::{DbError, DbUrl};
+use lockstep_core::lint::Probe;
+use lockstep_core::model::{Database, Dialect};
+use sqlx::Connection;
+use std::collections::BTreeSet;
 
-/// Runs a script. The server splits a multi-statement query itself, compound bodies
-/// (`BEGIN ... END`) included; only the `mysql` client's `DELIMITER` lines need the
-/// splitter, which then sends one statement at a time.
-pub async fn execute(c: &mut MySqlConnection, script: &str) -> Result<(), sqlx::Error> {
-    let has_delimiter = script.lines().any(|l| {
-        l.trim_start()
-            .get(..10)
-            .is_some_and(|w| w.eq_ignore_ascii_case("delimiter "))
-    });
-    if !has_delimiter {
-        c.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(script.to_string())))
-            .await?;
-        return Ok(());
+pub struct Mysql;
+
+impl Driver for Mysql {
+    type Conn = sqlx::MySqlConnection;
+    const DIALECT: Dialect = Dialect::Mysql;
+    const HISTORY: HistorySql = history::SQL;
+    const TEXT_TYPE: &'static str = history::TEXT;
+    const BATCHED_REPLAY: bool = false;
+    const SCRATCH_IN_MEMORY: bool = false;
+
+    async fn connect(url: &DbUrl, _create: bool) -> Result<Self::Conn, DbError> {
+        connect::connect(url).await
     }
-    let split =
-        lockstep_core::sql::split::split_with(script, lockstep_core::sql::lex::Dialect::Mysql);
-    for st in split.statements {
-        c.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(st.sql)))
-            .await?;
+
+    async fn pid(_c: &mut Self::Conn) -> Option<i32> {
+        None
     }
-    Ok(())
+
+    async fn raw(c: &mut Self::Conn, sql: &str) -> Result<(), sqlx::Error> {
+        connect::raw(c, sql).await
+    }
+
+    async fn close(c: Self::Conn) {
+        let _ = c.close().await;
+    }
+
+    async fn inspect(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        _pid: Option<i32>,
+        _limits: &Limits,
+    ) -> Result<Database, DbError> {
+        inspect::inspect(c, url).await
+    }
+
+    fn begin_own_read(_limits: &Limits) -> Option<String> {
+        None
+    }
+
+    fn table_exists(table: &str) -> String {
+        history::table_exists(table)
+    }
+
+    fn column_exists(table: &str, column: &str) -> String {
+        history::column_exists(table, column)
+    }
+
+    async fn lock(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        on_wait: &mut dyn FnMut(Option<i32>),
+    ) -> Result<(), DbError> {
+        lock::lock(c, url, on_wait).await
+    }
+
+    async fn unlock(c: &mut Self::Conn) {
+        lock::unlock(c).await
+    }
+
+    async fn decide(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        statement: &str,
+    ) -> Result<Option<bool>, DbError> {
+        lock::decide(c, url, statement).await
+    }
+
+    async fn blockers(c: &mut Self::Conn, pid: i32) -> Option<Wait> {
+        lock::blockers(c, pid).await
+    }
+
+    fn session_lock_timeout(d: std::time::Duration) -> Option<String> {
+        lock::session_lock_timeout(d)
+    }
+
+    async fn terminate(c: &mut Self::Conn, pid: i32) {
+        lock::terminate(c, pid).await
+    }
+
+    async fn table_sizes(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        _pid: Option<i32>,
+        _limits: &Limits,
+        _named: &BTreeSet<String>,
+    ) -> Result<Stats, DbError> {
+        stats::sizes(c, url).await
+    }
+
+    async fn count_failing(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        _pid: Option<i32>,
+        _limits: &Limits,
+        _stats: &Stats,
+        probe: &Probe,
+    ) -> Result<i64, DbError> {
+        stats::count(c, url, probe).await
+    }
+
+    async fn create_scratch(
+        c: &mut Self::Conn,
+        name: &str,
+        owner: &str,
+    ) -> Result<(), sqlx::Error> {
+        scratch::create(c, name, owner).await
+    }
+
+    async fn drop_scratch(c: &mut Self::Conn, name: &str) -> Result<(), sqlx::Error> {
+        scratch::drop(c, name).await
+    }
+
+    async fn list_scratch(c: &mut Self::Conn) -> Vec<String> {
+        scratch::list(c).await
+    }
+
+    async fn wait_for_create(c: &mut Self::Conn, name: &str) {
+        scratch::wait_for_create(c, name).await
+    }
+
+    async fn role(c: &mut Self::Conn) -> Option<String> {
+        scratch::role(c).await
+    }
 }

@@ -1,0 +1,144 @@
+//! What every dialect folder provides (`postgres/`, `sqlite/`, `mysql/`, each with the
+//! same file names: connect, inspect, history, lock, stats, scratch, audit). `Db` in
+//! lib.rs is the crate's only dispatch on the dialect; the executor (`apply.rs`), the
+//! history (`history.rs`), scratch work (`scratch.rs`) and table statistics (`stats.rs`)
+//! are written once against this trait.
+
+use crate::stats::Stats;
+use crate::wait::{Limits, Wait};
+use crate::{DbError, DbUrl};
+use lockstep_core::lint::Probe;
+use lockstep_core::model::{Database, Dialect};
+use std::collections::BTreeSet;
+
+/// lockstep's own tables in one dialect: the SQL of each statement the history needs.
+/// Parameters are bound in the order the comments give.
+pub struct HistorySql {
+    /// One row when the history table exists.
+    pub exists: &'static str,
+    /// Creates the history and progress tables (and their schema) when missing.
+    pub create: &'static str,
+    /// id, version, name, checksum, direction, outcome, started_at (text), error,
+    /// failed_statement, failed_line, db_role; ordered by id.
+    pub read_history: &'static str,
+    /// version, statement_no, statement, line, state; ordered.
+    pub read_progress: &'static str,
+    /// Binds: version, name, checksum, direction, outcome, started_at (text or NULL for
+    /// now), duration_ms, os_user, client_host, lockstep_version, deploy_id, error,
+    /// failed_statement, failed_line.
+    pub insert_history: &'static str,
+    /// Binds: version, statement_no, statement, line, state, deploy_id.
+    pub set_progress: &'static str,
+    /// Binds: version, statement_no.
+    pub progress_done: &'static str,
+    /// Binds: version, statement_no.
+    pub progress_forget: &'static str,
+    /// Binds: version.
+    pub progress_clear: &'static str,
+    /// The newest rows first (version, name, direction, outcome, started_at, duration_ms,
+    /// os_user, db_role, client_host, deploy_id). Binds: limit.
+    pub recent: &'static str,
+    /// The server's clock as text.
+    pub now: &'static str,
+    /// Starts the deploy transaction (SQLite takes its write lock at once).
+    pub begin_deploy: &'static str,
+}
+
+/// One dialect. The methods take the dialect's own connection; `Db` passes it.
+#[allow(async_fn_in_trait)]
+pub trait Driver {
+    type Conn;
+    const DIALECT: Dialect;
+    const HISTORY: HistorySql;
+    /// The type a value is cast to, to read it as text (`TEXT`, MySQL's `CHAR`).
+    const TEXT_TYPE: &'static str;
+    /// Replays may send many statements in one round trip (one implicit transaction).
+    const BATCHED_REPLAY: bool;
+
+    // connect.rs
+    async fn connect(url: &DbUrl, create: bool) -> Result<Self::Conn, DbError>;
+    /// The server process serving this connection, for lock-wait watchers.
+    async fn pid(c: &mut Self::Conn) -> Option<i32>;
+    /// Sends a script as written, with no parameters and no transaction of its own.
+    async fn raw(c: &mut Self::Conn, sql: &str) -> Result<(), sqlx::Error>;
+    async fn close(c: Self::Conn);
+
+    // inspect.rs
+    /// The whole schema, in one read-only consistent snapshot, with a fixed number of
+    /// catalog queries.
+    async fn inspect(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        pid: Option<i32>,
+        limits: &Limits,
+    ) -> Result<Database, DbError>;
+
+    // history.rs
+    /// The statement that starts a read of lockstep's own tables within lockstep's time
+    /// limits, when the dialect has such limits.
+    fn begin_own_read(limits: &Limits) -> Option<String>;
+    /// Whether `table` exists (another tool's history table), as one boolean.
+    fn table_exists(table: &str) -> String;
+    /// Whether `table` has `column`, as zero or one row.
+    fn column_exists(table: &str, column: &str) -> String;
+
+    // lock.rs
+    /// Takes the deploy lock, calling `on_wait` once (with the holder's server pid when
+    /// known) if another deploy holds it. The lock dies with the connection.
+    async fn lock(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        on_wait: &mut dyn FnMut(Option<i32>),
+    ) -> Result<(), DbError>;
+    async fn unlock(c: &mut Self::Conn);
+    /// Whether an in-doubt statement took effect, from the schema: Some(true) it did,
+    /// Some(false) it did not (half-built leftovers cleaned up), None cannot tell.
+    async fn decide(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        statement: &str,
+    ) -> Result<Option<bool>, DbError>;
+    /// What the session `pid` waits for and who holds it, seen from this (other)
+    /// connection; None when it waits for no lock.
+    async fn blockers(c: &mut Self::Conn, pid: i32) -> Option<Wait>;
+
+    /// The statement that makes every later statement of this session wait at most `d`
+    /// for a lock (a migration's own setting then overrides it), when the dialect has one.
+    fn session_lock_timeout(d: std::time::Duration) -> Option<String>;
+    /// Ends the server process `pid` (an interrupted deploy's), so its transaction rolls
+    /// back now, and waits (bounded) until it is gone.
+    async fn terminate(c: &mut Self::Conn, pid: i32);
+
+    // stats.rs
+    async fn table_sizes(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        pid: Option<i32>,
+        limits: &Limits,
+        named: &BTreeSet<String>,
+    ) -> Result<Stats, DbError>;
+    /// Rows the data check of `probe` finds (NULLs, duplicate groups).
+    async fn count_failing(
+        c: &mut Self::Conn,
+        url: &DbUrl,
+        pid: Option<i32>,
+        limits: &Limits,
+        stats: &Stats,
+        probe: &Probe,
+    ) -> Result<i64, DbError>;
+
+    // scratch.rs
+    /// Creates the scratch database `name` on the admin connection's server, with a
+    /// comment naming its owner. Dialects whose scratch work is in memory never get here.
+    async fn create_scratch(c: &mut Self::Conn, name: &str, owner: &str)
+        -> Result<(), sqlx::Error>;
+    async fn drop_scratch(c: &mut Self::Conn, name: &str) -> Result<(), sqlx::Error>;
+    /// Scratch databases on the server this role may drop.
+    async fn list_scratch(c: &mut Self::Conn) -> Vec<String>;
+    /// Waits (bounded) until no session still runs the creation of `name`.
+    async fn wait_for_create(c: &mut Self::Conn, name: &str);
+    /// The role a connection runs as, for owner mapping of replays.
+    async fn role(c: &mut Self::Conn) -> Option<String>;
+    /// Scratch databases live in memory (no server to create them on).
+    const SCRATCH_IN_MEMORY: bool;
+}

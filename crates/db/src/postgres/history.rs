@@ -1,0 +1,60 @@
+//! lockstep's tables on PostgreSQL: `lockstep.history` and `lockstep.progress`, in a
+//! schema of their own that inspection leaves out.
+
+use crate::driver::HistorySql;
+
+pub const SQL: HistorySql = HistorySql {
+    exists: "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'lockstep' AND c.relname = 'history'",
+    create: "CREATE SCHEMA IF NOT EXISTS lockstep;
+        CREATE TABLE IF NOT EXISTS lockstep.history (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            version text NOT NULL,
+            name text NOT NULL,
+            checksum text NOT NULL,
+            direction text NOT NULL,
+            outcome text NOT NULL,
+            started_at timestamptz NOT NULL,
+            finished_at timestamptz,
+            duration_ms bigint,
+            os_user text,
+            db_role text,
+            client_host text,
+            lockstep_version text,
+            deploy_id text NOT NULL,
+            error text,
+            failed_statement text,
+            failed_line integer);
+        CREATE TABLE IF NOT EXISTS lockstep.progress (
+            version text NOT NULL,
+            statement_no integer NOT NULL,
+            statement text NOT NULL,
+            line integer NOT NULL,
+            state text NOT NULL,
+            deploy_id text NOT NULL,
+            updated_at timestamptz NOT NULL,
+            PRIMARY KEY (version, statement_no));",
+    read_history: "SELECT id, version, name, checksum, direction, outcome, started_at::text AS started_at, error, failed_statement, failed_line::bigint AS failed_line, db_role FROM lockstep.history ORDER BY id",
+    read_progress: "SELECT version, statement_no::bigint AS statement_no, statement, line::bigint AS line, state FROM lockstep.progress ORDER BY version, statement_no",
+    insert_history: "INSERT INTO lockstep.history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line)
+        VALUES ($1, $2, $3, $4, $5, COALESCE($6::timestamptz, clock_timestamp()), clock_timestamp(), $7, $8, current_user, $9, $10, $11, $12, $13, $14)",
+    set_progress: "INSERT INTO lockstep.progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())
+        ON CONFLICT (version, statement_no) DO UPDATE SET state = EXCLUDED.state, deploy_id = EXCLUDED.deploy_id, updated_at = EXCLUDED.updated_at",
+    progress_done: "UPDATE lockstep.progress SET state = 'done', updated_at = clock_timestamp() WHERE version = $1 AND statement_no = $2",
+    progress_forget: "DELETE FROM lockstep.progress WHERE version = $1 AND statement_no = $2",
+    progress_clear: "DELETE FROM lockstep.progress WHERE version = $1",
+    recent: "SELECT version, name, direction, outcome, started_at::text AS started_at, duration_ms, os_user, db_role, client_host, deploy_id FROM lockstep.history ORDER BY id DESC LIMIT $1",
+    now: "SELECT clock_timestamp()::text",
+    begin_deploy: "BEGIN",
+};
+
+/// Whether `table` exists, as a row or none.
+pub fn table_exists(table: &str) -> String {
+    format!("SELECT 1 WHERE to_regclass('{table}') IS NOT NULL")
+}
+
+pub fn column_exists(table: &str, column: &str) -> String {
+    format!("SELECT 1 FROM information_schema.columns WHERE table_name = '{table}' AND column_name = '{column}'")
+}
+
+/// The type a version number is cast to, to read it as text.
+pub const TEXT: &str = "TEXT";

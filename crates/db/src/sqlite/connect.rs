@@ -1,0 +1,31 @@
+//! Opening a SQLite file (or an in-memory database). Foreign keys stay off, as the
+//! `sqlite3` shell has them: migrations written for it must behave the same here.
+
+use crate::{DbError, DbUrl};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, Executor, SqliteConnection};
+
+/// A file must exist unless `create` is set.
+pub async fn connect(url: &DbUrl, create: bool) -> Result<SqliteConnection, DbError> {
+    let path = url.sqlite_path().unwrap_or_default();
+    if !create && path != ":memory:" && !std::path::Path::new(&path).exists() {
+        return Err(DbError::SqliteMissing { path });
+    }
+    let opts = if path == ":memory:" {
+        SqliteConnectOptions::new().in_memory(true)
+    } else {
+        SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(create)
+    }
+    .foreign_keys(false);
+    SqliteConnection::connect_with(&opts)
+        .await
+        .map_err(|e| DbError::connect(url, e))
+}
+
+pub async fn raw(c: &mut SqliteConnection, sql: &str) -> Result<(), sqlx::Error> {
+    c.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
+        .await
+        .map(|_| ())
+}
