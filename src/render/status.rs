@@ -28,6 +28,9 @@ pub fn text(r: &StatusReport) -> String {
         for (v, name) in &st.pending_names {
             text.push_str(&format!("  pending  {v} {name}\n"));
         }
+        for n in &st.notes {
+            text.push_str(&format!("  note     {n}\n"));
+        }
         for p in &st.problems {
             text.push_str(&format!(
                 "  problem  {}\n",

@@ -10,6 +10,7 @@ mod corpus_pg;
 mod demo;
 mod deploy;
 mod drift;
+mod edits;
 mod engine;
 mod examples;
 mod fleet;

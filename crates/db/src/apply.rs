@@ -55,11 +55,24 @@ pub struct Step {
     pub name: String,
     /// The up script's checksum: what the history records for this migration.
     pub checksum: String,
+    /// The up script's code checksum (comments and layout left out), recorded too.
+    pub code_checksum: String,
     pub path: String,
     pub first_line: usize,
     pub text: String,
     pub direction: Direction,
     pub no_transaction: bool,
+}
+
+impl Step {
+    fn recorded(&self) -> crate::history::Recorded<'_> {
+        crate::history::Recorded {
+            version: &self.version,
+            name: &self.name,
+            checksum: &self.checksum,
+            code_checksum: &self.code_checksum,
+        }
+    }
 }
 
 /// Why applying stopped.
@@ -708,9 +721,7 @@ async fn record_failure(
     let _ = db
         .insert_history(
             who,
-            &step.version,
-            &step.name,
-            &step.checksum,
+            &step.recorded(),
             step.direction.as_str(),
             outcome,
             Some((started, started_at)),
@@ -740,9 +751,7 @@ async fn record_done(
     };
     db.insert_history(
         who,
-        &step.version,
-        &step.name,
-        &step.checksum,
+        &step.recorded(),
         step.direction.as_str(),
         outcome,
         Some(started),

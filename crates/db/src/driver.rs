@@ -19,13 +19,19 @@ pub struct HistorySql {
     /// Creates the history and progress tables (and their schema) when missing.
     pub create: &'static str,
     /// id, version, name, checksum, direction, outcome, started_at (text), error,
-    /// failed_statement, failed_line, db_role; ordered by id.
+    /// failed_statement, failed_line, db_role, code_checksum; ordered by id.
     pub read_history: &'static str,
+    /// The same from a table an older lockstep made, without code_checksum (NULL).
+    pub read_history_v1: &'static str,
+    /// One row when the history table has the code_checksum column.
+    pub has_code_checksum: &'static str,
+    /// Adds it (lockstep's own table, upgraded by deploy).
+    pub add_code_checksum: &'static str,
     /// version, statement_no, statement, line, state; ordered.
     pub read_progress: &'static str,
     /// Binds: version, name, checksum, direction, outcome, started_at (text or NULL for
     /// now), duration_ms, os_user, client_host, lockstep_version, deploy_id, error,
-    /// failed_statement, failed_line.
+    /// failed_statement, failed_line, code_checksum.
     pub insert_history: &'static str,
     /// Binds: version, statement_no, statement, line, state, deploy_id.
     pub set_progress: &'static str,

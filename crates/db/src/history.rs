@@ -40,6 +40,24 @@ fn version(s: &str) -> Version {
     Version::parse(s).unwrap_or_else(|| Version::parse("0").expect("digits"))
 }
 
+/// A migration recorded as applied without running it (adopted from another tool's
+/// history, or baselined).
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub version: Version,
+    pub name: String,
+    pub checksum: String,
+    pub code_checksum: String,
+}
+
+/// What a history row says about its migration.
+pub(crate) struct Recorded<'a> {
+    pub version: &'a Version,
+    pub name: &'a str,
+    pub checksum: &'a str,
+    pub code_checksum: &'a str,
+}
+
 /// One row of lockstep's history, newest first, for the status page.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployRow {
@@ -98,10 +116,26 @@ impl Db {
         found.map_err(|e| DbError::query("looking for the history table", &self.url, e))
     }
 
-    /// Creates the history and progress tables when missing.
+    /// Creates the history and progress tables when missing, and brings a table an
+    /// older lockstep made up to date.
     pub async fn ensure_history(&mut self) -> Result<(), DbError> {
         let sql = dispatch!(&self.conn, |_c, D| D::HISTORY.create);
-        self.exec("creating lockstep's history table", sql).await
+        self.exec("creating lockstep's history table", sql).await?;
+        if !self.has_code_checksum().await? {
+            let sql = dispatch!(&self.conn, |_c, D| D::HISTORY.add_code_checksum);
+            self.exec("upgrading lockstep's history table", sql).await?;
+        }
+        Ok(())
+    }
+
+    async fn has_code_checksum(&mut self) -> Result<bool, DbError> {
+        let found = dispatch!(&mut self.conn, |c, D| sqlx::query(
+            D::HISTORY.has_code_checksum
+        )
+        .fetch_optional(&mut *c)
+        .await
+        .map(|r| r.is_some()));
+        found.map_err(|e| DbError::query("reading lockstep's history table", &self.url, e))
     }
 
     /// History and progress rows; empty when lockstep has never deployed here.
@@ -113,16 +147,19 @@ impl Db {
         if !self.history_exists().await? {
             return Ok((vec![], vec![]));
         }
+        // Reads never write: a table an older lockstep made is read as it is.
+        let current = self.has_code_checksum().await?;
         let url = self.url.clone();
         let err = |e| DbError::query("reading lockstep's history", &url, e);
         let mut hist = vec![];
         let mut prog = vec![];
         dispatch!(&mut self.conn, |c, D| {
-            for r in sqlx::query(D::HISTORY.read_history)
-                .fetch_all(&mut *c)
-                .await
-                .map_err(err)?
-            {
+            let read = if current {
+                D::HISTORY.read_history
+            } else {
+                D::HISTORY.read_history_v1
+            };
+            for r in sqlx::query(read).fetch_all(&mut *c).await.map_err(err)? {
                 let v: String = r.try_get("version").map_err(err)?;
                 hist.push(HistoryRow {
                     id: r.try_get("id").map_err(err)?,
@@ -136,6 +173,7 @@ impl Db {
                     failed_statement: r.try_get("failed_statement").map_err(err)?,
                     failed_line: r.try_get("failed_line").map_err(err)?,
                     db_role: r.try_get("db_role").map_err(err)?,
+                    code_checksum: r.try_get("code_checksum").map_err(err)?,
                 });
             }
             for r in sqlx::query(D::HISTORY.read_progress)
@@ -273,21 +311,13 @@ impl Db {
 
     /// Records versions applied by another tool as adopted, with the files' checksums,
     /// so that lockstep's history is complete from here on.
-    pub async fn adopt(
-        &mut self,
-        who: &Who,
-        rows: &[(Version, String, String)],
-    ) -> Result<(), DbError> {
+    pub async fn adopt(&mut self, who: &Who, rows: &[Applied]) -> Result<(), DbError> {
         self.record_applied(who, rows, "adopt", "adopted").await
     }
 
     /// Records versions as applied without running them (`lockstep baseline`): the
     /// database was built before lockstep, by hand or by another tool.
-    pub async fn baseline(
-        &mut self,
-        who: &Who,
-        rows: &[(Version, String, String)],
-    ) -> Result<(), DbError> {
+    pub async fn baseline(&mut self, who: &Who, rows: &[Applied]) -> Result<(), DbError> {
         self.record_applied(who, rows, "baseline", "baselined")
             .await
     }
@@ -295,14 +325,26 @@ impl Db {
     async fn record_applied(
         &mut self,
         who: &Who,
-        rows: &[(Version, String, String)],
+        rows: &[Applied],
         direction: &str,
         outcome: &str,
     ) -> Result<(), DbError> {
         self.exec("recording history", "BEGIN").await?;
-        for (v, name, checksum) in rows {
+        for a in rows {
             let r = self
-                .insert_history(who, v, name, checksum, direction, outcome, None, None)
+                .insert_history(
+                    who,
+                    &Recorded {
+                        version: &a.version,
+                        name: &a.name,
+                        checksum: &a.checksum,
+                        code_checksum: &a.code_checksum,
+                    },
+                    direction,
+                    outcome,
+                    None,
+                    None,
+                )
                 .await;
             if let Err(e) = r {
                 let _ = self.exec("rolling back", "ROLLBACK").await;
@@ -312,13 +354,10 @@ impl Db {
         self.exec("recording history", "COMMIT").await
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn insert_history(
         &mut self,
         who: &Who,
-        version: &Version,
-        name: &str,
-        checksum: &str,
+        m: &Recorded<'_>,
         direction: &str,
         outcome: &str,
         started: Option<(Instant, String)>,
@@ -337,9 +376,9 @@ impl Db {
             "recording history",
             sql,
             &[
-                Val::Text(Some(version.as_str())),
-                Val::Text(Some(name)),
-                Val::Text(Some(checksum)),
+                Val::Text(Some(m.version.as_str())),
+                Val::Text(Some(m.name)),
+                Val::Text(Some(m.checksum)),
                 Val::Text(Some(direction)),
                 Val::Text(Some(outcome)),
                 Val::Text(started_at.as_deref()),
@@ -351,6 +390,7 @@ impl Db {
                 Val::Text(error.as_deref()),
                 Val::Text(stmt.as_deref()),
                 Val::Int(line),
+                Val::Text(Some(m.code_checksum)),
             ],
         )
         .await

@@ -93,9 +93,14 @@ pub async fn baseline_target(
             return Ok(report);
         }
     }
-    let rows: Vec<(Version, String, String)> = applied
+    let rows: Vec<lockstep_db::history::Applied> = applied
         .iter()
-        .map(|x| (x.version.clone(), x.name.clone(), x.checksum.clone()))
+        .map(|x| lockstep_db::history::Applied {
+            version: x.version.clone(),
+            name: x.name.clone(),
+            checksum: x.checksum.clone(),
+            code_checksum: x.code_checksum.clone(),
+        })
         .collect();
     let started = std::time::Instant::now();
     crate::deploy::lock_target(s, t).await?;
@@ -115,7 +120,7 @@ pub async fn baseline_target(
         ),
     );
     report.outcome = Outcome::Applied {
-        versions: rows.iter().map(|r| r.0.to_string()).collect(),
+        versions: rows.iter().map(|r| r.version.to_string()).collect(),
         current: to.to_string(),
         seconds: started.elapsed().as_secs_f64(),
     };

@@ -13,6 +13,7 @@ use lockstep_core::migrate::state::{Problem, ProgressRow};
 use lockstep_core::migrate::{sum, Migration, Version};
 use lockstep_db::apply::{apply, ApplyError, LockEvent, Step, Who};
 pub use lockstep_db::apply::{Direction, LockWait};
+use lockstep_db::history::Applied;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::time::Instant;
@@ -45,6 +46,7 @@ pub fn step(m: &Migration, migrations: &Migrations, direction: Direction) -> Ste
         version: m.version.clone(),
         name: m.name.clone(),
         checksum: m.checksum.clone(),
+        code_checksum: m.code_checksum.clone(),
         path: migrations.display(&script.path),
         first_line: script.first_line,
         text: script.text.clone(),
@@ -410,10 +412,22 @@ async fn deploy_to(
         t.refresh().await?;
         if t.history.is_empty() {
             if let Some((tool, _)) = t.foreign.clone() {
-                let rows: Vec<(Version, String, String)> = t
+                let rows: Vec<Applied> = t
                     .effective_history()
                     .into_iter()
-                    .map(|r| (r.version, r.name, r.checksum))
+                    .map(|r| Applied {
+                        code_checksum: t
+                            .migrations
+                            .set
+                            .migrations
+                            .iter()
+                            .find(|m| m.version == r.version)
+                            .map(|m| m.code_checksum.clone())
+                            .unwrap_or_default(),
+                        version: r.version,
+                        name: r.name,
+                        checksum: r.checksum,
+                    })
                     .collect();
                 t.db.adopt(&who, &rows).await?;
                 s.events.note(
@@ -913,7 +927,10 @@ pub async fn hash(s: &Session, allow_applied: bool) -> Result<HashReport> {
             let h = t.effective_history();
             let st = t.state_of(&h);
             for x in &changed {
-                if st.applied.contains(&x.version) {
+                // An edit of comments or layout only (the recorded code is the same) is
+                // harmless: it may be hashed.
+                let same_code = st.reworded.iter().any(|(v, _)| *v == x.version.to_string());
+                if st.applied.contains(&x.version) && !same_code {
                     applied_changed.push(format!("{} (applied on {env})", m.display(&x.up.path)));
                 }
             }

@@ -153,6 +153,7 @@ pub fn effective_history(
                 failed_statement: None,
                 failed_line: None,
                 db_role: None,
+                code_checksum: mig.map(|m| m.code_checksum.clone()),
             });
         }
     }

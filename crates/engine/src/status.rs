@@ -53,6 +53,9 @@ pub struct EnvState {
     /// One message per problem, for people.
     pub problems: Vec<String>,
     pub problem_details: Vec<Problem>,
+    /// Applied migrations edited in comments or layout only: accepted, and said.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The environment's URL, password removed (for human output).
     #[serde(skip)]
     pub url: String,
@@ -205,6 +208,15 @@ async fn state_of(t: Result<crate::Target>) -> Result<EnvState> {
         pending: st.pending.iter().map(|m| m.version.to_string()).collect(),
         problems,
         problem_details: st.problems.clone(),
+        notes: st
+            .reworded
+            .iter()
+            .map(|(v, path)| {
+                format!(
+                    "{path}: migration {v} changed in comments or layout only after it was applied; accepted (the code is the one that ran)"
+                )
+            })
+            .collect(),
         url: t.url.redacted(),
         pending_names: st
             .pending

@@ -74,6 +74,9 @@ pub struct Migration {
     pub no_transaction: bool,
     /// sha256 of the up script with line endings normalized.
     pub checksum: String,
+    /// sha256 of the up script's code alone (comments and whitespace left out): equal
+    /// for two versions of a file that differ only in comments or layout.
+    pub code_checksum: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -118,6 +121,17 @@ pub fn checksum(text: &str) -> String {
         rest = rest.strip_prefix('\n').unwrap_or(rest);
     }
     h.update(rest.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// sha256 of the code of `text`: its tokens, comments and whitespace left out, one space
+/// between them. An edit that changes only comments or layout keeps it.
+pub fn code_checksum(text: &str) -> String {
+    let mut h = Sha256::new();
+    for t in crate::sql::lex::code(text) {
+        h.update(t.text.as_bytes());
+        h.update(b" ");
+    }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -392,6 +406,7 @@ pub fn parse(files: &[(String, Vec<u8>)], layout: Layout) -> Result<MigrationSet
         let no_transaction = p.no_tx || crate::sql::split::implicitly_no_transaction(&up.text);
         migrations.push(Migration {
             checksum: checksum(&up.text),
+            code_checksum: code_checksum(&up.text),
             version,
             name: p.name,
             up,

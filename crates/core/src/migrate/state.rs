@@ -23,6 +23,9 @@ pub struct HistoryRow {
     pub failed_line: Option<i64>,
     /// The database role that ran it: what a replay's owners are mapped to.
     pub db_role: Option<String>,
+    /// The up script's code checksum when it ran (comments and layout left out); None
+    /// in rows an older lockstep wrote.
+    pub code_checksum: Option<String>,
 }
 
 impl HistoryRow {
@@ -88,7 +91,7 @@ impl Problem {
     pub fn message_for(&self, env: &str) -> String {
         match self {
             Problem::Edited { version, path } => format!(
-                "{path}: migration {version} was edited after it was applied\n  hint: restore the file (git checkout) and put the change in a new migration (`lockstep new NAME`)"
+                "{path}: migration {version} was edited after it was applied\n  hint: restore the file (git checkout) and put the change in a new migration (`lockstep new NAME`); an edit of comments or layout only is accepted once lockstep has recorded the migration's code (deploys since this version do)"
             ),
             Problem::Missing { version, name } => format!(
                 "migration {version} ({name}) is applied but its file is missing from the directory\n  hint: restore the file; applied migrations must stay in the repository"
@@ -143,6 +146,9 @@ pub struct State<'a> {
     #[serde(skip)]
     pub pending: Vec<&'a Migration>,
     pub problems: Vec<Problem>,
+    /// Applied migrations whose file changed in comments or layout only (the code is the
+    /// one that ran): accepted, and said.
+    pub reworded: Vec<(String, String)>,
 }
 
 impl State<'_> {
@@ -181,6 +187,7 @@ pub fn state<'a>(
         .unwrap_or(i64::MIN);
     let mut applied = vec![];
     let mut problems = vec![];
+    let mut reworded = vec![];
     for (v, r) in &latest {
         if r.is_applied() {
             applied.push(v.clone());
@@ -190,10 +197,16 @@ pub fn state<'a>(
                     name: r.name.clone(),
                 }),
                 // Adopted rows carry the file's checksum as of adoption.
-                Some(m) if m.checksum != r.checksum => problems.push(Problem::Edited {
-                    version: v.to_string(),
-                    path: m.up.path.clone(),
-                }),
+                Some(m) if m.checksum != r.checksum => {
+                    if r.code_checksum.as_deref() == Some(m.code_checksum.as_str()) {
+                        reworded.push((v.to_string(), m.up.path.clone()));
+                    } else {
+                        problems.push(Problem::Edited {
+                            version: v.to_string(),
+                            path: m.up.path.clone(),
+                        })
+                    }
+                }
                 _ => {}
             }
         } else if r.direction == "up" && r.outcome == "failed" && r.id > last_success {
@@ -241,5 +254,6 @@ pub fn state<'a>(
         applied,
         pending,
         problems,
+        reworded,
     }
 }

@@ -30,7 +30,8 @@ pub const SQL: HistorySql = HistorySql {
             deploy_id VARCHAR(64) NOT NULL,
             error TEXT,
             failed_statement LONGTEXT,
-            failed_line INT);
+            failed_line INT,
+            code_checksum VARCHAR(128));
         CREATE TABLE IF NOT EXISTS lockstep_progress (
             version VARCHAR(255) NOT NULL,
             statement_no INT NOT NULL,
@@ -40,11 +41,14 @@ pub const SQL: HistorySql = HistorySql {
             deploy_id VARCHAR(64) NOT NULL,
             updated_at VARCHAR(40) NOT NULL,
             PRIMARY KEY (version, statement_no));",
-    read_history: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, CAST(failed_line AS SIGNED) AS failed_line, db_role FROM lockstep_history ORDER BY id",
+    read_history: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, CAST(failed_line AS SIGNED) AS failed_line, db_role, code_checksum FROM lockstep_history ORDER BY id",
+    read_history_v1: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, CAST(failed_line AS SIGNED) AS failed_line, db_role, CAST(NULL AS CHAR) AS code_checksum FROM lockstep_history ORDER BY id",
+    has_code_checksum: "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'lockstep_history' AND COLUMN_NAME = 'code_checksum'",
+    add_code_checksum: "ALTER TABLE lockstep_history ADD COLUMN code_checksum VARCHAR(128)",
     read_progress: "SELECT version, CAST(statement_no AS SIGNED) AS statement_no, statement, CAST(line AS SIGNED) AS line, state FROM lockstep_progress ORDER BY version, statement_no",
     insert_history: concat!(
-        "INSERT INTO lockstep_history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line) ",
-        "VALUES (?, ?, ?, ?, ?, COALESCE(?, ", now!(), "), ", now!(), ", ?, ?, CURRENT_USER(), ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO lockstep_history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line, code_checksum) ",
+        "VALUES (?, ?, ?, ?, ?, COALESCE(?, ", now!(), "), ", now!(), ", ?, ?, CURRENT_USER(), ?, ?, ?, ?, ?, ?, ?)"
     ),
     set_progress: concat!(
         "INSERT INTO lockstep_progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ", now!(), ") ",

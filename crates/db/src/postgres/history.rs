@@ -23,7 +23,8 @@ pub const SQL: HistorySql = HistorySql {
             deploy_id text NOT NULL,
             error text,
             failed_statement text,
-            failed_line integer);
+            failed_line integer,
+            code_checksum text);
         CREATE TABLE IF NOT EXISTS lockstep.progress (
             version text NOT NULL,
             statement_no integer NOT NULL,
@@ -33,10 +34,13 @@ pub const SQL: HistorySql = HistorySql {
             deploy_id text NOT NULL,
             updated_at timestamptz NOT NULL,
             PRIMARY KEY (version, statement_no));",
-    read_history: "SELECT id, version, name, checksum, direction, outcome, started_at::text AS started_at, error, failed_statement, failed_line::bigint AS failed_line, db_role FROM lockstep.history ORDER BY id",
+    read_history: "SELECT id, version, name, checksum, direction, outcome, started_at::text AS started_at, error, failed_statement, failed_line::bigint AS failed_line, db_role, code_checksum FROM lockstep.history ORDER BY id",
+    read_history_v1: "SELECT id, version, name, checksum, direction, outcome, started_at::text AS started_at, error, failed_statement, failed_line::bigint AS failed_line, db_role, NULL::text AS code_checksum FROM lockstep.history ORDER BY id",
+    has_code_checksum: "SELECT 1 FROM information_schema.columns WHERE table_schema = 'lockstep' AND table_name = 'history' AND column_name = 'code_checksum'",
+    add_code_checksum: "ALTER TABLE lockstep.history ADD COLUMN IF NOT EXISTS code_checksum text",
     read_progress: "SELECT version, statement_no::bigint AS statement_no, statement, line::bigint AS line, state FROM lockstep.progress ORDER BY version, statement_no",
-    insert_history: "INSERT INTO lockstep.history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line)
-        VALUES ($1, $2, $3, $4, $5, COALESCE($6::timestamptz, clock_timestamp()), clock_timestamp(), $7, $8, current_user, $9, $10, $11, $12, $13, $14)",
+    insert_history: "INSERT INTO lockstep.history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line, code_checksum)
+        VALUES ($1, $2, $3, $4, $5, COALESCE($6::timestamptz, clock_timestamp()), clock_timestamp(), $7, $8, current_user, $9, $10, $11, $12, $13, $14, $15)",
     set_progress: "INSERT INTO lockstep.progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())
         ON CONFLICT (version, statement_no) DO UPDATE SET state = EXCLUDED.state, deploy_id = EXCLUDED.deploy_id, updated_at = EXCLUDED.updated_at",
     progress_done: "UPDATE lockstep.progress SET state = 'done', updated_at = clock_timestamp() WHERE version = $1 AND statement_no = $2",

@@ -22,7 +22,8 @@ pub const SQL: HistorySql = HistorySql {
             deploy_id TEXT NOT NULL,
             error TEXT,
             failed_statement TEXT,
-            failed_line INTEGER);
+            failed_line INTEGER,
+            code_checksum TEXT);
         CREATE TABLE IF NOT EXISTS lockstep_progress (
             version TEXT NOT NULL,
             statement_no INTEGER NOT NULL,
@@ -32,10 +33,13 @@ pub const SQL: HistorySql = HistorySql {
             deploy_id TEXT NOT NULL,
             updated_at TEXT NOT NULL,
             PRIMARY KEY (version, statement_no));",
-    read_history: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, failed_line, db_role FROM lockstep_history ORDER BY id",
+    read_history: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, failed_line, db_role, code_checksum FROM lockstep_history ORDER BY id",
+    read_history_v1: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, failed_line, db_role, NULL AS code_checksum FROM lockstep_history ORDER BY id",
+    has_code_checksum: "SELECT 1 FROM pragma_table_info('lockstep_history') WHERE name = 'code_checksum'",
+    add_code_checksum: "ALTER TABLE lockstep_history ADD COLUMN code_checksum TEXT",
     read_progress: "SELECT version, statement_no, statement, line, state FROM lockstep_progress ORDER BY version, statement_no",
-    insert_history: "INSERT INTO lockstep_history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line)
-        VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?7, ?8, NULL, ?9, ?10, ?11, ?12, ?13, ?14)",
+    insert_history: "INSERT INTO lockstep_history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line, code_checksum)
+        VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?7, ?8, NULL, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     set_progress: "INSERT INTO lockstep_progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
         ON CONFLICT (version, statement_no) DO UPDATE SET state = excluded.state, deploy_id = excluded.deploy_id, updated_at = excluded.updated_at",
     progress_done: "UPDATE lockstep_progress SET state = 'done' WHERE version = ?1 AND statement_no = ?2",
