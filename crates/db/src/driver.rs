@@ -148,3 +148,117 @@ pub trait Driver {
     /// Scratch databases live in memory (no server to create them on).
     const SCRATCH_IN_MEMORY: bool;
 }
+
+/// Implements [`Driver`] for a dialect folder by delegating each method to the function
+/// of the same name in the file of the same name (connect.rs, inspect.rs, history.rs,
+/// lock.rs, stats.rs, scratch.rs): the folders differ in those files, never in how
+/// they are wired.
+macro_rules! dialect {
+    ($ty:ident, $conn:ty, $dialect:ident, batched_replay: $batched:expr, scratch_in_memory: $mem:expr) => {
+        pub struct $ty;
+
+        impl $crate::driver::Driver for $ty {
+            type Conn = $conn;
+            const DIALECT: lockstep_core::model::Dialect = lockstep_core::model::Dialect::$dialect;
+            const HISTORY: $crate::driver::HistorySql = history::SQL;
+            const TEXT_TYPE: &'static str = history::TEXT;
+            const BATCHED_REPLAY: bool = $batched;
+            const SCRATCH_IN_MEMORY: bool = $mem;
+
+            async fn connect(url: &$crate::DbUrl, create: bool) -> Result<$conn, $crate::DbError> {
+                connect::connect(url, create).await
+            }
+            async fn pid(c: &mut $conn) -> Option<i32> {
+                connect::pid(c).await
+            }
+            async fn raw(c: &mut $conn, sql: &str) -> Result<(), sqlx::Error> {
+                connect::raw(c, sql).await
+            }
+            async fn close(c: $conn) {
+                let _ = sqlx::Connection::close(c).await;
+            }
+            async fn inspect(
+                c: &mut $conn,
+                url: &$crate::DbUrl,
+                pid: Option<i32>,
+                limits: &$crate::wait::Limits,
+            ) -> Result<lockstep_core::model::Database, $crate::DbError> {
+                inspect::schema(c, url, pid, limits).await
+            }
+            fn begin_own_read(limits: &$crate::wait::Limits) -> Option<String> {
+                history::begin_own_read(limits)
+            }
+            fn table_exists(table: &str) -> String {
+                history::table_exists(table)
+            }
+            fn column_exists(table: &str, column: &str) -> String {
+                history::column_exists(table, column)
+            }
+            async fn lock(
+                c: &mut $conn,
+                url: &$crate::DbUrl,
+                on_wait: &mut dyn FnMut(Option<i32>),
+            ) -> Result<(), $crate::DbError> {
+                lock::lock(c, url, on_wait).await
+            }
+            async fn unlock(c: &mut $conn) {
+                lock::unlock(c).await
+            }
+            async fn decide(
+                c: &mut $conn,
+                url: &$crate::DbUrl,
+                statement: &str,
+            ) -> Result<Option<bool>, $crate::DbError> {
+                lock::decide(c, url, statement).await
+            }
+            async fn blockers(c: &mut $conn, pid: i32) -> Option<$crate::wait::Wait> {
+                lock::blockers(c, pid).await
+            }
+            fn session_lock_timeout(d: std::time::Duration) -> Option<String> {
+                lock::session_lock_timeout(d)
+            }
+            async fn terminate(c: &mut $conn, pid: i32) {
+                lock::terminate(c, pid).await
+            }
+            async fn table_sizes(
+                c: &mut $conn,
+                url: &$crate::DbUrl,
+                pid: Option<i32>,
+                limits: &$crate::wait::Limits,
+                named: &std::collections::BTreeSet<String>,
+            ) -> Result<$crate::stats::Stats, $crate::DbError> {
+                stats::sizes(c, url, pid, limits, named).await
+            }
+            async fn count_failing(
+                c: &mut $conn,
+                url: &$crate::DbUrl,
+                pid: Option<i32>,
+                limits: &$crate::wait::Limits,
+                s: &$crate::stats::Stats,
+                probe: &lockstep_core::lint::Probe,
+            ) -> Result<i64, $crate::DbError> {
+                stats::count(c, url, pid, limits, s, probe).await
+            }
+            async fn create_scratch(
+                c: &mut $conn,
+                name: &str,
+                owner: &str,
+            ) -> Result<(), sqlx::Error> {
+                scratch::create(c, name, owner).await
+            }
+            async fn drop_scratch(c: &mut $conn, name: &str) -> Result<(), sqlx::Error> {
+                scratch::drop(c, name).await
+            }
+            async fn list_scratch(c: &mut $conn) -> Vec<String> {
+                scratch::list(c).await
+            }
+            async fn wait_for_create(c: &mut $conn, name: &str) {
+                scratch::wait_for_create(c, name).await
+            }
+            async fn role(c: &mut $conn) -> Option<String> {
+                scratch::role(c).await
+            }
+        }
+    };
+}
+pub(crate) use dialect;

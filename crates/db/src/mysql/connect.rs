@@ -34,7 +34,7 @@ pub fn options(url: &DbUrl) -> Result<MySqlConnectOptions, DbError> {
         .timezone(None))
 }
 
-pub async fn connect(url: &DbUrl) -> Result<MySqlConnection, DbError> {
+pub async fn connect(url: &DbUrl, _create: bool) -> Result<MySqlConnection, DbError> {
     let opts = options(url)?;
     opts.connect().await.map_err(|e| DbError::connect(url, e))
 }
@@ -60,4 +60,9 @@ pub async fn raw(c: &mut MySqlConnection, script: &str) -> Result<(), sqlx::Erro
             .await?;
     }
     Ok(())
+}
+
+/// Lock waits are not watched on MySQL yet, so no server process is looked up.
+pub async fn pid(_: &mut MySqlConnection) -> Option<i32> {
+    None
 }

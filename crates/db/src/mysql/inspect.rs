@@ -1200,6 +1200,16 @@ fn column_summary(c: &Column) -> String {
     s
 }
 
+/// The schema (lockstep's own time limits are not applied on MySQL yet).
+pub async fn schema(
+    c: &mut MySqlConnection,
+    url: &DbUrl,
+    _pid: Option<i32>,
+    _limits: &crate::Limits,
+) -> Result<Database, DbError> {
+    inspect(c, url).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,13 @@ fn quote(ident: &str) -> String {
 const SIZES: &str = "SELECT TABLE_NAME, CAST(TABLE_ROWS AS SIGNED) AS r, CAST(DATA_LENGTH + INDEX_LENGTH AS SIGNED) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME NOT LIKE 'lockstep\\_%'";
 const INDEXES: &str = "SELECT DISTINCT LOWER(INDEX_NAME), LOWER(TABLE_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()";
 
-pub async fn sizes(c: &mut MySqlConnection, url: &DbUrl) -> Result<Stats, DbError> {
+pub async fn sizes(
+    c: &mut MySqlConnection,
+    url: &DbUrl,
+    _pid: Option<i32>,
+    _limits: &crate::Limits,
+    _named: &std::collections::BTreeSet<String>,
+) -> Result<Stats, DbError> {
     let err = |what: &'static str| move |e: sqlx::Error| DbError::query(what, url, e);
     let mut out = Stats::default();
     for r in sqlx::query(SIZES)
@@ -41,7 +47,14 @@ pub async fn sizes(c: &mut MySqlConnection, url: &DbUrl) -> Result<Stats, DbErro
     Ok(out)
 }
 
-pub async fn count(c: &mut MySqlConnection, url: &DbUrl, probe: &Probe) -> Result<i64, DbError> {
+pub async fn count(
+    c: &mut MySqlConnection,
+    url: &DbUrl,
+    _pid: Option<i32>,
+    _limits: &crate::Limits,
+    _stats: &Stats,
+    probe: &Probe,
+) -> Result<i64, DbError> {
     let sql = probe_sql(&quote(&probe.table), &probe.check, quote);
     let limit_ms = COUNT_LIMIT.as_millis();
     async {

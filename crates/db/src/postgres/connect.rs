@@ -4,7 +4,7 @@
 use crate::{DbError, DbUrl};
 use sqlx::{Connection, Executor, PgConnection, Row};
 
-pub async fn connect(url: &DbUrl) -> Result<PgConnection, DbError> {
+pub async fn connect(url: &DbUrl, _create: bool) -> Result<PgConnection, DbError> {
     use std::str::FromStr;
     let err = |e| DbError::connect(url, e);
     let mut opts = sqlx::postgres::PgConnectOptions::from_str(url.raw()).map_err(err)?;

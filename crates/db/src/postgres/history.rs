@@ -62,3 +62,8 @@ pub fn column_exists(table: &str, column: &str) -> String {
 
 /// The type a version number is cast to, to read it as text.
 pub const TEXT: &str = "TEXT";
+
+/// lockstep's own reads run read-only within its time limits.
+pub fn begin_own_read(limits: &crate::Limits) -> Option<String> {
+    Some(format!("BEGIN READ ONLY; {}", limits.set_local()))
+}

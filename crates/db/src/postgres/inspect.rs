@@ -1421,3 +1421,14 @@ impl Builder {
         self.db
     }
 }
+
+/// The schema within lockstep's time limits, watched so that a limit that fires names
+/// who was in the way.
+pub async fn schema(
+    c: &mut PgConnection,
+    url: &DbUrl,
+    pid: Option<i32>,
+    limits: &crate::Limits,
+) -> Result<Database, DbError> {
+    crate::wait::own(url, pid, limits, inspect(c, url, limits)).await
+}

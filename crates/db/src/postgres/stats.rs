@@ -46,6 +46,7 @@ pub async fn sizes(
     url: &DbUrl,
     pid: Option<i32>,
     limits: &Limits,
+    _named: &std::collections::BTreeSet<String>,
 ) -> Result<Stats, DbError> {
     crate::wait::own(url, pid, limits, read_sizes(c, url, limits)).await
 }

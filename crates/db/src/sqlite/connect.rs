@@ -29,3 +29,8 @@ pub async fn raw(c: &mut SqliteConnection, sql: &str) -> Result<(), sqlx::Error>
         .await
         .map(|_| ())
 }
+
+/// SQLite has no server process to watch.
+pub async fn pid(_: &mut SqliteConnection) -> Option<i32> {
+    None
+}

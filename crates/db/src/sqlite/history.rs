@@ -62,3 +62,8 @@ pub fn column_exists(table: &str, column: &str) -> String {
 
 /// The type a version number is cast to, to read it as text.
 pub const TEXT: &str = "TEXT";
+
+/// No time limits to set on lockstep's own reads here.
+pub fn begin_own_read(_: &crate::Limits) -> Option<String> {
+    None
+}

@@ -675,3 +675,13 @@ fn assemble(raw: Raw) -> Database {
     }
     db
 }
+
+/// The schema (SQLite has no time limits to apply).
+pub async fn schema(
+    c: &mut sqlx::SqliteConnection,
+    url: &DbUrl,
+    _pid: Option<i32>,
+    _limits: &crate::Limits,
+) -> Result<Database, DbError> {
+    inspect(c, url).await
+}

@@ -15,6 +15,8 @@ fn quote(ident: &str) -> String {
 pub async fn sizes(
     c: &mut SqliteConnection,
     url: &DbUrl,
+    _pid: Option<i32>,
+    _limits: &crate::Limits,
     named: &BTreeSet<String>,
 ) -> Result<Stats, DbError> {
     let err = |what: &'static str| move |e: sqlx::Error| DbError::query(what, url, e);
@@ -60,7 +62,14 @@ pub async fn sizes(
     Ok(out)
 }
 
-pub async fn count(c: &mut SqliteConnection, url: &DbUrl, probe: &Probe) -> Result<i64, DbError> {
+pub async fn count(
+    c: &mut SqliteConnection,
+    url: &DbUrl,
+    _pid: Option<i32>,
+    _limits: &crate::Limits,
+    _stats: &Stats,
+    probe: &Probe,
+) -> Result<i64, DbError> {
     let sql = probe_sql(&quote(&probe.table), &probe.check, quote);
     async {
         let mut tx = c.begin().await?;
