@@ -3,9 +3,11 @@
 //!
 //! It never fails and never panics, whatever the bytes: it only ever stops on an ASCII
 //! byte or at the end, so every token is a valid `&str` slice of the input, and it reads
-//! each byte once. A comment, string, quoted identifier or dollar quote that is still open
-//! at the end of the input becomes one token to the end, flagged `unterminated`, so that
-//! callers report it (as psql does) instead of quietly losing what follows.
+//! each byte once (the content of a MySQL executable comment twice: once to find its
+//! end). A comment, string, quoted identifier or dollar quote that is still open at the
+//! end of the input becomes one token to the end, flagged `unterminated`, so that
+//! callers report it (as psql does) instead of quietly losing what follows; so does the
+//! mark of an executable comment that is never closed.
 
 use std::fmt;
 
@@ -20,6 +22,10 @@ pub enum Dialect {
     Postgres,
     /// MySQL and MariaDB: `#` comments, `--` only before a space, block comments do not
     /// nest, every string takes backslash escapes, `"..."` is a string, no dollar quotes.
+    /// An executable comment (`/*!50100 ... */`, MariaDB's `/*M!100100 ... */`) is code:
+    /// its marks are [`TokenKind::Executable`] tokens and what lies between is read as
+    /// if they were not there. A name may start with a digit (`1abc`, and after a
+    /// qualifier's dot, `t.1`) or a `$`.
     Mysql,
     /// SQLite: block comments do not nest, `[x]` identifiers, no dollar quotes, and the
     /// two-character operators (`<>`, `||`, `==`, ...) are one token.
@@ -44,6 +50,10 @@ pub enum TokenKind {
     Num,
     /// Anything else: one character (SQLite: or a two-character operator).
     Punct,
+    /// MySQL: the mark that opens an executable comment (`/*!`, `/*!50100`,
+    /// `/*M!100100`), or the `*/` that closes it. The text between is code the server
+    /// runs, whatever version the mark names: the servers print only what they run.
+    Executable,
 }
 
 /// One token, borrowed from the input.
@@ -64,11 +74,15 @@ impl<'a> Token<'a> {
         self.start + self.text.len()
     }
 
-    /// Neither whitespace nor a comment.
+    /// Neither whitespace, nor a comment, nor the mark of an executable comment (whose
+    /// content is code).
     pub fn is_code(&self) -> bool {
         !matches!(
             self.kind,
-            TokenKind::Space | TokenKind::LineComment | TokenKind::BlockComment
+            TokenKind::Space
+                | TokenKind::LineComment
+                | TokenKind::BlockComment
+                | TokenKind::Executable
         )
     }
 
@@ -93,6 +107,7 @@ impl<'a> Token<'a> {
         }
         let what = match self.kind {
             TokenKind::BlockComment => Unterminated::BlockComment,
+            TokenKind::Executable => Unterminated::ExecutableComment,
             TokenKind::Quoted => Unterminated::QuotedIdentifier,
             TokenKind::Str if self.text.starts_with('$') => Unterminated::DollarQuote,
             _ => Unterminated::String,
@@ -109,6 +124,8 @@ impl<'a> Token<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unterminated {
     BlockComment,
+    /// MySQL's `/*!` without its `*/`.
+    ExecutableComment,
     String,
     QuotedIdentifier,
     DollarQuote,
@@ -119,6 +136,7 @@ impl fmt::Display for Unterminated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Unterminated::BlockComment => "/* comment",
+            Unterminated::ExecutableComment => "/*! comment",
             Unterminated::String => "quoted string",
             Unterminated::QuotedIdentifier => "quoted identifier",
             Unterminated::DollarQuote => "dollar-quoted string",
@@ -144,6 +162,9 @@ impl Problem {
             Unterminated::BlockComment => {
                 "close the comment with `*/`: as written, every statement after it is part of the comment and would not run (psql rejects the file too)"
             }
+            Unterminated::ExecutableComment => {
+                "close the executable comment with `*/`: as written, the statements after it are inside it, and the server refuses a statement that ends inside one"
+            }
             Unterminated::String => {
                 "close the string with `'` (write a quote inside it as `''`): as written, it runs to the end of the file"
             }
@@ -163,6 +184,13 @@ pub struct Lexer<'a> {
     pos: usize,
     line: usize,
     dialect: Dialect,
+    /// MySQL: inside an executable comment, so the next `*/` closes it.
+    executable: bool,
+    /// MySQL: the last token was a name, so a `.` after it qualifies it.
+    after_name: bool,
+    /// MySQL: the last token was a `.` glued to a name, so what follows is a name, even
+    /// a digit (`t.1`).
+    after_qualifier: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -172,6 +200,9 @@ impl<'a> Lexer<'a> {
             pos: 0,
             line: 1,
             dialect,
+            executable: false,
+            after_name: false,
+            after_qualifier: false,
         }
     }
 
@@ -186,12 +217,16 @@ impl<'a> Lexer<'a> {
         let pos = pos.clamp(self.pos, self.src.len());
         self.line += newlines(&self.src[self.pos..pos]);
         self.pos = pos;
+        self.after_name = false;
+        self.after_qualifier = false;
     }
 
     /// Moves back to `pos` on `line`: for a caller that splits a token it was handed.
     pub fn reset_to(&mut self, pos: usize, line: usize) {
         self.pos = pos.min(self.src.len());
         self.line = line;
+        self.after_name = false;
+        self.after_qualifier = false;
     }
 
     /// Index just past the token starting at `i`, its kind and whether it is closed.
@@ -216,10 +251,19 @@ impl<'a> Lexer<'a> {
                 (line_end(b, i), TokenKind::LineComment, true)
             }
             b'#' if mysql => (line_end(b, i), TokenKind::LineComment, true),
-            b'/' if next == Some(b'*') => {
-                let (end, closed) = self.block_comment(i);
-                (end, TokenKind::BlockComment, closed)
-            }
+            b'/' if next == Some(b'*') => match executable_mark(&b[i..]).filter(|_| mysql) {
+                // A second mark inside one does not nest (MariaDB reads it as a mark,
+                // and the first `*/` closes both): only the outer one can be left open.
+                Some(n) => {
+                    let closed = self.executable || self.closes_executable(i + n);
+                    (i + n, TokenKind::Executable, closed)
+                }
+                None => {
+                    let (end, closed) = self.block_comment(i);
+                    (end, TokenKind::BlockComment, closed)
+                }
+            },
+            b'*' if self.executable && next == Some(b'/') => (i + 2, TokenKind::Executable, true),
             b'\'' => {
                 let (end, closed) = quoted(b, i, b'\'', mysql);
                 (end, TokenKind::Str, closed)
@@ -249,11 +293,12 @@ impl<'a> Lexer<'a> {
                 let (end, closed) = quoted(b, i + 1, b'\'', mysql);
                 (end, TokenKind::Str, closed)
             }
-            b'E' | b'e' | b'B' | b'b' | b'N' | b'n'
-                if next == Some(b'\'') && self.dialect != Dialect::Sqlite =>
-            {
-                let escapes = mysql || matches!(c, b'E' | b'e');
-                let (end, closed) = quoted(b, i + 1, b'\'', escapes);
+            b'B' | b'b' | b'N' | b'n' if next == Some(b'\'') && self.dialect != Dialect::Sqlite => {
+                let (end, closed) = quoted(b, i + 1, b'\'', mysql);
+                (end, TokenKind::Str, closed)
+            }
+            b'E' | b'e' if next == Some(b'\'') && self.dialect == Dialect::Postgres => {
+                let (end, closed) = quoted(b, i + 1, b'\'', true);
                 (end, TokenKind::Str, closed)
             }
             b'$' if self.dialect == Dialect::Postgres => match dollar_tag(&b[i..]) {
@@ -266,16 +311,23 @@ impl<'a> Lexer<'a> {
                 }
                 None => (i + 1, TokenKind::Punct, true),
             },
-            b'0'..=b'9' => (number_end(b, i), TokenKind::Num, true),
-            b'.' if next.is_some_and(|x| x.is_ascii_digit()) => {
-                (number_end(b, i), TokenKind::Num, true)
+            b'0'..=b'9' if mysql && self.after_qualifier => (word_end(b, i), TokenKind::Word, true),
+            b'0'..=b'9' if mysql => {
+                let (end, kind) = mysql_number(b, i);
+                (end, kind, true)
             }
-            _ if is_word_start(c) => {
-                let end = i + b[i..]
-                    .iter()
-                    .position(|&x| !is_word_byte(x))
-                    .unwrap_or(b.len() - i);
-                (end, TokenKind::Word, true)
+            b'0'..=b'9' => (number_end(b, i), TokenKind::Num, true),
+            // MySQL: not after a name, where the dot qualifies it (`t.5` names `5`).
+            b'.' if next.is_some_and(|x| x.is_ascii_digit()) && !(mysql && self.after_name) => {
+                let end = if mysql {
+                    exponent_end(b, digits_end(b, i + 1))
+                } else {
+                    number_end(b, i)
+                };
+                (end, TokenKind::Num, true)
+            }
+            _ if is_word_start(c) || (mysql && c == b'$') => {
+                (word_end(b, i), TokenKind::Word, true)
             }
             _ => {
                 const TWO: [&[u8; 2]; 9] = [
@@ -287,6 +339,17 @@ impl<'a> Lexer<'a> {
                 (i + if two { 2 } else { 1 }, TokenKind::Punct, true)
             }
         }
+    }
+
+    /// Whether the executable comment whose content starts at `i` has a `*/` that
+    /// closes it: the content read as code, so that a `*/` in a string or a `#`
+    /// comment does not count. It reads the content a second time, once per comment:
+    /// inside one, no mark looks ahead again.
+    fn closes_executable(&self, i: usize) -> bool {
+        let mut inside = Lexer::new(self.src, Dialect::Mysql);
+        inside.pos = i;
+        inside.executable = true;
+        inside.any(|t| t.kind == TokenKind::Executable && t.text == "*/")
     }
 
     /// The end of the block comment opening at `i`, and whether it is closed.
@@ -337,6 +400,12 @@ impl<'a> Iterator for Lexer<'a> {
         };
         self.line += newlines(text);
         self.pos = end;
+        if kind == TokenKind::Executable {
+            // A mark opens one (again), `*/` closes it.
+            self.executable = text != "*/";
+        }
+        self.after_qualifier = self.after_name && text == ".";
+        self.after_name = matches!(kind, TokenKind::Word | TokenKind::Quoted);
         Some(tok)
     }
 }
@@ -363,6 +432,63 @@ fn is_word_start(c: u8) -> bool {
 /// PostgreSQL), so a word never ends inside a character.
 fn is_word_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// Length of MySQL's executable-comment mark at the start of `b`: `/*!` or MariaDB's
+/// `/*M!`, and the version if one follows. As the servers read it, a version is five
+/// digits, or six when a sixth follows; fewer digits are not a version but content.
+fn executable_mark(b: &[u8]) -> Option<usize> {
+    let bang = match (b.get(2), b.get(3)) {
+        (Some(b'!'), _) => 3,
+        (Some(b'M'), Some(b'!')) => 4,
+        _ => return None,
+    };
+    let digits = digits_end(b, bang) - bang;
+    Some(bang + if digits >= 5 { digits.min(6) } else { 0 })
+}
+
+fn digits_end(b: &[u8], i: usize) -> usize {
+    i + b[i..].iter().take_while(|x| x.is_ascii_digit()).count()
+}
+
+fn word_end(b: &[u8], i: usize) -> usize {
+    i + b[i..].iter().take_while(|&&x| is_word_byte(x)).count()
+}
+
+/// The end of an exponent (`e3`, `E-3`) at `i`, or `i` when there is none.
+fn exponent_end(b: &[u8], i: usize) -> usize {
+    if !matches!(b.get(i), Some(b'e' | b'E')) {
+        return i;
+    }
+    let sign = usize::from(matches!(b.get(i + 1), Some(b'+' | b'-')));
+    match b.get(i + 1 + sign) {
+        Some(x) if x.is_ascii_digit() => digits_end(b, i + 1 + sign),
+        _ => i,
+    }
+}
+
+/// What MySQL reads at a digit: a number when the run is one (`12`, `1.5`, `1e-3`,
+/// `0x1F`, `0b101`), otherwise a name (`1abc`, `0X1F`, `0x1g`, `1_000`).
+fn mysql_number(b: &[u8], i: usize) -> (usize, TokenKind) {
+    let is_name_after = |end: usize| b.get(end).is_some_and(|&x| is_word_byte(x));
+    if b[i] == b'0' && matches!(b.get(i + 1), Some(b'x' | b'b')) {
+        let hex = b[i + 1] == b'x';
+        let digit = |x: &&u8| x.is_ascii_hexdigit() && (hex || matches!(x, b'0' | b'1'));
+        let end = i + 2 + b[i + 2..].iter().take_while(digit).count();
+        if end > i + 2 && !is_name_after(end) {
+            return (end, TokenKind::Num);
+        }
+        return (word_end(b, i), TokenKind::Word);
+    }
+    let int = digits_end(b, i);
+    if b.get(int) == Some(&b'.') {
+        return (exponent_end(b, digits_end(b, int + 1)), TokenKind::Num);
+    }
+    match exponent_end(b, int) {
+        end if end > int => (end, TokenKind::Num),
+        _ if is_name_after(int) => (word_end(b, i), TokenKind::Word),
+        _ => (int, TokenKind::Num),
+    }
 }
 
 fn line_end(b: &[u8], i: usize) -> usize {
@@ -483,6 +609,65 @@ pub fn unquote(s: &str) -> String {
     inner.replace(&one.repeat(2), &one)
 }
 
+/// The value of a MySQL string literal, `'...'` or `"..."`: the quotes removed, a doubled
+/// quote and backslash escapes undone (`\%` and `\_` keep their backslash: they are
+/// LIKE's escapes). None for anything else, a prefixed literal (`b'01'`, `x'ff'`,
+/// `N'x'`) included.
+pub fn mysql_string(s: &str) -> Option<String> {
+    let q = s.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+    let inner = &s[1..];
+    let inner = inner.strip_suffix(q).unwrap_or(inner);
+    let mut out = String::with_capacity(inner.len());
+    let mut it = inner.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('0') => out.push('\0'),
+                Some('Z') => out.push('\u{1a}'),
+                Some('b') => out.push('\u{8}'),
+                Some(x @ ('%' | '_')) => {
+                    out.push('\\');
+                    out.push(x);
+                }
+                Some(x) => out.push(x),
+                None => out.push('\\'),
+            }
+        } else if c == q && it.peek() == Some(&q) {
+            it.next();
+            out.push(q);
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// `v` as a MySQL string literal in the form the servers print: single quotes, `''` for
+/// a quote, and backslash escapes for a backslash and the control characters they
+/// escape.
+pub fn mysql_quote(v: &str) -> String {
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('\'');
+    for c in v.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            '\u{1a}' => out.push_str("\\Z"),
+            '\u{8}' => out.push_str("\\b"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// The code tokens of `sql` (comments and whitespace left out), PostgreSQL's reading.
 pub fn code(sql: &str) -> Vec<Tok<'_>> {
     code_with(sql, Dialect::Postgres)
@@ -540,6 +725,22 @@ impl Punct for Tok<'_> {
     fn is_punct(&self, p: &str) -> bool {
         Tok::is_punct(self, p)
     }
+}
+
+/// Index of the `)` that closes the `(` at `t[open]`.
+pub fn group_end<T: Punct>(t: &[T], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, x) in t.iter().enumerate().skip(open) {
+        if x.is_punct("(") {
+            depth += 1;
+        } else if x.is_punct(")") {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
 }
 
 /// `t` split at the commas outside parentheses: the items of a list, the actions of an
@@ -611,6 +812,150 @@ mod tests {
         assert_eq!(kinds("a<>b", Dialect::Sqlite)[1], (Punct, "<>"));
         assert_eq!(kinds("a<>b", Dialect::Postgres)[1], (Punct, "<"));
         assert_eq!(kinds("x'00'", Dialect::Sqlite), [(Str, "x'00'")]);
+    }
+
+    fn all(sql: &str, d: Dialect) -> Vec<(TokenKind, &str)> {
+        Lexer::new(sql, d)
+            .filter(|t| t.kind != TokenKind::Space)
+            .map(|t| (t.kind, t.text))
+            .collect()
+    }
+
+    #[test]
+    fn mysql_executable_comments_are_code() {
+        use TokenKind::*;
+        let sql = "a /*!50100 PARTITION BY */ b";
+        assert_eq!(
+            all(sql, Dialect::Mysql),
+            [
+                (Word, "a"),
+                (Executable, "/*!50100"),
+                (Word, "PARTITION"),
+                (Word, "BY"),
+                (Executable, "*/"),
+                (Word, "b")
+            ]
+        );
+        assert_eq!(
+            kinds(sql, Dialect::Mysql),
+            [(Word, "a"), (Word, "PARTITION"), (Word, "BY"), (Word, "b")]
+        );
+        // Elsewhere it is a comment.
+        for d in [Dialect::Postgres, Dialect::Sqlite] {
+            assert_eq!(kinds(sql, d), [(Word, "a"), (Word, "b")]);
+        }
+        // MariaDB's mark, no version, and six digits; fewer than five are content.
+        assert_eq!(kinds("/*M!100100 x */", Dialect::Mysql), [(Word, "x")]);
+        assert_eq!(kinds("/*!x*/", Dialect::Mysql), [(Word, "x")]);
+        assert_eq!(
+            all("/*!1001001*/", Dialect::Mysql),
+            [(Executable, "/*!100100"), (Num, "1"), (Executable, "*/")]
+        );
+        assert_eq!(
+            all("/*!4 + 4 */", Dialect::Mysql)[..2],
+            [(Executable, "/*!"), (Num, "4")]
+        );
+        // `/*M` without `!` is an ordinary comment.
+        assert_eq!(kinds("/*M x */ y", Dialect::Mysql), [(Word, "y")]);
+    }
+
+    #[test]
+    fn what_closes_a_mysql_executable_comment() {
+        use TokenKind::*;
+        let code = |sql| kinds(sql, Dialect::Mysql);
+        // An ordinary comment inside one ends at its own `*/`; the next one closes.
+        assert_eq!(code("/*!50100 a /* b */ c */ d"), code("a c d"));
+        // A `*/` in a string, or after `#` or `-- `, is not the end.
+        assert_eq!(code("/*!50100 '*/' */ d"), [(Str, "'*/'"), (Word, "d")]);
+        assert_eq!(code("/*!50100 # */\n a */ d"), code("a d"));
+        assert_eq!(code("/*!50100 -- */\n a */ d"), code("a d"));
+        // A second mark does not nest: the first `*/` closes both (as MariaDB reads it).
+        assert_eq!(
+            code("/*!50100 a /*!50100 b */ c */"),
+            [
+                (Word, "a"),
+                (Word, "b"),
+                (Word, "c"),
+                (Punct, "*"),
+                (Punct, "/")
+            ]
+        );
+        // Outside one, `*/` is two characters.
+        assert_eq!(code("a */"), [(Word, "a"), (Punct, "*"), (Punct, "/")]);
+        // Glued to what it closes.
+        assert_eq!(code("/*!50100 1+2*/3"), code("1+2 3"));
+    }
+
+    #[test]
+    fn an_open_mysql_executable_comment_is_flagged() {
+        let t: Vec<Token> = Lexer::new("SELECT 1\n/*!50100 + '*/'", Dialect::Mysql).collect();
+        let open: Vec<&Token> = t.iter().filter(|t| t.unterminated).collect();
+        assert_eq!(open.len(), 1, "{t:?}");
+        let p = open[0].problem().unwrap();
+        assert_eq!(
+            (p.what, p.line, p.offset),
+            (Unterminated::ExecutableComment, 2, 9)
+        );
+        assert_eq!(p.to_string(), "unterminated /*! comment");
+        assert!(p.hint().contains("`*/`"));
+        // Closed, or only a mark inside a closed one: nothing flagged.
+        for sql in ["/*!50100 a /*!50100 b */", "/*!*/", "/*!50100 `*/` */"] {
+            assert!(
+                !Lexer::new(sql, Dialect::Mysql).any(|t| t.unterminated),
+                "{sql}"
+            );
+        }
+        assert!(Lexer::new("/*!", Dialect::Mysql).any(|t| t.unterminated));
+    }
+
+    #[test]
+    fn mysql_numbers_and_names() {
+        use TokenKind::*;
+        let my = |sql| kinds(sql, Dialect::Mysql);
+        // A run that is not a number is a name.
+        for name in [
+            "1abc", "0X1F", "0x1g", "0x", "0b12", "1_000", "1e", "$x", "a$b",
+        ] {
+            assert_eq!(my(name), [(Word, name)], "{name}");
+        }
+        for num in [
+            "12", "1.5", "1.", ".5", "1e3", "1E-3", "1.5e+3", "0x1F", "0b101",
+        ] {
+            assert_eq!(my(num), [(Num, num)], "{num}");
+        }
+        assert_eq!(my("1e3abc"), [(Num, "1e3"), (Word, "abc")]);
+        assert_eq!(my("1.5abc"), [(Num, "1.5"), (Word, "abc")]);
+        assert_eq!(my("1e+"), [(Word, "1e"), (Punct, "+")]);
+        // After a name and its dot comes a name, even a digit.
+        assert_eq!(my("t.5"), [(Word, "t"), (Punct, "."), (Word, "5")]);
+        assert_eq!(
+            my("`t`.1e3"),
+            [(Quoted, "`t`"), (Punct, "."), (Word, "1e3")]
+        );
+        assert_eq!(my("t .5"), [(Word, "t"), (Num, ".5")]);
+        assert_eq!(my("(.5)")[1], (Num, ".5"));
+        // PostgreSQL's reading is unchanged.
+        assert_eq!(kinds("1abc", Dialect::Postgres), [(Num, "1abc")]);
+        assert_eq!(kinds("$x", Dialect::Sqlite)[0], (Punct, "$"));
+    }
+
+    #[test]
+    fn mysql_strings_and_comments() {
+        use TokenKind::*;
+        let my = |sql| kinds(sql, Dialect::Mysql);
+        // Backslashes escape in both quotes and after a prefix; a doubled quote too.
+        assert_eq!(my(r#""a\"b" c"#), [(Str, r#""a\"b""#), (Word, "c")]);
+        assert_eq!(my(r"N'a\'b' c"), [(Str, r"N'a\'b'"), (Word, "c")]);
+        assert_eq!(my("'it''s' c"), [(Str, "'it''s'"), (Word, "c")]);
+        assert_eq!(my("b'01' x'ff'"), [(Str, "b'01'"), (Str, "x'ff'")]);
+        // No E'' strings: `e` is a name, then a string.
+        assert_eq!(my("e'x'"), [(Word, "e"), (Str, "'x'")]);
+        // `--` is a comment before whitespace or a control character, or at the end.
+        assert_eq!(my("1--\tx"), [(Num, "1")]);
+        assert_eq!(my("1--"), [(Num, "1")]);
+        assert_eq!(my("1 #x\n2"), [(Num, "1"), (Num, "2")]);
+        // Block comments do not nest.
+        assert_eq!(my("/* /* */ x"), [(Word, "x")]);
     }
 
     #[test]

@@ -312,7 +312,7 @@ pub fn implicitly_no_transaction(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::lex::Unterminated;
+    use crate::sql::lex::{Token, Unterminated};
     use proptest::prelude::*;
 
     fn sqls(t: &str) -> Vec<String> {
@@ -457,6 +457,47 @@ mod tests {
         assert!(my.problems.is_empty());
     }
 
+    fn mysql_sqls(t: &str) -> Vec<(String, usize)> {
+        split_with(t, Dialect::Mysql)
+            .statements
+            .into_iter()
+            .map(|s| (s.sql, s.line))
+            .collect()
+    }
+
+    /// mysqldump's `/*!40101 SET ... */;` and its triggers are statements the server
+    /// runs, not comments to drop.
+    #[test]
+    fn mysql_executable_comments_are_statements() {
+        let t = "/*!40101 SET NAMES utf8 */;\n/*!50100 SELECT ';' */;\n# c\nSELECT 1;";
+        assert_eq!(
+            mysql_sqls(t),
+            [
+                ("/*!40101 SET NAMES utf8 */".to_string(), 1),
+                ("/*!50100 SELECT ';' */".to_string(), 2),
+                ("# c\nSELECT 1".to_string(), 4)
+            ]
+        );
+        let t = "DELIMITER ;;\n/*!50003 CREATE*/ /*!50003 TRIGGER t BEFORE INSERT ON x FOR EACH ROW BEGIN SET NEW.a = 1; END */;;\nDELIMITER ;\n/*!40101 SET x = 1 */;";
+        let s = mysql_sqls(t);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(s[0].0.ends_with("END */") && s[0].1 == 2, "{s:?}");
+        assert_eq!(s[1], ("/*!40101 SET x = 1 */".to_string(), 4));
+        // Without a DELIMITER, a `;` inside one ends the statement, as the mysql client
+        // splits it (the server then refuses the half).
+        assert_eq!(mysql_sqls("/*!50100 SELECT 1; SELECT 2 */;").len(), 2);
+    }
+
+    #[test]
+    fn an_open_mysql_executable_comment_is_a_problem() {
+        let s = split_with("SELECT 1;\n/*!50100 SELECT 2;\nSELECT 3;", Dialect::Mysql);
+        let p: Vec<(Unterminated, usize)> = s.problems.iter().map(|p| (p.what, p.line)).collect();
+        assert_eq!(p, [(Unterminated::ExecutableComment, 2)]);
+        assert!(split_with("/*!50100 SELECT 2 */;", Dialect::Mysql)
+            .problems
+            .is_empty());
+    }
+
     /// Inputs that once panicked or that sit on a boundary of the lexer, in every dialect.
     const FIXED: &[&str] = &[
         "-- Создать таблицу\nCREATE TABLE t (x int);",
@@ -492,6 +533,19 @@ mod tests {
         "BEGIN ATOMIC",
         "BEGIN ATOMIC END END END;",
         "\r\n;\r\n",
+        "/*!",
+        "/*M!",
+        "/*M",
+        "/*!5010",
+        "/*!*/*/",
+        "/*!/*!*/",
+        "/*!'*/",
+        "/*!#*/",
+        "0x",
+        "0b",
+        "t.1",
+        "`t`.5e",
+        "$é",
     ];
 
     #[test]
@@ -526,13 +580,30 @@ mod tests {
         Ok(())
     }
 
-    /// SQL's significant characters, some non-ASCII text, and a byte-order mark.
+    /// SQL's significant characters, some non-ASCII text, a byte-order mark, and MySQL's
+    /// executable-comment marks.
     const SQLISH: &str =
-        "[a-zA-Z0-9_ \\t\\r\\n;:,.()'\"`$/*#\\\\\\[\\]+=<>-]|é|日本|🦀|\u{feff}|Создать|BEGIN ATOMIC |END |CASE |\\$\\$|\\$t\\$";
+        "[a-zA-Z0-9_ \\t\\r\\n;:,.()'\"`$/*#!\\\\\\[\\]+=<>-]|é|日本|🦀|\u{feff}|Создать|BEGIN ATOMIC |END |CASE |\\$\\$|\\$t\\$|/\\*!50100 |/\\*M!100100 |\\*/";
 
     fn sqlish(max: usize) -> impl Strategy<Value = String> {
         proptest::collection::vec(proptest::string::string_regex(SQLISH).unwrap(), 0..max)
             .prop_map(|v| v.concat())
+    }
+
+    /// MySQL code without comments, in whole tokens glued or spaced: names (some
+    /// starting with a digit or `$`), numbers, strings and quoted names holding comment
+    /// characters and escapes, punctuation.
+    fn mysql_code() -> impl Strategy<Value = String> {
+        let piece = proptest::prop_oneof![
+            "[a-zA-Z_$é][a-zA-Z0-9_$é]{0,5}",
+            "[0-9]{1,3}(\\.[0-9]{0,2})?(e[+-]?[0-9]{1,2})?|0x[0-9a-fA-F]{1,3}|0b[01]{1,3}|[0-9][a-z_]{1,3}",
+            "'([a-z;*/#!-]|\\\\[a-z'*]|''){0,6}'",
+            "\"([a-z;*/#!' -]|\\\\\"){0,6}\"",
+            "`([a-z;*/#!' -]|``){0,6}`",
+            "[-+*/.,;()=<>!@]",
+        ];
+        proptest::collection::vec((piece, "[ \n]?"), 0..12)
+            .prop_map(|v| v.into_iter().map(|(p, sep)| p + &sep).collect())
     }
 
     proptest! {
@@ -558,6 +629,24 @@ mod tests {
             for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
                 check(&t, d)?;
             }
+        }
+
+        /// MySQL reads the content of an executable comment as the same code without the
+        /// comment, for content that neither leaves text open nor holds comments or a
+        /// `*/` of its own.
+        #[test]
+        fn mysql_executable_content_reads_as_code(t in mysql_code(), mark in "/\\*!|/\\*!50100|/\\*M!100100") {
+            let alone: Vec<Token> = Lexer::new(&t, Dialect::Mysql).collect();
+            prop_assume!(alone.iter().all(|x| !x.unterminated && matches!(
+                x.kind,
+                TokenKind::Space | TokenKind::Word | TokenKind::Quoted | TokenKind::Str | TokenKind::Num | TokenKind::Punct
+            )));
+            prop_assume!(!alone.windows(2).any(|w| w[0].text == "*" && w[1].text == "/"));
+            // A leading digit would join the version.
+            prop_assume!(!t.starts_with(|c: char| c.is_ascii_digit()));
+            let wrapped = format!("{mark}{t} */");
+            prop_assert_eq!(lex::code_with(&wrapped, Dialect::Mysql), lex::code_with(&t, Dialect::Mysql));
+            prop_assert!(!Lexer::new(&wrapped, Dialect::Mysql).any(|x| x.unterminated));
         }
 
         /// Joining the statements with the delimiter (on a line of its own, so a trailing

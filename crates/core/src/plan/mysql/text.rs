@@ -1,17 +1,19 @@
 //! Reading MySQL's DDL text.
 //!
-//! A tokenizer that knows MySQL's lexical rules where they differ from standard SQL:
-//! backquoted identifiers, backslash escapes in strings, `#` comments, `--` comments
-//! that need a space after them, and versioned comments (`/*!50100 ... */`,
-//! MariaDB's `/*M!100100 ... */`) whose content is code that the server runs. Then a
-//! reader for `CREATE TABLE` as `SHOW CREATE TABLE` prints it (and as lockstep's planner
-//! writes it), which yields the same model the inspector builds from
-//! `information_schema`. Neither ever fails loudly: what the reader cannot place, it
-//! keeps as text in `unknown`, so that a comparison sees it.
+//! The tokens come from the one lexer in its MySQL mode (backquoted names, backslash
+//! escapes in strings, `#` comments, `--` comments that need a space after them, and
+//! executable comments, `/*!50100 ... */` and MariaDB's `/*M!100100 ... */`, whose
+//! content is code that the server runs). On them, a reader for `CREATE TABLE` as
+//! `SHOW CREATE TABLE` prints it (and as lockstep's planner writes it), which yields the
+//! same model the inspector builds from `information_schema`. It never fails loudly:
+//! what it cannot place, it keeps as text in `unknown`, so that a comparison sees it.
 
 use super::types;
 use crate::model::*;
+pub use crate::sql::lex::{group_end, mysql_quote as quote_str};
+use crate::sql::lex::{mysql_string, split_commas, unquote, Dialect, Lexer, Punct, TokenKind};
 
+/// What a token is, as the readers of MySQL's text need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Word,
@@ -23,6 +25,8 @@ pub enum Kind {
     Punct,
 }
 
+/// A code token with its span, so that readers can tell glued tokens (`f(`, `t.c`) from
+/// spaced ones.
 #[derive(Debug, Clone, Copy)]
 pub struct Tok<'a> {
     pub kind: Kind,
@@ -40,290 +44,49 @@ impl Tok<'_> {
         self.kind == Kind::Punct && self.text == p
     }
 
-    /// The name this token spells: a backquoted identifier unquoted, a word as is.
+    /// The name this token spells: a backquoted identifier or a string unquoted, a word
+    /// as is.
     pub fn name(&self) -> String {
         match self.kind {
-            Kind::Ident => unquote_ident(self.text),
+            Kind::Ident => unquote(self.text),
             Kind::Str => unquote_str(self.text),
             _ => self.text.to_string(),
         }
     }
 }
 
-pub fn unquote_ident(s: &str) -> String {
-    let inner = s.strip_prefix('`').unwrap_or(s);
-    let inner = inner.strip_suffix('`').unwrap_or(inner);
-    inner.replace("``", "`")
+impl Punct for Tok<'_> {
+    fn is_punct(&self, p: &str) -> bool {
+        Tok::is_punct(self, p)
+    }
 }
 
 /// The value of a string literal: quotes removed, `''` and backslash escapes resolved.
+/// Anything else (a prefixed literal) as written.
 pub fn unquote_str(s: &str) -> String {
-    let Some(q) = s.chars().next().filter(|c| *c == '\'' || *c == '"') else {
-        return s.to_string();
-    };
-    let inner = &s[1..];
-    let inner = inner.strip_suffix(q).unwrap_or(inner);
-    let mut out = String::with_capacity(inner.len());
-    let mut it = inner.chars().peekable();
-    while let Some(c) = it.next() {
-        if c == '\\' {
-            match it.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some('0') => out.push('\0'),
-                Some('Z') => out.push('\u{1a}'),
-                Some('b') => out.push('\u{8}'),
-                // `\%` and `\_` keep their backslash (they are LIKE escapes).
-                Some(x @ ('%' | '_')) => {
-                    out.push('\\');
-                    out.push(x);
-                }
-                Some(x) => out.push(x),
-                None => out.push('\\'),
-            }
-        } else if c == q && it.peek() == Some(&q) {
-            it.next();
-            out.push(q);
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    mysql_string(s).unwrap_or_else(|| s.to_string())
 }
 
-/// A string literal in the form the servers print: single quotes, `''` for a quote and
-/// backslash escapes for backslash and control characters.
-pub fn quote_str(v: &str) -> String {
-    let mut out = String::with_capacity(v.len() + 2);
-    out.push('\'');
-    for c in v.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\0' => out.push_str("\\0"),
-            '\u{1a}' => out.push_str("\\Z"),
-            '\u{8}' => out.push_str("\\b"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
-fn is_word_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
-}
-
+/// The code tokens of `s`, read by the one lexer with MySQL's rules.
 pub fn tokenize(s: &str) -> Vec<Tok<'_>> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    // Open versioned comments: their closing `*/` is skipped, their content kept.
-    let mut versioned = 0usize;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        if c == b'#'
-            || (c == b'-'
-                && b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2).is_none_or(|x| x.is_ascii_whitespace()))
-        {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-            continue;
-        }
-        if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            let mut j = i + 2;
-            if b.get(j) == Some(&b'M') && b.get(j + 1) == Some(&b'!') {
-                j += 1;
-            }
-            if b.get(j) == Some(&b'!') {
-                j += 1;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    j += 1;
-                }
-                versioned += 1;
-                i = j;
-                continue;
-            }
-            i += 2;
-            while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                i += 1;
-            }
-            i = (i + 2).min(b.len());
-            continue;
-        }
-        if versioned > 0 && c == b'*' && b.get(i + 1) == Some(&b'/') {
-            versioned -= 1;
-            i += 2;
-            continue;
-        }
-        let start = i;
-        let kind = match c {
-            b'\'' | b'"' => {
-                i = string_end(b, i);
-                Kind::Str
-            }
-            b'`' => {
-                i += 1;
-                while i < b.len() {
-                    if b[i] == b'`' {
-                        if b.get(i + 1) == Some(&b'`') {
-                            i += 2;
-                            continue;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    i += 1;
-                }
-                Kind::Ident
-            }
-            b'b' | b'B' | b'x' | b'X' | b'n' | b'N' if b.get(i + 1) == Some(&b'\'') => {
-                i = string_end(b, i + 1);
-                Kind::Str
-            }
-            b'0'..=b'9' => {
-                i = number_end(b, i);
-                // `1abc` is an identifier in MySQL.
-                if i < b.len() && is_word_byte(b[i]) {
-                    while i < b.len() && is_word_byte(b[i]) {
-                        i += 1;
-                    }
-                    Kind::Word
-                } else {
-                    Kind::Num
-                }
-            }
-            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit)
-                && !out.last().is_some_and(|t: &Tok| {
-                    matches!(t.kind, Kind::Word | Kind::Ident) && t.end == i
-                }) =>
-            {
-                i = number_end(b, i);
-                Kind::Num
-            }
-            _ if is_word_byte(c) => {
-                while i < b.len() && is_word_byte(b[i]) {
-                    i += 1;
-                }
-                Kind::Word
-            }
-            _ => {
-                const OPS: [&str; 12] = [
-                    "<=>", "->>", "<=", ">=", "<>", "!=", "||", "&&", ":=", "->", "<<", ">>",
-                ];
-                let len = OPS
-                    .iter()
-                    .find(|op| s[i..].starts_with(*op))
-                    .map_or(1, |op| op.len());
-                // One whole character, even outside ASCII.
-                let len = if len == 1 {
-                    s[i..].chars().next().map_or(1, char::len_utf8)
-                } else {
-                    len
-                };
-                i += len;
-                Kind::Punct
-            }
-        };
-        out.push(Tok {
-            kind,
-            text: &s[start..i],
-            start,
-            end: i,
-        });
-    }
-    out
-}
-
-fn string_end(b: &[u8], open: usize) -> usize {
-    let q = b[open];
-    let mut i = open + 1;
-    while i < b.len() {
-        if b[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if b[i] == q {
-            if b.get(i + 1) == Some(&q) {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i += 1;
-    }
-    b.len()
-}
-
-fn number_end(b: &[u8], start: usize) -> usize {
-    let hex = b.get(start) == Some(&b'0') && matches!(b.get(start + 1), Some(b'x' | b'X'));
-    let mut i = start + 1;
-    while i < b.len() {
-        let x = b[i];
-        let exponent_sign = (x == b'+' || x == b'-') && !hex && matches!(b[i - 1], b'e' | b'E');
-        if x.is_ascii_digit()
-            || x == b'.'
-            || exponent_sign
-            || (hex && x.is_ascii_hexdigit())
-            || (hex && i == start + 1)
-            || (!hex
-                && matches!(x, b'e' | b'E')
-                && b.get(i + 1)
-                    .is_some_and(|n| n.is_ascii_digit() || *n == b'+' || *n == b'-'))
-        {
-            i += 1;
-        } else {
-            break;
-        }
-    }
-    i
-}
-
-/// Index of the `)` that closes the `(` at `open`.
-pub fn group_end(toks: &[Tok], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, t) in toks.iter().enumerate().skip(open) {
-        if t.is_punct("(") {
-            depth += 1;
-        } else if t.is_punct(")") {
-            depth = depth.checked_sub(1)?;
-            if depth == 0 {
-                return Some(i);
-            }
-        }
-    }
-    None
-}
-
-/// Splits at commas outside parentheses.
-pub fn split_commas<'t, 'a>(toks: &'t [Tok<'a>]) -> Vec<&'t [Tok<'a>]> {
-    let mut out = vec![];
-    let mut depth = 0i32;
-    let mut start = 0;
-    for (i, t) in toks.iter().enumerate() {
-        if t.is_punct("(") {
-            depth += 1;
-        } else if t.is_punct(")") {
-            depth -= 1;
-        } else if t.is_punct(",") && depth == 0 {
-            out.push(&toks[start..i]);
-            start = i + 1;
-        }
-    }
-    if start < toks.len() {
-        out.push(&toks[start..]);
-    }
-    out
+    Lexer::new(s, Dialect::Mysql)
+        .filter_map(|t| {
+            let kind = match t.kind {
+                TokenKind::Word => Kind::Word,
+                TokenKind::Quoted => Kind::Ident,
+                TokenKind::Str => Kind::Str,
+                TokenKind::Num => Kind::Num,
+                TokenKind::Punct => Kind::Punct,
+                _ => return None,
+            };
+            Some(Tok {
+                kind,
+                text: t.text,
+                start: t.start,
+                end: t.end(),
+            })
+        })
+        .collect()
 }
 
 /// The tokens as text: one space where the source had any gap (whitespace or a
@@ -336,10 +99,12 @@ pub fn join(toks: &[Tok]) -> String {
         if prev_end.is_some_and(|e| t.start > e) {
             out.push(' ');
         }
-        if t.kind == Kind::Str && (t.text.starts_with('\'') || t.text.starts_with('"')) {
-            out.push_str(&quote_str(&unquote_str(t.text)));
-        } else {
-            out.push_str(t.text);
+        let value = (t.kind == Kind::Str)
+            .then(|| mysql_string(t.text))
+            .flatten();
+        match value {
+            Some(v) => out.push_str(&quote_str(&v)),
+            None => out.push_str(t.text),
         }
         prev_end = Some(t.end);
     }
@@ -880,11 +645,7 @@ fn options(toks: &[Tok], p: &mut ParsedTable) {
             p.unknown.push(format!("table option {}", tk.text));
             return;
         };
-        let value = match v.kind {
-            Kind::Str => unquote_str(v.text),
-            Kind::Ident => unquote_ident(v.text),
-            _ => v.text.to_string(),
-        };
+        let value = v.name();
         match key.as_str() {
             "engine" | "type" => t.engine = Some(value),
             "charset" => t.charset = Some(value),
@@ -925,7 +686,7 @@ mod tests {
         );
         assert_eq!(unquote_str("'it''s \\' x\\\\'"), "it's ' x\\");
         assert_eq!(quote_str("it's a\\b"), "'it''s a\\\\b'");
-        assert_eq!(unquote_ident("`b``c`"), "b`c");
+        assert_eq!(tokenize("`b``c`")[0].name(), "b`c");
     }
 
     #[test]
@@ -979,6 +740,22 @@ mod tests {
         );
     }
 
+    /// The server runs what executable comments hold, and so the reader reads it: a
+    /// `*/` inside a string in one does not end it, MariaDB's `/*M!` counts too.
+    #[test]
+    fn executable_comments_are_read_as_code() {
+        let sql = "CREATE TABLE `t` (\n  `id` int NOT NULL /*!50100 COMMENT 'a */ b' */,\n  `c` int /*M!100301 INVISIBLE */ DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB /*!50100 PARTITION BY HASH (`id`)\nPARTITIONS 2 */";
+        let p = parse_create_table(sql, "main").unwrap();
+        assert!(p.unknown.is_empty(), "{:?}", p.unknown);
+        let c = |n: &str| p.table.column(n).unwrap();
+        assert_eq!(c("id").comment.as_deref(), Some("a */ b"));
+        assert!(c("c").invisible);
+        assert_eq!(
+            p.table.partition_key.as_deref(),
+            Some("PARTITION BY HASH (`id`) PARTITIONS 2")
+        );
+    }
+
     #[test]
     fn garbage_does_not_panic() {
         for s in [
@@ -991,6 +768,8 @@ mod tests {
             "CREATE TABLE `t",
             "CREATE TABLE t (a enum('x",
             "'\\",
+            "CREATE TABLE t (a int /*!50100",
+            "CREATE TABLE t (a int) /*!50100 PARTITION BY */ */",
         ] {
             let _ = parse_create_table(s, "main");
             let _ = tokenize(s);
