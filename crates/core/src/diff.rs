@@ -611,7 +611,7 @@ fn pair_constraints<'a>(
     let auto = |c: &Constraint| match &c.name {
         None => true,
         Some(n) if dialect == Dialect::Mysql => {
-            crate::plan::mysql::types::is_system_named(table, n)
+            crate::dialect::mysql::types::is_system_named(table, n)
         }
         Some(n) => looks_system_named(table, n, constraint_suffix(&c.kind)),
     };

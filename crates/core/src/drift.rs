@@ -86,8 +86,8 @@ fn column_text(c: &Column) -> String {
     s
 }
 
-fn constraint_text(c: &Constraint) -> String {
-    let mut s = crate::plan::postgres::constraint_body(c);
+fn constraint_text(d: Dialect, c: &Constraint) -> String {
+    let mut s = crate::dialect::constraint_text(d, c);
     if c.not_valid {
         s.push_str(" NOT VALID");
     }
@@ -95,7 +95,7 @@ fn constraint_text(c: &Constraint) -> String {
 }
 
 /// (kind, object, text) of one side of a change; None for changes drift ignores.
-fn side(c: &Change) -> Option<(&'static str, String, Side, String)> {
+fn side(d: Dialect, c: &Change) -> Option<(&'static str, String, Side, String)> {
     use Change::*;
     Some(match c {
         CreateSchema { schema } => (
@@ -174,15 +174,15 @@ fn side(c: &Change) -> Option<(&'static str, String, Side, String)> {
         ),
         AddConstraint { table, constraint } => (
             "constraint",
-            format!("{}.{}", table, constraint_name(constraint)),
+            format!("{}.{}", table, constraint_name(d, constraint)),
             Side::Actual,
-            constraint_text(constraint),
+            constraint_text(d, constraint),
         ),
         DropConstraint { table, constraint } => (
             "constraint",
-            format!("{}.{}", table, constraint_name(constraint)),
+            format!("{}.{}", table, constraint_name(d, constraint)),
             Side::Expected,
-            constraint_text(constraint),
+            constraint_text(d, constraint),
         ),
         CreateIndex { index } => ("index", index.name.key(), Side::Actual, index_text(index)),
         DropIndex { index } => ("index", index.name.key(), Side::Expected, index_text(index)),
@@ -251,10 +251,10 @@ fn view_kind(v: &View) -> &'static str {
     }
 }
 
-fn constraint_name(c: &Constraint) -> String {
+fn constraint_name(d: Dialect, c: &Constraint) -> String {
     c.name
         .clone()
-        .unwrap_or_else(|| format!("({})", constraint_text(c)))
+        .unwrap_or_else(|| format!("({})", constraint_text(d, c)))
 }
 
 fn index_text(i: &Index) -> String {
@@ -575,7 +575,7 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
             Change::CreateTrigger { trigger } if created.contains(&&trigger.table) => continue,
             _ => {}
         }
-        if let Some((kind, object, s, text)) = side(c) {
+        if let Some((kind, object, s, text)) = side(actual.dialect, c) {
             let e = pairs.entry((kind, object)).or_default();
             match s {
                 Side::Expected => e.0 = Some(text),
@@ -771,7 +771,7 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
             AlterConstraint { table, from, to } => props(
                 &mut out,
                 "constraint",
-                &format!("{}.{}", table, constraint_name(to)),
+                &format!("{}.{}", table, constraint_name(actual.dialect, to)),
                 (&None, &None),
                 (&from.comment, &to.comment),
                 (&[], &[]),

@@ -3,6 +3,7 @@
 //! Architecture invariant: nothing here does I/O. The model knows nothing about
 //! connections; the `lockstep-db` crate fills it in.
 
+pub mod dialect;
 pub mod diff;
 pub mod drift;
 pub mod lint;

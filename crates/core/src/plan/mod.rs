@@ -9,15 +9,11 @@
 //! expressions, view and function definitions, as the server prints them) is SQL by
 //! design and passes through; SQLite's, kept as typed, loses its comments first.
 
-pub mod mysql;
-pub mod postgres;
-pub mod sqlite;
-
 #[cfg(test)]
 mod hostile;
 
 use crate::diff::Change;
-use crate::model::{Database, Dialect};
+use crate::model::Database;
 use serde::Serialize;
 
 /// One statement of a plan.
@@ -106,11 +102,7 @@ impl Plan {
 
 /// Plans for the dialect of `to`.
 pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
-    match to.dialect {
-        Dialect::Postgres => postgres::plan(changes, from, to),
-        Dialect::Sqlite => sqlite::plan(changes, from, to),
-        Dialect::Mysql => mysql::plan(changes, from, to),
-    }
+    crate::dialect::plan(changes, from, to)
 }
 
 /// Quotes an identifier with double quotes, always (the security rule: identifiers are

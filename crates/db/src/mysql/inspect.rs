@@ -20,10 +20,10 @@
 //! have different names compare equal. lockstep's own `lockstep_*` objects are left out.
 
 use crate::{DbError, DbUrl};
+use lockstep_core::dialect::mysql::text::{self, quote_str};
+use lockstep_core::dialect::mysql::types::{self, KeyPart, RawIndex};
+use lockstep_core::dialect::mysql::{create_table, ident, Server, SCHEMA};
 use lockstep_core::model::*;
-use lockstep_core::plan::mysql::text::{self, quote_str};
-use lockstep_core::plan::mysql::types::{self, KeyPart, RawIndex};
-use lockstep_core::plan::mysql::{create_table, ident, Server, SCHEMA};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{Executor, Row};
 use std::collections::{BTreeMap, BTreeSet};

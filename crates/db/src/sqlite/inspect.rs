@@ -2,13 +2,13 @@
 //!
 //! The table-valued pragmas expose columns, keys and indexes; everything else (constraint
 //! names, CHECKs, collations, generated expressions, AUTOINCREMENT) lives only in the
-//! stored CREATE text, which `lockstep_core::plan::sqlite::text` reads. Each query joins
+//! stored CREATE text, which `lockstep_core::dialect::sqlite::text` reads. Each query joins
 //! a pragma over every table at once, so the number of queries is fixed whatever the size
 //! of the schema, and all of them run in one read transaction.
 
 use crate::{DbError, DbUrl};
+use lockstep_core::dialect::sqlite::text::{self, ConstraintSqlKind, TableSql};
 use lockstep_core::model::*;
-use lockstep_core::plan::sqlite::text::{self, ConstraintSqlKind, TableSql};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, Row};
 use std::collections::{BTreeMap, BTreeSet};

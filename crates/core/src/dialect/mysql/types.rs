@@ -20,7 +20,7 @@
 //! - Expressions: charset introducers (`_utf8mb4'x'`) and redundant outer parentheses
 //!   dropped, whitespace normalized.
 
-use super::ident;
+use super::plan::ident;
 use super::text::{group_end, join, quote_str, tokenize, unquote_str, Kind};
 use crate::model::*;
 

@@ -23,12 +23,10 @@
 //! the server, so that environments with different database names compare equal.
 //! Objects in other databases keep their database's name.
 
-pub mod text;
-pub mod types;
-
-use super::{Plan, Statement};
+use super::{text, types};
 use crate::diff::{topo, Change};
 use crate::model::*;
+use crate::plan::{Plan, Statement};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The schema name of the database a MySQL model was read from.
@@ -339,6 +337,11 @@ fn column_sql(
 
 fn cols(v: &[String]) -> String {
     v.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
+}
+
+/// A constraint as MySQL writes it, for people.
+pub fn constraint_text(c: &Constraint) -> String {
+    constraint_sql(c)
 }
 
 /// A table constraint as written inside CREATE TABLE or after ALTER TABLE ADD.

@@ -1,0 +1,86 @@
+//! One folder per dialect, each with the same files: `plan.rs` (changes to SQL),
+//! `types.rs` (the dialect's types), `text.rs` (its SQL text, read or written). This file
+//! is the core's dispatch on the dialect, and says what each engine can do.
+
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
+use crate::diff::Change;
+use crate::model::{Constraint, Database, Dialect};
+use crate::plan::Plan;
+
+/// What an engine can do, for the planners, deploy and lint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite); on MySQL
+    /// every DDL statement commits on its own.
+    pub transactional_ddl: bool,
+    /// Some statements must run outside a transaction (`CREATE INDEX CONCURRENTLY`).
+    pub statements_outside_transactions: bool,
+    /// Locks are named by mode (ACCESS EXCLUSIVE…) and `lock_timeout` bounds the wait.
+    pub lock_timeout: &'static str,
+}
+
+pub fn capabilities(d: Dialect) -> Capabilities {
+    match d {
+        Dialect::Postgres => Capabilities {
+            transactional_ddl: true,
+            statements_outside_transactions: true,
+            lock_timeout: "lock_timeout",
+        },
+        Dialect::Sqlite => Capabilities {
+            transactional_ddl: true,
+            statements_outside_transactions: false,
+            lock_timeout: "busy_timeout",
+        },
+        Dialect::Mysql => Capabilities {
+            transactional_ddl: false,
+            statements_outside_transactions: false,
+            lock_timeout: "lock_wait_timeout",
+        },
+    }
+}
+
+/// The plan that turns `from` into `to`, in `to`'s dialect.
+pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
+    match to.dialect {
+        Dialect::Postgres => postgres::plan(changes, from, to),
+        Dialect::Sqlite => sqlite::plan(changes, from, to),
+        Dialect::Mysql => mysql::plan(changes, from, to),
+    }
+}
+
+/// A constraint as its dialect writes it, for people (drift items).
+pub fn constraint_text(d: Dialect, c: &Constraint) -> String {
+    match d {
+        Dialect::Mysql => mysql::constraint_text(c),
+        // SQLite reads constraints as PostgreSQL writes them: same syntax for the kinds
+        // SQLite has.
+        Dialect::Postgres | Dialect::Sqlite => postgres::text::constraint_body(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// A dialect is one folder with the same file names as every other.
+    #[test]
+    fn every_dialect_folder_has_the_same_files() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/dialect");
+        let files = |d: &str| -> BTreeSet<String> {
+            std::fs::read_dir(dir.join(d))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+        let pg = files("postgres");
+        assert_eq!(files("sqlite"), pg);
+        assert_eq!(files("mysql"), pg);
+        for f in ["mod.rs", "plan.rs", "types.rs", "text.rs"] {
+            assert!(pg.contains(f), "{f}");
+        }
+    }
+}
