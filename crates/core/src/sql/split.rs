@@ -28,7 +28,7 @@ pub struct Stmt {
 /// A file's statements, and what the file leaves open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Split {
-    /// Comment-only pieces are left out.
+    /// Pieces with nothing but comments before their terminator are left out.
     pub statements: Vec<Stmt>,
     /// Unterminated comments, strings, quoted names and dollar quotes, in file order.
     pub problems: Vec<Problem>,
@@ -182,39 +182,41 @@ impl Statements<'_> {
             }
         }
         self.line_start = false;
-        self.code_line.get_or_insert(tok.line);
-        match tok.kind {
-            TokenKind::Punct
-                if self.delimiter.is_none() && self.atomic_depth == 0 && tok.text == ";" =>
-            {
-                return self.cut(tok.start, tok.end());
-            }
-            TokenKind::Word => {
-                // A custom delimiter glued to a word (`END$$`, MySQL's habit) still ends
-                // the statement: the word stops where the delimiter starts. (Not at 0:
-                // the check before lexing caught that.)
-                let glued = self.delimiter.as_deref().and_then(|d| tok.text.find(d));
-                let word = match glued {
-                    Some(k) if k > 0 && self.atomic_depth == 0 => {
-                        self.lx.reset_to(tok.start + k, tok.line);
-                        &tok.text[..k]
-                    }
-                    _ => tok.text,
-                };
-                let w = Tok {
-                    kind: TokenKind::Word,
-                    text: word,
-                };
-                // CASE ... END nests inside an atomic body; its END must not close it.
-                if (self.after_begin && w.is("ATOMIC")) || (self.atomic_depth > 0 && w.is("CASE")) {
-                    self.atomic_depth += 1;
-                } else if self.atomic_depth > 0 && w.is("END") {
-                    self.atomic_depth -= 1;
-                }
-                self.after_begin = w.is("BEGIN");
-            }
-            _ => {}
+        // The terminator is not code of its own: a piece that is nothing else is no
+        // statement.
+        if tok.kind == TokenKind::Punct
+            && self.delimiter.is_none()
+            && self.atomic_depth == 0
+            && tok.text == ";"
+        {
+            return self.cut(tok.start, tok.end());
         }
+        self.code_line.get_or_insert(tok.line);
+        if tok.kind != TokenKind::Word {
+            return None;
+        }
+        // A custom delimiter glued to a word (`END$$`, MySQL's habit) still ends
+        // the statement: the word stops where the delimiter starts. (Not at 0:
+        // the check before lexing caught that.)
+        let glued = self.delimiter.as_deref().and_then(|d| tok.text.find(d));
+        let word = match glued {
+            Some(k) if k > 0 && self.atomic_depth == 0 => {
+                self.lx.reset_to(tok.start + k, tok.line);
+                &tok.text[..k]
+            }
+            _ => tok.text,
+        };
+        let w = Tok {
+            kind: TokenKind::Word,
+            text: word,
+        };
+        // CASE ... END nests inside an atomic body; its END must not close it.
+        if (self.after_begin && w.is("ATOMIC")) || (self.atomic_depth > 0 && w.is("CASE")) {
+            self.atomic_depth += 1;
+        } else if self.atomic_depth > 0 && w.is("END") {
+            self.atomic_depth -= 1;
+        }
+        self.after_begin = w.is("BEGIN");
         None
     }
 }
@@ -433,6 +435,16 @@ mod tests {
         assert_eq!(problems("DO $x$ BEGIN\n END $y$;"), [(DollarQuote, 1)]);
         assert!(split("SELECT '' /* */ $$ $$ \"\" ``;").problems.is_empty());
         assert!(split("SELECT 1").checked().is_ok());
+    }
+
+    /// A terminator with nothing but comments before it ends no statement: sent alone,
+    /// MariaDB answers "Query was empty", and the mysql client skips it too.
+    #[test]
+    fn a_lone_terminator_is_no_statement() {
+        assert_eq!(sqls("SELECT 1;;\n-- c\n;"), ["SELECT 1"]);
+        assert!(sqls(";").is_empty());
+        let my = split_with("DELIMITER ;;\nSELECT 1;;\nDELIMITER ;\n;", Dialect::Mysql);
+        assert_eq!(my.statements.len(), 1, "{:?}", my.statements);
     }
 
     #[test]
