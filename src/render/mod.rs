@@ -15,15 +15,23 @@ pub mod status;
 use serde::Serialize;
 use std::io::Write;
 
-/// Writes to stdout, so a closed pipe surfaces as an error `main` recognizes.
+/// Writes a report to stdout.
+///
+/// A reader that went away (`lockstep check | head -1`) is no error, but it must not
+/// change the exit code either: a gate whose output nobody reads still fails.
 pub fn out(s: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(s.as_bytes())?;
-    if !s.ends_with('\n') {
-        stdout.write_all(b"\n")?;
+    let write = || -> std::io::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(s.as_bytes())?;
+        if !s.ends_with('\n') {
+            stdout.write_all(b"\n")?;
+        }
+        stdout.flush()
+    };
+    match write() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
     }
-    stdout.flush()?;
-    Ok(())
 }
 
 /// A report as the contract's JSON: one pretty-printed object. The status page serves

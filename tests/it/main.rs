@@ -28,6 +28,7 @@ mod mysql_support;
 mod parity;
 mod resources;
 mod roles;
+mod safety;
 mod secrets;
 mod sql_text;
 mod sqlite;
