@@ -3,11 +3,12 @@
 
 use crate::cli::{Args, Command, DiffFormat, Expected, InspectFormat, OutFormat, Resolve};
 use crate::render::{self, json, out};
+use crate::ui::{service_events, terminal_events};
 use anyhow::{bail, Result};
 use lockstep_engine::deploy::{self, DeployOptions, Destruction, RollbackOptions};
 use lockstep_engine::expected::Mode;
-use lockstep_engine::{Config, Event, Events, Session};
-use std::io::{IsTerminal, Write};
+use lockstep_engine::{Config, Session};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 const FINDINGS: u8 = 1;
@@ -17,113 +18,9 @@ fn code(c: u8) -> ExitCode {
     ExitCode::from(c)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Verbosity {
-    Quiet,
-    Normal,
-    Verbose,
-}
-
-static VERBOSITY: std::sync::OnceLock<Verbosity> = std::sync::OnceLock::new();
-
-/// Notes and warnings on stderr; progress on one line when stderr is a terminal; with
-/// `-v`, every event with the time since start; with `-q`, only warnings.
-pub fn terminal_events() -> Events {
-    let tty = std::io::stderr().is_terminal();
-    let start = std::time::Instant::now();
-    let verbosity = *VERBOSITY.get().unwrap_or(&Verbosity::Normal);
-    Events::new(move |e| {
-        let mut err = std::io::stderr().lock();
-        if verbosity == Verbosity::Verbose {
-            let _ = writeln!(
-                err,
-                "lockstep: [{:>7.3}s] {}",
-                start.elapsed().as_secs_f64(),
-                describe_event(e)
-            );
-            return;
-        }
-        if verbosity == Verbosity::Quiet && !matches!(e, Event::Warn { .. }) {
-            return;
-        }
-        match e {
-            Event::Note { text, .. } => {
-                let _ = writeln!(err, "{}lockstep: {text}", if tty { "\r\x1b[K" } else { "" });
-            }
-            Event::Warn { text, .. } => {
-                let _ = writeln!(err, "{}lockstep: {text}", if tty { "\r\x1b[K" } else { "" });
-            }
-            Event::Progress {
-                env,
-                step,
-                steps,
-                name,
-                statement,
-                statements,
-            } if tty => {
-                let _ = write!(
-                    err,
-                    "\r\x1b[K{env}: migration {}/{steps} {name} · statement {}/{statements} · {:.1}s",
-                    step + 1,
-                    statement + 1,
-                    start.elapsed().as_secs_f64()
-                );
-            }
-            Event::Stage { env, stage } if tty => {
-                let _ = write!(err, "\r\x1b[K{env}: {stage}…");
-            }
-            Event::Done { .. } if tty => {
-                let _ = write!(err, "\r\x1b[K");
-            }
-            _ => {}
-        }
-    })
-}
-
-fn describe_event(e: &Event) -> String {
-    match e {
-        Event::Note { text, .. } => text.clone(),
-        Event::Warn { text, .. } => format!("warning: {text}"),
-        Event::Progress {
-            env,
-            step,
-            steps,
-            name,
-            statement,
-            statements,
-        } => format!(
-            "{env}: migration {}/{steps} {name}, statement {}/{statements}",
-            step + 1,
-            statement + 1
-        ),
-        Event::Stage { env, stage } => format!("{env}: {stage}"),
-        Event::Done { env } => format!("{env}: done"),
-        Event::Opened { env } => format!("{env}: opened a connection"),
-        Event::Replay { env, migrations } => {
-            format!("{env}: replaying {migrations} migration(s) on a scratch database")
-        }
-        Event::Inspected { env } => format!("{env}: read the live schema"),
-    }
-}
-
-/// Clears a progress or stage line before the report is printed.
+/// Removes the progress bars before a report is printed.
 fn clear_line() {
-    if std::io::stderr().is_terminal() {
-        let _ = write!(std::io::stderr(), "\r\x1b[K");
-    }
-}
-
-/// Events for the long-running commands (serve, watch): warnings on stderr, everything
-/// with `-v`; no progress lines, which would repeat at every read.
-fn service_events() -> Events {
-    if VERBOSITY.get() == Some(&Verbosity::Verbose) {
-        return terminal_events();
-    }
-    Events::new(|e| {
-        if let Event::Warn { text, .. } = e {
-            let _ = writeln!(std::io::stderr(), "lockstep: {text}");
-        }
-    })
+    crate::ui::clear();
 }
 
 fn session(config: Option<Config>) -> Result<Session> {
@@ -137,14 +34,17 @@ fn session(config: Option<Config>) -> Result<Session> {
 
 /// Asks on a terminal before statements that destroy data run.
 fn confirm(d: &[Destruction]) -> bool {
-    let mut err = std::io::stderr();
-    let _ = write!(err, "{}", render::deploy::confirm_prompt(d));
-    let _ = err.flush();
-    let mut line = String::new();
-    if std::io::stdin().read_line(&mut line).is_err() {
-        return false;
-    }
-    matches!(line.trim().to_ascii_lowercase().as_str(), "yes" | "y")
+    use std::io::Write;
+    crate::ui::suspend(|| {
+        let mut err = crate::ui::stderr();
+        let _ = write!(err, "{}", render::deploy::confirm_prompt(d));
+        let _ = err.flush();
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).is_err() {
+            return false;
+        }
+        matches!(line.trim().to_ascii_lowercase().as_str(), "yes" | "y")
+    })
 }
 
 fn interactive() -> bool {
@@ -174,15 +74,32 @@ fn mode(e: Option<Expected>) -> Option<Mode> {
 }
 
 pub async fn dispatch(args: Args) -> Result<ExitCode> {
-    let _ = VERBOSITY.set(if args.verbose {
+    use crate::ui::Verbosity;
+    crate::ui::set_verbosity(if args.verbose {
         Verbosity::Verbose
     } else if args.quiet {
         Verbosity::Quiet
     } else {
         Verbosity::Normal
     });
+    // These work without (or before) a lockstep.toml.
+    match &args.command {
+        Command::Init { migrations } => return init(args.config.as_deref(), migrations.as_deref()),
+        Command::Completions { shell } => {
+            let mut cmd = <Args as clap::CommandFactory>::command();
+            let mut buf = vec![];
+            clap_complete::generate(*shell, &mut cmd, "lockstep", &mut buf);
+            out(&String::from_utf8_lossy(&buf))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man { out_dir } => return man(out_dir.as_deref()),
+        _ => {}
+    }
     let config = Config::find(args.config.as_deref())?;
     match args.command {
+        Command::Init { .. } | Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!("handled above")
+        }
         Command::Inspect { source, format } => {
             let s = config.map(|c| Session::new(c, terminal_events()));
             let loaded = lockstep_engine::diff::inspect(s.as_ref(), &source).await?;
@@ -342,7 +259,7 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                     e.push_str(&format!("  {a}\n"));
                 }
                 e.push_str("  hint: restore them (git checkout) and put the change in a new migration (`lockstep new NAME`); for an edit that changes nothing (a comment), pass --allow-applied\n");
-                eprint!("{e}");
+                render::err(&e)?;
                 return Ok(code(FINDINGS));
             }
             out(&format!(
@@ -550,13 +467,13 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 }
                 // A watch says it once; a single check says it every time.
                 for (env, e) in if once { &t.errors } else { &t.unchecked } {
-                    eprintln!(
-                        "lockstep: {env} could not be checked: {}",
+                    crate::ui::say(&format!(
+                        "{env} could not be checked: {}",
                         render::indent_rest(e, "  ")
-                    );
+                    ));
                 }
                 for env in &t.recovered {
-                    eprintln!("lockstep: {env} can be checked again");
+                    crate::ui::say(&format!("{env} can be checked again"));
                 }
                 unchecked.set(!t.errors.is_empty());
             });
@@ -617,7 +534,7 @@ fn deploy_result(r: &deploy::DeployReport, format: OutFormat) -> Result<ExitCode
         OutFormat::Text => {
             let (o, e) = render::deploy::text(r);
             if !e.is_empty() {
-                eprint!("{e}");
+                render::err(&e)?;
             }
             if !o.is_empty() {
                 out(&o)?;
@@ -629,4 +546,42 @@ fn deploy_result(r: &deploy::DeployReport, format: OutFormat) -> Result<ExitCode
     } else {
         code(FINDINGS)
     })
+}
+
+/// `lockstep init`: the engine finds the migrations and writes the file; this says what
+/// it wrote and what to do next.
+fn init(
+    config: Option<&std::path::Path>,
+    migrations: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let cwd = std::env::current_dir()?;
+    let path = config
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| cwd.join(lockstep_engine::config::FILE_NAME));
+    let r = lockstep_engine::init::init(&cwd, &path, migrations)?;
+    out(&render::init::text(&r))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep man`: lockstep.1 on stdout, or one page per command in a directory.
+fn man(out_dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    let cmd = <Args as clap::CommandFactory>::command();
+    match out_dir {
+        None => {
+            let mut buf = vec![];
+            clap_mangen::Man::new(cmd).render(&mut buf)?;
+            out(&String::from_utf8_lossy(&buf))?;
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!(
+                    "creating {}: {e}\n  hint: choose a directory you can write (--out-dir DIR)",
+                    dir.display()
+                )
+            })?;
+            clap_mangen::generate_to(cmd, dir)?;
+            out(&format!("wrote the man pages into {}", dir.display()))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

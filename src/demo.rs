@@ -11,21 +11,22 @@ use std::path::Path;
 use std::process::ExitCode;
 
 fn heading(s: &str) {
-    println!("\n━━ {s}");
+    crate::ui::clear();
+    anstream::println!("\n{}", crate::ui::paint(crate::ui::BOLD, format!("━━ {s}")));
 }
 
 pub async fn run(dir: Option<&Path>) -> Result<ExitCode> {
     let dir = dir.unwrap_or(Path::new("lockstep-demo")).to_path_buf();
-    println!(
+    anstream::println!(
         "lockstep demo: a retail orders and point-of-sale project in {}",
         dir.display()
     );
-    println!("Three environments (dev, qa, prod) are SQLite files; the code in app/ and scripts/ uses the schema.");
-    let events = crate::cmd::terminal_events();
+    anstream::println!("Three environments (dev, qa, prod) are SQLite files; the code in app/ and scripts/ uses the schema.");
+    let events = crate::ui::terminal_events();
     let config = lockstep_engine::demo::build(&dir, &events).await?;
-    println!("Every environment got the first three migrations.");
-    println!("\nTwo weeks ago, for a business-intelligence module, someone ran this on prod by hand:\n    {OUT_OF_BAND}");
-    println!("\nTonight's release adds {RELEASE}.up.sql; dev has run it already.");
+    anstream::println!("Every environment got the first three migrations.");
+    anstream::println!("\nTwo weeks ago, for a business-intelligence module, someone ran this on prod by hand:\n    {OUT_OF_BAND}");
+    anstream::println!("\nTonight's release adds {RELEASE}.up.sql; dev has run it already.");
     let s = Session::new(Config::load(&config.path)?, events);
     let envs: Vec<String> = s.config.envs.keys().cloned().collect();
 
@@ -52,13 +53,13 @@ pub async fn run(dir: Option<&Path>) -> Result<ExitCode> {
     heading("lockstep deploy --env prod");
     let r = deploy::deploy(&s, "prod", None, &DeployOptions::default()).await?;
     let (o, e) = render::deploy::text(&r);
-    print!("{e}");
+    anstream::print!("{e}");
     if !o.is_empty() {
         render::out(&o)?;
     }
 
     heading("The fix (not applied: try it yourself)");
-    println!(
+    anstream::println!(
         "prod already has orders.segment, added by hand, so the release's ADD COLUMN fails there.\n\
          Decide which column wins, then make every environment agree:\n\
          \n\

@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod demo;
 mod render;
+mod ui;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -26,7 +27,8 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let msg = lockstep_engine::redact(&format!("{err:#}"));
-            let _ = writeln!(std::io::stderr(), "lockstep: {msg}");
+            ui::clear();
+            let _ = writeln!(ui::stderr(), "lockstep: {msg}");
             ExitCode::from(2)
         }
     }
@@ -52,7 +54,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(code));
             }
         };
-        lockstep_engine::interrupt::on_scratch_note(|s| eprintln!("lockstep: {s}"));
+        ui::set_color(args.color);
+        lockstep_engine::interrupt::on_scratch_note(ui::say);
         let kind = Kind::of(&args.command);
         cancellable(args, kind, signals).await
     })
@@ -90,7 +93,13 @@ impl Kind {
             Deploy { env, .. } | Rollback { env, .. } | Baseline { env, .. } => {
                 Kind::Migrates(env.clone())
             }
-            New { .. } | Hash { .. } | Snapshot { .. } | Demo { .. } => Kind::Files,
+            New { .. }
+            | Hash { .. }
+            | Snapshot { .. }
+            | Demo { .. }
+            | Init { .. }
+            | Completions { .. }
+            | Man { .. } => Kind::Files,
             _ => Kind::ReadOnly,
         }
     }
@@ -113,8 +122,9 @@ async fn cancellable(args: cli::Args, kind: Kind, signals: Signals) -> anyhow::R
         _ = term.recv() => ("SIGTERM", 143),
     };
     let (name, code) = signalled;
+    ui::clear();
     let _ = writeln!(
-        std::io::stderr(),
+        ui::stderr(),
         "\nlockstep: interrupted by {name}; cleaning up (again to stop at once)"
     );
     let cleanup = async {
@@ -140,7 +150,7 @@ async fn cancellable(args: cli::Args, kind: Kind, signals: Signals) -> anyhow::R
             dropped.len()
         ));
     }
-    let _ = writeln!(std::io::stderr(), "lockstep: {msg}");
+    let _ = writeln!(ui::stderr(), "lockstep: {msg}");
     Ok(ExitCode::from(code))
 }
 

@@ -1,25 +1,34 @@
-//! `lockstep check`: one line per check, then its items, each on its own line.
+//! `lockstep check`: the verdict, then a table with one row per check and its items,
+//! each on its own line.
 
+use super::table::{Grid, Styled};
+use crate::ui::{paint, FAIL, OK, PASS};
 use lockstep_engine::check::{CheckReport, Status};
 
 pub fn text(r: &CheckReport) -> String {
-    let mut s = format!("check {}: {}\n", r.env, r.verdict.to_uppercase());
+    let verdict = r.verdict.to_uppercase();
+    let mut s = format!(
+        "check {}: {}\n",
+        r.env,
+        paint(if r.verdict == "pass" { PASS } else { FAIL }, verdict)
+    );
+    let mut g = Grid::new(vec![]).indent("  ");
     for c in &r.checks {
         let mark = match c.status {
-            Status::Ok => "ok",
-            Status::Fail => "FAIL",
-            Status::Error => "ERROR",
+            Status::Ok => Styled::new("ok", OK),
+            Status::Fail => Styled::new("FAIL", FAIL),
+            Status::Error => Styled::new("ERROR", FAIL),
         };
         let mut lines = c.detail.lines();
-        s.push_str(&format!(
-            "  {:<10} {:<5} {}\n",
-            c.name,
+        g.row(vec![
+            c.name.into(),
             mark,
-            lines.next().unwrap_or_default()
-        ));
+            lines.next().unwrap_or_default().into(),
+        ]);
         for l in lines {
-            s.push_str(&format!("                     {l}\n"));
+            g.row(vec!["".into(), "".into(), format!("  {l}").into()]);
         }
     }
+    s.push_str(&g.render());
     s
 }

@@ -1,12 +1,14 @@
 //! `lockstep deploy` and `lockstep rollback`.
 
+use crate::ui::{paint, DESTRUCTIVE, FAIL};
 use lockstep_engine::deploy::{DeployReport, Destruction, Outcome};
 
 fn destruction_lines(d: &[Destruction]) -> String {
     let mut s = String::new();
     for x in d {
         s.push_str(&format!(
-            "  destroys data: {}:{}: {}{}\n",
+            "  {} {}:{}: {}{}\n",
+            paint(DESTRUCTIVE, "destroys data:"),
             x.file,
             x.line,
             x.message,
@@ -31,7 +33,7 @@ pub fn text(r: &DeployReport) -> (String, String) {
     };
     match &r.outcome {
         Outcome::Refused { problems } => {
-            let mut e = format!("lockstep: {verb} {} refused:\n", r.env);
+            let mut e = format!("lockstep: {verb} {} {}\n", r.env, paint(FAIL, "refused:"));
             for p in problems {
                 e.push_str(&format!("  {}\n", super::indent_rest(p, "  ")));
             }
@@ -40,7 +42,11 @@ pub fn text(r: &DeployReport) -> (String, String) {
         }
         Outcome::Failed { error } => (
             String::new(),
-            format!("lockstep: {verb} {} failed: {error}\n", r.env),
+            format!(
+                "lockstep: {verb} {} {} {error}\n",
+                r.env,
+                paint(FAIL, "failed:")
+            ),
         ),
         Outcome::UpToDate { current } => (
             if r.baseline {

@@ -1,18 +1,25 @@
 //! `lockstep drift`.
 
+use crate::ui::{paint, OK, WARN};
 use lockstep_engine::drift::DriftReport;
 
 pub fn text(r: &DriftReport) -> String {
     if r.items.is_empty() {
         return format!(
-            "{}: no drift (expected schema from {}: {})",
-            r.env, r.expected_from, r.expected_detail
+            "{}: {} (expected schema from {}: {})",
+            r.env,
+            paint(OK, "no drift"),
+            r.expected_from,
+            r.expected_detail
         );
     }
     let mut s = format!(
         "{}: {} (expected schema from {}: {})\n",
         r.env,
-        super::count(r.items.len(), "drift item", "drift items"),
+        paint(
+            WARN,
+            super::count(r.items.len(), "drift item", "drift items")
+        ),
         r.expected_from,
         r.expected_detail
     );

@@ -1,6 +1,8 @@
 //! Fleet reports: grouped drift (largest group first, each with its members and one
 //! fix), deploy waves, the gate over every member.
 
+use super::table::{Grid, Styled};
+use crate::ui::{paint, BOLD, FAIL, OK};
 use lockstep_engine::fleet::{
     FleetCheckReport, FleetDeployReport, FleetDriftReport, MemberOutcome,
 };
@@ -63,35 +65,58 @@ pub fn drift(r: &FleetDriftReport) -> String {
 }
 
 pub fn deploy(r: &FleetDeployReport, verb: &str) -> String {
+    let failed = r.count(MemberOutcome::Failed);
     let mut s = format!(
         "{}: {} {} applied, {} up to date, {} failed, {} skipped\n",
         r.env,
         verb,
         r.count(MemberOutcome::Applied),
         r.count(MemberOutcome::UpToDate),
-        r.count(MemberOutcome::Failed),
+        if failed == 0 {
+            "0".to_string()
+        } else {
+            paint(FAIL, failed)
+        },
         r.count(MemberOutcome::Skipped),
     );
+    let mut g = Grid::new(vec![
+        Styled::new("wave", BOLD),
+        Styled::new("members", BOLD),
+        Styled::new("applied", BOLD),
+        Styled::new("up to date", BOLD),
+        Styled::new("failed", BOLD),
+        Styled::new("skipped", BOLD),
+    ])
+    .indent("  ");
     for (i, w) in r.waves.iter().enumerate() {
         let n = |o| w.members.iter().filter(|m| m.outcome == o).count();
-        s.push_str(&format!(
-            "  wave {}: {} ({} applied, {} up to date, {} failed, {} skipped)\n",
-            i + 1,
-            super::count(w.members.len(), "member", "members"),
-            n(MemberOutcome::Applied),
-            n(MemberOutcome::UpToDate),
-            n(MemberOutcome::Failed),
-            n(MemberOutcome::Skipped),
-        ));
+        let failed = n(MemberOutcome::Failed);
+        g.row(vec![
+            (i + 1).to_string().into(),
+            w.members.len().to_string().into(),
+            Styled::new(n(MemberOutcome::Applied).to_string(), OK),
+            n(MemberOutcome::UpToDate).to_string().into(),
+            if failed == 0 {
+                "0".into()
+            } else {
+                Styled::new(failed.to_string(), FAIL)
+            },
+            n(MemberOutcome::Skipped).to_string().into(),
+        ]);
+    }
+    s.push_str(&g.render());
+    for (i, w) in r.waves.iter().enumerate() {
         for m in w
             .members
             .iter()
             .filter(|m| m.outcome == MemberOutcome::Failed)
         {
             s.push_str(&format!(
-                "    {}: failed: {}\n",
+                "  wave {}: {}: {} {}\n",
+                i + 1,
                 m.member,
-                super::indent_rest(m.error.as_deref().unwrap_or(""), "      ")
+                paint(FAIL, "failed:"),
+                super::indent_rest(m.error.as_deref().unwrap_or(""), "    ")
             ));
         }
     }

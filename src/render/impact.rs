@@ -1,5 +1,6 @@
 //! `lockstep impact`.
 
+use crate::ui::{paint, DIM, FAIL, WARN};
 use lockstep_engine::impact::{ImpactReport, Pending};
 
 pub fn text(r: &ImpactReport) -> String {
@@ -9,21 +10,27 @@ pub fn text(r: &ImpactReport) -> String {
     }
     for c in &r.changes {
         let mark = if c.target.change == "dropped" {
-            '-'
+            paint(FAIL, '-')
         } else {
-            '~'
+            paint(WARN, '~')
         };
         s.push_str(&format!("{mark} {}\n", c.describe));
         if c.references.is_empty() {
             s.push_str("  no references found\n");
         }
         for h in &c.references {
+            let level = h.confidence.as_str();
+            let style = match level {
+                "high" => FAIL,
+                "medium" => WARN,
+                _ => DIM,
+            };
             s.push_str(&format!(
-                "  {}:{}: {}  [{}]\n",
+                "  {}:{}: {}  {}\n",
                 r.rel(h),
                 h.line,
                 h.text.trim(),
-                h.confidence.as_str()
+                paint(style, format!("[{level}]"))
             ));
         }
     }

@@ -7,21 +7,25 @@ pub mod diff;
 pub mod drift;
 pub mod fleet;
 pub mod impact;
+pub mod init;
 pub mod lint;
 pub mod parity;
 pub mod rehearse;
 pub mod status;
+pub mod table;
 
 use serde::Serialize;
 use std::io::Write;
 
-/// Writes a report to stdout.
+/// Writes a report to stdout. Styles reach the terminal only when colour is on (see
+/// `ui`).
 ///
 /// A reader that went away (`lockstep check | head -1`) is no error, but it must not
 /// change the exit code either: a gate whose output nobody reads still fails.
 pub fn out(s: &str) -> anyhow::Result<()> {
+    crate::ui::clear();
     let write = || -> std::io::Result<()> {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::ui::stdout();
         stdout.write_all(s.as_bytes())?;
         if !s.ends_with('\n') {
             stdout.write_all(b"\n")?;
@@ -32,6 +36,15 @@ pub fn out(s: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => Ok(r?),
     }
+}
+
+/// Writes a refusal or failure to stderr, after the progress bars are gone.
+pub fn err(s: &str) -> anyhow::Result<()> {
+    crate::ui::clear();
+    let mut stderr = crate::ui::stderr();
+    stderr.write_all(s.as_bytes())?;
+    stderr.flush()?;
+    Ok(())
 }
 
 /// A report as the contract's JSON: one pretty-printed object. The status page serves

@@ -1,60 +1,51 @@
-//! `lockstep parity`: a table with one column per environment.
+//! `lockstep parity`: a table with one column per environment, the odd one out marked.
 
+use super::table::{Grid, Styled};
+use crate::ui::{paint, BOLD, FAIL, WARN};
 use lockstep_engine::parity::ParityReport;
 
 pub fn text(r: &ParityReport) -> String {
-    let names: Vec<&str> = r.environments.iter().map(|e| e.env.as_str()).collect();
-    let w0 = r
-        .rows
-        .iter()
-        .map(|r| r.fact.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let widths: Vec<usize> = (0..names.len())
-        .map(|i| {
-            r.rows
-                .iter()
-                .map(|row| row.values[i].len())
-                .chain([names[i].len()])
-                .max()
-                .unwrap_or(4)
-        })
-        .collect();
-    let mut s = format!("{:<w0$}", "");
-    for (n, w) in names.iter().zip(&widths) {
-        s.push_str(&format!("  {n:<w$}"));
-    }
-    s.push('\n');
+    let mut header: Vec<Styled> = vec!["".into()];
+    // Values carry a one-character mark column; names sit above the values.
+    header.extend(r.environments.iter().map(|e| {
+        if e.error.is_some() {
+            Styled::new(format!(" {} (unreachable)", e.env), FAIL)
+        } else {
+            Styled::new(format!(" {}", e.env), BOLD)
+        }
+    }));
+    let mut g = Grid::new(header);
     let mut marked = false;
     for row in &r.rows {
-        s.push_str(&format!("{:<w0$}", row.fact));
-        for (i, (v, w)) in row.values.iter().zip(&widths).enumerate() {
-            let mark = if row.odd.contains(&i) {
+        let mut cells: Vec<Styled> = vec![row.fact.as_str().into()];
+        for (i, v) in row.values.iter().enumerate() {
+            if row.odd.contains(&i) {
                 marked = true;
-                "*"
+                cells.push(Styled::new(format!("*{v}"), WARN));
             } else {
-                " "
-            };
-            s.push_str(&format!(" {mark}{v:<w$}"));
+                cells.push(format!(" {v}").into());
+            }
         }
-        s.push('\n');
+        g.row(cells);
     }
+    let mut s = g.render();
     if marked {
         s.push_str("(* marks the odd one out)\n");
     }
     for e in &r.environments {
         if let Some(err) = &e.error {
             s.push_str(&format!(
-                "{}: could not be read: {}\n",
+                "{}: {} {}\n",
                 e.env,
+                paint(FAIL, "could not be read:"),
                 super::indent_rest(err, "  ")
             ));
         }
         if let Some(err) = &e.drift_error {
             s.push_str(&format!(
-                "{}: drift could not be checked: {}\n",
+                "{}: {} {}\n",
                 e.env,
+                paint(FAIL, "drift could not be checked:"),
                 super::indent_rest(err, "  ")
             ));
         }

@@ -77,10 +77,15 @@ fn errors_exit_1_with_every_contract_field() {
 
     let o = lockstep(&["lint", "x.sql"], dir.path());
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("x.sql:3: error drop-column: "), "{out}");
     assert!(
-        out.contains("\n     3 | ALTER TABLE orders DROP COLUMN note;\n  help: "),
+        out.starts_with("error[drop-column]: dropping column orders.note"),
         "{out}"
+    );
+    assert!(
+        out.contains(
+            " --> x.sql:3:20\n  |\n3 | ALTER TABLE orders DROP COLUMN note;\n  |                    ^^^^^^^^^^^^^^^^\n  |\n  = help: "
+        ),
+        "the caret is under DROP COLUMN note: {out}"
     );
 
     let o = lockstep(&["lint", "x.sql", "--format", "github"], dir.path());

@@ -6,6 +6,7 @@ mod support;
 mod adopt;
 mod baseline;
 mod cli;
+mod cli_ux;
 mod corpus_pg;
 mod demo;
 mod deploy;

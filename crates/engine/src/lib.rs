@@ -16,6 +16,7 @@ pub mod expected;
 pub mod fleet;
 pub mod git;
 pub mod impact;
+pub mod init;
 pub mod interrupt;
 pub mod lint;
 pub mod new;
