@@ -237,7 +237,9 @@ impl Db {
         let url = self.url.clone();
         let text = dispatch!(&self.conn, |_c, D| D::TEXT_TYPE);
         // (tool, table, query returning applied versions as text)
-        let candidates: [(&str, &str, String); 5] = [
+        let atlas =
+            "SELECT version FROM {t} WHERE applied = total AND (error IS NULL OR error = '')";
+        let candidates: [(&str, &str, String); 8] = [
             (
                 "diesel",
                 "__diesel_schema_migrations",
@@ -263,6 +265,25 @@ impl Db {
                 "dbmate",
                 "schema_migrations",
                 format!("SELECT CAST(version AS {text}) AS version FROM schema_migrations"),
+            ),
+            // Prisma names a migration `<timestamp>_<name>`; a failed attempt stays as a
+            // row that is either unfinished or marked rolled back.
+            (
+                "prisma",
+                "_prisma_migrations",
+                "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL".into(),
+            ),
+            // Atlas keeps its table in a schema of its own on PostgreSQL, and in the
+            // connected database elsewhere.
+            (
+                "atlas",
+                "atlas_schema_revisions.atlas_schema_revisions",
+                atlas.replace("{t}", "atlas_schema_revisions.atlas_schema_revisions"),
+            ),
+            (
+                "atlas",
+                "atlas_schema_revisions",
+                atlas.replace("{t}", "atlas_schema_revisions"),
             ),
         ];
         let err = |e| DbError::query("reading another tool's history table", &url, e);
@@ -303,7 +324,15 @@ impl Db {
                 .filter_map(|r| r.try_get::<String, _>(0).ok())
                 .collect()))
             .map_err(err)?;
-            let versions = rows.iter().filter_map(|v| Version::parse(v)).collect();
+            let mut versions: Vec<Version> = rows
+                .iter()
+                .filter_map(|v| match tool {
+                    "prisma" => Version::parse(v.split('_').next().unwrap_or_default()),
+                    _ => Version::parse(v),
+                })
+                .collect();
+            versions.sort();
+            versions.dedup();
             return Ok(Some((tool.to_string(), versions)));
         }
         Ok(None)
