@@ -41,7 +41,10 @@ pub enum Support {
     /// The dialect has the hook but this role or server may not use it: why.
     NotAllowed(String),
     /// The dialect has no hook: why, and what the server offers instead, if anything.
-    NoHook { why: String, server_log: Option<String> },
+    NoHook {
+        why: String,
+        server_log: Option<String>,
+    },
 }
 
 impl Db {
@@ -106,7 +109,10 @@ impl Db {
     /// Marks this session's DDL as lockstep's deploy `id`, where the dialect can.
     pub async fn mark_deploy(&mut self, id: &str) -> Result<(), DbError> {
         match dispatch!(&self.conn, |_c, D| D::mark_deploy(id)) {
-            Some(sql) => self.exec("marking the session as lockstep's deploy", &sql).await,
+            Some(sql) => {
+                self.exec("marking the session as lockstep's deploy", &sql)
+                    .await
+            }
             None => Ok(()),
         }
     }

@@ -154,11 +154,7 @@ pub async fn uninstall(s: &Session, env: &str) -> Result<UninstallReport> {
 }
 
 /// `lockstep audit log`: the records, newest first, those within the last `within`.
-pub async fn log(
-    s: &Session,
-    env: &str,
-    within: Option<std::time::Duration>,
-) -> Result<LogReport> {
+pub async fn log(s: &Session, env: &str, within: Option<std::time::Duration>) -> Result<LogReport> {
     s.env(env)?;
     let mut t = s.open(env, false).await?;
     let r = async {
@@ -201,7 +197,9 @@ pub async fn authors(
         return (out, None);
     }
     let env = t.env.clone();
-    let watch = format!("`lockstep watch --env {env}` dates each change instead (first seen between two checks)");
+    let watch = format!(
+        "`lockstep watch --env {env}` dates each change instead (first seen between two checks)"
+    );
     let rows = match t.db.audit_support().await {
         Ok(Support::NoHook { why, .. }) => return (out, Some(format!("{why}; {watch}"))),
         Ok(_) => match t.db.audit_installed().await {
@@ -326,10 +324,7 @@ fn best_match<'a>(item: &DriftItem, rows: &[&'a AuditRow]) -> Option<&'a AuditRo
     for r in rows {
         let objs: Vec<String> = r.objects.iter().map(|o| norm(o)).collect();
         let said = || mentions(r.statement.as_deref().unwrap_or(""));
-        let grant = r
-            .command_tags
-            .iter()
-            .any(|c| c == "GRANT" || c == "REVOKE");
+        let grant = r.command_tags.iter().any(|c| c == "GRANT" || c == "REVOKE");
         let score = if item.kind == "grant" {
             let m = said();
             let named = t.leaf.as_ref().is_some_and(|l| m.contains(l));
@@ -338,14 +333,46 @@ fn best_match<'a>(item: &DriftItem, rows: &[&'a AuditRow]) -> Option<&'a AuditRo
                 .as_ref()
                 .is_none_or(|g| g == "PUBLIC" || m.contains(g));
             if grant && named && to {
-                3
+                4
+            } else {
+                0
+            }
+        } else if matches!(item.kind.as_str(), "owner" | "comment") {
+            // The statement must be of that kind: ALTER … OWNER TO, COMMENT ON.
+            let m = said();
+            let kind_ok = if item.kind == "owner" {
+                m.contains("owner")
+            } else {
+                r.command_tags.iter().any(|c| c == "COMMENT")
+            };
+            let named = objs.iter().any(|o| t.exact.contains(o))
+                || t.leaf.as_ref().is_some_and(|l| m.contains(l));
+            if kind_ok && named {
+                4
             } else {
                 0
             }
         } else if objs.iter().any(|o| t.exact.contains(o)) {
-            3
+            4
         } else if t.parent.as_ref().is_some_and(|p| objs.contains(p)) {
-            if t.leaf.as_ref().is_some_and(|l| said().contains(l)) {
+            let leaf = t.leaf.as_deref().unwrap_or("");
+            let toks: Vec<Option<String>> =
+                lockstep_core::sql::lex::code(r.statement.as_deref().unwrap_or(""))
+                    .iter()
+                    .map(|t| t.ident())
+                    .collect();
+            // `ADD COLUMN segment`, `ALTER COLUMN segment`, `CONSTRAINT name`: the
+            // statement is about the item, not just mentions it.
+            let about = toks.windows(2).any(|w| {
+                w[1].as_deref() == Some(leaf)
+                    && matches!(
+                        w[0].as_deref(),
+                        Some("column" | "constraint" | "add" | "trigger" | "policy")
+                    )
+            });
+            if about {
+                3
+            } else if toks.iter().any(|t| t.as_deref() == Some(leaf)) {
                 2
             } else {
                 1
@@ -399,10 +426,48 @@ mod tests {
     fn items_find_the_statement_that_made_them() {
         let rows = [
             row(5, &["GRANT"], &[], "GRANT SELECT ON orders TO bi_etl"),
-            row(4, &["ALTER TABLE"], &["public.orders"], "ALTER TABLE orders ADD COLUMN note text"),
-            row(3, &["CREATE INDEX"], &["public.orders_seg"], "CREATE INDEX orders_seg ON orders (segment)"),
-            row(2, &["ALTER TABLE"], &["public.orders"], "ALTER TABLE orders ADD COLUMN segment text"),
-            row(1, &["CREATE FUNCTION"], &["public.f(integer)"], "CREATE FUNCTION f(a int) ..."),
+            row(
+                4,
+                &["ALTER TABLE"],
+                &["public.orders"],
+                "ALTER TABLE orders ADD COLUMN note text",
+            ),
+            row(
+                3,
+                &["CREATE INDEX"],
+                &["public.orders_seg"],
+                "CREATE INDEX orders_seg ON orders (total_cents)",
+            ),
+            row(
+                6,
+                &["ALTER TABLE"],
+                &["public.orders"],
+                "ALTER TABLE orders ADD CHECK (total_cents > 0)",
+            ),
+            row(
+                2,
+                &["ALTER TABLE"],
+                &["public.orders"],
+                "ALTER TABLE orders ADD COLUMN segment text",
+            ),
+            row(
+                1,
+                &["CREATE FUNCTION"],
+                &["public.f(integer)"],
+                "CREATE FUNCTION f(a int) ...",
+            ),
+            row(
+                0,
+                &["ALTER TABLE"],
+                &["public.orders"],
+                "ALTER TABLE orders OWNER TO bi",
+            ),
+            row(
+                -1,
+                &["ALTER TABLE"],
+                &["public.orders"],
+                "ALTER TABLE orders ALTER COLUMN total_cents TYPE bigint",
+            ),
         ];
         let refs: Vec<&AuditRow> = rows.iter().collect();
         let id = |k: &str, o: &str| best_match(&item(k, o), &refs).map(|r| r.id);
@@ -413,6 +478,9 @@ mod tests {
         assert_eq!(id("grant", "table public.orders to bi_etl"), Some(5));
         assert_eq!(id("grant", "table public.orders to other"), None);
         assert_eq!(id("table", "public.customers"), None);
+        assert_eq!(id("owner", "table public.orders"), Some(0));
+        assert_eq!(id("column", "public.orders.total_cents"), Some(-1));
+        assert_eq!(id("comment", "table public.orders"), None);
         // Only the table named: the newest change to it.
         assert_eq!(id("constraint", "public.orders.orders_check"), Some(4));
     }

@@ -1,8 +1,8 @@
 //! Every difference between an environment's expected schema and its live one.
 
+use crate::audit::Author;
 use crate::error::Result;
 use crate::expected::Mode;
-use crate::audit::Author;
 use crate::{Session, Target};
 use lockstep_core::drift::{drift as compare, DriftItem};
 use serde::ser::SerializeStruct;

@@ -100,6 +100,7 @@ DECLARE
     types text[];
     idents text[];
     saw_temp boolean;
+    n integer;
 BEGIN
     IF caller IS DISTINCT FROM session_user::text AND NOT pg_has_role(session_user, caller, 'MEMBER') THEN
         RAISE EXCEPTION 'role % is not one this session may act as', caller;
@@ -107,8 +108,9 @@ BEGIN
     SELECT array_agg(DISTINCT c.command_tag) FILTER (WHERE c.command_tag IS NOT NULL),
            array_agg(c.object_type ORDER BY c.ord) FILTER (WHERE NOT c.temp AND c.object_identity IS NOT NULL AND c.object_identity NOT LIKE 'pg\_toast.%'),
            array_agg(c.object_identity ORDER BY c.ord) FILTER (WHERE NOT c.temp AND c.object_identity IS NOT NULL AND c.object_identity NOT LIKE 'pg\_toast.%'),
-           COALESCE(bool_or(c.temp), false)
-      INTO tags, types, idents, saw_temp
+           COALESCE(bool_or(c.temp), false),
+           count(*)
+      INTO tags, types, idents, saw_temp, n
       FROM (SELECT k.command_tag, k.object_type, k.object_identity,
                    COALESCE(k.schema_name LIKE 'pg\_temp%' OR k.schema_name LIKE 'pg\_toast\_temp%', false) AS temp,
                    k.ord
@@ -117,8 +119,10 @@ BEGIN
             UNION ALL
             SELECT NULL, e->>'t', e->>'i', COALESCE((e->>'temp')::boolean, false), 1000000 + o
               FROM jsonb_array_elements(dropped) WITH ORDINALITY AS x(e, o)) c;
-    IF idents IS NULL AND saw_temp THEN
-        -- Temporary objects only: no other session sees them, and they end with this one.
+    IF n = 0 OR (idents IS NULL AND saw_temp) THEN
+        -- Nothing changed (`CREATE … IF NOT EXISTS` of what exists, `DROP … IF EXISTS`
+        -- of what does not), or temporary objects only, which no other session sees
+        -- and which end with this one.
         RETURN;
     END IF;
     INSERT INTO lockstep.audit (session_role, role, application, client_addr, client_port,
@@ -129,6 +133,9 @@ BEGIN
             NULLIF(current_setting('lockstep.deploy_id', true), ''));
 END
 $lockstep$;
+-- A repair puts back what a damaged audit lost: ownership and the grants it needs.
+ALTER FUNCTION lockstep.audit_write(text, text, text) OWNER TO CURRENT_USER;
+ALTER TABLE lockstep.audit OWNER TO CURRENT_USER;
 REVOKE ALL ON FUNCTION lockstep.audit_write(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lockstep.audit_write(text, text, text) TO PUBLIC;
 GRANT USAGE ON SCHEMA lockstep TO PUBLIC;
