@@ -55,18 +55,11 @@ fn as_role(url: &str, role: &str, query: &str) -> String {
     format!("{scheme}://{role}@{rest}{query}")
 }
 
-/// Runs `sql` on `url`, one statement per call, on one connection.
+/// Runs each statement on `url`.
 fn exec_on(url: &str, sql: &[&str]) {
-    let u = DbUrl::parse(url).unwrap();
-    rt().block_on(async {
-        let mut db = Db::connect(&u, false).await.unwrap();
-        for s in sql {
-            db.execute_script(s)
-                .await
-                .unwrap_or_else(|e| panic!("{s}: {e}"));
-        }
-        db.close().await;
-    });
+    for s in sql {
+        TestPg::exec_url(url, s);
+    }
 }
 
 /// A role on the server for one test, dropped with everything it owns on `drop`.
