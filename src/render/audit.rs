@@ -98,7 +98,15 @@ fn statement(s: &str) -> String {
 
 /// "added by bi_etl from 10.1.4.7 (psql) on 2026-11-14 02:13: `ALTER TABLE …`".
 pub fn author(change: &str, a: &Author) -> String {
-    let at = a.at.replace('T', " ");
+    let Some(at) = &a.at else {
+        // pg_stat_statements: a role and a statement, nothing else.
+        return format!(
+            "{change} by {}, says pg_stat_statements (no time or client recorded): {}",
+            a.role.as_deref().unwrap_or("?"),
+            statement(a.statement.as_deref().unwrap_or(""))
+        );
+    };
+    let at = at.replace('T', " ");
     let at = at.get(..16).unwrap_or(&at);
     format!(
         "{change} by {} from {} ({}) on {at}: {}",

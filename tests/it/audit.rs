@@ -30,6 +30,34 @@ fn project_with(dir: &Path, url: &str, extra: &str) {
     .unwrap();
 }
 
+/// A project whose `prod` is `url`, deployed.
+fn deployed(url: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    project(tmp.path(), url);
+    let (code, out, err) = run(tmp.path(), &["deploy", "--env", "prod"]);
+    assert_eq!(code, Some(0), "{out} {err}");
+    tmp
+}
+
+/// `audit install` succeeds; its output.
+fn install(dir: &Path) -> String {
+    let (code, out, err) = run(dir, &["audit", "install", "--env", "prod"]);
+    assert_eq!(code, Some(0), "{out} {err}");
+    out
+}
+
+/// A project with one environment, `prod`, at `url`, and no migrations.
+fn bare(url: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("migrations")).unwrap();
+    std::fs::write(
+        tmp.path().join("lockstep.toml"),
+        format!("migrations = \"migrations\"\n[env.prod]\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    tmp
+}
+
 fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     let o: Output = lockstep(args, dir);
     (
@@ -129,17 +157,12 @@ fn drift_names_the_role_application_client_and_statement_of_ten_changes() {
     let Some(prod) = TestPg::new("audit_ten") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = deployed(&prod.url);
     let dir = tmp.path();
-    project(dir, &prod.url);
-    assert_eq!(run(dir, &["deploy", "--env", "prod"]).0, Some(0));
-
-    let (code, out, err) = run(dir, &["audit", "install", "--env", "prod"]);
-    assert_eq!(code, Some(0), "{out} {err}");
+    let out = install(dir);
     assert!(out.contains("audit installed"), "{out}");
     // Idempotent.
-    let (code, out, _) = run(dir, &["audit", "install", "--env", "prod"]);
-    assert_eq!(code, Some(0), "{out}");
+    let out = install(dir);
     assert!(out.contains("audit repaired"), "{out}");
 
     // lockstep's own deploy after install: recorded as lockstep's, never out-of-band.
@@ -307,18 +330,12 @@ fn a_damaged_audit_never_blocks_ddl() {
     let Some(prod) = TestPg::new("audit_damage") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = deployed(&prod.url);
     let dir = tmp.path();
-    project(dir, &prod.url);
-    assert_eq!(run(dir, &["deploy", "--env", "prod"]).0, Some(0));
-    let install = || {
-        let (code, out, err) = run(dir, &["audit", "install", "--env", "prod"]);
-        assert_eq!(code, Some(0), "{out} {err}");
-    };
     let records = || count(&prod.url, "SELECT count(*) FROM lockstep.audit");
 
     // The table dropped.
-    install();
+    install(dir);
     prod.exec("DROP TABLE lockstep.audit");
     succeeds_with_warning(&prod.url, "CREATE TABLE t1 (a int)");
     succeeds_with_warning(&prod.url, "ALTER TABLE t1 ADD COLUMN b int");
@@ -328,7 +345,7 @@ fn a_damaged_audit_never_blocks_ddl() {
     let (code, out, err) = run(dir, &["drift", "--env", "prod"]);
     assert_eq!(code, Some(1), "{out} {err}");
     assert!(out.contains("note: the audit could not be read"), "{out}");
-    install();
+    install(dir);
     prod.exec("CREATE TABLE t3 (a int)");
     assert_eq!(records(), 1, "repaired");
 
@@ -342,7 +359,7 @@ fn a_damaged_audit_never_blocks_ddl() {
     succeeds_with_warning(&dev_url, "CREATE TABLE dev_t (a int)");
     succeeds_with_warning(&dev_url, "CREATE INDEX dev_t_a ON dev_t (a)");
     succeeds_with_warning(&dev_url, "DROP TABLE dev_t");
-    install();
+    install(dir);
     exec_on(
         &dev_url,
         &["CREATE TABLE dev_u (a int)", "DROP TABLE dev_u"],
@@ -394,7 +411,7 @@ fn a_damaged_audit_never_blocks_ddl() {
     exec_on(&pg_admin_url(), &[&format!("DROP ROLE \"{}\"", owner.name)]);
     prod.exec("CREATE TABLE t6 (a int); DROP TABLE t6");
     // The writer owned by a role without the rights it needs: a warning, not an error.
-    install();
+    install(dir);
     let weak = Role::new("weak", "");
     prod.exec(&format!(
         "ALTER FUNCTION lockstep.audit_write(text, text, text) OWNER TO \"{}\"",
@@ -409,12 +426,9 @@ fn temporary_tables_leave_no_row_and_no_statement_gives_two() {
     let Some(prod) = TestPg::new("audit_temp") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = deployed(&prod.url);
     let dir = tmp.path();
-    project(dir, &prod.url);
-    assert_eq!(run(dir, &["deploy", "--env", "prod"]).0, Some(0));
-    let (code, out, err) = run(dir, &["audit", "install", "--env", "prod"]);
-    assert_eq!(code, Some(0), "{out} {err}");
+    install(dir);
 
     // A migration that creates and drops a temporary table, and one that builds an index
     // concurrently (outside a transaction).
@@ -549,19 +563,96 @@ fn without_superuser_install_explains_and_watch_dates_the_change() {
 #[test]
 fn sqlite_says_there_is_no_hook() {
     let db = TestSqlite::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("migrations")).unwrap();
-    std::fs::write(
-        dir.join("lockstep.toml"),
-        format!(
-            "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )
-    .unwrap();
-    let (code, out, err) = run(dir, &["audit", "install", "--env", "dev"]);
+    let tmp = bare(&db.url);
+    let (code, out, err) = run(tmp.path(), &["audit", "install", "--env", "prod"]);
     assert_eq!(code, Some(1), "{out} {err}");
     assert!(out.contains("SQLite has no hook"), "{out}");
-    assert!(out.contains("lockstep watch --env dev"), "{out}");
+    assert!(out.contains("lockstep watch --env prod"), "{out}");
+}
+
+#[test]
+fn mysql_says_there_are_no_ddl_triggers_and_where_server_audit_logs() {
+    let Some(db) = crate::mysql_support::TestMysql::new("audit_my") else {
+        return;
+    };
+    let tmp = bare(&db.url);
+    let dir = tmp.path();
+    let (code, out, err) = run(dir, &["audit", "install", "--env", "prod"]);
+    assert_eq!(code, Some(1), "{out} {err}");
+    assert!(
+        out.contains("MySQL and MariaDB have no DDL triggers"),
+        "{out}"
+    );
+    assert!(out.contains("lockstep watch --env prod"), "{out}");
+    // Where the server_audit plugin is loaded, install says whether it logs and where.
+    let loaded = db.try_exec("SELECT @@server_audit_logging").is_ok();
+    assert_eq!(
+        out.contains("server_audit plugin is loaded"),
+        loaded,
+        "{out}"
+    );
+    let (code, out, _) = run(dir, &["audit", "log", "--env", "prod"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("no DDL triggers"), "{out}");
+}
+
+#[test]
+fn without_the_audit_pg_stat_statements_names_role_and_statement() {
+    // pg_stat_statements must be preloaded: a server of the test's own.
+    let Some(server) =
+        crate::resources::Throwaway::start(&[("shared_preload_libraries", "pg_stat_statements")])
+    else {
+        return;
+    };
+    let admin = server.url("postgres");
+    exec_on(
+        &admin,
+        &[
+            "CREATE DATABASE shop",
+            "CREATE ROLE app LOGIN",
+            "CREATE ROLE bi_etl LOGIN",
+            "GRANT pg_read_all_stats TO app",
+        ],
+    );
+    let shop = server.url("shop");
+    exec_on(
+        &shop,
+        &[
+            "CREATE EXTENSION pg_stat_statements",
+            "GRANT CREATE ON SCHEMA public TO app, bi_etl",
+            "GRANT CREATE ON DATABASE shop TO app",
+        ],
+    );
+    let app_url = as_role(&shop, "app", "");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    project_with(dir, &app_url, &format!("scratch = \"{admin}\"\n"));
+    let (code, out, err) = run(dir, &["deploy", "--env", "prod"]);
+    assert_eq!(code, Some(0), "{out} {err}");
+    let (code, out, _) = run(dir, &["audit", "install", "--env", "prod"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("pg_stat_statements"), "{out}");
+
+    exec_on(&shop, &["GRANT app TO bi_etl"]);
+    exec_on(
+        &as_role(&shop, "bi_etl", "?application_name=bi_module"),
+        &["ALTER TABLE orders ADD COLUMN segment text"],
+    );
+    let d = json(dir, &["drift", "--env", "prod", "--format", "json"]);
+    let it = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["object"] == "public.orders.segment")
+        .unwrap_or_else(|| panic!("{d}"));
+    let a = &it["author"];
+    assert_eq!(a["role"], "bi_etl", "{it}");
+    assert_eq!(a["source"], "pg_stat_statements", "{it}");
+    assert_eq!(a["statement"], "ALTER TABLE orders ADD COLUMN segment text", "{it}");
+    assert!(a["at"].is_null(), "{it}");
+    let (_, out, _) = run(dir, &["drift", "--env", "prod"]);
+    assert!(
+        out.contains("added by bi_etl, says pg_stat_statements (no time or client recorded): `ALTER TABLE orders ADD COLUMN segment text`"),
+        "{out}"
+    );
 }

@@ -106,6 +106,12 @@ impl Db {
         self.exec("removing the audit", sql).await
     }
 
+    /// DDL statements and their roles from the server's statement statistics, where it
+    /// keeps them (pg_stat_statements); None otherwise.
+    pub async fn ddl_statements(&mut self) -> Option<Vec<(String, String)>> {
+        dispatch!(&mut self.conn, |c, D| D::ddl_statements(c).await)
+    }
+
     /// Marks this session's DDL as lockstep's deploy `id`, where the dialect can.
     pub async fn mark_deploy(&mut self, id: &str) -> Result<(), DbError> {
         match dispatch!(&self.conn, |_c, D| D::mark_deploy(id)) {

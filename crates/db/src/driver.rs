@@ -111,7 +111,11 @@ pub trait Driver {
     /// The statement that marks this session's DDL as lockstep's deploy `id`, for the
     /// audit, where the dialect has one.
     fn mark_deploy(id: &str) -> Option<String>;
-    /// The audit's records (`AuditSql::read`), newest first; none where there is no hook.
+    /// DDL statements with their role from the server's statement statistics
+    /// (PostgreSQL's pg_stat_statements) for this database; None where there are none
+    /// to read (no such extension, not loaded, or not readable by this role).
+    async fn ddl_statements(c: &mut Self::Conn) -> Option<Vec<(String, String)>>;
+    /// The audit's records, newest first; none where there is no hook.
     async fn audit_rows(
         c: &mut Self::Conn,
         since: Option<&str>,
@@ -227,6 +231,9 @@ macro_rules! dialect {
             }
             fn mark_deploy(id: &str) -> Option<String> {
                 audit::mark_deploy(id)
+            }
+            async fn ddl_statements(c: &mut $conn) -> Option<Vec<(String, String)>> {
+                audit::ddl_statements(c).await
             }
             async fn audit_rows(
                 c: &mut $conn,

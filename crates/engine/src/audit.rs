@@ -14,8 +14,11 @@ pub struct Author {
     pub application: Option<String>,
     /// The client's address; None for a local (Unix socket) connection.
     pub client: Option<String>,
-    pub at: String,
+    /// UTC; None where the source keeps no time (pg_stat_statements).
+    pub at: Option<String>,
     pub statement: Option<String>,
+    /// `audit` (lockstep.audit) or `pg_stat_statements` (role and statement only).
+    pub source: &'static str,
 }
 
 impl Author {
@@ -24,8 +27,13 @@ impl Author {
             role: r.role.clone().or_else(|| r.session_role.clone()),
             application: r.application.clone(),
             client: r.client_addr.clone(),
-            at: r.at.clone(),
+            at: (!r.at.is_empty()).then(|| r.at.clone()),
             statement: r.statement.clone(),
+            source: if from_statistics(r) {
+                "pg_stat_statements"
+            } else {
+                "audit"
+            },
         }
     }
 }
@@ -203,12 +211,15 @@ pub async fn authors(
     let rows = match t.db.audit_support().await {
         Ok(Support::NoHook { why, .. }) => return (out, Some(format!("{why}; {watch}"))),
         Ok(_) => match t.db.audit_installed().await {
-            Ok(false) => {
-                return (
-                    out,
-                    Some(format!("who made these changes is not recorded: `lockstep audit install --env {env}` records it from now on")),
-                )
-            }
+            Ok(false) => match t.db.ddl_statements().await {
+                Some(stmts) => Ok(statement_rows(stmts)),
+                None => {
+                    return (
+                        out,
+                        Some(format!("who made these changes is not recorded: `lockstep audit install --env {env}` records it from now on")),
+                    )
+                }
+            },
             Ok(true) => {
                 let since = t.history.last().map(|h| h.started_at.clone());
                 t.db.audit_read(since.as_deref(), None).await
@@ -236,6 +247,49 @@ pub async fn authors(
         }
     }
     (out, None)
+}
+
+/// Whether a record came from pg_stat_statements rather than the audit.
+fn from_statistics(r: &AuditRow) -> bool {
+    r.id < 0
+}
+
+/// pg_stat_statements' DDL as records without time, client or objects (negative ids
+/// tell them apart): they match drift items by what their statements say.
+fn statement_rows(stmts: Vec<(String, String)>) -> Vec<AuditRow> {
+    stmts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (role, query))| {
+            let toks = lockstep_core::sql::lex::code(&query);
+            let tag: Vec<String> = toks
+                .iter()
+                .take(2)
+                .map(|t| t.text.to_ascii_uppercase())
+                .collect();
+            let tag = match tag.first().map(String::as_str) {
+                Some("GRANT" | "REVOKE" | "COMMENT") => tag[0].clone(),
+                _ => tag.join(" "),
+            };
+            AuditRow {
+                id: -1 - i as i64,
+                at: String::new(),
+                session_role: Some(role.clone()),
+                role: Some(role),
+                application: None,
+                client_addr: None,
+                client_port: None,
+                backend_pid: None,
+                txid: None,
+                command_tags: vec![tag],
+                object_types: vec![],
+                objects: vec![],
+                statement: Some(query),
+                search_path: None,
+                deploy_id: None,
+            }
+        })
+        .collect()
 }
 
 /// A name as the server prints it in an identity, without quotes, and a function without
@@ -352,6 +406,50 @@ fn best_match<'a>(item: &DriftItem, rows: &[&'a AuditRow]) -> Option<&'a AuditRo
             } else {
                 0
             }
+        } else if from_statistics(r) {
+            // A statement without recorded objects (pg_stat_statements): what it says.
+            let toks: Vec<Option<String>> =
+                lockstep_core::sql::lex::code(r.statement.as_deref().unwrap_or(""))
+                    .iter()
+                    .map(|t| t.ident())
+                    .collect();
+            let leaf = t.leaf.as_deref().unwrap_or("");
+            let table = t
+                .parent
+                .as_deref()
+                .map(|p| p.rsplit('.').next().unwrap_or(p));
+            let has = |w: &str| toks.iter().any(|t| t.as_deref() == Some(w));
+            let about = toks.windows(2).any(|w| {
+                w[1].as_deref() == Some(leaf)
+                    && matches!(
+                        w[0].as_deref(),
+                        Some(
+                            "column"
+                                | "constraint"
+                                | "add"
+                                | "trigger"
+                                | "policy"
+                                | "table"
+                                | "index"
+                                | "view"
+                                | "sequence"
+                                | "type"
+                                | "schema"
+                                | "function"
+                                | "procedure"
+                                | "exists"
+                        )
+                    )
+            });
+            if table.is_some_and(|tb| !has(tb)) {
+                0
+            } else if about {
+                3
+            } else if has(leaf) {
+                2
+            } else {
+                0
+            }
         } else if objs.iter().any(|o| t.exact.contains(o)) {
             4
         } else if t.parent.as_ref().is_some_and(|p| objs.contains(p)) {
@@ -463,7 +561,7 @@ mod tests {
                 "ALTER TABLE orders OWNER TO bi",
             ),
             row(
-                -1,
+                7,
                 &["ALTER TABLE"],
                 &["public.orders"],
                 "ALTER TABLE orders ALTER COLUMN total_cents TYPE bigint",
@@ -479,9 +577,46 @@ mod tests {
         assert_eq!(id("grant", "table public.orders to other"), None);
         assert_eq!(id("table", "public.customers"), None);
         assert_eq!(id("owner", "table public.orders"), Some(0));
-        assert_eq!(id("column", "public.orders.total_cents"), Some(-1));
+        assert_eq!(id("column", "public.orders.total_cents"), Some(7));
         assert_eq!(id("comment", "table public.orders"), None);
         // Only the table named: the newest change to it.
         assert_eq!(id("constraint", "public.orders.orders_check"), Some(4));
+    }
+
+    #[test]
+    fn statistics_match_by_what_the_statement_says() {
+        let rows = statement_rows(vec![
+            (
+                "bi".into(),
+                "CREATE INDEX orders_seg ON orders (segment)".into(),
+            ),
+            (
+                "bi".into(),
+                "ALTER TABLE orders ADD COLUMN segment text".into(),
+            ),
+            (
+                "bi".into(),
+                "ALTER TABLE customers ADD COLUMN segment text".into(),
+            ),
+            ("bi".into(), "COMMENT ON TABLE orders IS 'x'".into()),
+        ]);
+        let refs: Vec<&AuditRow> = rows.iter().collect();
+        let stmt =
+            |k: &str, o: &str| best_match(&item(k, o), &refs).and_then(|r| r.statement.clone());
+        assert_eq!(
+            stmt("column", "public.orders.segment").as_deref(),
+            Some("ALTER TABLE orders ADD COLUMN segment text")
+        );
+        assert_eq!(
+            stmt("index", "public.orders_seg").as_deref(),
+            Some("CREATE INDEX orders_seg ON orders (segment)")
+        );
+        assert_eq!(
+            stmt("comment", "table public.orders").as_deref(),
+            Some("COMMENT ON TABLE orders IS 'x'")
+        );
+        assert_eq!(stmt("table", "public.invoices"), None);
+        let a = Author::of(&rows[1]);
+        assert_eq!((a.source, a.at), ("pg_stat_statements", None));
     }
 }

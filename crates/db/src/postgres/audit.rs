@@ -222,3 +222,33 @@ pub async fn rows(
         })
         .collect()
 }
+
+/// DDL statements of this database in pg_stat_statements, with the role that ran them:
+/// where the audit cannot be installed, the one other record of who changed the schema
+/// (no time, client or application). None when the extension is not there, not loaded
+/// (`shared_preload_libraries`) or not readable by this role.
+pub async fn ddl_statements(c: &mut PgConnection) -> Option<Vec<(String, String)>> {
+    let schema: String = sqlx::query(
+        "SELECT n.nspname::text FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'",
+    )
+    .fetch_optional(&mut *c)
+    .await
+    .ok()??
+    .try_get(0)
+    .ok()?;
+    let sql = format!(
+        "SELECT r.rolname::text, s.query FROM \"{}\".pg_stat_statements s JOIN pg_catalog.pg_roles r ON r.oid = s.userid
+         WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+           AND s.query ~* '^\\s*(create|alter|drop|grant|revoke|comment)\\M'",
+        schema.replace('"', "\"\"")
+    );
+    // A failure (not loaded, no privilege) aborts nothing: this runs outside any
+    // transaction of lockstep's.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *c)
+        .await
+        .ok()?;
+    rows.iter()
+        .map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+        .collect()
+}

@@ -23,3 +23,7 @@ pub async fn rows<C>(
 ) -> Result<Vec<crate::audit::AuditRow>, sqlx::Error> {
     Ok(vec![])
 }
+
+pub async fn ddl_statements<C>(_c: &mut C) -> Option<Vec<(String, String)>> {
+    None
+}
