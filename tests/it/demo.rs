@@ -97,8 +97,21 @@ fn demo_story_on_postgres() {
         text(&o)
     );
 
-    // The out-of-band change, then the colliding release.
-    prod.exec("ALTER TABLE orders ADD COLUMN segment text;");
+    // The audit, installed once, records who changes prod from now on.
+    let o = lockstep(&["audit", "install", "--env", "prod"], dir);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // The out-of-band change (by the BI module's connection), then the colliding release.
+    let bi = format!("{}?application_name=bi_module", prod.url);
+    support::TestPg::exec_url(&bi, "ALTER TABLE orders ADD COLUMN segment text;");
+    let o = lockstep(&["drift", "--env", "prod"], dir);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("added by postgres from 127.0.0.1 (bi_module) on ")
+            && out.contains(": `ALTER TABLE orders ADD COLUMN segment text`"),
+        "drift names who made the change: {out}"
+    );
     write(
         dir,
         "migrations/20260301090000_order_segment.up.sql",

@@ -4,6 +4,7 @@ mod harness;
 mod support;
 
 mod adopt;
+mod audit;
 mod baseline;
 mod cli;
 mod cli_ux;

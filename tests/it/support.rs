@@ -95,7 +95,12 @@ impl TestPg {
     }
 
     pub fn exec(&self, sql: &str) {
-        let u = DbUrl::parse(&self.url).unwrap();
+        TestPg::exec_url(&self.url, sql)
+    }
+
+    /// Runs `sql` on another URL of a test database (another role, an application name).
+    pub fn exec_url(url: &str, sql: &str) {
+        let u = DbUrl::parse(url).unwrap();
         rt().block_on(async {
             let mut db = Db::connect(&u, false).await.unwrap();
             db.execute_script(sql)

@@ -82,7 +82,7 @@ impl Db {
     /// Runs `body` (lockstep's own reads) in a read-only transaction with lockstep's time
     /// limits, watched so that a limit that fires names who was in the way; as it is on
     /// a dialect without such limits.
-    async fn own_read<T>(
+    pub(crate) async fn own_read<T>(
         &mut self,
         body: impl for<'a> FnOnce(
             &'a mut Db,
