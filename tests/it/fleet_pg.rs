@@ -83,6 +83,29 @@ fn tenants_are_schemas_of_one_database() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.matches("replaying").count(), 1, "{err}");
 
+    // A new migration: rehearsed for each tenant in a scratch copy of it, then
+    // deployed to each tenant's schema.
+    std::fs::write(
+        dir.join("migrations/20260201000000_note.up.sql"),
+        "ALTER TABLE orders ADD COLUMN note text;\nCREATE INDEX orders_status ON orders (status);\n",
+    )
+    .unwrap();
+    assert_eq!(lockstep(&["hash"], dir).status.code(), Some(0));
+    let o = lockstep(&["check", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(json(&o)["verdict"], "pass");
+    let o = lockstep(&["deploy", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(outcomes(&json(&o))
+        .concat()
+        .iter()
+        .all(|(_, o)| o == "applied"));
+    let n = pg_value(
+        &pg.url,
+        "SELECT count(*)::text FROM pg_indexes WHERE indexname = 'orders_status'",
+    );
+    assert_eq!(n, "3");
+
     // One tenant drifts: one group, named in its own schema, with a fix for it.
     pg.exec("CREATE INDEX bi_total ON tenant_002.orders (total);");
     let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
@@ -119,5 +142,5 @@ fn tenants_are_schemas_of_one_database() {
     let v = json(&o);
     assert_eq!(v["environments"].as_array().unwrap().len(), 3, "{v}");
     assert_eq!(v["environments"][1]["env"], "fleet/t2");
-    assert_eq!(v["fleets"][0]["versions"]["20260101000000"], 3, "{v}");
+    assert_eq!(v["fleets"][0]["versions"]["20260201000000"], 3, "{v}");
 }

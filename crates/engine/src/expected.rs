@@ -116,6 +116,9 @@ pub fn map_to_deployer(model: &mut Database, history: &[HistoryRow]) {
     }
 }
 
+/// The schema a tenant's scratch work (replays, rehearsals) is confined to.
+pub const TENANT_SCRATCH_SCHEMA: &str = "public";
+
 /// Moves a model from schema `from` to schema `to`: every name qualified with `from`,
 /// and every key and field that is `from` itself. Schema-per-tenant: one replay,
 /// confined to `public`, read with names relative to it, is the expected schema of

@@ -13,9 +13,6 @@ use lockstep_db::{Db, DbUrl};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-/// The schema a tenant's replay is confined to (see `Session::open_url`).
-const REPLAY_SCHEMA: &str = "public";
-
 pub struct Session {
     pub config: Config,
     pub events: Events,
@@ -120,7 +117,7 @@ impl Session {
         // tenant's schema (see `expected::move_schema`), so every tenant shares one replay.
         let scratch = match url.schema() {
             Some(_) if scratch.dialect() == url.dialect() => {
-                scratch.with_schema(Some(REPLAY_SCHEMA))
+                scratch.with_schema(Some(expected::TENANT_SCRATCH_SCHEMA))
             }
             _ => scratch,
         };
@@ -237,7 +234,7 @@ impl Session {
             let mut m = m.clone();
             expected::map_to_deployer(&mut m, &history);
             if let Some(schema) = &tenant {
-                expected::move_schema(&mut m, REPLAY_SCHEMA, schema)?;
+                expected::move_schema(&mut m, expected::TENANT_SCRATCH_SCHEMA, schema)?;
             }
             Ok(m)
         };
