@@ -23,6 +23,7 @@ mod lint;
 mod lint_env;
 mod lint_squawk;
 mod locks;
+mod mysql_deploy;
 mod mysql_diff;
 mod mysql_inspect;
 mod mysql_support;

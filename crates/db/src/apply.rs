@@ -362,6 +362,20 @@ pub async fn apply(
     on_progress: OnProgress<'_>,
     on_lock: OnLock<'_>,
 ) -> Result<(), ApplyError> {
+    // Where DDL commits on its own (MySQL, MariaDB), a transaction around a migration
+    // would promise an all-or-nothing it cannot keep: each statement is checkpointed
+    // instead, so a kill or a failure leaves at most one statement in doubt.
+    let checkpointed: Vec<Step>;
+    let steps = if lockstep_core::dialect::capabilities(db.dialect()).transactional_ddl {
+        steps
+    } else {
+        checkpointed = steps
+            .iter()
+            .cloned()
+            .map(checkpoint_every_statement)
+            .collect();
+        &checkpointed
+    };
     preflight(steps).map_err(|e| *e)?;
     let mut run = Run {
         who,
@@ -549,6 +563,18 @@ async fn no_transaction(
             .iter()
             .any(|p| p.version == step.version && p.statement_no == no as i64 && p.state == "done")
         {
+            // A resumed run is a new session: what the finished statements set for
+            // their session (`SET FOREIGN_KEY_CHECKS=0`, `SET NAMES`) is set again, or
+            // the statements after them would run under other rules.
+            if sets_session_state(&s.sql) {
+                db.raw(&s.sql).await.map_err(|e| {
+                    DbError::query(
+                        "setting again what the migration set for its session",
+                        &db.url,
+                        e,
+                    )
+                })?;
+            }
             continue;
         }
         let mut attempt = 1;
@@ -620,6 +646,36 @@ async fn no_transaction(
     db.exec("recording history", "COMMIT").await?;
     committed([step.version.to_string()]);
     Ok(())
+}
+
+/// `step`, to run statement by statement with a checkpoint each.
+fn checkpoint_every_statement(mut step: Step) -> Step {
+    step.no_transaction = true;
+    step
+}
+
+/// A statement that only sets this session's variables (`SET x = ...`, `SET NAMES`),
+/// which is harmless to run again; not `SET GLOBAL`/`PERSIST`, a password, a role, or
+/// `SET TRANSACTION`.
+pub fn sets_session_state(sql: &str) -> bool {
+    let toks = lockstep_core::lint::tokenize(sql);
+    if !toks.first().is_some_and(|t| t.is("SET")) {
+        return false;
+    }
+    !toks.get(1).is_some_and(|t| {
+        [
+            "GLOBAL",
+            "PERSIST",
+            "PERSIST_ONLY",
+            "PASSWORD",
+            "ROLE",
+            "DEFAULT",
+            "TRANSACTION",
+            "STATEMENT",
+        ]
+        .iter()
+        .any(|w| t.is(w))
+    })
 }
 
 fn sql_code(e: &sqlx::Error) -> Option<String> {

@@ -481,7 +481,10 @@ async fn settle_in_doubt(
             Some(Resolve::Done) => Some(true),
             Some(Resolve::Retry) => Some(false),
             None if dry_run => None,
-            None => t.db.decide(&p.statement).await?,
+            None => match t.db.decide(&p.statement).await? {
+                Some(d) => Some(d),
+                None => decide_by_replay(s, t, p).await?,
+            },
         };
         let Some(done) = decided else {
             let msg = Problem::InDoubt {
@@ -518,6 +521,107 @@ async fn settle_in_doubt(
         }
     }
     Ok(Ok(progress))
+}
+
+/// Whether a statement left in doubt took effect, where DDL commits statement by
+/// statement (MySQL, MariaDB): each such statement is atomic, so the live schema is
+/// either what the statements before it made or what it makes. Both are built on a
+/// scratch database (the applied history, then this script's finished statements, then
+/// the statement itself) and compared with the live schema. None when they cannot tell
+/// (a statement that changes data, not schema) and the user decides with `--resolve`.
+async fn decide_by_replay(s: &Session, t: &mut Target, p: &ProgressRow) -> Result<Option<bool>> {
+    if lockstep_core::dialect::capabilities(t.db.dialect()).transactional_ddl {
+        return Ok(None);
+    }
+    // Running it again changes nothing that was not meant.
+    if lockstep_db::apply::sets_session_state(&p.statement) {
+        return Ok(Some(false));
+    }
+    let Some(m) = t
+        .migrations
+        .set
+        .migrations
+        .iter()
+        .find(|m| m.version == p.version)
+    else {
+        return Ok(None);
+    };
+    let no = p.statement_no as usize;
+    let nth = |d: Direction| -> Option<Vec<lockstep_core::sql::split::Stmt>> {
+        if d == Direction::Down && m.down.is_none() {
+            return None;
+        }
+        let stmts = lockstep_db::apply::statements(&step(m, &t.migrations, d));
+        let same = stmts
+            .get(no.checked_sub(1)?)
+            .is_some_and(|x| x.sql == p.statement);
+        same.then_some(stmts)
+    };
+    // A rollback checkpoints the down script's statements under the same version.
+    let (direction, stmts) = match (nth(Direction::Up), nth(Direction::Down)) {
+        (Some(up), _) => (Direction::Up, up),
+        (None, Some(down)) => (Direction::Down, down),
+        (None, None) => return Ok(None),
+    };
+    let history = t.effective_history();
+    let st = t.state_of(&history);
+    let mut order = crate::expected::replay_order(&t.migrations, &history, &st);
+    drop(st);
+    if direction == Direction::Up {
+        order.retain(|x| x.version != m.version);
+    }
+    let paths: Vec<String> = order
+        .iter()
+        .map(|x| t.migrations.display(&x.up.path))
+        .collect();
+    let scripts: Vec<lockstep_db::scratch::ReplayScript> = order
+        .iter()
+        .zip(&paths)
+        .map(|(x, path)| lockstep_db::scratch::ReplayScript {
+            path,
+            first_line: x.up.first_line,
+            text: &x.up.text,
+        })
+        .collect();
+    let server = s.scratch_server(&t.env)?;
+    let mut scratch = lockstep_db::scratch::Scratch::create(&server).await?;
+    let built = async {
+        scratch
+            .run(&scripts)
+            .await
+            .map_err(|e| crate::Error::msg(e.to_string()))?;
+        for x in &stmts[..no - 1] {
+            scratch.build(&x.sql).await?;
+        }
+        let before = scratch.inspect().await?;
+        let after = match scratch.build(&p.statement).await {
+            Ok(()) => Some(scratch.inspect().await?),
+            Err(_) => None,
+        };
+        Ok::<_, crate::Error>((before, after))
+    }
+    .await;
+    scratch.drop().await;
+    let (mut before, after) = built.with_context(|| {
+        format!(
+            "rebuilding {}'s schema around migration {} statement {} to settle it",
+            t.env, p.version, p.statement_no
+        )
+    })?;
+    crate::expected::map_to_deployer(&mut before, &history);
+    let live = t.db.inspect().await?;
+    let is_live =
+        |m: &lockstep_core::model::Database| lockstep_core::drift::drift(m, &live).is_empty();
+    let as_before = is_live(&before);
+    let as_after = after.map(|mut a| {
+        crate::expected::map_to_deployer(&mut a, &history);
+        is_live(&a)
+    });
+    Ok(match (as_before, as_after) {
+        (true, Some(false)) | (true, None) => Some(false),
+        (false, Some(true)) => Some(true),
+        _ => None,
+    })
 }
 
 async fn deploy_locked(
