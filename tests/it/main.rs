@@ -26,6 +26,7 @@ mod locks;
 mod mysql_deploy;
 mod mysql_diff;
 mod mysql_inspect;
+mod mysql_lint;
 mod mysql_support;
 mod parity;
 mod resources;

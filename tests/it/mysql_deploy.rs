@@ -240,6 +240,8 @@ struct Tally {
     in_doubt: usize,
     named_by_status: usize,
     settled_from_schema: usize,
+    settled_done: usize,
+    settled_retry: usize,
     asked_for_resolve: usize,
     lock_free: usize,
     identical: usize,
@@ -254,13 +256,13 @@ fn killed_deploys_leave_one_named_statement_and_resume_to_the_reference() {
     let Some(probe) = TestMysql::new("rc_kill") else {
         return;
     };
-    let Some((_, ups)) = roundcube(&probe.url) else {
+    let Some((files, ups)) = roundcube(&probe.url) else {
         return;
     };
     let Some(reference) = reference(&ups) else {
         return;
     };
-    drop(probe);
+    drop((probe, files));
     // How long a whole deploy takes here: kills fall anywhere within it.
     let span = {
         let t = TestMysql::new("rc_kill").unwrap();
@@ -269,7 +271,7 @@ fn killed_deploys_leave_one_named_statement_and_resume_to_the_reference() {
         expect(p.path(), &["deploy", "--env", "prod"], 0);
         start.elapsed()
     };
-    let mut rng = Rng::new(0x5eed_12);
+    let mut rng = Rng::new(0x5eed_0012);
     let mut n = Tally::default();
     for trial in 0..trials {
         n.trials += 1;
@@ -345,6 +347,11 @@ fn killed_deploys_leave_one_named_statement_and_resume_to_the_reference() {
             if started.is_some() {
                 assert!(out.contains("was in doubt"), "trial {trial}: {out}");
                 n.settled_from_schema += 1;
+                if out.contains("it took effect") {
+                    n.settled_done += 1;
+                } else {
+                    n.settled_retry += 1;
+                }
             }
         }
         expect(dir, &["diff", &reference.url, "prod"], 0);
@@ -355,4 +362,119 @@ fn killed_deploys_leave_one_named_statement_and_resume_to_the_reference() {
     }
     eprintln!("MYSQL KILL TRIALS: {n:?} (a deploy takes {span:?})");
     assert_eq!(n.identical, trials);
+}
+
+const SHOP: &str = "CREATE TABLE customers (id int PRIMARY KEY, name varchar(100) NOT NULL);\n";
+const LOYALTY: &str = "-- Five statements; the third names a column that does not exist.
+CREATE TABLE loyalty_tiers (id int PRIMARY KEY, name varchar(40) NOT NULL);
+ALTER TABLE customers ADD COLUMN tier_id int;
+ALTER TABLE customers ADD INDEX customers_tier (tier);
+ALTER TABLE customers ADD CONSTRAINT customers_tier_fk FOREIGN KEY (tier_id) REFERENCES loyalty_tiers (id);
+INSERT INTO loyalty_tiers VALUES (1, 'gold');
+";
+/// Written to undo any prefix of the up script (IF EXISTS), as a compensating step must.
+const LOYALTY_DOWN: &str = "ALTER TABLE customers DROP FOREIGN KEY IF EXISTS customers_tier_fk;
+ALTER TABLE customers DROP INDEX IF EXISTS customers_tier;
+ALTER TABLE customers DROP COLUMN IF EXISTS tier_id;
+DROP TABLE IF EXISTS loyalty_tiers;
+";
+
+#[test]
+fn a_migration_failing_at_statement_3_of_5_says_what_ran_and_is_compensated_by_its_down() {
+    let Some(target) = TestMysql::new("fail3") else {
+        return;
+    };
+    let Some(before) = TestMysql::new("fail3_ref") else {
+        return;
+    };
+    let p = Project::new(&[("prod", &target.url)]);
+    let dir = p.path();
+    let m = dir.join("migrations");
+    std::fs::write(m.join("20260101000000_shop.up.sql"), SHOP).unwrap();
+    std::fs::write(
+        m.join("20260101000000_shop.down.sql"),
+        "DROP TABLE customers;\n",
+    )
+    .unwrap();
+    let up = m.join("20260102000000_loyalty.up.sql");
+    std::fs::write(&up, LOYALTY).unwrap();
+    std::fs::write(m.join("20260102000000_loyalty.down.sql"), LOYALTY_DOWN).unwrap();
+    before.exec(SHOP);
+
+    let r = expect(dir, &["deploy", "--env", "prod"], 1);
+    let out = r.text();
+    eprintln!("$ lockstep deploy --env prod\n{out}");
+    assert!(out.contains("20260102000000_loyalty.up.sql:4"), "{out}");
+    assert!(out.contains("Key column 'tier' doesn't exist"), "{out}");
+    assert!(
+        out.contains("statements 1–2 of migration 20260102000000 ran and stay applied"),
+        "{out}"
+    );
+    assert!(out.contains("20260102000000_loyalty.down.sql"), "{out}");
+    assert!(
+        out.contains("lockstep rollback --env prod --to 20260101000000"),
+        "{out}"
+    );
+    // Statements 1 and 2 did run: MariaDB committed each.
+    assert_eq!(
+        target.value("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'customers' AND COLUMN_NAME = 'tier_id'").as_deref(),
+        Some("1")
+    );
+
+    let r = expect(dir, &["status"], 1);
+    let out = r.text();
+    eprintln!("$ lockstep status\n{out}");
+    assert!(
+        out.contains("failed on its last run at statement 3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("statements 1–2 of it ran and stay applied"),
+        "{out}"
+    );
+    let status = json(dir, &["status", "--format", "json"], 1);
+    let problem = &status["environments"][0]["problem_details"][0];
+    assert_eq!(problem["ran"], serde_json::json!([1, 2]), "{status}");
+    assert_eq!(problem["rollback_to"], "20260101000000", "{status}");
+
+    // The compensating down: the database is as migration 1 left it.
+    let r = expect(
+        dir,
+        &[
+            "rollback",
+            "--env",
+            "prod",
+            "--to",
+            "20260101000000",
+            "--yes",
+        ],
+        0,
+    );
+    eprintln!(
+        "$ lockstep rollback --env prod --to 20260101000000 --yes\n{}",
+        r.text()
+    );
+    expect(dir, &["diff", &before.url, "prod"], 0);
+    let status = json(dir, &["status", "--format", "json"], 0);
+    let env = &status["environments"][0];
+    assert_eq!(env["current"], "20260101000000", "{status}");
+    assert_eq!(env["problems"], serde_json::json!([]), "{status}");
+
+    // The other way forward: fail again, fix statement 3, and the deploy resumes there.
+    expect(dir, &["deploy", "--env", "prod"], 1);
+    std::fs::write(&up, LOYALTY.replace("(tier);", "(tier_id);")).unwrap();
+    expect(dir, &["hash"], 0);
+    let r = expect(dir, &["deploy", "--env", "prod"], 0);
+    eprintln!(
+        "$ lockstep deploy --env prod   # statement 3 fixed\n{}",
+        r.text()
+    );
+    before.exec(&LOYALTY.replace("(tier);", "(tier_id);"));
+    expect(dir, &["diff", &before.url, "prod"], 0);
+    assert_eq!(
+        target
+            .value("SELECT COUNT(*) FROM loyalty_tiers")
+            .as_deref(),
+        Some("1")
+    );
 }

@@ -62,6 +62,8 @@ pub struct Step {
     pub text: String,
     pub direction: Direction,
     pub no_transaction: bool,
+    /// The SQL the text is split in (MySQL's `#` comments and backslash escapes).
+    pub dialect: lockstep_core::sql::lex::Dialect,
 }
 
 impl Step {
@@ -596,9 +598,15 @@ async fn no_transaction(
             // and let decide() clean up leftovers (an INVALID index) on retry.
             let _ = db.resolve(&step.version, no as i64, false).await;
             let _ = db.decide(&s.sql).await;
-            let undo = format!(
-                "this migration runs outside a transaction: statements before this one stay applied and are recorded; the next deploy resumes at statement {no}"
-            );
+            let undo = if lockstep_core::dialect::capabilities(db.dialect()).transactional_ddl {
+                format!(
+                    "this migration runs outside a transaction: statements before this one stay applied and are recorded; the next deploy resumes at statement {no}"
+                )
+            } else {
+                format!(
+                    "MySQL and MariaDB commit every DDL statement on its own, so lockstep ran this migration statement by statement, each recorded: the next deploy resumes at statement {no}"
+                )
+            };
             if wait::is_lock_timeout(sql_code(&e).as_deref()) {
                 let timeout = run.timeout_label();
                 if attempt < run.lock.attempts && !own_transactions {
@@ -651,6 +659,7 @@ async fn no_transaction(
 /// `step`, to run statement by statement with a checkpoint each.
 fn checkpoint_every_statement(mut step: Step) -> Step {
     step.no_transaction = true;
+    step.dialect = lockstep_core::sql::lex::Dialect::Mysql;
     step
 }
 
@@ -821,7 +830,7 @@ async fn record_done(
 /// it runs inside lockstep's transaction. What the file leaves open (an unterminated
 /// comment or quote) is [`preflight`]'s to refuse.
 pub fn statements(step: &Step) -> Vec<Stmt> {
-    let all = split(&step.text).statements;
+    let all = split::split_with(&step.text, step.dialect).statements;
     let stmts = if step.no_transaction {
         all
     } else {
@@ -854,7 +863,7 @@ pub fn preflight(steps: &[Step]) -> Result<(), Box<ApplyError>> {
         }))
     };
     for step in steps {
-        if let Some(p) = split(&step.text).problems.first() {
+        if let Some(p) = split::split_with(&step.text, step.dialect).problems.first() {
             return refuse(
                 step,
                 p.line + step.first_line - 1,

@@ -448,7 +448,7 @@ impl Db {
         self.write("marking the statement", sql, &vals).await
     }
 
-    pub(crate) async fn clear_progress(&mut self, v: &Version) -> Result<(), DbError> {
+    pub async fn clear_progress(&mut self, v: &Version) -> Result<(), DbError> {
         let sql = dispatch!(&self.conn, |_c, D| D::HISTORY.progress_clear);
         self.write("clearing progress", sql, &[Val::Text(Some(v.as_str()))])
             .await

@@ -55,6 +55,7 @@ pub fn step(m: &Migration, migrations: &Migrations, direction: Direction) -> Ste
         // CONCURRENTLY) runs without one, whatever its up script does.
         no_transaction: m.no_transaction
             || lockstep_core::sql::split::implicitly_no_transaction(&script.text),
+        dialect: Default::default(),
     }
 }
 
@@ -551,7 +552,10 @@ async fn decide_by_replay(s: &Session, t: &mut Target, p: &ProgressRow) -> Resul
         if d == Direction::Down && m.down.is_none() {
             return None;
         }
-        let stmts = lockstep_db::apply::statements(&step(m, &t.migrations, d));
+        let mut st = step(m, &t.migrations, d);
+        // Split as the deploy that left it in doubt split it.
+        st.dialect = lockstep_core::sql::lex::Dialect::Mysql;
+        let stmts = lockstep_db::apply::statements(&st);
         let same = stmts
             .get(no.checked_sub(1)?)
             .is_some_and(|x| x.sql == p.statement);
@@ -823,13 +827,53 @@ async fn run(
             Ok(())
         }
         Err(e @ ApplyError::Statement { .. }) => {
-            report.outcome = Outcome::Failed {
-                error: e.to_string(),
-            };
+            let mut error = e.to_string();
+            if report.direction == Direction::Up {
+                error.push_str(&compensation(t).await);
+            }
+            report.outcome = Outcome::Failed { error };
             Ok(())
         }
         Err(ApplyError::Db(e)) => Err(e.into()),
     }
+}
+
+/// For a migration that just failed part way: which of its statements stay applied, and
+/// the down file that undoes them.
+async fn compensation(t: &mut Target) -> String {
+    if t.refresh().await.is_err() {
+        return String::new();
+    }
+    let h = t.effective_history();
+    let st = t.state_of(&h);
+    let Some((m, ran)) = partly_applied(t, &st).into_iter().next() else {
+        return String::new();
+    };
+    let rollback_to = st
+        .problems
+        .iter()
+        .find_map(|p| match p {
+            Problem::Failed {
+                version,
+                rollback_to,
+                ..
+            } if *version == m.version.to_string() => Some(rollback_to.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "0".into());
+    let undo = match &m.down {
+        Some(d) => format!(
+            "the compensating step is its down file, {}: `lockstep rollback --env {} --to {rollback_to}` runs it (it must tolerate the statements that did not run)",
+            t.migrations.display(&d.path),
+            t.env
+        ),
+        None => "it has no down file to undo them: write one, or fix the statement".into(),
+    };
+    format!(
+        "\n  statements {} of migration {} ran and stay applied\n  hint: fix the statement and deploy again (it resumes there); or {undo}",
+        lockstep_core::migrate::state::statement_list(&ran),
+        m.version
+    )
 }
 
 pub struct RollbackOptions<'a> {
@@ -909,6 +953,21 @@ async fn rollback_locked(
             .map(|p| p.message_for(&t.env))
             .collect();
         let mut steps = vec![];
+        // A migration that failed part way, its finished statements still applied (DDL
+        // that commits on its own, or no transaction): its down file compensates, first.
+        for (m, _) in partly_applied(t, &st)
+            .into_iter()
+            .filter(|(m, _)| &m.version > target)
+        {
+            match &m.down {
+                Some(_) => steps.push(step(m, &t.migrations, Direction::Down)),
+                None => blocking.push(format!(
+                    "{}: migration {} ran part way and has no down script to undo that\n  hint: write one (it must tolerate the statements that did not run: IF EXISTS), or fix the migration and deploy again",
+                    t.migrations.display(&m.up.path),
+                    m.version
+                )),
+            }
+        }
         for v in st.applied.iter().rev().filter(|v| *v > target) {
             match t.migrations.set.migrations.iter().find(|m| &m.version == v) {
                 Some(m) if m.down.is_some() => steps.push(step(m, &t.migrations, Direction::Down)),
@@ -923,7 +982,9 @@ async fn rollback_locked(
         }
         (blocking, steps, t.progress.clone())
     };
-    if blocking.is_empty() && !steps.is_empty() && !o.allow_drift {
+    // Skipped while a migration is partly applied: what ran of it is in no expected
+    // schema, and undoing it is what this rollback is for.
+    if blocking.is_empty() && !steps.is_empty() && !o.allow_drift && progress.is_empty() {
         blocking.extend(drift_gate(s, t, false).await?);
     }
     if !blocking.is_empty() {
@@ -987,7 +1048,40 @@ async fn rollback_locked(
         return Ok(());
     }
     t.db.ensure_history().await?;
+    // The finished statements of a partly applied migration are the up script's: its
+    // down script starts from statement 1.
+    let mut progress = progress;
+    for st in &steps {
+        if progress.iter().any(|p| p.version == st.version) {
+            t.db.clear_progress(&st.version).await?;
+            progress.retain(|p| p.version != st.version);
+        }
+    }
     run(s, t, who, &steps, &progress, &o.lock, report).await
+}
+
+/// Migrations whose last run failed after some of their statements finished (they stay
+/// applied: no transaction held them), with those statements' numbers, newest first.
+fn partly_applied<'a>(
+    t: &'a Target,
+    st: &lockstep_core::migrate::state::State<'_>,
+) -> Vec<(&'a Migration, Vec<i64>)> {
+    let mut out: Vec<(&Migration, Vec<i64>)> = st
+        .problems
+        .iter()
+        .filter_map(|p| match p {
+            Problem::Failed { version, ran, .. } if !ran.is_empty() => t
+                .migrations
+                .set
+                .migrations
+                .iter()
+                .find(|m| m.version.to_string() == *version)
+                .map(|m| (m, ran.clone())),
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| b.0.version.cmp(&a.0.version));
+    out
 }
 
 #[derive(Debug, Serialize)]
