@@ -648,7 +648,10 @@ fn without_the_audit_pg_stat_statements_names_role_and_statement() {
     let a = &it["author"];
     assert_eq!(a["role"], "bi_etl", "{it}");
     assert_eq!(a["source"], "pg_stat_statements", "{it}");
-    assert_eq!(a["statement"], "ALTER TABLE orders ADD COLUMN segment text", "{it}");
+    assert_eq!(
+        a["statement"], "ALTER TABLE orders ADD COLUMN segment text",
+        "{it}"
+    );
     assert!(a["at"].is_null(), "{it}");
     let (_, out, _) = run(dir, &["drift", "--env", "prod"]);
     assert!(

@@ -80,8 +80,21 @@ fn column_text(c: &Column) -> String {
     if let Some(g) = &c.generated {
         s.push_str(&format!(" generated ({})", g.expression));
     }
+    // MySQL's column extras: a change to one of them alone is drift too.
+    if let Some(cs) = &c.charset {
+        s.push_str(&format!(" character set {cs}"));
+    }
     if let Some(c) = &c.collation {
         s.push_str(&format!(" collate {c}"));
+    }
+    if let Some(u) = &c.on_update {
+        s.push_str(&format!(" on update {u}"));
+    }
+    if c.auto_increment {
+        s.push_str(" auto_increment");
+    }
+    if c.invisible {
+        s.push_str(" invisible");
     }
     s
 }

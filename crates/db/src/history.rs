@@ -492,7 +492,7 @@ impl Db {
         self.write("marking the statement", sql, &vals).await
     }
 
-    pub(crate) async fn clear_progress(&mut self, v: &Version) -> Result<(), DbError> {
+    pub async fn clear_progress(&mut self, v: &Version) -> Result<(), DbError> {
         let sql = self.own_sql(|h| h.progress_clear);
         self.write("clearing progress", sql, &[Val::Text(Some(v.as_str()))])
             .await
