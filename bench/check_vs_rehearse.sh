@@ -11,6 +11,7 @@
 # Corpus: $LOCKSTEP_CORPUS/lemmy-0.19.21/migrations. The database
 # lockstep_bench_check is dropped first and at the end.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 runs=3
 corpus="${LOCKSTEP_CORPUS:-/tmp/corpus}"
@@ -18,25 +19,19 @@ src="$corpus/lemmy-0.19.21/migrations"
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs="$2"; shift ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; exit 2 ;;
+        -h|--help) usage ;;
+        *) unknown_argument "$1" ;;
     esac
     shift
 done
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-admin="${LOCKSTEP_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
+admin="$pg_admin"
 db=lockstep_bench_check
-base="${admin%%\?*}"
-query=""
-[ "$base" != "$admin" ] && query="?${admin#*\?}"
-url="${base%/*}/${db}${query}"
+url="$(pg_url "$db")"
 [ -d "$src" ] || { echo "no migrations at $src (run ../shared/corpus/get.sh)" >&2; exit 2; }
 
-echo "== building lockstep (release)"
-cargo build --release --quiet
-bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/lockstep"
+release_bin
 
 work="$(mktemp -d)"
 cleanup() {
@@ -56,7 +51,6 @@ t() { # seconds of wall time for one command, run in the project
     e=$(date +%s.%N)
     python3 -c "print(f'{$e - $s:.3f}')"
 }
-median() { python3 -c "import sys,statistics; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
 
 (cd "$work" && "$bin" check --env prod >/dev/null 2>&1) || true # warm
 checks=(); rehearses=()
@@ -70,6 +64,6 @@ for i in $(seq 1 "$runs"); do
     checks+=("$c"); rehearses+=("$r")
 done
 mc=$(median "${checks[@]}"); mr=$(median "${rehearses[@]}")
-echo "median: check ${mc}s, rehearse ${mr}s, ratio $(python3 -c "print(f'{$mc/$mr:.2f}')")x"
+echo "median: check ${mc}s, rehearse ${mr}s, ratio $(ratio "$mc" "$mr")x"
 log=$(cd "$work" && "$bin" -v check --env prod 2>&1 >/dev/null || true)
 echo "check -v: target opened $(grep -c 'prod: opened a connection' <<<"$log"), replays $(grep -c 'prod: replaying' <<<"$log"), live schema read $(grep -c 'prod: read the live schema' <<<"$log")"

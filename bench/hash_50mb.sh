@@ -6,6 +6,7 @@
 #
 #   bench/hash_50mb.sh [--runs N] [--mb M] [--no-build]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 runs=3
 mb=50
@@ -15,22 +16,16 @@ while [ $# -gt 0 ]; do
         --runs) runs="$2"; shift ;;
         --mb) mb="$2"; shift ;;
         --no-build) build=0 ;;
-        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; exit 2 ;;
+        -h|--help) usage ;;
+        *) unknown_argument "$1" ;;
     esac
     shift
 done
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-for tool in cargo python3 sha256sum; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
+need cargo python3 sha256sum
 [ -x /usr/bin/time ] || { echo "missing: /usr/bin/time (apt-get install time)" >&2; exit 2; }
-if [ "$build" = 1 ]; then
-    echo "== building lockstep (release)"
-    (cd "$root" && cargo build --release --quiet)
-fi
-lockstep="$root/target/release/lockstep"
+release_bin "$build"
+lockstep="$bin"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -85,8 +80,6 @@ measure() {
     t1=$(date +%s.%N)
     echo "$(python3 -c "print(f'{$t1-$t0:.3f}')") $(tail -1 "$work/rss")"
 }
-
-median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
 
 printf '\n%-9s  %-22s  %10s  %8s  %12s\n' file command "median s" "x sha256" "peak RSS MB"
 for d in inserts statement; do
