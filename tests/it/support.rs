@@ -217,3 +217,20 @@ pub fn has_git() -> bool {
     }
     ok
 }
+
+/// What a guarded run of `lockstep ARGS` printed; fails the test when the guard had to
+/// kill it after `limit`.
+#[track_caller]
+pub fn finished(
+    r: crate::harness::Run,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> std::process::Output {
+    assert!(
+        !r.killed_by_guard,
+        "`lockstep {}` did not finish within {limit:?}\n{}",
+        args.join(" "),
+        r.text()
+    );
+    r.out
+}
