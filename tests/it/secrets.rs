@@ -16,10 +16,11 @@
 //! every table lockstep keeps in each database, in the SQLite file's bytes, and in every
 //! file under the project and the temporary directory the commands ran with.
 
+use crate::harness;
 use crate::support::{self, TestPg};
 use lockstep_db::{Db, DbError, DbUrl};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 const SECRETS: &[&str] = &[
@@ -123,37 +124,18 @@ impl Runner {
 
 fn run_limited(dir: &Path, tmp: &Path, args: &[&str]) -> Output {
     let limit = Duration::from_secs(120);
-
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lockstep"))
-        .args(args)
-        .current_dir(dir)
-        .env("TMPDIR", tmp)
-        .env(
-            "LS_SECRET_URL_TEST",
-            "postgres://postgres:LsV0secret@127.0.0.1:1/x",
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run lockstep");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let o = child.wait_with_output().expect("output");
-            panic!(
-                "`lockstep {}` did not finish within {limit:?}\n{}{}",
-                args.join(" "),
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let child = harness::spawn(
+        dir,
+        args,
+        &[
+            ("TMPDIR", tmp.to_str().unwrap()),
+            (
+                "LS_SECRET_URL_TEST",
+                "postgres://postgres:LsV0secret@127.0.0.1:1/x",
+            ),
+        ],
+    );
+    support::finished(harness::wait_guarded(child, limit), args, limit)
 }
 
 /// Every row of every table in the `lockstep` schema, as text, carried back in the
@@ -565,12 +547,8 @@ mod hostile_models {
 
     fn named(name: &str, kind: ConstraintKind, comment: Option<&str>) -> Constraint {
         Constraint {
-            name: Some(name.into()),
-            kind,
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
             comment: comment.map(String::from),
+            ..Constraint::new(Some(name.into()), kind)
         }
     }
 
@@ -706,18 +684,13 @@ mod hostile_models {
         db.views.insert(
             q(&n[24]),
             View {
-                name: q(&n[24]),
-                materialized: false,
-                definition: format!("SELECT {} FROM {}", ident(&n[3]), qual(&table)),
                 columns: vec![n[3].clone()],
-                options: vec![],
-                check_option: None,
-                owner: None,
                 comment: Some(n[25].clone()),
-                grants: vec![],
                 column_comments: BTreeMap::from([(n[3].clone(), n[26].clone())]),
-                depends_on: vec![],
-                sql: None,
+                ..View::new(
+                    q(&n[24]),
+                    format!("SELECT {} FROM {}", ident(&n[3]), qual(&table)),
+                )
             },
         );
         let fname = q(&n[27]);
@@ -864,18 +837,9 @@ mod hostile_models {
             },
         );
         let view = |name: &str, sql: Option<String>, materialized: bool| View {
-            name: q(name),
             materialized,
-            definition: "SELECT 1 AS x".into(),
-            columns: vec![],
-            options: vec![],
-            check_option: None,
-            owner: None,
-            comment: None,
-            grants: vec![],
-            column_comments: BTreeMap::new(),
-            depends_on: vec![],
             sql,
+            ..View::new(q(name), "SELECT 1 AS x")
         };
         db.views.insert(
             q(&n[10]),

@@ -801,18 +801,13 @@ impl Builder {
             self.views.insert(
                 oid,
                 View {
-                    name,
                     materialized: kind == "m",
-                    definition: definition.unwrap_or_default(),
-                    columns: vec![],
                     options,
                     check_option,
                     owner,
                     comment,
                     grants,
-                    column_comments: BTreeMap::new(),
-                    depends_on: vec![],
-                    sql: None,
+                    ..View::new(name, definition.unwrap_or_default())
                 },
             );
             return Ok(());
