@@ -16,14 +16,7 @@ set -euo pipefail
 runs=3
 corpus="${LOCKSTEP_CORPUS:-/tmp/corpus}"
 src="$corpus/lemmy-0.19.21/migrations"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) runs="$2"; shift ;;
-        -h|--help) usage ;;
-        *) unknown_argument "$1" ;;
-    esac
-    shift
-done
+parse_options "runs" "" "$@"
 
 cd "$root"
 admin="$pg_admin"

@@ -14,15 +14,9 @@ set -euo pipefail
 runs=5
 corpus="${LOCKSTEP_CORPUS:-/tmp/corpus}"
 src="$corpus/lemmy-0.19.21/migrations"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) runs="$2"; shift ;;
-        --migrations) src="$2"; shift ;;
-        -h|--help) usage ;;
-        *) unknown_argument "$1" ;;
-    esac
-    shift
-done
+migrations=""
+parse_options "runs migrations" "" "$@"
+src="${migrations:-$src}"
 
 cd "$root"
 admin="$pg_admin"

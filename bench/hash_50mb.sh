@@ -10,21 +10,12 @@ set -euo pipefail
 
 runs=3
 mb=50
-build=1
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) runs="$2"; shift ;;
-        --mb) mb="$2"; shift ;;
-        --no-build) build=0 ;;
-        -h|--help) usage ;;
-        *) unknown_argument "$1" ;;
-    esac
-    shift
-done
+no_build=0
+parse_options "runs mb" "no_build" "$@"
 
 need cargo python3 sha256sum
 [ -x /usr/bin/time ] || { echo "missing: /usr/bin/time (apt-get install time)" >&2; exit 2; }
-release_bin "$build"
+release_bin "$((1 - no_build))"
 lockstep="$bin"
 
 work="$(mktemp -d)"

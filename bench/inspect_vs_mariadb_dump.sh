@@ -12,16 +12,7 @@ set -euo pipefail
 keep=0
 runs=3
 tables=5000
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --keep) keep=1 ;;
-        --runs) runs="$2"; shift ;;
-        --tables) tables="$2"; shift ;;
-        -h|--help) usage ;;
-        *) unknown_argument "$1" ;;
-    esac
-    shift
-done
+parse_options "runs tables" "keep" "$@"
 
 cd "$root"
 admin="${LOCKSTEP_TEST_MYSQL:-mysql://root@127.0.0.1:3306/test}"

@@ -12,16 +12,7 @@ set -euo pipefail
 keep=0
 runs=5
 tables=10000
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --keep) keep=1 ;;
-        --runs) runs="$2"; shift ;;
-        --tables) tables="$2"; shift ;;
-        -h|--help) usage ;;
-        *) unknown_argument "$1" ;;
-    esac
-    shift
-done
+parse_options "runs tables" "keep" "$@"
 
 cd "$root"
 admin="$pg_admin"

@@ -17,6 +17,31 @@ unknown_argument() {
     exit 2
 }
 
+# Reads the command line: `--name VALUE` for each name in $1 and `--name` for each in
+# $2 (both space-separated) set the variable of that name (dashes as underscores) to
+# VALUE or to 1; -h/--help prints the header; anything else is an error.
+parse_options() {
+    local values=" $1 " flags=" $2 " name
+    shift 2
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            -h|--help) usage ;;
+        esac
+        name="${1#--}"
+        name="${name//-/_}"
+        if [[ "$1" == --* && "$values" == *" $name "* ]]; then
+            [ $# -ge 2 ] || { echo "$1 needs a value" >&2; exit 2; }
+            printf -v "$name" '%s' "$2"
+            shift 2
+        elif [[ "$1" == --* && "$flags" == *" $name "* ]]; then
+            printf -v "$name" 1
+            shift
+        else
+            unknown_argument "$1"
+        fi
+    done
+}
+
 # Exits 2 naming the first of the commands that is not on PATH.
 need() {
     local tool

@@ -16,17 +16,7 @@ envs=20
 requests=1000
 concurrency=50
 keep=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --envs) envs="$2"; shift ;;
-        --requests) requests="$2"; shift ;;
-        --concurrency) concurrency="$2"; shift ;;
-        --keep) keep=1 ;;
-        -h|--help) usage ;;
-        *) unknown_argument "$1" ;;
-    esac
-    shift
-done
+parse_options "envs requests concurrency" "keep" "$@"
 
 cd "$root"
 admin="$pg_admin"
