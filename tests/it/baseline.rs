@@ -141,11 +141,7 @@ fn baseline_refuses_an_unknown_version_and_a_database_with_history() {
     let db = TestSqlite::new();
     let project = Project::new(&[("dev", &db.url)]);
     let dir = project.path();
-    std::fs::write(
-        dir.join("migrations/1_a.up.sql"),
-        "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
-    )
-    .unwrap();
+    project.migration("1", "a", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n");
     db.exec("CREATE TABLE a (id INTEGER PRIMARY KEY);");
     let o = lockstep(&["baseline", "--env", "dev", "--to", "7"], dir);
     assert_eq!(o.status.code(), Some(2), "{o:?}");

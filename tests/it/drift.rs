@@ -449,19 +449,6 @@ impl Env<'_> {
 
 // ------------------------------------------------------------------------ the corpora
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 fn lemmy() -> Option<Vec<Outcome>> {
     let src = support::corpus("lemmy-0.19.21/migrations")?;
     let pg = TestPg::new("drift_lemmy")?;
@@ -469,7 +456,7 @@ fn lemmy() -> Option<Vec<Outcome>> {
     let r = ident(&role.name);
     let p = Project::new("diesel", &pg.url);
     std::fs::remove_dir(p.migrations()).unwrap();
-    copy_dir(&src, &p.migrations());
+    crate::deploy::copy_dir(&src, &p.migrations());
     p.deploy("lemmy");
     let env = Env {
         corpus: "lemmy",

@@ -77,11 +77,7 @@ fn an_older_history_table_is_read_and_upgraded_by_deploy() {
     );
     let project = Project::new(&[("dev", &db.url)]);
     let dir = project.path();
-    std::fs::write(
-        dir.join("migrations/1_a.up.sql"),
-        "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
-    )
-    .unwrap();
+    project.migration("1", "a", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n");
     let sum = lockstep_core::migrate::dir::checksum("CREATE TABLE a (id INTEGER PRIMARY KEY);\n");
     db.exec(&format!(
         "INSERT INTO lockstep_history (version, name, checksum, direction, outcome, started_at, deploy_id) VALUES ('1', 'a', '{sum}', 'up', 'applied', '2026-01-01T00:00:00Z', 'old')"
