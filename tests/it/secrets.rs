@@ -619,14 +619,13 @@ mod hostile_models {
         db.indexes.insert(
             q(&n[14]),
             Index {
-                name: q(&n[14]),
-                table: table.clone(),
-                unique: false,
-                definition: format!("USING btree ({})", ident(&n[5])),
-                columns: vec![n[5].clone()],
-                predicate: None,
                 comment: Some(n[15].clone()),
-                constraint: false,
+                ..Index::new(
+                    q(&n[14]),
+                    table.clone(),
+                    format!("USING btree ({})", ident(&n[5])),
+                    vec![n[5].clone()],
+                )
             },
         );
         let typ = |name: &str, kind: TypeKind, comment: Option<&str>| TypeDef {
@@ -825,16 +824,12 @@ mod hostile_models {
         db.tables.insert(t.name.clone(), t);
         db.indexes.insert(
             q(&n[9]),
-            Index {
-                name: q(&n[9]),
-                table: table.clone(),
-                unique: false,
-                definition: format!("({})", ident(&n[5])),
-                columns: vec![n[5].clone()],
-                predicate: None,
-                comment: None,
-                constraint: false,
-            },
+            Index::new(
+                q(&n[9]),
+                table.clone(),
+                format!("({})", ident(&n[5])),
+                vec![n[5].clone()],
+            ),
         );
         let view = |name: &str, sql: Option<String>, materialized: bool| View {
             materialized,

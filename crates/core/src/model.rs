@@ -641,6 +641,23 @@ pub struct Index {
     pub constraint: bool,
 }
 
+impl Index {
+    /// A plain index of `table` on `columns`: not unique, not partial, not a
+    /// constraint's, without a comment.
+    pub fn new(name: QualName, table: QualName, definition: String, columns: Vec<String>) -> Self {
+        Index {
+            name,
+            table,
+            unique: false,
+            definition,
+            columns,
+            predicate: None,
+            comment: None,
+            constraint: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct View {

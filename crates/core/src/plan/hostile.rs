@@ -204,14 +204,13 @@ fn pg_model(n: &[String]) -> Database {
     db.indexes.insert(
         q(&n[21]),
         Index {
-            name: q(&n[21]),
-            table: table.clone(),
-            unique: false,
-            definition: format!("USING btree ({})", ident(&n[10])),
-            columns: vec![n[10].clone()],
-            predicate: None,
             comment: Some(n[22].clone()),
-            constraint: false,
+            ..Index::new(
+                q(&n[21]),
+                table.clone(),
+                format!("USING btree ({})", ident(&n[10])),
+                vec![n[10].clone()],
+            )
         },
     );
     db.types.insert(
@@ -471,14 +470,13 @@ fn sqlite_model(n: &[String]) -> Database {
     db.indexes.insert(
         q(&n[15]),
         Index {
-            name: q(&n[15]),
-            table: table.clone(),
             unique: true,
-            definition: format!("({})", ident(&n[5])),
-            columns: vec![n[5].clone()],
-            predicate: None,
-            comment: None,
-            constraint: false,
+            ..Index::new(
+                q(&n[15]),
+                table.clone(),
+                format!("({})", ident(&n[5])),
+                vec![n[5].clone()],
+            )
         },
     );
     db.views.insert(

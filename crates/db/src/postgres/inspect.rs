@@ -1121,14 +1121,15 @@ impl Builder {
             .map(|i| def[i + 1..].to_string())
             .unwrap_or(def);
         let index = Index {
-            name: name.clone(),
-            table: QualName::new(schema, row.try_get::<String, _>("table_name")?),
             unique: row.try_get("is_unique")?,
-            definition,
-            columns: self.index_columns(rel, row)?,
             predicate: row.try_get("predicate")?,
             comment: self.comment(Catalog::Class, oid, 0),
-            constraint: false,
+            ..Index::new(
+                name.clone(),
+                QualName::new(schema, row.try_get::<String, _>("table_name")?),
+                definition,
+                self.index_columns(rel, row)?,
+            )
         };
         self.db.indexes.insert(name, index);
         Ok(())

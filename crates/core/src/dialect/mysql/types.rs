@@ -580,14 +580,14 @@ pub fn finish_table(t: &mut Table, indexes: &mut Vec<RawIndex>) {
 /// The model index for a raw one on table `t`.
 pub fn index_of(t: &Table, r: RawIndex) -> Index {
     Index {
-        name: QualName::new(&t.name.schema, format!("{}.{}", t.name.name, r.name)),
-        table: t.name.clone(),
         unique: r.unique,
-        definition: index_definition(&r),
-        columns: r.columns(),
-        predicate: None,
         comment: r.comment.clone(),
-        constraint: false,
+        ..Index::new(
+            QualName::new(&t.name.schema, format!("{}.{}", t.name.name, r.name)),
+            t.name.clone(),
+            index_definition(&r),
+            r.columns(),
+        )
     }
 }
 
