@@ -20,20 +20,9 @@ parse_options "runs" "" "$@"
 
 cd "$root"
 admin="$pg_admin"
-db=lockstep_bench_check
-url="$(pg_url "$db")"
-[ -d "$src" ] || { echo "no migrations at $src (run ../shared/corpus/get.sh)" >&2; exit 2; }
-
+need psql python3 cargo
 release_bin
-
-work="$(mktemp -d)"
-cleanup() {
-    rm -rf "$work"
-    psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-cp -r "$src" "$work/migrations"
-printf 'migrations = "migrations"\nlayout = "diesel"\ncode = []\n[env.prod]\nurl = "%s"\n' "$url" >"$work/lockstep.toml"
+lemmy_project lockstep_bench_check prod
 psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 (cd "$work" && "$bin" -q deploy --env prod >/dev/null)
 

@@ -20,30 +20,9 @@ src="${migrations:-$src}"
 
 cd "$root"
 admin="$pg_admin"
-db=lockstep_bench_lemmy
-url="$(pg_url "$db")"
-
 need psql python3 cargo
-[ -d "$src" ] || { echo "no migrations at $src (run ../shared/corpus/get.sh)" >&2; exit 2; }
-
 release_bin
-
-# A project around a copy of the migrations: deploy writes lockstep.sum into the
-# migrations directory, and the corpus stays untouched.
-work="$(mktemp -d)"
-cleanup() {
-    rm -rf "$work"
-    psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-cp -r "$src" "$work/migrations"
-cat >"$work/lockstep.toml" <<EOF
-migrations = "migrations"
-layout = "diesel"
-
-[env.bench]
-url = "$url"
-EOF
+lemmy_project lockstep_bench_lemmy bench
 mapfile -t dirs < <(find "$work/migrations" -mindepth 1 -maxdepth 1 -type d -exec test -e '{}/up.sql' ';' -print | sort)
 echo "== ${#dirs[@]} migrations from $src"
 

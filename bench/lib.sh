@@ -60,6 +60,20 @@ pg_url() {
     echo "${base%/*}/$1${query}"
 }
 
+# A project around a copy of the diesel migrations in $src (deploy writes lockstep.sum
+# into the migrations directory, and the corpus stays untouched) with one environment,
+# $2, on the benchmark database $1. Sets db, url and work; on exit the project and the
+# database are removed.
+lemmy_project() {
+    db="$1"
+    url="$(pg_url "$db")"
+    [ -d "$src" ] || { echo "no migrations at $src (run ../shared/corpus/get.sh)" >&2; exit 2; }
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"; psql -q -X "$pg_admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+    cp -r "$src" "$work/migrations"
+    printf 'migrations = "migrations"\nlayout = "diesel"\ncode = []\n[env.%s]\nurl = "%s"\n' "$2" "$url" >"$work/lockstep.toml"
+}
+
 # Sets `bin` to the release build of lockstep, building it first unless $1 is 0.
 release_bin() {
     if [ "${1:-1}" != 0 ]; then
