@@ -46,8 +46,9 @@ struct Runner {
 }
 
 impl Runner {
-    /// Runs lockstep; records every secret that shows in its output. Returns the exit code.
-    fn run(&mut self, args: &[&str]) -> Option<i32> {
+    /// Runs lockstep; records every secret that shows in its output. Returns the exit code
+    /// and the output.
+    fn run_out(&mut self, args: &[&str]) -> (Option<i32>, String) {
         let o = run_limited(&self.dir, &self.tmp, args);
         self.invocations += 1;
         let out = format!(
@@ -56,22 +57,20 @@ impl Runner {
             String::from_utf8_lossy(&o.stderr)
         );
         self.grep(&format!("`lockstep {}`", args.join(" ")), &out);
-        o.status.code()
+        (o.status.code(), out)
+    }
+
+    /// `run_out`'s exit code.
+    fn run(&mut self, args: &[&str]) -> Option<i32> {
+        self.run_out(args).0
     }
 
     /// Like `run`, and the exit code must be `want`: the invocation did what it was for.
     #[track_caller]
     fn expect(&mut self, want: i32, args: &[&str]) {
-        let o = run_limited(&self.dir, &self.tmp, args);
-        self.invocations += 1;
-        let out = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        self.grep(&format!("`lockstep {}`", args.join(" ")), &out);
+        let (code, out) = self.run_out(args);
         assert_eq!(
-            o.status.code(),
+            code,
             Some(want),
             "`lockstep {}`: expected exit {want}\n{out}",
             args.join(" ")
