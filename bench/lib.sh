@@ -2,7 +2,7 @@
 #
 #   . "$(dirname "$0")/lib.sh"
 #
-# It sets `root` (the workspace) and defines the helpers below; it changes nothing else.
+# It sets `root` (the workspace) and `pg_admin`, and defines the helpers below.
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
