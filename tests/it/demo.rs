@@ -12,6 +12,14 @@ fn text(o: &std::process::Output) -> String {
     )
 }
 
+/// Deploys prod, which must succeed and leave no drift (`why` says what that shows).
+fn deploy_without_drift(dir: &Path, why: &str) {
+    let o = lockstep(&["deploy", "--env", "prod"], dir);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = lockstep(&["drift", "--env", "prod"], dir);
+    assert_eq!(o.status.code(), Some(0), "{why}: {}", text(&o));
+}
+
 #[test]
 fn demo_walks_through_the_collision_and_the_fix_works() {
     let tmp = tempfile::tempdir().unwrap();
@@ -87,15 +95,7 @@ fn demo_story_on_postgres() {
         "CREATE TABLE stores (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code text NOT NULL UNIQUE);\n\
          ALTER TABLE orders ADD COLUMN store_id bigint REFERENCES stores(id);\n",
     );
-    let o = lockstep(&["deploy", "--env", "prod"], dir);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = lockstep(&["drift", "--env", "prod"], dir);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "untouched prod has no drift: {}",
-        text(&o)
-    );
+    deploy_without_drift(dir, "untouched prod has no drift");
 
     // The audit, installed once, records who changes prod from now on.
     let o = lockstep(&["audit", "install", "--env", "prod"], dir);
@@ -159,13 +159,5 @@ fn demo_story_on_postgres() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("adopted by the pending migrations"), "{out}");
-    let o = lockstep(&["deploy", "--env", "prod"], dir);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = lockstep(&["drift", "--env", "prod"], dir);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "no drift after the deploy: {}",
-        text(&o)
-    );
+    deploy_without_drift(dir, "no drift after the deploy");
 }

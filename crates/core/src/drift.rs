@@ -572,13 +572,7 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
             })
         })
     };
-    let created: Vec<&QualName> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::CreateTable { table } => Some(&table.name),
-            _ => None,
-        })
-        .collect();
+    let created = crate::plan::tables_created(&changes);
     // (kind, object) → (expected text, actual text)
     let mut pairs: Sides = BTreeMap::new();
     for c in &changes {
@@ -999,18 +993,9 @@ mod tests {
         e.views.insert(
             QualName::new("public", "v"),
             View {
-                name: QualName::new("public", "v"),
-                materialized: false,
-                definition: "SELECT a FROM t".into(),
                 columns: vec!["a".into()],
-                options: vec![],
-                check_option: None,
-                owner: None,
-                comment: None,
-                grants: vec![],
-                column_comments: BTreeMap::new(),
                 depends_on: vec!["public.t".into()],
-                sql: None,
+                ..View::new(QualName::new("public", "v"), "SELECT a FROM t")
             },
         );
         let mut a = e.clone();
