@@ -436,7 +436,7 @@ pub enum Command {
     ///
     /// Finds the migrations directory (migrations/, db/migrations/, prisma/migrations/,
     /// src/main/resources/db/migration) and its layout (lockstep, diesel, sqlx,
-    /// golang-migrate, dbmate, flyway), and writes environments to fill in. Refuses to
+    /// golang-migrate, dbmate, flyway, prisma, atlas), and writes environments to fill in. Refuses to
     /// overwrite an existing file.
     #[command(
         after_help = "Example:\n  lockstep init && $EDITOR lockstep.toml && lockstep status"

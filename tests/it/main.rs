@@ -16,6 +16,7 @@ mod edits;
 mod engine;
 mod examples;
 mod fleet;
+mod fleet_pg;
 mod impact;
 mod impact_synapse;
 mod inspect_pg;

@@ -600,3 +600,68 @@ fn browser_shows_every_environment_the_drift_and_the_odd_one_out() {
         std::fs::copy(&shot, keep).unwrap();
     }
 }
+
+/// A fleet is one row: its members' spread over versions and its drift in groups, the
+/// members behind a `<details>`; its drift API is the CLI's fleet drift JSON.
+#[test]
+fn serve_shows_a_fleet_as_one_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("migrations")).unwrap();
+    std::fs::create_dir_all(dir.join("db")).unwrap();
+    let members: String = (1..=5)
+        .map(|i| format!("shop{i} sqlite://db/shop{i}.db\n"))
+        .collect();
+    std::fs::write(dir.join("shops.txt"), members).unwrap();
+    std::fs::write(
+        dir.join("lockstep.toml"),
+        "migrations = \"migrations\"\n[env.shops]\nmembers = \"shops.txt\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("migrations/1_init.up.sql"),
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER);\n",
+    )
+    .unwrap();
+    assert_eq!(crate::cli::lockstep(&["hash"], dir).status.code(), Some(0));
+    let o = crate::cli::lockstep(&["deploy", "--env", "shops"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    // Two shops got the same hand-made index.
+    for i in [2, 4] {
+        let u = lockstep_db::DbUrl::parse(&format!("sqlite://{}/db/shop{i}.db", dir.display()))
+            .unwrap();
+        crate::support::rt().block_on(async {
+            let mut db = lockstep_db::Db::connect(&u, false).await.unwrap();
+            db.execute_script("CREATE INDEX bi_total ON orders (total)")
+                .await
+                .unwrap();
+            db.close().await;
+        });
+    }
+    let srv = Server::start(dir, &[], &[]);
+    srv.wait_ready(&[]);
+    let html = srv.get("/").text();
+    assert!(html.contains("id=\"env-shops\""), "{html}");
+    let card = &html[html.find("id=\"env-shops\"").unwrap()..];
+    let card = &card[..card.find("</article>").unwrap()];
+    let text = visible(card);
+    assert!(text.contains("fleet"), "{text}");
+    assert!(text.contains("members 5"), "{text}");
+    assert!(text.contains("1 × 5"), "{text}");
+    assert!(text.contains("2 members in 1 group"), "{text}");
+    for i in 1..=5 {
+        assert!(text.contains(&format!("shop{i}")), "{text}");
+    }
+    let drift = &html[html.find("id=\"drift-shops\"").unwrap()..];
+    assert!(visible(drift).contains("Group 1: 2 members"), "{drift}");
+    assert!(visible(drift).contains("shop2, shop4"), "{drift}");
+    assert!(drift.contains("bi_total"), "{drift}");
+    let r = srv.get("/api/drift?env=shops");
+    let want = cli(dir, &["drift", "--env", "shops", "--format", "json"]);
+    assert!(
+        r.body == want,
+        "api:\n{}\ncli:\n{}",
+        r.text(),
+        String::from_utf8_lossy(&want)
+    );
+}

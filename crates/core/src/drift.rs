@@ -411,12 +411,19 @@ pub const TOOL_HISTORY_TABLES: &[&str] = &[
     "_sqlx_migrations",
     "schema_migrations",
     "flyway_schema_history",
+    "_prisma_migrations",
+    "atlas_schema_revisions",
 ];
+
+/// Schemas a tool creates for its history table alone (Atlas on PostgreSQL).
+const TOOL_HISTORY_SCHEMAS: &[&str] = &["atlas_schema_revisions"];
 
 fn without_tool_tables(db: &Database) -> Database {
     let mut db = db.clone();
     let tool = |q: &QualName| TOOL_HISTORY_TABLES.contains(&q.name.as_str());
     db.tables.retain(|k, _| !tool(k));
+    db.schemas
+        .retain(|k, _| !TOOL_HISTORY_SCHEMAS.contains(&k.as_str()));
     db.indexes.retain(|_, i| !tool(&i.table));
     db.triggers.retain(|_, t| !tool(&t.table));
     db.sequences

@@ -222,19 +222,15 @@ impl Config {
             );
         }
         if let Some(l) = &raw.layout {
-            const LAYOUTS: [&str; 6] = [
-                "lockstep",
-                "diesel",
-                "sqlx",
-                "golang-migrate",
-                "dbmate",
-                "flyway",
-            ];
-            if !LAYOUTS.contains(&l.as_str()) {
+            if lockstep_core::migrate::Layout::parse(l).is_none() {
+                let known: Vec<String> = lockstep_core::migrate::Layout::ALL
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect();
                 fail!(
                     "{}: layout = {l:?} is not known\n  hint: use one of {}",
                     path.display(),
-                    LAYOUTS.join(", ")
+                    known.join(", ")
                 );
             }
         }

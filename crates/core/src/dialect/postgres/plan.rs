@@ -1011,7 +1011,7 @@ impl Planner<'_> {
                 .map(|c| format!(" COLLATE {}", sql_name(c)))
                 .unwrap_or_default();
             let stmt = alter(format!("TYPE {}{coll} USING {c}::{}", to.type_, to.type_));
-            if from.type_ != to.type_ {
+            if !crate::diff::keeps_values(&from.type_, &to.type_) {
                 self.push_destructive(stmt);
             } else {
                 self.push(stmt);
