@@ -526,6 +526,9 @@ pub enum ColorWhen {
 #[derive(Subcommand, Debug)]
 pub enum AuditAction {
     /// Install (or repair) the audit. Idempotent.
+    #[command(
+        after_help = "Example:\n  lockstep audit install --env prod\n\nExit codes: 0 installed, 1 not possible here (it says why and what lockstep does\ninstead), 2 lockstep could not do its job."
+    )]
     Install {
         /// The environment of lockstep.toml.
         #[arg(long, value_name = "ENV")]
@@ -535,6 +538,7 @@ pub enum AuditAction {
         format: OutFormat,
     },
     /// Remove the audit: its triggers, functions and records.
+    #[command(after_help = "Example:\n  lockstep audit uninstall --env prod")]
     Uninstall {
         /// The environment of lockstep.toml.
         #[arg(long, value_name = "ENV")]
@@ -544,6 +548,9 @@ pub enum AuditAction {
         format: OutFormat,
     },
     /// List the recorded statements, newest first.
+    #[command(
+        after_help = "Examples:\n  lockstep audit log --env prod --since 24h\n  lockstep audit log --env prod --format json"
+    )]
     Log {
         /// The environment of lockstep.toml.
         #[arg(long, value_name = "ENV")]

@@ -93,12 +93,18 @@ fn watch_announces_each_change_once_and_a_restart_nothing() {
             "change",
             "expected",
             "actual",
-            "first_seen"
+            "first_seen",
+            "first_seen_after"
         ]
+    );
+    // It appeared after watch's first check, which did not see it.
+    assert!(
+        d["items"][0]["first_seen_after"].as_str() <= d["items"][0]["first_seen"].as_str(),
+        "{d}"
     );
     let o = lockstep(&["drift", "--env", "prod"], dir);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("first seen by `lockstep watch` at"), "{text}");
+    assert!(text.contains("first seen between "), "{text}");
 
     // An environment that cannot be reached resolves nothing.
     let good = std::fs::read_to_string(dir.join("lockstep.toml")).unwrap();

@@ -86,14 +86,7 @@ pub async fn install(s: &Session, env: &str) -> Result<InstallReport> {
     let mut t = s.open(env, false).await?;
     let r = install_on(&mut t).await;
     t.close().await;
-    let r = r?;
-    if r.installed {
-        s.events.note(
-            Some(env),
-            "the audit records every DDL statement in lockstep.audit from now on",
-        );
-    }
-    Ok(r)
+    r
 }
 
 async fn install_on(t: &mut Target) -> Result<InstallReport> {
@@ -246,7 +239,14 @@ pub async fn authors(
             out.insert(crate::watch::item_key(i), Author::of(r));
         }
     }
-    (out, None)
+    // Roles are the server's, and CREATE ROLE / ALTER ROLE fire no event trigger.
+    let roles = items
+        .iter()
+        .any(|i| i.kind == "role" && !out.contains_key(&crate::watch::item_key(i)));
+    let note = roles.then(|| {
+        format!("CREATE ROLE and ALTER ROLE fire no event trigger, so no role item names its author; {watch}")
+    });
+    (out, note)
 }
 
 /// Whether a record came from pg_stat_statements rather than the audit.
@@ -369,6 +369,23 @@ fn mentions(statement: &str) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// The roles a GRANT or REVOKE names after its TO or FROM.
+fn grantees(statement: &str) -> std::collections::BTreeSet<String> {
+    let toks = lockstep_core::sql::lex::code(statement);
+    let mut out = std::collections::BTreeSet::new();
+    let mut after = false;
+    for t in &toks {
+        if t.is_any(&["to", "from"]) {
+            after = true;
+        } else if t.is_punct(";") || t.is_any(&["grant", "revoke", "granted", "with"]) {
+            after = false;
+        } else if after {
+            out.extend(t.ident());
+        }
+    }
+    out
+}
+
 /// The record that best explains `item`: one naming its object, else one naming its
 /// table and mentioning it, else one naming its table; the newest of the best. GRANT and
 /// REVOKE name no object, so they match by the object and grantee they mention.
@@ -382,10 +399,13 @@ fn best_match<'a>(item: &DriftItem, rows: &[&'a AuditRow]) -> Option<&'a AuditRo
         let score = if item.kind == "grant" {
             let m = said();
             let named = t.leaf.as_ref().is_some_and(|l| m.contains(l));
-            let to = t
-                .grantee
-                .as_ref()
-                .is_none_or(|g| g == "PUBLIC" || m.contains(g));
+            let to = t.grantee.as_ref().is_none_or(|g| {
+                grantees(r.statement.as_deref().unwrap_or("")).contains(&if g == "PUBLIC" {
+                    "public".to_string()
+                } else {
+                    g.clone()
+                })
+            });
             if grant && named && to {
                 4
             } else {
@@ -524,6 +544,7 @@ mod tests {
     fn items_find_the_statement_that_made_them() {
         let rows = [
             row(5, &["GRANT"], &[], "GRANT SELECT ON orders TO bi_etl"),
+            row(8, &["GRANT"], &[], "GRANT USAGE ON SCHEMA public TO bi_etl"),
             row(
                 4,
                 &["ALTER TABLE"],
@@ -575,6 +596,7 @@ mod tests {
         assert_eq!(id("function", "public.f(a integer)"), Some(1));
         assert_eq!(id("grant", "table public.orders to bi_etl"), Some(5));
         assert_eq!(id("grant", "table public.orders to other"), None);
+        assert_eq!(id("grant", "table public.orders to PUBLIC"), None);
         assert_eq!(id("table", "public.customers"), None);
         assert_eq!(id("owner", "table public.orders"), Some(0));
         assert_eq!(id("column", "public.orders.total_cents"), Some(7));
