@@ -307,6 +307,11 @@ fn killed_deploys_leave_one_named_statement_and_resume_to_the_reference() {
             assert!(named, "trial {trial}: status does not name {s}:\n{text}");
             assert_eq!(status.code(), Some(1), "trial {trial}: {text}");
             n.named_by_status += 1;
+        } else {
+            assert!(
+                !text.contains("was started but not recorded"),
+                "trial {trial}: nothing is in doubt, but status says so:\n{text}"
+            );
         }
         // The lock dies with the connection; the server may still be finishing the
         // statement the connection was running.

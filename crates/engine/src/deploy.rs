@@ -554,7 +554,7 @@ async fn decide_by_replay(s: &Session, t: &mut Target, p: &ProgressRow) -> Resul
         }
         let mut st = step(m, &t.migrations, d);
         // Split as the deploy that left it in doubt split it.
-        st.dialect = lockstep_core::sql::lex::Dialect::Mysql;
+        st.dialect = lockstep_db::apply::lex_dialect(t.db.dialect());
         let stmts = lockstep_db::apply::statements(&st);
         let same = stmts
             .get(no.checked_sub(1)?)
@@ -710,7 +710,7 @@ async fn deploy_locked(
     report.destructive = destruction(t, &pending).await;
     if o.dry_run {
         report.outcome = Outcome::DryRun {
-            steps: planned(&pending),
+            steps: planned(&pending, t.db.dialect()),
         };
         return Ok(());
     }
@@ -723,15 +723,21 @@ async fn deploy_locked(
     run(s, t, who, &pending, &progress, &o.lock, report).await
 }
 
-fn planned(steps: &[Step]) -> Vec<PlannedStep> {
+fn planned(steps: &[Step], dialect: lockstep_core::model::Dialect) -> Vec<PlannedStep> {
+    // Where DDL commits on its own, every migration runs checkpointed (see apply).
+    let checkpointed = !lockstep_core::dialect::capabilities(dialect).transactional_ddl;
     steps
         .iter()
         .map(|st| PlannedStep {
             version: st.version.to_string(),
             name: st.name.clone(),
             path: st.path.clone(),
-            no_transaction: st.no_transaction,
-            statements: lockstep_db::apply::statements(st).len(),
+            no_transaction: st.no_transaction || checkpointed,
+            statements: {
+                let mut st = st.clone();
+                st.dialect = lockstep_db::apply::lex_dialect(dialect);
+                lockstep_db::apply::statements(&st).len()
+            },
         })
         .collect()
 }
@@ -1010,7 +1016,7 @@ async fn rollback_locked(
     report.destructive = destruction(t, &steps).await;
     if o.dry_run {
         report.outcome = Outcome::DryRun {
-            steps: planned(&steps),
+            steps: planned(&steps, t.db.dialect()),
         };
         return Ok(());
     }
