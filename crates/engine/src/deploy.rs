@@ -624,8 +624,23 @@ async fn decide_by_replay(s: &Session, t: &mut Target, p: &ProgressRow) -> Resul
     Ok(match (as_before, as_after) {
         (true, Some(false)) | (true, None) => Some(false),
         (false, Some(true)) => Some(true),
+        // It changes no schema (an ALTER to what already was, a table option the model
+        // does not hold): run again, it leaves the same schema. Not so a statement that
+        // changes data: only the user knows whether its rows are there.
+        (true, Some(true)) if !changes_data(&p.statement) => Some(false),
         _ => None,
     })
+}
+
+/// Whether a statement reads or writes rows rather than schema.
+fn changes_data(sql: &str) -> bool {
+    const DATA: &[&str] = &[
+        "INSERT", "UPDATE", "DELETE", "REPLACE", "CALL", "LOAD", "DO", "SELECT", "WITH", "HANDLER",
+        "TRUNCATE",
+    ];
+    lint::tokenize(sql)
+        .first()
+        .is_none_or(|t| DATA.iter().any(|w| t.is(w)))
 }
 
 async fn deploy_locked(
