@@ -46,6 +46,11 @@ pub fn drift(r: &FleetDriftReport) -> String {
         for (j, it) in g.items.iter().enumerate() {
             s.push_str(&format!("  {}. {}\n", j + 1, it.describe()));
         }
+        if let (Some(m), true) = (&g.shown_for, g.members.len() > 1) {
+            s.push_str(&format!(
+                "  (as {m} has it; each member the same in its own schema)\n"
+            ));
+        }
         if !g.revert_sql.trim().is_empty() {
             s.push_str("  fix (reverts it; or adopt it in a new migration):\n");
             for l in g.revert_sql.lines() {

@@ -42,11 +42,12 @@ fn project(dir: &Path, n: usize, waves: Option<&str>) {
     .unwrap();
 }
 
-fn json(o: &std::process::Output) -> Value {
+pub fn json(o: &std::process::Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {o:?}"))
 }
 
-fn outcomes(v: &Value) -> Vec<Vec<(String, String)>> {
+/// Each wave's (member, outcome) pairs.
+pub fn outcomes(v: &Value) -> Vec<Vec<(String, String)>> {
     v["waves"]
         .as_array()
         .unwrap()

@@ -4,6 +4,7 @@ mod harness;
 mod support;
 
 mod adopt;
+mod audit;
 mod baseline;
 mod cli;
 mod cli_ux;
@@ -15,6 +16,7 @@ mod edits;
 mod engine;
 mod examples;
 mod fleet;
+mod fleet_pg;
 mod impact;
 mod impact_synapse;
 mod inspect_pg;

@@ -1838,17 +1838,13 @@ mod tests {
     fn system_named_constraints_pair_by_definition() {
         let mut a = db();
         let mut t = table("orders", &[("id", "integer"), ("c", "integer")]);
-        t.constraints.push(Constraint {
-            name: Some("orders_c_check".into()),
-            kind: ConstraintKind::Check {
+        t.constraints.push(Constraint::new(
+            Some("orders_c_check".into()),
+            ConstraintKind::Check {
                 expression: "(c > 0)".into(),
                 no_inherit: false,
             },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
-        });
+        ));
         a.tables.insert(t.name.clone(), t);
         let mut b = a.clone();
         b.tables.values_mut().next().unwrap().constraints[0].name = Some("orders_c_check1".into());
@@ -1863,9 +1859,9 @@ mod tests {
         let a = db();
         let mut b = db();
         let mut child = table("child", &[("id", "integer"), ("p", "integer")]);
-        child.constraints.push(Constraint {
-            name: Some("child_p_fkey".into()),
-            kind: ConstraintKind::ForeignKey {
+        child.constraints.push(Constraint::new(
+            Some("child_p_fkey".into()),
+            ConstraintKind::ForeignKey {
                 columns: vec!["p".into()],
                 references: QualName::new("public", "parent"),
                 ref_columns: vec!["id".into()],
@@ -1873,11 +1869,7 @@ mod tests {
                 on_update: "NO ACTION".into(),
                 match_: "SIMPLE".into(),
             },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
-        });
+        ));
         b.tables.insert(child.name.clone(), child);
         let parent = table("parent", &[("id", "integer")]);
         b.tables.insert(parent.name.clone(), parent);
@@ -1899,18 +1891,9 @@ mod tests {
         let t = table("t", &[("a", "integer")]);
         a.tables.insert(t.name.clone(), t);
         let v = View {
-            name: QualName::new("public", "v"),
-            materialized: false,
-            definition: "SELECT a FROM t".into(),
             columns: vec!["a".into()],
-            options: vec![],
-            check_option: None,
-            owner: None,
-            comment: None,
-            grants: vec![],
-            column_comments: BTreeMap::new(),
             depends_on: vec!["public.t".into()],
-            sql: None,
+            ..View::new(QualName::new("public", "v"), "SELECT a FROM t")
         };
         a.views.insert(v.name.clone(), v);
         let mut b = a.clone();

@@ -312,6 +312,29 @@ struct Run<'a, 'b> {
 }
 
 impl Run<'_, '_> {
+    /// Tells `on_lock` that the statement at `step`'s `line`, which waited out
+    /// `timeout`, runs again, then waits the pause before that attempt.
+    async fn pause_before_retry(
+        &mut self,
+        step: &Step,
+        line: usize,
+        timeout: &str,
+        attempt: &mut u32,
+    ) {
+        let pause = self.lock.pause(*attempt);
+        *attempt += 1;
+        (self.on_lock)(&LockEvent::Retrying {
+            version: &step.version,
+            path: &step.path,
+            line,
+            timeout,
+            attempt: *attempt,
+            attempts: self.lock.attempts,
+            pause,
+        });
+        tokio::time::sleep(pause).await;
+    }
+
     fn timeout_label(&self) -> String {
         match &self.own_timeout {
             Some(v) => format!("{} (the lock_timeout the migration sets)", v.value),
@@ -443,18 +466,8 @@ async fn transaction(
             };
         let step = &run.steps[si];
         if attempt < run.lock.attempts {
-            let pause = run.lock.pause(attempt);
-            attempt += 1;
-            (run.on_lock)(&LockEvent::Retrying {
-                version: &step.version,
-                path: &step.path,
-                line: stmt.line,
-                timeout: &timeout,
-                attempt,
-                attempts: run.lock.attempts,
-                pause,
-            });
-            tokio::time::sleep(pause).await;
+            run.pause_before_retry(step, stmt.line, &timeout, &mut attempt)
+                .await;
             continue;
         }
         let undo = "the transaction was rolled back: the database is as it was before this run (or the last no-transaction step)".to_string();
@@ -611,18 +624,8 @@ async fn no_transaction(
             if wait::is_lock_timeout(sql_code(&e).as_deref()) {
                 let timeout = run.timeout_label();
                 if attempt < run.lock.attempts && !own_transactions {
-                    let pause = run.lock.pause(attempt);
-                    attempt += 1;
-                    (run.on_lock)(&LockEvent::Retrying {
-                        version: &step.version,
-                        path: &step.path,
-                        line: s.line,
-                        timeout: &timeout,
-                        attempt,
-                        attempts: run.lock.attempts,
-                        pause,
-                    });
-                    tokio::time::sleep(pause).await;
+                    run.pause_before_retry(step, s.line, &timeout, &mut attempt)
+                        .await;
                     continue;
                 }
                 return Err(lock_failed(

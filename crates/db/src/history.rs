@@ -3,7 +3,7 @@
 //! (read, never written) and the recent deploys the status page shows.
 
 use crate::apply::Who;
-use crate::driver::Driver;
+use crate::driver::{Driver, HistorySql};
 use crate::{dispatch, Db, DbError};
 use lockstep_core::migrate::state::{HistoryRow, ProgressRow};
 use lockstep_core::migrate::Version;
@@ -82,7 +82,7 @@ impl Db {
     /// Runs `body` (lockstep's own reads) in a read-only transaction with lockstep's time
     /// limits, watched so that a limit that fires names who was in the way; as it is on
     /// a dialect without such limits.
-    async fn own_read<T>(
+    pub(crate) async fn own_read<T>(
         &mut self,
         body: impl for<'a> FnOnce(
             &'a mut Db,
@@ -107,9 +107,21 @@ impl Db {
         crate::wait::own(&url, pid, &limits, run).await
     }
 
+    /// lockstep's statement `pick` on this connection: as the dialect writes it, or, on a
+    /// session confined to one schema (schema-per-tenant), with lockstep's tables inside
+    /// that schema. Only PostgreSQL URLs can name a schema.
+    fn own_sql(&self, pick: fn(&HistorySql) -> &'static str) -> String {
+        let sql = dispatch!(&self.conn, |_c, D| pick(&D::HISTORY));
+        match self.url.schema() {
+            Some(schema) => crate::postgres::history::in_schema(sql, &schema),
+            None => sql.to_string(),
+        }
+    }
+
     /// Whether lockstep's history table exists.
     pub async fn history_exists(&mut self) -> Result<bool, DbError> {
-        let found = dispatch!(&mut self.conn, |c, D| sqlx::query(D::HISTORY.exists)
+        let sql = sqlx::AssertSqlSafe(self.own_sql(|h| h.exists));
+        let found = dispatch!(&mut self.conn, |c, D| sqlx::query(sql)
             .fetch_optional(&mut *c)
             .await
             .map(|r| r.is_some()));
@@ -119,22 +131,22 @@ impl Db {
     /// Creates the history and progress tables when missing, and brings a table an
     /// older lockstep made up to date.
     pub async fn ensure_history(&mut self) -> Result<(), DbError> {
-        let sql = dispatch!(&self.conn, |_c, D| D::HISTORY.create);
-        self.exec("creating lockstep's history table", sql).await?;
+        let sql = self.own_sql(|h| h.create);
+        self.exec("creating lockstep's history table", &sql).await?;
         if !self.has_code_checksum().await? {
-            let sql = dispatch!(&self.conn, |_c, D| D::HISTORY.add_code_checksum);
-            self.exec("upgrading lockstep's history table", sql).await?;
+            let sql = self.own_sql(|h| h.add_code_checksum);
+            self.exec("upgrading lockstep's history table", &sql)
+                .await?;
         }
         Ok(())
     }
 
     async fn has_code_checksum(&mut self) -> Result<bool, DbError> {
-        let found = dispatch!(&mut self.conn, |c, D| sqlx::query(
-            D::HISTORY.has_code_checksum
-        )
-        .fetch_optional(&mut *c)
-        .await
-        .map(|r| r.is_some()));
+        let sql = sqlx::AssertSqlSafe(self.own_sql(|h| h.has_code_checksum));
+        let found = dispatch!(&mut self.conn, |c, D| sqlx::query(sql)
+            .fetch_optional(&mut *c)
+            .await
+            .map(|r| r.is_some()));
         found.map_err(|e| DbError::query("reading lockstep's history table", &self.url, e))
     }
 
@@ -153,12 +165,13 @@ impl Db {
         let err = |e| DbError::query("reading lockstep's history", &url, e);
         let mut hist = vec![];
         let mut prog = vec![];
+        let read = sqlx::AssertSqlSafe(if current {
+            self.own_sql(|h| h.read_history)
+        } else {
+            self.own_sql(|h| h.read_history_v1)
+        });
+        let read_progress = sqlx::AssertSqlSafe(self.own_sql(|h| h.read_progress));
         dispatch!(&mut self.conn, |c, D| {
-            let read = if current {
-                D::HISTORY.read_history
-            } else {
-                D::HISTORY.read_history_v1
-            };
             for r in sqlx::query(read).fetch_all(&mut *c).await.map_err(err)? {
                 let v: String = r.try_get("version").map_err(err)?;
                 hist.push(HistoryRow {
@@ -176,7 +189,7 @@ impl Db {
                     code_checksum: r.try_get("code_checksum").map_err(err)?,
                 });
             }
-            for r in sqlx::query(D::HISTORY.read_progress)
+            for r in sqlx::query(read_progress)
                 .fetch_all(&mut *c)
                 .await
                 .map_err(err)?
@@ -203,8 +216,9 @@ impl Db {
         let url = self.url.clone();
         let err = |e| DbError::query("reading lockstep's recent deploys", &url, e);
         let mut out = vec![];
+        let recent = sqlx::AssertSqlSafe(self.own_sql(|h| h.recent));
         dispatch!(&mut self.conn, |c, D| {
-            for r in sqlx::query(D::HISTORY.recent)
+            for r in sqlx::query(recent)
                 .bind(limit)
                 .fetch_all(&mut *c)
                 .await
@@ -237,7 +251,9 @@ impl Db {
         let url = self.url.clone();
         let text = dispatch!(&self.conn, |_c, D| D::TEXT_TYPE);
         // (tool, table, query returning applied versions as text)
-        let candidates: [(&str, &str, String); 5] = [
+        let atlas =
+            "SELECT version FROM {t} WHERE applied = total AND (error IS NULL OR error = '')";
+        let candidates: [(&str, &str, String); 8] = [
             (
                 "diesel",
                 "__diesel_schema_migrations",
@@ -263,6 +279,25 @@ impl Db {
                 "dbmate",
                 "schema_migrations",
                 format!("SELECT CAST(version AS {text}) AS version FROM schema_migrations"),
+            ),
+            // Prisma names a migration `<timestamp>_<name>`; a failed attempt stays as a
+            // row that is either unfinished or marked rolled back.
+            (
+                "prisma",
+                "_prisma_migrations",
+                "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL".into(),
+            ),
+            // Atlas keeps its table in a schema of its own on PostgreSQL, and in the
+            // connected database elsewhere.
+            (
+                "atlas",
+                "atlas_schema_revisions.atlas_schema_revisions",
+                atlas.replace("{t}", "atlas_schema_revisions.atlas_schema_revisions"),
+            ),
+            (
+                "atlas",
+                "atlas_schema_revisions",
+                atlas.replace("{t}", "atlas_schema_revisions"),
             ),
         ];
         let err = |e| DbError::query("reading another tool's history table", &url, e);
@@ -303,7 +338,15 @@ impl Db {
                 .filter_map(|r| r.try_get::<String, _>(0).ok())
                 .collect()))
             .map_err(err)?;
-            let versions = rows.iter().filter_map(|v| Version::parse(v)).collect();
+            let mut versions: Vec<Version> = rows
+                .iter()
+                .filter_map(|v| match tool {
+                    "prisma" => Version::parse(v.split('_').next().unwrap_or_default()),
+                    _ => Version::parse(v),
+                })
+                .collect();
+            versions.sort();
+            versions.dedup();
             return Ok(Some((tool.to_string(), versions)));
         }
         Ok(None)
@@ -371,7 +414,7 @@ impl Db {
             Some((e, s, l)) => (Some(e.to_string()), Some(s.to_string()), Some(l as i64)),
             None => (None, None, None),
         };
-        let sql = dispatch!(&self.conn, |_c, D| D::HISTORY.insert_history);
+        let sql = self.own_sql(|h| h.insert_history);
         self.write(
             "recording history",
             sql,
@@ -399,7 +442,8 @@ impl Db {
     pub(crate) async fn now_text(&mut self) -> Result<String, DbError> {
         let url = self.url.clone();
         let err = |e| DbError::query("reading the clock", &url, e);
-        dispatch!(&mut self.conn, |c, D| sqlx::query(D::HISTORY.now)
+        let now = self.own_sql(|h| h.now);
+        dispatch!(&mut self.conn, |c, D| sqlx::query(sqlx::AssertSqlSafe(now))
             .fetch_one(&mut *c)
             .await
             .map_err(err)?
@@ -415,7 +459,7 @@ impl Db {
         s: &Stmt,
         state: &str,
     ) -> Result<(), DbError> {
-        let sql = dispatch!(&self.conn, |_c, D| D::HISTORY.set_progress);
+        let sql = self.own_sql(|h| h.set_progress);
         self.write(
             "checkpointing progress",
             sql,
@@ -440,33 +484,34 @@ impl Db {
         done: bool,
     ) -> Result<(), DbError> {
         let vals = [Val::Text(Some(v.as_str())), Val::Int(Some(statement_no))];
-        let sql = dispatch!(&self.conn, |_c, D| if done {
-            D::HISTORY.progress_done
+        let sql = if done {
+            self.own_sql(|h| h.progress_done)
         } else {
-            D::HISTORY.progress_forget
-        });
+            self.own_sql(|h| h.progress_forget)
+        };
         self.write("marking the statement", sql, &vals).await
     }
 
     pub async fn clear_progress(&mut self, v: &Version) -> Result<(), DbError> {
-        let sql = dispatch!(&self.conn, |_c, D| D::HISTORY.progress_clear);
+        let sql = self.own_sql(|h| h.progress_clear);
         self.write("clearing progress", sql, &[Val::Text(Some(v.as_str()))])
             .await
     }
 
     /// Starts the deploy transaction.
     pub(crate) async fn begin_deploy(&mut self) -> Result<(), DbError> {
-        let sql = dispatch!(&self.conn, |_c, D| D::HISTORY.begin_deploy);
-        self.exec("starting the deploy transaction", sql).await
+        let sql = self.own_sql(|h| h.begin_deploy);
+        self.exec("starting the deploy transaction", &sql).await
     }
 
     /// Runs one of the history statements with `vals` bound in order.
     pub(crate) async fn write(
         &mut self,
         what: &'static str,
-        sql: &'static str,
+        sql: String,
         vals: &[Val<'_>],
     ) -> Result<(), DbError> {
+        let sql = sqlx::AssertSqlSafe(sql);
         let r = dispatch!(&mut self.conn, |c, D| bind(sqlx::query(sql), vals)
             .execute(&mut *c)
             .await

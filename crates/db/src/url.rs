@@ -53,12 +53,20 @@ impl DbUrl {
             )));
         };
         if dialect == Dialect::Postgres {
-            ::url::Url::parse(s).map_err(|e| {
+            let u = ::url::Url::parse(s).map_err(|e| {
                 DbError::BadUrl(format!(
                     "`{}` is not a valid URL: {e}\n  hint: percent-encode special characters in the user and password",
                     redact(s)
                 ))
             })?;
+            if u.query_pairs()
+                .any(|(k, v)| k == SCHEMA_PARAM && v.is_empty())
+            {
+                return Err(DbError::BadUrl(format!(
+                    "`{}` names an empty schema\n  hint: write ?schema=NAME for one schema of the database, or leave the parameter out",
+                    redact(s)
+                )));
+            }
         }
         Ok(DbUrl {
             raw: s.to_string(),
@@ -126,9 +134,15 @@ impl DbUrl {
         if self.dialect == Dialect::Sqlite {
             return "sqlite".into();
         }
+        // A replay confined to one schema is read differently (names relative to it),
+        // so it is not shared with one that is not.
+        let schema = self
+            .schema()
+            .map(|s| format!("?{SCHEMA_PARAM}={s}"))
+            .unwrap_or_default();
         match ::url::Url::parse(&self.raw) {
             Ok(u) => format!(
-                "{}://{}@{}:{}",
+                "{}://{}@{}:{}{schema}",
                 u.scheme(),
                 u.username(),
                 u.host_str().unwrap_or(""),
@@ -136,6 +150,57 @@ impl DbUrl {
             ),
             Err(_) => self.redacted(),
         }
+    }
+
+    /// The one schema this URL is confined to (`postgres://…/db?schema=tenant_042`):
+    /// schema-per-tenant, where inspection, drift and deploy work within that schema and
+    /// lockstep's history lives in it.
+    pub fn schema(&self) -> Option<String> {
+        if self.dialect != Dialect::Postgres {
+            return None;
+        }
+        let u = ::url::Url::parse(&self.raw).ok()?;
+        let found = u
+            .query_pairs()
+            .find(|(k, _)| k == SCHEMA_PARAM)
+            .map(|(_, v)| v.into_owned());
+        found
+    }
+
+    /// The same URL confined to `schema`, or to none. What the driver is given never has
+    /// the parameter (see [`DbUrl::driver_url`]).
+    pub fn with_schema(&self, schema: Option<&str>) -> DbUrl {
+        let Ok(mut u) = ::url::Url::parse(&self.raw) else {
+            return self.clone();
+        };
+        let rest: Vec<(String, String)> = u
+            .query_pairs()
+            .filter(|(k, _)| k != SCHEMA_PARAM)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        u.set_query(None);
+        if !rest.is_empty() || schema.is_some() {
+            let mut q = u.query_pairs_mut();
+            for (k, v) in &rest {
+                q.append_pair(k, v);
+            }
+            if let Some(s) = schema {
+                q.append_pair(SCHEMA_PARAM, s);
+            }
+        }
+        DbUrl {
+            raw: u.to_string(),
+            dialect: self.dialect,
+        }
+    }
+
+    /// The URL the driver connects with: without lockstep's own `schema` parameter,
+    /// which no driver knows.
+    pub(crate) fn driver_url(&self) -> String {
+        if self.schema().is_none() {
+            return self.raw.clone();
+        }
+        self.with_schema(None).raw
     }
 
     /// The database name in a server URL.
@@ -146,6 +211,9 @@ impl DbUrl {
             .filter(|s| !s.is_empty())
     }
 }
+
+/// The query parameter that confines a PostgreSQL URL to one schema.
+const SCHEMA_PARAM: &str = "schema";
 
 /// What a secret is replaced with.
 const MASK: &str = "***";
@@ -486,6 +554,31 @@ mod tests {
             let r = redact(&sentence);
             prop_assert!(!r.contains(&pw) && !r.contains(&pw2), "{} -> {}", sentence, r);
         }
+    }
+
+    #[test]
+    fn a_schema_parameter_confines_a_postgres_url() {
+        let u =
+            DbUrl::parse("postgres://u:pw@h:5432/app?sslmode=disable&schema=tenant_042").unwrap();
+        assert_eq!(u.schema().as_deref(), Some("tenant_042"));
+        assert_eq!(u.driver_url(), "postgres://u:pw@h:5432/app?sslmode=disable");
+        assert_eq!(u.server_identity(), "postgres://u@h:5432?schema=tenant_042");
+        let public = u.with_schema(Some("public"));
+        assert_eq!(public.schema().as_deref(), Some("public"));
+        assert_eq!(
+            public.with_database("scratch").schema().as_deref(),
+            Some("public")
+        );
+        assert_eq!(DbUrl::parse("postgres://h/app").unwrap().schema(), None);
+        assert_eq!(
+            DbUrl::parse("sqlite://x.db?schema=a").unwrap().schema(),
+            None
+        );
+        let e = DbUrl::parse("postgres://h/app?schema=")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("empty schema"), "{e}");
     }
 
     #[test]

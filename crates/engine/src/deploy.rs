@@ -408,6 +408,7 @@ async fn deploy_to(
     let who = who();
     if !o.dry_run {
         lock_target(s, t).await?;
+        t.db.mark_deploy(&who.deploy_id).await?;
         t.db.ensure_history().await?;
         // Re-read under the lock: a deploy that held it may have applied migrations.
         t.refresh().await?;
@@ -450,7 +451,9 @@ async fn deploy_to(
     Ok(report)
 }
 
-/// Takes the target's deploy lock, telling when another deploy holds it.
+/// Takes the target's deploy lock, telling when another deploy holds it. A caller that
+/// changes the schema then marks the session (`Db::mark_deploy`), so that the audit
+/// records its DDL as lockstep's own, never as out-of-band.
 pub async fn lock_target(s: &Session, t: &mut Target) -> Result<()> {
     let env = t.env.clone();
     let events = s.events.clone();
@@ -941,6 +944,7 @@ pub async fn rollback_target(
     let who = who();
     if !o.dry_run {
         lock_target(s, t).await?;
+        t.db.mark_deploy(&who.deploy_id).await?;
         t.refresh().await?;
     }
     let r = rollback_locked(s, t, target, o, &who, &mut report).await;

@@ -116,6 +116,52 @@ pub fn map_to_deployer(model: &mut Database, history: &[HistoryRow]) {
     }
 }
 
+/// The schema a tenant's scratch work (replays, rehearsals) is confined to.
+pub const TENANT_SCRATCH_SCHEMA: &str = "public";
+
+/// Moves a model from schema `from` to schema `to`: every name qualified with `from`,
+/// and every key and field that is `from` itself. Schema-per-tenant: one replay,
+/// confined to `public`, read with names relative to it, is the expected schema of
+/// every tenant, each under its own schema's name. Text (view bodies, defaults) reads
+/// unqualified on both sides and is left alone.
+pub fn move_schema(model: &mut Database, from: &str, to: &str) -> Result<()> {
+    fn walk(v: &mut serde_json::Value, from: &str, to: &str) {
+        let moved = |s: &str| -> Option<String> {
+            if s == from {
+                return Some(to.to_string());
+            }
+            s.strip_prefix(from)
+                .and_then(|r| r.strip_prefix('.'))
+                .map(|rest| format!("{to}.{rest}"))
+        };
+        match v {
+            serde_json::Value::String(s) => {
+                if let Some(m) = moved(s) {
+                    *s = m;
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, from, to)),
+            serde_json::Value::Object(o) => {
+                let entries = std::mem::take(o);
+                for (k, mut x) in entries {
+                    walk(&mut x, from, to);
+                    o.insert(moved(&k).unwrap_or(k), x);
+                }
+            }
+            _ => {}
+        }
+    }
+    if from == to {
+        return Ok(());
+    }
+    let mut v = serde_json::to_value(&*model)
+        .map_err(|e| crate::error::Error::msg(format!("moving a model to schema {to}: {e}")))?;
+    walk(&mut v, from, to);
+    *model = serde_json::from_value(v)
+        .map_err(|e| crate::error::Error::msg(format!("moving a model to schema {to}: {e}")))?;
+    Ok(())
+}
+
 /// History rows, with another tool's applied versions counted as adopted when lockstep
 /// has no history of its own yet.
 pub fn effective_history(

@@ -70,6 +70,14 @@ pub struct DriftGroup {
     /// The SQL that reverts this drift on each member of the group.
     #[serde(skip)]
     pub revert_sql: String,
+    /// Tenants (schemas of a database) group by drift within their schema; the items
+    /// and the SQL are then the ones of this member, and each member's are the same in
+    /// its own schema.
+    #[serde(skip)]
+    pub shown_for: Option<String>,
+    /// The items as compared: names relative to the member's schema, for tenants.
+    #[serde(skip)]
+    key: Vec<DriftItem>,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,14 +120,25 @@ fn group(env: &str, results: Vec<(&Member, Result<DriftReport>)>) -> FleetDriftR
     for (m, r) in results {
         match r {
             Ok(d) if d.items.is_empty() => clean.push(m.name.clone()),
-            Ok(d) => match groups.iter_mut().find(|g| g.items == d.items) {
-                Some(g) => g.members.push(m.name.clone()),
-                None => groups.push(DriftGroup {
-                    items: d.items,
-                    members: vec![m.name.clone()],
-                    revert_sql: d.revert_sql,
-                }),
-            },
+            Ok(d) => {
+                let schema = lockstep_db::DbUrl::parse(&m.url)
+                    .ok()
+                    .and_then(|u| u.schema());
+                let key = match &schema {
+                    Some(s) => relative_to(&d.items, s),
+                    None => d.items.clone(),
+                };
+                match groups.iter_mut().find(|g| g.key == key) {
+                    Some(g) => g.members.push(m.name.clone()),
+                    None => groups.push(DriftGroup {
+                        items: d.items,
+                        members: vec![m.name.clone()],
+                        revert_sql: d.revert_sql,
+                        shown_for: schema.map(|_| m.name.clone()),
+                        key,
+                    }),
+                }
+            }
             Err(e) => errors.push(MemberError {
                 member: m.name.clone(),
                 error: e.text(),
@@ -134,6 +153,25 @@ fn group(env: &str, results: Vec<(&Member, Result<DriftReport>)>) -> FleetDriftR
         clean,
         errors,
     }
+}
+
+/// Drift items with `schema.` taken out of their text: what two tenants' drift is
+/// compared by.
+fn relative_to(items: &[DriftItem], schema: &str) -> Vec<DriftItem> {
+    let prefixes = [
+        format!("{schema}."),
+        format!("{}.", lockstep_core::plan::ident(schema)),
+    ];
+    let strip = |s: &str| prefixes.iter().fold(s.to_string(), |s, p| s.replace(p, ""));
+    items
+        .iter()
+        .map(|it| DriftItem {
+            object: strip(&it.object),
+            expected: it.expected.as_deref().map(strip),
+            actual: it.actual.as_deref().map(strip),
+            ..it.clone()
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------------ check

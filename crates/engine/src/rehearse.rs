@@ -107,7 +107,12 @@ pub async fn rehearse_of(
             .collect()
     };
     let url = t.url.clone();
-    let actual = t.actual().await?.clone();
+    let mut actual = t.actual().await?.clone();
+    // A tenant is rehearsed in the schema its scratch work is confined to.
+    let tenant = url.schema();
+    if let Some(schema) = &tenant {
+        crate::expected::move_schema(&mut actual, schema, crate::expected::TENANT_SCRATCH_SCHEMA)?;
+    }
 
     // The scratch copy: a copied SQLite file with --with-data, otherwise the actual
     // schema's create script on a scratch database.
@@ -184,7 +189,14 @@ pub async fn rehearse_of(
     };
     match result {
         Ok(()) => {
-            if let (true, Some(after)) = (residual, after) {
+            if let (true, Some(mut after)) = (residual, after) {
+                if let Some(schema) = &tenant {
+                    crate::expected::move_schema(
+                        &mut after,
+                        crate::expected::TENANT_SCRATCH_SCHEMA,
+                        schema,
+                    )?;
+                }
                 let exp = s.expected_with_pending(t).await?;
                 report.residual = exp
                     .after_pending

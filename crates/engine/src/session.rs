@@ -113,6 +113,14 @@ impl Session {
         create: bool,
     ) -> Result<Target> {
         let base = self.migrations()?;
+        // A tenant's expected schema is replayed confined to `public` and moved to the
+        // tenant's schema (see `expected::move_schema`), so every tenant shares one replay.
+        let scratch = match url.schema() {
+            Some(_) if scratch.dialect() == url.dialect() => {
+                scratch.with_schema(Some(expected::TENANT_SCRATCH_SCHEMA))
+            }
+            _ => scratch,
+        };
         let sqlite_missing = url
             .sqlite_path()
             .is_some_and(|p| p != ":memory:" && !std::path::Path::new(&p).exists());
@@ -199,7 +207,10 @@ impl Session {
         }
         let applied = expected::replay_order(&t.migrations, &history, &st);
         let pending: Vec<&Migration> = st.pending.clone();
-        if mode != Some(Mode::Replay) {
+        // A snapshot's names are qualified (`public.t`), a tenant's read relative to its
+        // schema: a tenant's expected schema is always replayed.
+        let tenant = t.url.schema();
+        if mode != Some(Mode::Replay) && tenant.is_none() {
             if let Some(mut e) = expected::from_snapshot(&self.config, &t.env, &st, mode)? {
                 if with_pending && !pending.is_empty() {
                     let all: Vec<&Migration> = applied.iter().chain(&pending).copied().collect();
@@ -219,18 +230,21 @@ impl Session {
             .with_context(|| {
                 format!("replaying {}'s {} applied migrations", t.env, applied.len())
             })?;
-        let mapped = |m: &Database| {
+        let mapped = |m: &Database| -> Result<Database> {
             let mut m = m.clone();
             expected::map_to_deployer(&mut m, &history);
-            m
+            if let Some(schema) = &tenant {
+                expected::move_schema(&mut m, expected::TENANT_SCRATCH_SCHEMA, schema)?;
+            }
+            Ok(m)
         };
         let after_pending = match (with_pending, pending.is_empty()) {
             (false, _) => None,
-            (true, true) => Some(mapped(&r.model)),
-            (true, false) => r.after_pending.as_ref().map(mapped),
+            (true, true) => Some(mapped(&r.model)?),
+            (true, false) => r.after_pending.as_ref().map(mapped).transpose()?,
         };
         Ok(Expected {
-            model: mapped(&r.model),
+            model: mapped(&r.model)?,
             from: "replay",
             detail: r.detail.clone(),
             after_pending,

@@ -1,5 +1,7 @@
 //! lockstep's tables on PostgreSQL: `lockstep.history` and `lockstep.progress`, in a
-//! schema of their own that inspection leaves out.
+//! schema of their own that inspection leaves out. A session confined to one schema
+//! (schema-per-tenant) keeps them inside it instead, as `lockstep_history` and
+//! `lockstep_progress` (see [`in_schema`]): each tenant has its own history.
 
 use crate::driver::HistorySql;
 
@@ -66,4 +68,61 @@ pub const TEXT: &str = "TEXT";
 /// lockstep's own reads run read-only within its time limits.
 pub fn begin_own_read(limits: &crate::Limits) -> Option<String> {
     Some(format!("BEGIN READ ONLY; {}", limits.set_local()))
+}
+
+/// One of lockstep's statements ([`SQL`]) for a session confined to `schema`: the tables
+/// live in that schema (created with it when missing), named `lockstep_history` and
+/// `lockstep_progress`.
+pub fn in_schema(sql: &str, schema: &str) -> String {
+    let q = lockstep_core::plan::ident(schema);
+    let lit = lockstep_core::plan::literal(schema);
+    sql.replace(
+        "CREATE SCHEMA IF NOT EXISTS lockstep;",
+        &format!("CREATE SCHEMA IF NOT EXISTS {q};"),
+    )
+    .replace("lockstep.history", &format!("{q}.lockstep_history"))
+    .replace("lockstep.progress", &format!("{q}.lockstep_progress"))
+    .replace(
+        "n.nspname = 'lockstep' AND c.relname = 'history'",
+        &format!("n.nspname = {lit} AND c.relname = 'lockstep_history'"),
+    )
+    .replace(
+        "table_schema = 'lockstep' AND table_name = 'history'",
+        &format!("table_schema = {lit} AND table_name = 'lockstep_history'"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every statement of a tenant names the tenant's tables and none of the
+    /// `lockstep` schema's.
+    #[test]
+    fn a_tenant_keeps_its_history_in_its_schema() {
+        let all = [
+            SQL.exists,
+            SQL.create,
+            SQL.read_history,
+            SQL.read_history_v1,
+            SQL.has_code_checksum,
+            SQL.add_code_checksum,
+            SQL.read_progress,
+            SQL.insert_history,
+            SQL.set_progress,
+            SQL.progress_done,
+            SQL.progress_forget,
+            SQL.progress_clear,
+            SQL.recent,
+        ];
+        for sql in all {
+            let t = in_schema(sql, "Tenant's");
+            assert!(!t.contains("lockstep."), "{t}");
+            assert!(!t.contains("'lockstep'"), "{t}");
+            assert!(
+                t.contains("\"Tenant's\"") || t.contains("'Tenant''s'"),
+                "{t}"
+            );
+        }
+    }
 }

@@ -16,6 +16,12 @@
 //! Left out: the system schemas, lockstep's own `lockstep` schema, and every object an
 //! extension owns (the extension itself is listed instead). Aggregates are left out
 //! because `pg_get_functiondef` cannot print them.
+//!
+//! A session confined to one schema (schema-per-tenant, `?schema=NAME`, which sets
+//! the `lockstep.schema` setting at connect) reads that schema only, with it as the
+//! `search_path`: names in it read unqualified, so every tenant reads the same as a
+//! replay confined to `public`, and one replay serves a whole fleet of tenants. The
+//! schema itself (the tenant's container) and lockstep's tables in it are left out.
 
 use crate::{DbError, DbUrl};
 use lockstep_core::model::{
@@ -42,7 +48,8 @@ macro_rules! user_ns {
     ($n:literal) => {
         concat!(
             "(", $n, ".nspname !~ '^pg_' AND ", $n,
-            ".nspname NOT IN ('information_schema', 'lockstep') AND NOT EXISTS (SELECT FROM pg_depend xn WHERE xn.classid = 'pg_namespace'::regclass AND xn.objid = ",
+            ".nspname NOT IN ('information_schema', 'lockstep') AND COALESCE(pg_catalog.current_setting('lockstep.schema', true), '') IN ('', ",
+            $n, ".nspname::text) AND NOT EXISTS (SELECT FROM pg_depend xn WHERE xn.classid = 'pg_namespace'::regclass AND xn.objid = ",
             $n, ".oid AND xn.deptype = 'e'))"
         )
     };
@@ -82,7 +89,8 @@ macro_rules! grants {
     };
 }
 
-const SQL_SEARCH_PATH: &str = "SELECT pg_catalog.set_config('search_path', '', true)";
+/// Empty, or the one schema the session is confined to.
+const SQL_SEARCH_PATH: &str = "SELECT pg_catalog.set_config('search_path', COALESCE(pg_catalog.quote_ident(NULLIF(pg_catalog.current_setting('lockstep.schema', true), '')), ''), true)";
 
 /// Settings as the session started with them (`reset_val`). Those the client sent in
 /// the startup packet are left out: sqlx always sends `DateStyle` and `TimeZone`, so
@@ -159,7 +167,9 @@ LEFT JOIN pg_inherits pi ON c.relispartition AND pi.inhrelid = c.oid
 LEFT JOIN pg_class pc ON pc.oid = pi.inhparent
 LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
 LEFT JOIN pg_type rt ON rt.oid = c.reltype
-WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ",
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
+  AND NOT (c.relname IN ('lockstep_history', 'lockstep_progress') AND COALESCE(pg_catalog.current_setting('lockstep.schema', true), '') <> '')
+  AND ",
     user_ns!("n"),
     " AND ",
     not_ext!("pg_class", "c.oid")
@@ -489,7 +499,11 @@ pub async fn inspect(
     tx.commit()
         .await
         .map_err(|e| DbError::query("ending the read-only transaction", url, e))?;
-    Ok(b.finish())
+    let mut db = b.finish();
+    if let Some(schema) = url.schema() {
+        db.schemas.remove(&schema);
+    }
+    Ok(db)
 }
 
 // ---------------------------------------------------------------------------- assembly
@@ -801,18 +815,13 @@ impl Builder {
             self.views.insert(
                 oid,
                 View {
-                    name,
                     materialized: kind == "m",
-                    definition: definition.unwrap_or_default(),
-                    columns: vec![],
                     options,
                     check_option,
                     owner,
                     comment,
                     grants,
-                    column_comments: BTreeMap::new(),
-                    depends_on: vec![],
-                    sql: None,
+                    ..View::new(name, definition.unwrap_or_default())
                 },
             );
             return Ok(());
@@ -1126,14 +1135,15 @@ impl Builder {
             .map(|i| def[i + 1..].to_string())
             .unwrap_or(def);
         let index = Index {
-            name: name.clone(),
-            table: QualName::new(schema, row.try_get::<String, _>("table_name")?),
             unique: row.try_get("is_unique")?,
-            definition,
-            columns: self.index_columns(rel, row)?,
             predicate: row.try_get("predicate")?,
             comment: self.comment(Catalog::Class, oid, 0),
-            constraint: false,
+            ..Index::new(
+                name.clone(),
+                QualName::new(schema, row.try_get::<String, _>("table_name")?),
+                definition,
+                self.index_columns(rel, row)?,
+            )
         };
         self.db.indexes.insert(name, index);
         Ok(())

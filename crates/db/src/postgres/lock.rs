@@ -9,6 +9,21 @@ use std::time::Duration;
 /// An arbitrary constant: advisory locks are scoped to the database already.
 const LOCK_KEY: i64 = 0x6c6f_636b_7374_6570; // "lockstep"
 
+/// The lock of a database, or of one schema of it (schema-per-tenant): tenants of one
+/// database deploy in parallel, each under its own lock, rather than one at a time
+/// under the database's. FNV-1a of the name, so every lockstep computes the same key.
+fn key(url: &DbUrl) -> i64 {
+    match url.schema() {
+        None => LOCK_KEY,
+        Some(s) => {
+            let h = s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            LOCK_KEY ^ h as i64
+        }
+    }
+}
+
 /// Takes the deploy lock; calls `on_wait` once if another deploy holds it, then waits.
 ///
 /// The wait polls `pg_try_advisory_lock` and stays idle in between, outside any
@@ -22,11 +37,12 @@ pub async fn lock(
     on_wait: &mut dyn FnMut(Option<i32>),
 ) -> Result<(), DbError> {
     let err = |e| DbError::query("taking the deploy lock", url, e);
+    let lock_key = key(url);
     let mut pause = Duration::from_millis(50);
     let mut said = false;
     loop {
         let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
-            .bind(LOCK_KEY)
+            .bind(lock_key)
             .fetch_one(&mut *c)
             .await
             .map_err(err)?
@@ -40,7 +56,7 @@ pub async fn lock(
             let holder: Option<i32> = sqlx::query(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND objid = ($1 & 4294967295)::oid LIMIT 1",
             )
-            .bind(LOCK_KEY)
+            .bind(lock_key)
             .fetch_optional(&mut *c)
             .await
             .ok()
@@ -54,8 +70,9 @@ pub async fn lock(
 }
 
 pub async fn unlock(c: &mut PgConnection) {
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(LOCK_KEY)
+    // The deploy lock is the only advisory lock lockstep takes, and its key depends on
+    // the schema a session is confined to: releasing all of them releases it.
+    let _ = sqlx::query("SELECT pg_advisory_unlock_all()")
         .execute(&mut *c)
         .await;
 }

@@ -1,0 +1,558 @@
+//! Fleets of PostgreSQL members: tenants that are schemas of one database, and a fleet
+//! of databases spread over two servers (the second one started by the test).
+
+use crate::cli::lockstep;
+use crate::fleet::{json, outcomes};
+use crate::support::{pg_value, TestPg};
+use std::path::Path;
+
+/// Identity and serial columns, a foreign key, an index and a view: names in defaults
+/// and view bodies are what a tenant must read the same as a replay.
+const INIT: &str = "CREATE TABLE orders (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  total numeric NOT NULL DEFAULT 0,
+  status text NOT NULL DEFAULT 'new'
+);
+CREATE TABLE order_items (
+  id serial PRIMARY KEY,
+  order_id bigint NOT NULL REFERENCES orders (id),
+  sku text NOT NULL
+);
+CREATE INDEX order_items_order ON order_items (order_id);
+CREATE VIEW open_orders AS SELECT id, total FROM orders WHERE status = 'new';
+";
+
+/// A project with one migration and the `fleet` environment given as TOML.
+fn project(dir: &Path, env: &str) {
+    std::fs::create_dir_all(dir.join("migrations")).unwrap();
+    std::fs::write(
+        dir.join("lockstep.toml"),
+        format!("migrations = \"migrations\"\n[env.fleet]\n{env}"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("migrations/20260101000000_init.up.sql"), INIT).unwrap();
+}
+
+#[test]
+fn tenants_are_schemas_of_one_database() {
+    let Some(pg) = TestPg::new("tenants") else {
+        return;
+    };
+    // tenant_003 does not exist yet: the deploy creates its schema with its history.
+    pg.exec("CREATE SCHEMA tenant_001; CREATE SCHEMA tenant_002;");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let members: String = (1..=3)
+        .map(|i| format!("t{i} = \"{}?schema=tenant_{i:03}\"\n", pg.url))
+        .collect();
+    project(
+        dir,
+        &format!("concurrency = 3\n[env.fleet.members]\n{members}"),
+    );
+
+    let o = lockstep(&["deploy", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let all = outcomes(&json(&o)).concat();
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|(_, o)| o == "applied"), "{all:?}");
+    // Each tenant's objects and history are in its own schema; nothing in public and no
+    // `lockstep` schema.
+    for i in 1..=3 {
+        let n = pg_value(
+            &pg.url,
+            &format!("SELECT count(*)::text FROM tenant_{i:03}.lockstep_history WHERE outcome = 'applied'"),
+        );
+        assert_eq!(n, "1", "tenant_{i:03}");
+        let n = pg_value(
+            &pg.url,
+            &format!("SELECT count(*)::text FROM pg_tables WHERE schemaname = 'tenant_{i:03}'"),
+        );
+        assert_eq!(n, "4", "orders, order_items and lockstep's two tables");
+    }
+    let n = pg_value(
+        &pg.url,
+        "SELECT count(*)::text FROM pg_namespace WHERE nspname IN ('lockstep') OR oid IN (SELECT relnamespace FROM pg_class WHERE relname = 'orders' AND relnamespace = 'public'::regnamespace)",
+    );
+    assert_eq!(n, "0");
+
+    // Every tenant reads as the migrations say, from one replay.
+    let o = lockstep(&["-v", "drift", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v = json(&o);
+    assert_eq!(v["clean"], serde_json::json!(["t1", "t2", "t3"]), "{v}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("replaying").count(), 1, "{err}");
+
+    // A new migration: rehearsed for each tenant in a scratch copy of it, then
+    // deployed to each tenant's schema.
+    std::fs::write(
+        dir.join("migrations/20260201000000_note.up.sql"),
+        "ALTER TABLE orders ADD COLUMN note text;\nCREATE INDEX orders_status ON orders (status);\n",
+    )
+    .unwrap();
+    assert_eq!(lockstep(&["hash"], dir).status.code(), Some(0));
+    let o = lockstep(&["check", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(json(&o)["verdict"], "pass");
+    let o = lockstep(&["deploy", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(outcomes(&json(&o))
+        .concat()
+        .iter()
+        .all(|(_, o)| o == "applied"));
+    let n = pg_value(
+        &pg.url,
+        "SELECT count(*)::text FROM pg_indexes WHERE indexname = 'orders_status'",
+    );
+    assert_eq!(n, "3");
+
+    // One tenant drifts: one group, named in its own schema, with a fix for it.
+    pg.exec("CREATE INDEX bi_total ON tenant_002.orders (total);");
+    let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v = json(&o);
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{v}");
+    assert_eq!(groups[0]["members"], serde_json::json!(["t2"]));
+    assert_eq!(
+        groups[0]["items"][0]["object"], "tenant_002.bi_total",
+        "{v}"
+    );
+    assert_eq!(v["clean"], serde_json::json!(["t1", "t3"]));
+    let o = lockstep(&["drift", "--env", "fleet"], dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("DROP INDEX") && out.contains("\"tenant_002\".\"bi_total\""),
+        "{out}"
+    );
+
+    // The same drift in two more tenants: one group of three, one fix.
+    pg.exec("CREATE INDEX bi_total ON tenant_001.orders (total); CREATE INDEX bi_total ON tenant_003.orders (total);");
+    let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
+    let v = json(&o);
+    assert_eq!(v["groups"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        v["groups"][0]["members"],
+        serde_json::json!(["t1", "t2", "t3"])
+    );
+
+    // Status: one entry per tenant, all at the version.
+    let o = lockstep(&["status", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v = json(&o);
+    assert_eq!(v["environments"].as_array().unwrap().len(), 3, "{v}");
+    assert_eq!(v["environments"][1]["env"], "fleet/t2");
+    assert_eq!(v["fleets"][0]["versions"]["20260201000000"], 3, "{v}");
+}
+
+// ------------------------------------------------------------------ a second server
+
+/// A PostgreSQL server of the test's own: `initdb` and `pg_ctl` from
+/// `LOCKSTEP_PG_BIN` (default /usr/lib/postgresql/15/bin) on a free port, as the
+/// `postgres` OS user when the test runs as root (the server refuses to run as root).
+/// Stopped and removed when dropped, a panicking test included.
+pub struct SecondPg {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    pub port: u16,
+}
+
+impl SecondPg {
+    /// Starts one, or returns None (after printing why) when the binaries are missing
+    /// and services are not required.
+    pub fn start() -> Option<SecondPg> {
+        let bin = std::path::PathBuf::from(
+            std::env::var("LOCKSTEP_PG_BIN")
+                .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into()),
+        );
+        if !bin.join("initdb").exists() || !bin.join("pg_ctl").exists() {
+            let msg = format!(
+                "no initdb and pg_ctl in {} (set LOCKSTEP_PG_BIN)",
+                bin.display()
+            );
+            if crate::support::require_services() {
+                panic!("LOCKSTEP_REQUIRE_SERVICES=1 but {msg}");
+            }
+            eprintln!("SKIPPED: second PostgreSQL server: {msg}");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("lockstep-second-pg-")
+            .tempdir()
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let s = SecondPg { dir, bin, port };
+        if as_root() {
+            let ok = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(s.dir.path())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "chown the server's folder to postgres");
+        }
+        let data = s.dir.path().join("data");
+        s.run(
+            "initdb",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60",
+            s.dir.path().display()
+        );
+        s.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-o",
+                &opts,
+                "-l",
+                &s.dir.path().join("log").to_string_lossy(),
+                "-w",
+                "start",
+            ],
+        );
+        Some(s)
+    }
+
+    fn command(&self, tool: &str, args: &[&str]) -> std::process::Command {
+        let exe = self.bin.join(tool);
+        let mut c = if as_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            std::process::Command::new(exe)
+        };
+        c.args(args).current_dir(self.dir.path());
+        c
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let o = self.command(tool, args).output().unwrap();
+        let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+        assert!(o.status.success(), "{tool}: {o:?}\n{log}");
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for SecondPg {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = self
+            .command(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &data.to_string_lossy(),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+            )
+            .output();
+    }
+}
+
+fn as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// Databases created on a server for one test, dropped afterwards.
+struct Databases {
+    admin: String,
+    names: Vec<String>,
+}
+
+impl Databases {
+    fn create(admin: &str, names: Vec<String>) -> Databases {
+        let u = lockstep_db::DbUrl::parse(admin).unwrap();
+        crate::support::rt().block_on(async {
+            let mut db = lockstep_db::Db::connect(&u, false)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            for n in &names {
+                db.execute_script(&format!("CREATE DATABASE \"{n}\""))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            db.close().await;
+        });
+        Databases {
+            admin: admin.to_string(),
+            names,
+        }
+    }
+}
+
+impl Drop for Databases {
+    /// In parallel: each DROP DATABASE waits for a checkpoint, and concurrent ones share
+    /// it.
+    fn drop(&mut self) {
+        let u = lockstep_db::DbUrl::parse(&self.admin).unwrap();
+        let names = std::mem::take(&mut self.names);
+        std::thread::scope(|s| {
+            for chunk in names.chunks(names.len().div_ceil(8).max(1)) {
+                let u = &u;
+                s.spawn(move || {
+                    crate::support::rt().block_on(async {
+                        if let Ok(mut db) = lockstep_db::Db::connect(u, false).await {
+                            for n in chunk {
+                                let _ = db
+                                    .execute_script(&format!(
+                                        "DROP DATABASE IF EXISTS \"{n}\" WITH (FORCE)"
+                                    ))
+                                    .await;
+                            }
+                            db.close().await;
+                        }
+                    })
+                });
+            }
+        });
+    }
+}
+
+/// The main test server, or None (after printing why) when it is down.
+fn main_server() -> Option<String> {
+    let admin = crate::support::pg_admin_url();
+    let u = lockstep_db::DbUrl::parse(&admin).unwrap();
+    let up = crate::support::rt().block_on(lockstep_db::Db::connect(&u, false));
+    match up {
+        Ok(db) => {
+            crate::support::rt().block_on(db.close());
+            Some(admin)
+        }
+        Err(e) => {
+            if crate::support::require_services() {
+                panic!("LOCKSTEP_REQUIRE_SERVICES=1 but PostgreSQL is unavailable: {e}");
+            }
+            eprintln!("SKIPPED: PostgreSQL fleet: server unavailable at {admin}: {e}");
+            None
+        }
+    }
+}
+
+/// `n` databases, one in four on the main server and the rest on the second one
+/// (which the test owns, so dropping them costs nothing), as the lines of a members
+/// file (`NAME URL`), and the guard that drops the main server's.
+fn two_server_fleet(second: &SecondPg, n: usize, prefix: &str) -> Option<(String, Databases)> {
+    let admin = main_server()?;
+    let admin_url = lockstep_db::DbUrl::parse(&admin).unwrap();
+    let tag = crate::support::unique_name(prefix);
+    let mut lines = String::new();
+    let (mut main, mut other) = (vec![], vec![]);
+    for i in 1..=n {
+        let db = format!("{tag}_{i:03}");
+        let url = if i % 4 == 1 {
+            main.push(db.clone());
+            admin_url.with_database(&db).raw().to_string()
+        } else {
+            other.push(db.clone());
+            second.url(&db)
+        };
+        lines.push_str(&format!("m{i:03} {url}\n"));
+    }
+    let guard = Databases::create(&admin, main);
+    // The second server goes away with its databases.
+    std::mem::forget(Databases::create(&second.url("postgres"), other));
+    Some((lines, guard))
+}
+
+fn member_url(members: &str, name: &str) -> String {
+    members
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_fleet_of_100_databases_on_two_servers_deploys_and_groups_its_drift() {
+    let Some(second) = SecondPg::start() else {
+        return;
+    };
+    let Some((members, _dbs)) = two_server_fleet(&second, 100, "ls_fl") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("members.txt"), &members).unwrap();
+    project(dir, "members = \"members.txt\"\nconcurrency = 8\n");
+
+    let o = lockstep(&["deploy", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let all = outcomes(&json(&o)).concat();
+    assert_eq!(all.len(), 100);
+    assert!(all.iter().all(|(_, o)| o == "applied"), "{all:?}");
+    let o = lockstep(&["deploy", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(outcomes(&json(&o))
+        .concat()
+        .iter()
+        .all(|(_, o)| o == "up-to-date"));
+
+    // Seven members on both servers get the same extra index, two a column.
+    for i in [3, 4, 17, 18, 55, 80, 99] {
+        pg_exec(
+            &member_url(&members, &format!("m{i:03}")),
+            "CREATE INDEX bi_total ON orders (total);",
+        );
+    }
+    for i in [10, 11] {
+        pg_exec(
+            &member_url(&members, &format!("m{i:03}")),
+            "ALTER TABLE orders ADD COLUMN segment text;",
+        );
+    }
+    let o = lockstep(&["-v", "drift", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v = json(&o);
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{v}");
+    assert_eq!(
+        groups[0]["members"],
+        serde_json::json!(["m003", "m004", "m017", "m018", "m055", "m080", "m099"])
+    );
+    assert_eq!(groups[0]["items"][0]["object"], "public.bi_total");
+    assert_eq!(groups[1]["members"], serde_json::json!(["m010", "m011"]));
+    assert_eq!(v["clean"].as_array().unwrap().len(), 91);
+    // One replay per server, whatever the number of members.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("replaying").count(), 2, "{err}");
+
+    let o = lockstep(&["status", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v = json(&o);
+    assert_eq!(v["environments"].as_array().unwrap().len(), 100);
+    assert_eq!(v["fleets"][0]["versions"]["20260101000000"], 100, "{v}");
+}
+
+fn pg_exec(url: &str, sql: &str) {
+    let u = lockstep_db::DbUrl::parse(url).unwrap();
+    crate::support::rt().block_on(async {
+        let mut db = lockstep_db::Db::connect(&u, false)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        db.execute_script(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        db.close().await;
+    });
+}
+
+#[test]
+fn waves_on_two_servers_halt_resume_and_report_an_unreachable_member() {
+    let Some(second) = SecondPg::start() else {
+        return;
+    };
+    let Some((mut members, _dbs)) = two_server_fleet(&second, 10, "ls_fw") else {
+        return;
+    };
+    // m004, in the second wave and on the second server, already has the table the
+    // migration creates.
+    pg_exec(&member_url(&members, "m004"), INIT);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("members.txt"), &members).unwrap();
+    project(
+        dir,
+        "members = \"members.txt\"\nconcurrency = 4\nwaves = [\"1\", \"40%\", \"100%\"]\n",
+    );
+    let o = lockstep(&["deploy", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v = json(&o);
+    let w = outcomes(&v);
+    assert_eq!(w.iter().map(Vec::len).collect::<Vec<_>>(), [1, 3, 6], "{v}");
+    assert_eq!(w[0], [("m001".to_string(), "applied".to_string())]);
+    let failed: Vec<&str> = w[1]
+        .iter()
+        .filter(|(_, o)| o == "failed")
+        .map(|(m, _)| m.as_str())
+        .collect();
+    assert_eq!(failed, ["m004"], "{v}");
+    assert!(w[2].iter().all(|(_, o)| o == "skipped"), "{v}");
+    // The third wave was not touched: no history, no table, on either server.
+    for i in 5..=10 {
+        let url = member_url(&members, &format!("m{i:03}"));
+        let n = pg_value(
+            &url,
+            "SELECT count(*)::text FROM pg_namespace WHERE nspname = 'lockstep'",
+        );
+        assert_eq!(n, "0", "m{i:03}");
+        let n = pg_value(
+            &url,
+            "SELECT count(*)::text FROM pg_tables WHERE tablename = 'orders'",
+        );
+        assert_eq!(n, "0", "m{i:03}");
+    }
+
+    // Fixed by hand, and a member added on a port nothing listens on: the re-run
+    // resumes, and the unreachable member is a failed row while the rest deploy.
+    pg_exec(
+        &member_url(&members, "m004"),
+        "DROP VIEW open_orders; DROP TABLE order_items, orders;",
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    members.push_str(&format!(
+        "lost postgres://postgres@127.0.0.1:{closed}/nowhere\n"
+    ));
+    std::fs::write(dir.join("members.txt"), &members).unwrap();
+    let o = lockstep(
+        &[
+            "deploy", "--env", "fleet", "--waves", "100%", "--format", "json",
+        ],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v = json(&o);
+    let all = outcomes(&v).concat();
+    let count = |what: &str| all.iter().filter(|(_, o)| o == what).count();
+    assert_eq!(count("up-to-date"), 3, "{v}");
+    assert_eq!(count("applied"), 7, "{v}");
+    assert_eq!(count("failed"), 1, "{v}");
+    let lost = &v["waves"][0]["members"][10];
+    assert_eq!(lost["member"], "lost");
+    assert!(
+        lost["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not connect"),
+        "{lost}"
+    );
+
+    let o = lockstep(&["status", "--format", "json"], dir);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "an unreachable member is exit 2: {o:?}"
+    );
+    let v = json(&o);
+    assert_eq!(v["fleets"][0]["unreachable"], serde_json::json!(["lost"]));
+    assert_eq!(v["fleets"][0]["versions"]["20260101000000"], 10, "{v}");
+}
