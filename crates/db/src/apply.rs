@@ -20,7 +20,7 @@ use crate::wait::{self, Wait};
 use crate::{server_message, Db, DbError, DbUrl};
 use lockstep_core::migrate::state::ProgressRow;
 use lockstep_core::migrate::Version;
-use lockstep_core::sql::split::{self, split, Stmt};
+use lockstep_core::sql::split::{self, Stmt};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -394,10 +394,11 @@ pub async fn apply(
     let steps = if lockstep_core::dialect::capabilities(db.dialect()).transactional_ddl {
         steps
     } else {
+        let dialect = lex_dialect(db.dialect());
         checkpointed = steps
             .iter()
             .cloned()
-            .map(checkpoint_every_statement)
+            .map(|s| checkpoint_every_statement(s, dialect))
             .collect();
         &checkpointed
     };
@@ -659,10 +660,18 @@ async fn no_transaction(
     Ok(())
 }
 
+/// The lexer's rules for files run on `d`.
+pub fn lex_dialect(d: lockstep_core::model::Dialect) -> lockstep_core::sql::lex::Dialect {
+    match d {
+        lockstep_core::model::Dialect::Mysql => lockstep_core::sql::lex::Dialect::Mysql,
+        _ => Default::default(),
+    }
+}
+
 /// `step`, to run statement by statement with a checkpoint each.
-fn checkpoint_every_statement(mut step: Step) -> Step {
+fn checkpoint_every_statement(mut step: Step, dialect: lockstep_core::sql::lex::Dialect) -> Step {
     step.no_transaction = true;
-    step.dialect = lockstep_core::sql::lex::Dialect::Mysql;
+    step.dialect = dialect;
     step
 }
 
@@ -897,8 +906,9 @@ pub fn preflight(steps: &[Step]) -> Result<(), Box<ApplyError>> {
 /// (an unterminated comment or quote), as deploy refuses it.
 pub fn replay_statements(
     s: &crate::scratch::ReplayScript<'_>,
+    dialect: lockstep_core::model::Dialect,
 ) -> Result<Vec<Stmt>, crate::scratch::ReplayError> {
-    split(s.text)
+    split::split_with(s.text, lex_dialect(dialect))
         .checked()
         .map_err(|p| crate::scratch::ReplayError::Statement {
             path: s.path.to_string(),

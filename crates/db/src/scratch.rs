@@ -143,7 +143,7 @@ impl Scratch {
         const BATCH: usize = 200;
         let batching = dispatch!(&self.db.conn, |_c, D| D::BATCHED_REPLAY);
         for s in scripts {
-            let stmts = crate::apply::replay_statements(s)?;
+            let stmts = crate::apply::replay_statements(s, self.db.dialect())?;
             let mut start = 0;
             while start < stmts.len() {
                 let end = (start + BATCH).min(stmts.len());

@@ -557,7 +557,7 @@ async fn decide_by_replay(s: &Session, t: &mut Target, p: &ProgressRow) -> Resul
         }
         let mut st = step(m, &t.migrations, d);
         // Split as the deploy that left it in doubt split it.
-        st.dialect = lockstep_core::sql::lex::Dialect::Mysql;
+        st.dialect = lockstep_db::apply::lex_dialect(t.db.dialect());
         let stmts = lockstep_db::apply::statements(&st);
         let same = stmts
             .get(no.checked_sub(1)?)
@@ -627,8 +627,23 @@ async fn decide_by_replay(s: &Session, t: &mut Target, p: &ProgressRow) -> Resul
     Ok(match (as_before, as_after) {
         (true, Some(false)) | (true, None) => Some(false),
         (false, Some(true)) => Some(true),
+        // It changes no schema (an ALTER to what already was, a table option the model
+        // does not hold): run again, it leaves the same schema. Not so a statement that
+        // changes data: only the user knows whether its rows are there.
+        (true, Some(true)) if !changes_data(&p.statement) => Some(false),
         _ => None,
     })
+}
+
+/// Whether a statement reads or writes rows rather than schema.
+fn changes_data(sql: &str) -> bool {
+    const DATA: &[&str] = &[
+        "INSERT", "UPDATE", "DELETE", "REPLACE", "CALL", "LOAD", "DO", "SELECT", "WITH", "HANDLER",
+        "TRUNCATE",
+    ];
+    lint::tokenize(sql)
+        .first()
+        .is_none_or(|t| DATA.iter().any(|w| t.is(w)))
 }
 
 async fn deploy_locked(
@@ -713,7 +728,7 @@ async fn deploy_locked(
     report.destructive = destruction(t, &pending).await;
     if o.dry_run {
         report.outcome = Outcome::DryRun {
-            steps: planned(&pending),
+            steps: planned(&pending, t.db.dialect()),
         };
         return Ok(());
     }
@@ -726,15 +741,21 @@ async fn deploy_locked(
     run(s, t, who, &pending, &progress, &o.lock, report).await
 }
 
-fn planned(steps: &[Step]) -> Vec<PlannedStep> {
+fn planned(steps: &[Step], dialect: lockstep_core::model::Dialect) -> Vec<PlannedStep> {
+    // Where DDL commits on its own, every migration runs checkpointed (see apply).
+    let checkpointed = !lockstep_core::dialect::capabilities(dialect).transactional_ddl;
     steps
         .iter()
         .map(|st| PlannedStep {
             version: st.version.to_string(),
             name: st.name.clone(),
             path: st.path.clone(),
-            no_transaction: st.no_transaction,
-            statements: lockstep_db::apply::statements(st).len(),
+            no_transaction: st.no_transaction || checkpointed,
+            statements: {
+                let mut st = st.clone();
+                st.dialect = lockstep_db::apply::lex_dialect(dialect);
+                lockstep_db::apply::statements(&st).len()
+            },
         })
         .collect()
 }
@@ -1014,7 +1035,7 @@ async fn rollback_locked(
     report.destructive = destruction(t, &steps).await;
     if o.dry_run {
         report.outcome = Outcome::DryRun {
-            steps: planned(&steps),
+            steps: planned(&steps, t.db.dialect()),
         };
         return Ok(());
     }

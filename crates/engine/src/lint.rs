@@ -127,10 +127,7 @@ pub async fn lint_target(t: &mut Target, files: Option<Vec<LintFile>>) -> Result
     let stats = lockstep_db::stats::table_sizes(&mut t.db, &lint::named_tables(&inputs))
         .await
         .with_context(|| format!("reading table sizes of {}", t.env))?;
-    let dialect = match t.db.dialect() {
-        lockstep_core::model::Dialect::Mysql => lockstep_core::sql::lex::Dialect::Mysql,
-        _ => Default::default(),
-    };
+    let dialect = lockstep_db::apply::lex_dialect(t.db.dialect());
     let mut findings = lint::lint_for(dialect, &inputs, Some(&stats.sizes), &stats.index_table);
     for f in &mut findings {
         if let Some(p) = f.probe.clone() {
