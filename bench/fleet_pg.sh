@@ -72,7 +72,7 @@ for i in $(seq -w 1 "$n"); do
     else
         u="postgres://postgres@127.0.0.1:$port/$d"; a="$admin2"
     fi
-    psql -q -X "$a" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" -c "CREATE DATABASE $d" >/dev/null
+    PGOPTIONS="-c client_min_messages=warning" psql -q -X "$a" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" -c "CREATE DATABASE $d" >/dev/null
     echo "m$i $u" >>"$work/members.txt"
     urls+=("$u")
 done
