@@ -11,41 +11,18 @@
 # Corpus: $LOCKSTEP_CORPUS/lemmy-0.19.21/migrations. The database
 # lockstep_bench_check is dropped first and at the end.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 runs=3
 corpus="${LOCKSTEP_CORPUS:-/tmp/corpus}"
 src="$corpus/lemmy-0.19.21/migrations"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) runs="$2"; shift ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; exit 2 ;;
-    esac
-    shift
-done
+parse_options "runs" "" "$@"
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-admin="${LOCKSTEP_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
-db=lockstep_bench_check
-base="${admin%%\?*}"
-query=""
-[ "$base" != "$admin" ] && query="?${admin#*\?}"
-url="${base%/*}/${db}${query}"
-[ -d "$src" ] || { echo "no migrations at $src (run ../shared/corpus/get.sh)" >&2; exit 2; }
-
-echo "== building lockstep (release)"
-cargo build --release --quiet
-bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/lockstep"
-
-work="$(mktemp -d)"
-cleanup() {
-    rm -rf "$work"
-    psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-cp -r "$src" "$work/migrations"
-printf 'migrations = "migrations"\nlayout = "diesel"\ncode = []\n[env.prod]\nurl = "%s"\n' "$url" >"$work/lockstep.toml"
+admin="$pg_admin"
+need psql python3 cargo
+release_bin
+lemmy_project lockstep_bench_check prod
 psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 (cd "$work" && "$bin" -q deploy --env prod >/dev/null)
 
@@ -56,7 +33,6 @@ t() { # seconds of wall time for one command, run in the project
     e=$(date +%s.%N)
     python3 -c "print(f'{$e - $s:.3f}')"
 }
-median() { python3 -c "import sys,statistics; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
 
 (cd "$work" && "$bin" check --env prod >/dev/null 2>&1) || true # warm
 checks=(); rehearses=()
@@ -70,6 +46,6 @@ for i in $(seq 1 "$runs"); do
     checks+=("$c"); rehearses+=("$r")
 done
 mc=$(median "${checks[@]}"); mr=$(median "${rehearses[@]}")
-echo "median: check ${mc}s, rehearse ${mr}s, ratio $(python3 -c "print(f'{$mc/$mr:.2f}')")x"
+echo "median: check ${mc}s, rehearse ${mr}s, ratio $(ratio "$mc" "$mr")x"
 log=$(cd "$work" && "$bin" -v check --env prod 2>&1 >/dev/null || true)
 echo "check -v: target opened $(grep -c 'prod: opened a connection' <<<"$log"), replays $(grep -c 'prod: replaying' <<<"$log"), live schema read $(grep -c 'prod: read the live schema' <<<"$log")"

@@ -9,55 +9,20 @@
 # Corpus: $LOCKSTEP_CORPUS/lemmy-0.19.21/migrations (default /tmp/corpus/...).
 # The database lockstep_bench_lemmy is dropped first and at the end.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 runs=5
 corpus="${LOCKSTEP_CORPUS:-/tmp/corpus}"
 src="$corpus/lemmy-0.19.21/migrations"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) runs="$2"; shift ;;
-        --migrations) src="$2"; shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; exit 2 ;;
-    esac
-    shift
-done
+migrations=""
+parse_options "runs migrations" "" "$@"
+src="${migrations:-$src}"
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-admin="${LOCKSTEP_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
-db=lockstep_bench_lemmy
-base="${admin%%\?*}"
-query=""
-[ "$base" != "$admin" ] && query="?${admin#*\?}"
-url="${base%/*}/${db}${query}"
-
-for tool in psql python3 cargo; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
-[ -d "$src" ] || { echo "no migrations at $src (run ../shared/corpus/get.sh)" >&2; exit 2; }
-
-echo "== building lockstep (release)"
-cargo build --release --quiet
-bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/lockstep"
-[ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 2; }
-
-# A project around a copy of the migrations: deploy writes lockstep.sum into the
-# migrations directory, and the corpus stays untouched.
-work="$(mktemp -d)"
-cleanup() {
-    rm -rf "$work"
-    psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-cp -r "$src" "$work/migrations"
-cat >"$work/lockstep.toml" <<EOF
-migrations = "migrations"
-layout = "diesel"
-
-[env.bench]
-url = "$url"
-EOF
+admin="$pg_admin"
+need psql python3 cargo
+release_bin
+lemmy_project lockstep_bench_lemmy bench
 mapfile -t dirs < <(find "$work/migrations" -mindepth 1 -maxdepth 1 -type d -exec test -e '{}/up.sql' ';' -print | sort)
 echo "== ${#dirs[@]} migrations from $src"
 
@@ -107,7 +72,7 @@ run_lockstep >/dev/null
 run_psql >/dev/null
 # Same schema both ways (lockstep's own objects are left out of the comparison).
 PGOPTIONS="-c client_min_messages=warning" psql -q -X "$admin" -c "DROP DATABASE IF EXISTS ${db}_ls WITH (FORCE)" -c "CREATE DATABASE ${db}_ls" >/dev/null
-url_ls="${base%/*}/${db}_ls${query}"
+url_ls="$(pg_url "${db}_ls")"
 sed -i "s#^url = .*#url = \"$url_ls\"#" "$work/lockstep.toml"
 (cd "$work" && "$bin" deploy --env bench >/dev/null 2>&1)
 if "$bin" diff "$url_ls" "$url" >/dev/null 2>&1; then
@@ -132,10 +97,9 @@ for i in $(seq 1 "$runs"); do
     printf "%-6s %12s %12s %22s\n" "$i" "$l" "$p" "($o)"
 done
 
-median() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 lt=$(median "${ls_times[@]}"); pt=$(median "${ps_times[@]}")
-ratio=$(python3 -c "print(f'{$lt / $pt:.2f}')")
+ratio=$(ratio "$lt" "$pt")
 ot=$(median "${one_times[@]}")
 printf "%-6s %12s %12s %22s\n" median "$lt" "$pt" "($ot)"
 echo "lockstep/psql wall-time ratio: ${ratio}x (goal: <= 1.1x)"
-echo "for context, lockstep/(psql one session, no history, no checks): $(python3 -c "print(f'{$lt / $ot:.2f}')")x"
+echo "for context, lockstep/(psql one session, no history, no checks): $(ratio "$lt" "$ot")x"

@@ -8,7 +8,8 @@
 # no-transaction: one transaction would exceed max_locks_per_transaction), deploys it
 # to a fresh database, writes the snapshot, then times each command N times.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
+cd "$root"
 RUNS=3
 TABLES=10000
 while [ $# -gt 0 ]; do
@@ -18,9 +19,9 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--runs N] [--tables N]" >&2; exit 2 ;;
   esac
 done
-ADMIN="${LOCKSTEP_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
+ADMIN="$pg_admin"
 DB=lockstep_bench_drift
-URL="${ADMIN%/*}/$DB"
+URL="$(pg_url "$DB")"
 cargo build --release -q
 BIN="$PWD/target/release/lockstep"
 WORK=$(mktemp -d)

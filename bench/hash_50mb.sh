@@ -6,31 +6,17 @@
 #
 #   bench/hash_50mb.sh [--runs N] [--mb M] [--no-build]
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 runs=3
 mb=50
-build=1
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) runs="$2"; shift ;;
-        --mb) mb="$2"; shift ;;
-        --no-build) build=0 ;;
-        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; exit 2 ;;
-    esac
-    shift
-done
+no_build=0
+parse_options "runs mb" "no_build" "$@"
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-for tool in cargo python3 sha256sum; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
+need cargo python3 sha256sum
 [ -x /usr/bin/time ] || { echo "missing: /usr/bin/time (apt-get install time)" >&2; exit 2; }
-if [ "$build" = 1 ]; then
-    echo "== building lockstep (release)"
-    (cd "$root" && cargo build --release --quiet)
-fi
-lockstep="$root/target/release/lockstep"
+release_bin "$((1 - no_build))"
+lockstep="$bin"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -85,8 +71,6 @@ measure() {
     t1=$(date +%s.%N)
     echo "$(python3 -c "print(f'{$t1-$t0:.3f}')") $(tail -1 "$work/rss")"
 }
-
-median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
 
 printf '\n%-9s  %-22s  %10s  %8s  %12s\n' file command "median s" "x sha256" "peak RSS MB"
 for d in inserts statement; do

@@ -9,6 +9,7 @@
 # columns and renames a third; lockstep's regex holds the three column names (a column
 # target's table only ranks lines that name the column), and rg gets the same three.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 runs=5
 build=1
@@ -17,7 +18,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs="$2"; shift ;;
         --no-build) build=0 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) usage ;;
         *) dirs+=("$(cd "$1" && pwd)") ;;
     esac
     shift
@@ -28,15 +29,9 @@ if [ ${#dirs[@]} -eq 0 ]; then
     done
 fi
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-for tool in rg cargo python3; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
-if [ "$build" = 1 ]; then
-    echo "== building lockstep (release)"
-    (cd "$root" && cargo build --release --quiet)
-fi
-lockstep="$root/target/release/lockstep"
+need rg cargo python3
+release_bin "$build"
+lockstep="$bin"
 
 echo "== tree: ${dirs[*]}"
 du -shc "${dirs[@]}" | tail -1 | sed 's/^/   size on disk: /'
@@ -83,13 +78,8 @@ for r in $(seq "$runs"); do
     rg_times+=("$b")
     echo "run $r: lockstep impact ${a}s   rg ${b}s"
 done
-python3 - "${ls_times[*]}" "${rg_times[*]}" <<'PY'
-import statistics, sys
-a = [float(x) for x in sys.argv[1].split()]
-b = [float(x) for x in sys.argv[2].split()]
-ma, mb = statistics.median(a), statistics.median(b)
-print(f"median: lockstep impact {ma:.3f}s, rg {mb:.3f}s, ratio {ma/mb:.2f}x")
-PY
+ma=$(median "${ls_times[@]}"); mb=$(median "${rg_times[@]}")
+echo "median: lockstep impact ${ma}s, rg ${mb}s, ratio $(ratio "$ma" "$mb")x"
 # Peak memory, one more run each (GNU time's maximum resident set size).
 if [ -x /usr/bin/time ]; then
     ls_kb=$( { (cd "$proj" && /usr/bin/time -f %M "$lockstep" impact --format json >/dev/null) ; } 2>&1 | tail -1)

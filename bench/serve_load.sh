@@ -10,39 +10,21 @@
 # during the load (pg_stat_database), next to what one background read costs and what
 # one `lockstep status` per viewer would cost instead.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 envs=20
 requests=1000
 concurrency=50
 keep=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --envs) envs="$2"; shift ;;
-        --requests) requests="$2"; shift ;;
-        --concurrency) concurrency="$2"; shift ;;
-        --keep) keep=1 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-        *) echo "unknown argument: $1" >&2; exit 2 ;;
-    esac
-    shift
-done
+parse_options "envs requests concurrency" "keep" "$@"
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-admin="${LOCKSTEP_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
-base="${admin%%\?*}"
-query=""
-[ "$base" != "$admin" ] && query="?${admin#*\?}"
+admin="$pg_admin"
 prefix=lockstep_bench_serve_
 
-for tool in psql python3 cargo; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
+need psql python3 cargo
 
-echo "== building lockstep (release)"
-cargo build --release --quiet
-bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/lockstep"
-[ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 2; }
+release_bin
 
 work="$(mktemp -d)"
 server_pid=""
@@ -80,7 +62,7 @@ for i in $(seq -w 1 "$envs"); do
     db="${prefix}$i"
     PGOPTIONS="-c client_min_messages=warning" psql -q -v ON_ERROR_STOP=1 "$admin" \
         -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
-    printf '[env.store%s]\nurl = "%s"\n' "$i" "${base%/*}/${db}${query}" >> "$work/lockstep.toml"
+    printf '[env.store%s]\nurl = "%s"\n' "$i" "$(pg_url "$db")" >> "$work/lockstep.toml"
     dbs="$dbs'$db',"
 done
 dbs="${dbs%,}"
@@ -93,7 +75,7 @@ for i in $(seq -w 1 "$envs"); do
         (cd "$work" && "$bin" -q deploy --env "store$i" >/dev/null)
     fi
 done
-psql -q "${base%/*}/${prefix}${drifted}${query}" -c "ALTER TABLE orders ADD COLUMN bi_segment text" >/dev/null
+psql -q "$(pg_url "${prefix}${drifted}")" -c "ALTER TABLE orders ADD COLUMN bi_segment text" >/dev/null
 echo "   store$behind is one migration behind; store$drifted has a column added by hand"
 
 # Transactions (commits and rollbacks) the benchmark databases have run. Backends report
@@ -183,7 +165,8 @@ for _ in 1 2 3 4 5; do
     times="$times $(python3 -c "import time; print(f'{(time.time() - $t) * 1000:.0f}')")"
 done
 x4=$(xacts)
-cli_median=$(python3 -c "import statistics,sys; print(statistics.median(map(float, sys.argv[1:])))" $times)
+# shellcheck disable=SC2086
+cli_median=$(median $times)
 echo "   wall ms:$times (median $cli_median); transactions per run: $(( (x4 - x3) / 5 ))"
 
 median=$(sed -E 's/.*median_ms ([0-9.]+).*/\1/' "$work/load.txt")

@@ -359,6 +359,19 @@ pub enum Command {
         #[arg(long = "env", value_name = "E", num_args = 1..)]
         envs: Vec<String>,
     },
+    /// Record who changes the schema: install, remove or read the DDL audit.
+    ///
+    /// On PostgreSQL, install adds event triggers that record every DDL statement (role,
+    /// application, client address, time, statement) in lockstep.audit; drift then names
+    /// the author of each item. It never blocks anybody's DDL. Event triggers need a
+    /// superuser; elsewhere install says what lockstep does instead. See docs/audit.md.
+    #[command(
+        after_help = "Examples:\n  lockstep audit install --env prod\n  lockstep audit log --env prod --since 7d\n  lockstep drift --env prod                    each item names its author\n\nExit codes: 0 done, 1 the audit cannot be installed here (install says what lockstep\ndoes instead), 2 lockstep could not do its job."
+    )]
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Check drift every interval; announce each new drift item once and each resolved
     /// one once, on stdout and to webhooks.
     ///
@@ -423,7 +436,7 @@ pub enum Command {
     ///
     /// Finds the migrations directory (migrations/, db/migrations/, prisma/migrations/,
     /// src/main/resources/db/migration) and its layout (lockstep, diesel, sqlx,
-    /// golang-migrate, dbmate, flyway), and writes environments to fill in. Refuses to
+    /// golang-migrate, dbmate, flyway, prisma, atlas), and writes environments to fill in. Refuses to
     /// overwrite an existing file.
     #[command(
         after_help = "Example:\n  lockstep init && $EDITOR lockstep.toml && lockstep status"
@@ -508,6 +521,40 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditAction {
+    /// Install (or repair) the audit. Idempotent.
+    Install {
+        /// The environment of lockstep.toml.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// text for people; json: one object.
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
+    /// Remove the audit: its triggers, functions and records.
+    Uninstall {
+        /// The environment of lockstep.toml.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// text for people; json: one object.
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
+    /// List the recorded statements, newest first.
+    Log {
+        /// The environment of lockstep.toml.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// Only records this recent (`30m`, `24h`, `7d`).
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// text for people; json: `{"env", "installed", "records": [...]}`.
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]

@@ -327,6 +327,47 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 code(FINDINGS)
             })
         }
+        Command::Audit { action } => {
+            use crate::cli::AuditAction;
+            let s = session(config)?;
+            match action {
+                AuditAction::Install { env, format } => {
+                    let r = lockstep_engine::audit::install(&s, &env).await?;
+                    clear_line();
+                    match format {
+                        OutFormat::Json => json(&r)?,
+                        OutFormat::Text => out(&render::audit::install(&r))?,
+                    }
+                    Ok(if r.installed {
+                        ExitCode::SUCCESS
+                    } else {
+                        code(FINDINGS)
+                    })
+                }
+                AuditAction::Uninstall { env, format } => {
+                    let r = lockstep_engine::audit::uninstall(&s, &env).await?;
+                    clear_line();
+                    match format {
+                        OutFormat::Json => json(&r)?,
+                        OutFormat::Text => out(&render::audit::uninstall(&r))?,
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                AuditAction::Log { env, since, format } => {
+                    let within = since
+                        .map(|d| lockstep_engine::config::parse_duration(&d))
+                        .transpose()
+                        .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+                    let r = lockstep_engine::audit::log(&s, &env, within).await?;
+                    clear_line();
+                    match format {
+                        OutFormat::Json => json(&r)?,
+                        OutFormat::Text => out(&render::audit::log(&r))?,
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
         Command::Demo { dir } => crate::demo::run(dir.as_deref()).await,
         Command::Impact {
             env,

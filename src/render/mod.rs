@@ -1,6 +1,7 @@
 //! Rendering the engine's reports: one file per report, each with text and JSON (and
 //! the CI formats where they exist). Nothing here talks to a database.
 
+pub mod audit;
 pub mod check;
 pub mod deploy;
 pub mod diff;

@@ -2,6 +2,7 @@
 //! is what the migrations say.
 
 use crate::cli::lockstep;
+use crate::harness::Project;
 use crate::support::{corpus, TestPg, TestSqlite};
 use std::path::Path;
 use std::process::Command;
@@ -138,22 +139,9 @@ fn a_database_built_by_psql_is_baselined_then_deploys() {
 #[test]
 fn baseline_refuses_an_unknown_version_and_a_database_with_history() {
     let db = TestSqlite::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("migrations")).unwrap();
-    std::fs::write(
-        dir.join("lockstep.toml"),
-        format!(
-            "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("migrations/1_a.up.sql"),
-        "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
-    )
-    .unwrap();
+    let project = Project::new(&[("dev", &db.url)]);
+    let dir = project.path();
+    project.migration("1", "a", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n");
     db.exec("CREATE TABLE a (id INTEGER PRIMARY KEY);");
     let o = lockstep(&["baseline", "--env", "dev", "--to", "7"], dir);
     assert_eq!(o.status.code(), Some(2), "{o:?}");

@@ -406,3 +406,48 @@ fn a_changed_on_delete_is_one_change_not_a_drop_and_an_identical_add() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(!v["changes"].as_array().unwrap().is_empty(), "{v}");
 }
+
+#[test]
+fn widening_a_column_is_not_called_destructive() {
+    let (Some(a), Some(b)) = (
+        crate::support::TestPg::new("widen_a"),
+        crate::support::TestPg::new("widen_b"),
+    ) else {
+        return;
+    };
+    a.exec("CREATE TABLE orders (id bigint PRIMARY KEY, note varchar(20), qty integer)");
+    b.exec("CREATE TABLE orders (id bigint PRIMARY KEY, note text, qty bigint)");
+    let dir = tempfile::tempdir().unwrap();
+    let destructive = |from: &str, to: &str| -> Vec<(String, bool)> {
+        let o = run(&["diff", from, to, "--format", "json"], dir.path(), &[]);
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", all(&o)));
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["description"].as_str().unwrap_or_default().to_string(),
+                    c["destructive"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let widen = destructive(&a.url, &b.url);
+    assert_eq!(widen.len(), 2, "{widen:?}");
+    assert!(widen.iter().all(|(_, d)| !d), "{widen:?}");
+    let o = run(
+        &["diff", &a.url, &b.url, "--format", "sql"],
+        dir.path(),
+        &[],
+    );
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("destructive"),
+        "{}",
+        all(&o)
+    );
+    let narrow = destructive(&b.url, &a.url);
+    assert_eq!(narrow.len(), 2, "{narrow:?}");
+    assert!(narrow.iter().all(|(_, d)| *d), "{narrow:?}");
+}

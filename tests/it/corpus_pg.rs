@@ -210,7 +210,7 @@ fn mediawiki_pg() {
 ///
 /// Each file is one script, with `$%AUTO_INCREMENT_PRIMARY_KEY%$` replaced as
 /// Synapse's PostgreSQL engine does.
-fn synapse_scripts(root: &Path) -> Vec<Script> {
+pub(crate) fn synapse_scripts(root: &Path) -> Vec<Script> {
     let keep = |f: &str| f.ends_with(".sql") || f.ends_with(".sql.postgres");
     let fix = |s: String| {
         s.replace(

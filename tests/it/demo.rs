@@ -12,6 +12,14 @@ fn text(o: &std::process::Output) -> String {
     )
 }
 
+/// Deploys prod, which must succeed and leave no drift (`why` says what that shows).
+fn deploy_without_drift(dir: &Path, why: &str) {
+    let o = lockstep(&["deploy", "--env", "prod"], dir);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = lockstep(&["drift", "--env", "prod"], dir);
+    assert_eq!(o.status.code(), Some(0), "{why}: {}", text(&o));
+}
+
 #[test]
 fn demo_walks_through_the_collision_and_the_fix_works() {
     let tmp = tempfile::tempdir().unwrap();
@@ -87,18 +95,23 @@ fn demo_story_on_postgres() {
         "CREATE TABLE stores (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code text NOT NULL UNIQUE);\n\
          ALTER TABLE orders ADD COLUMN store_id bigint REFERENCES stores(id);\n",
     );
-    let o = lockstep(&["deploy", "--env", "prod"], dir);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = lockstep(&["drift", "--env", "prod"], dir);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "untouched prod has no drift: {}",
-        text(&o)
-    );
+    deploy_without_drift(dir, "untouched prod has no drift");
 
-    // The out-of-band change, then the colliding release.
-    prod.exec("ALTER TABLE orders ADD COLUMN segment text;");
+    // The audit, installed once, records who changes prod from now on.
+    let o = lockstep(&["audit", "install", "--env", "prod"], dir);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // The out-of-band change (by the BI module's connection), then the colliding release.
+    let bi = format!("{}?application_name=bi_module", prod.url);
+    support::TestPg::exec_url(&bi, "ALTER TABLE orders ADD COLUMN segment text;");
+    let o = lockstep(&["drift", "--env", "prod"], dir);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("added by postgres from 127.0.0.1 (bi_module) on ")
+            && out.contains(": `ALTER TABLE orders ADD COLUMN segment text`"),
+        "drift names who made the change: {out}"
+    );
     write(
         dir,
         "migrations/20260301090000_order_segment.up.sql",
@@ -146,13 +159,5 @@ fn demo_story_on_postgres() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("adopted by the pending migrations"), "{out}");
-    let o = lockstep(&["deploy", "--env", "prod"], dir);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = lockstep(&["drift", "--env", "prod"], dir);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "no drift after the deploy: {}",
-        text(&o)
-    );
+    deploy_without_drift(dir, "no drift after the deploy");
 }

@@ -33,44 +33,22 @@
 //! (prints why and passes) when the server or the corpus is missing, unless
 //! `LOCKSTEP_REQUIRE_SERVICES=1`.
 
+use crate::harness;
 use crate::support::{self, TestPg};
 use lockstep_core::plan::ident;
 use lockstep_db::{Db, DbError, DbUrl};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------------ running lockstep
 
-/// Runs lockstep in `dir`; kills it and fails after `limit`.
+/// Runs lockstep in `dir`; kills it and fails after ten minutes.
 fn lockstep(dir: &Path, args: &[&str]) -> Output {
     let limit = Duration::from_secs(600);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lockstep"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run lockstep");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let o = child.wait_with_output().expect("output");
-            panic!(
-                "`lockstep {}` did not finish within {limit:?}\n{}",
-                args.join(" "),
-                all(&o)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::finished(harness::run_guarded(dir, args, limit), args, limit)
 }
 
 fn all(o: &Output) -> String {
@@ -471,19 +449,6 @@ impl Env<'_> {
 
 // ------------------------------------------------------------------------ the corpora
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 fn lemmy() -> Option<Vec<Outcome>> {
     let src = support::corpus("lemmy-0.19.21/migrations")?;
     let pg = TestPg::new("drift_lemmy")?;
@@ -491,7 +456,7 @@ fn lemmy() -> Option<Vec<Outcome>> {
     let r = ident(&role.name);
     let p = Project::new("diesel", &pg.url);
     std::fs::remove_dir(p.migrations()).unwrap();
-    copy_dir(&src, &p.migrations());
+    crate::deploy::copy_dir(&src, &p.migrations());
     p.deploy("lemmy");
     let env = Env {
         corpus: "lemmy",
@@ -720,52 +685,35 @@ fn zabbix() -> Option<Vec<Outcome>> {
 /// schemas of common, main and state by (file name, path)); then each PostgreSQL SQL
 /// delta of 73..=94 (`*.sql`, `*.sql.postgres`), by version, then file name.
 fn synapse_migrations(root: &Path) -> Vec<(String, String)> {
-    let keep = |f: &str| f.ends_with(".sql") || f.ends_with(".sql.postgres");
-    let fix = |s: String| {
-        s.replace(
-            "$%AUTO_INCREMENT_PRIMARY_KEY%$",
-            "BIGINT PRIMARY KEY GENERATED ALWAYS AS IDENTITY",
-        )
-    };
-    let listing = |dirs: &[String]| -> Vec<(String, String)> {
-        let mut entries = vec![];
-        for d in dirs {
-            let Ok(rd) = std::fs::read_dir(root.join(d)) else {
-                continue;
-            };
-            for e in rd {
-                let name = e.unwrap().file_name().to_string_lossy().into_owned();
-                if keep(&name) {
-                    entries.push((name.clone(), format!("{d}/{name}")));
-                }
+    let (full, deltas): (Vec<_>, Vec<_>) = crate::corpus_pg::synapse_scripts(root)
+        .into_iter()
+        .partition(|(rel, _)| !rel.contains("/delta/"));
+    // schema_version.sql first, as is; each full schema after it under its path.
+    let full: Vec<String> = full
+        .into_iter()
+        .enumerate()
+        .map(|(i, (rel, sql))| {
+            if i == 0 {
+                sql
+            } else {
+                format!("-- {rel}\n{sql}")
             }
-        }
-        entries.sort();
-        entries
-    };
-    let stores = ["common", "main", "state"];
-    let mut full = vec![fix(read(&root.join("common/schema_version.sql")))];
-    let dirs: Vec<String> = stores
-        .iter()
-        .map(|s| format!("{s}/full_schemas/72"))
+        })
         .collect();
-    for (_, rel) in listing(&dirs) {
-        full.push(format!("-- {rel}\n{}", fix(read(&root.join(&rel)))));
-    }
     let mut out = vec![("0001_full_schema_72".to_string(), full.join("\n\n"))];
-    for v in 73..=94 {
-        let dirs: Vec<String> = stores.iter().map(|s| format!("{s}/delta/{v}")).collect();
-        for (name, rel) in listing(&dirs) {
-            let stem: String = name
-                .split('.')
-                .next()
-                .unwrap()
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            let file = format!("{:04}_delta_{v}_{stem}", out.len() + 1);
-            out.push((file, fix(read(&root.join(&rel)))));
-        }
+    for (rel, sql) in deltas {
+        // <store>/delta/<version>/<file name>
+        let parts: Vec<&str> = rel.split('/').collect();
+        let (v, name) = (parts[2], parts[3]);
+        let stem: String = name
+            .split('.')
+            .next()
+            .unwrap()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let file = format!("{:04}_delta_{v}_{stem}", out.len() + 1);
+        out.push((file, sql));
     }
     out
 }

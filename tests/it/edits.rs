@@ -2,22 +2,14 @@
 //! refused, and `hash` will not paper over it unless told.
 
 use crate::cli::lockstep;
+use crate::harness::Project;
 use crate::support::TestSqlite;
 
 #[test]
 fn a_comment_edit_of_an_applied_migration_is_accepted_and_a_code_edit_is_not() {
     let db = TestSqlite::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("migrations")).unwrap();
-    std::fs::write(
-        dir.join("lockstep.toml"),
-        format!(
-            "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )
-    .unwrap();
+    let project = Project::new(&[("dev", &db.url)]);
+    let dir = project.path();
     let file = dir.join("migrations/1_orders.up.sql");
     std::fs::write(
         &file,
@@ -83,22 +75,9 @@ fn an_older_history_table_is_read_and_upgraded_by_deploy() {
          CREATE TABLE lockstep_progress (version TEXT NOT NULL, statement_no INTEGER NOT NULL, statement TEXT NOT NULL, line INTEGER NOT NULL, state TEXT NOT NULL, deploy_id TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (version, statement_no));
          CREATE TABLE a (id INTEGER PRIMARY KEY);",
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("migrations")).unwrap();
-    std::fs::write(
-        dir.join("lockstep.toml"),
-        format!(
-            "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("migrations/1_a.up.sql"),
-        "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
-    )
-    .unwrap();
+    let project = Project::new(&[("dev", &db.url)]);
+    let dir = project.path();
+    project.migration("1", "a", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n");
     let sum = lockstep_core::migrate::dir::checksum("CREATE TABLE a (id INTEGER PRIMARY KEY);\n");
     db.exec(&format!(
         "INSERT INTO lockstep_history (version, name, checksum, direction, outcome, started_at, deploy_id) VALUES ('1', 'a', '{sum}', 'up', 'applied', '2026-01-01T00:00:00Z', 'old')"

@@ -2,36 +2,29 @@
 //! opened once and its expected schema replayed at most once per run.
 
 use crate::cli::lockstep;
+use crate::harness::Project;
 use crate::support::{corpus, TestPg, TestSqlite};
-use std::path::Path;
 
-fn write_project(dir: &Path, envs: &[(&str, &str)]) {
-    std::fs::create_dir_all(dir.join("migrations")).unwrap();
-    let mut toml = String::from("migrations = \"migrations\"\n");
-    for (name, url) in envs {
-        toml.push_str(&format!("[env.{name}]\nurl = \"{url}\"\n"));
-    }
-    std::fs::write(dir.join("lockstep.toml"), toml).unwrap();
+/// A project of one migration (a `customers` table), with `envs` as its environments.
+fn customers_project(envs: &[(&str, &str)]) -> Project {
+    let p = Project::new(envs);
     std::fs::write(
-        dir.join("migrations/20260101000000_init.up.sql"),
+        p.path().join("migrations/20260101000000_init.up.sql"),
         "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n",
     )
     .unwrap();
+    p
 }
 
 #[test]
 fn an_unreachable_environment_is_a_row_and_the_others_are_reported() {
     let dev = TestSqlite::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
     // Port 9 (discard) on loopback: nothing listens there, so the connection is refused.
-    write_project(
-        dir,
-        &[
-            ("dev", &dev.url),
-            ("prod", "postgres://lockstep@127.0.0.1:9/prod"),
-        ],
-    );
+    let project = customers_project(&[
+        ("dev", &dev.url),
+        ("prod", "postgres://lockstep@127.0.0.1:9/prod"),
+    ]);
+    let dir = project.path();
     let o = lockstep(&["deploy", "--env", "dev"], dir);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
 

@@ -2,6 +2,7 @@
 //! NULL says how many rows would make it fail.
 
 use crate::cli::lockstep;
+use crate::harness::Project;
 use crate::support::TestPg;
 use std::path::Path;
 
@@ -150,17 +151,8 @@ fn add_required_column_counts_the_rows_it_fails_on() {
         "CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2), (3); ANALYZE items;
          CREATE TABLE empty_t (id int); ANALYZE empty_t;",
     );
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::create_dir_all(d.join("migrations")).unwrap();
-    std::fs::write(
-        d.join("lockstep.toml"),
-        format!(
-            "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )
-    .unwrap();
+    let project = Project::new(&[("dev", &db.url)]);
+    let d = project.path();
     std::fs::write(
         d.join("m.sql"),
         "ALTER TABLE items ADD COLUMN c int NOT NULL;\nALTER TABLE empty_t ADD COLUMN c int NOT NULL;\n",
@@ -290,17 +282,8 @@ fn without_files_lint_looks_at_migrations_changed_since_the_default_branch() {
 fn check_has_lint_and_impact_sections() {
     let db = crate::support::TestSqlite::new();
     db.exec("CREATE TABLE orders (id int, note text); INSERT INTO orders VALUES (1, 'a');");
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::create_dir_all(d.join("migrations")).unwrap();
-    std::fs::write(
-        d.join("lockstep.toml"),
-        format!(
-            "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )
-    .unwrap();
+    let project = Project::new(&[("dev", &db.url)]);
+    let d = project.path();
     std::fs::write(d.join("migrations/1_drop.up.sql"), "DROP TABLE orders;\n").unwrap();
     std::fs::write(
         d.join("app.py"),

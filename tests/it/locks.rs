@@ -28,24 +28,30 @@ fn waiting_sessions(url: &str, except: &str) -> String {
     )
 }
 
+/// A project on `url` with `first` (version, name, SQL) deployed and `then` pending.
+fn deployed_then_pending(
+    url: &str,
+    first: (&str, &str, &str),
+    then: (&str, &str, &str),
+) -> Project {
+    let p = Project::new(&[("dev", url)]);
+    p.migration(first.0, first.1, first.2);
+    expect(p.path(), &["deploy", "--env", "dev"], 0);
+    p.migration(then.0, then.1, then.2);
+    expect(p.path(), &["hash"], 0);
+    p
+}
+
 #[test]
 fn a_table_lock_ends_check_lint_and_deploy_within_their_limits() {
     let Some(db) = TestPg::new("locks") else {
         return;
     };
-    let p = Project::new(&[("dev", &db.url)]);
-    p.migration(
-        "20240101000001",
-        "t",
-        "CREATE TABLE t (id int PRIMARY KEY, v text);\nINSERT INTO t SELECT g, 'x' FROM generate_series(1, 100) g;\n",
+    let p = deployed_then_pending(
+        &db.url,
+        ("20240101000001", "t", "CREATE TABLE t (id int PRIMARY KEY, v text);\nINSERT INTO t SELECT g, 'x' FROM generate_series(1, 100) g;\n"),
+        ("20240101000002", "add_w", "SET lock_timeout = '2s';\nALTER TABLE t ADD COLUMN w int;\n"),
     );
-    expect(p.path(), &["deploy", "--env", "dev"], 0);
-    p.migration(
-        "20240101000002",
-        "add_w",
-        "SET lock_timeout = '2s';\nALTER TABLE t ADD COLUMN w int;\n",
-    );
-    expect(p.path(), &["hash"], 0);
 
     let app = format!("holder_{}", std::process::id());
     let mut holder = Session::open(&harness::with_app(&db.url, &app));
@@ -142,19 +148,11 @@ fn two_deploys_of_a_concurrent_index_both_succeed() {
         let Some(db) = TestPg::new("cic_pair") else {
             return;
         };
-        let p = Project::new(&[("dev", &db.url)]);
-        p.migration(
-            "20240201000001",
-            "big",
-            "CREATE TABLE big (id int PRIMARY KEY, v int);\nINSERT INTO big SELECT g, g % 997 FROM generate_series(1, 200000) g;\n",
+        let p = deployed_then_pending(
+            &db.url,
+            ("20240201000001", "big", "CREATE TABLE big (id int PRIMARY KEY, v int);\nINSERT INTO big SELECT g, g % 997 FROM generate_series(1, 200000) g;\n"),
+            ("20240201000002", "big_v", "-- lockstep:no-transaction\nCREATE INDEX CONCURRENTLY big_v ON big (v);\n"),
         );
-        expect(p.path(), &["deploy", "--env", "dev"], 0);
-        p.migration(
-            "20240201000002",
-            "big_v",
-            "-- lockstep:no-transaction\nCREATE INDEX CONCURRENTLY big_v ON big (v);\n",
-        );
-        expect(p.path(), &["hash"], 0);
         let a = spawn(p.path(), &["deploy", "--env", "dev"], &[]);
         let b = spawn(p.path(), &["deploy", "--env", "dev"], &[]);
         let (ra, rb) = (wait_guarded(a, GUARD), wait_guarded(b, GUARD));
@@ -197,19 +195,11 @@ fn a_deploy_after_one_killed_during_an_index_build_waits_and_settles_it() {
     let Some(db) = TestPg::new("cic_kill") else {
         return;
     };
-    let p = Project::new(&[("dev", &db.url)]);
-    p.migration(
-        "20240201000001",
-        "big",
-        "CREATE TABLE big (id int PRIMARY KEY, v int);\nINSERT INTO big SELECT g, g % 997 FROM generate_series(1, 50000) g;\n",
+    let p = deployed_then_pending(
+        &db.url,
+        ("20240201000001", "big", "CREATE TABLE big (id int PRIMARY KEY, v int);\nINSERT INTO big SELECT g, g % 997 FROM generate_series(1, 50000) g;\n"),
+        ("20240201000002", "big_v", "-- lockstep:no-transaction\nCREATE INDEX CONCURRENTLY big_v ON big (v);\n"),
     );
-    expect(p.path(), &["deploy", "--env", "dev"], 0);
-    p.migration(
-        "20240201000002",
-        "big_v",
-        "-- lockstep:no-transaction\nCREATE INDEX CONCURRENTLY big_v ON big (v);\n",
-    );
-    expect(p.path(), &["hash"], 0);
     // A writer keeps the index build waiting in its first phase, so that the kill lands
     // inside it and the next deploy starts waiting before the build takes the snapshot
     // whose elders it waits for.

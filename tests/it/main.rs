@@ -4,6 +4,7 @@ mod harness;
 mod support;
 
 mod adopt;
+mod audit;
 mod baseline;
 mod cli;
 mod cli_ux;
@@ -24,8 +25,10 @@ mod lint;
 mod lint_env;
 mod lint_squawk;
 mod locks;
+mod mysql_deploy;
 mod mysql_diff;
 mod mysql_inspect;
+mod mysql_lint;
 mod mysql_support;
 mod parity;
 mod resources;

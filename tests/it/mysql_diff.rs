@@ -233,11 +233,17 @@ fn plans_say_what_copies_the_table_and_name_instant_where_it_is() {
         sql.contains("-- lockstep: copies the table (a column's type changes)\nALTER TABLE `t` MODIFY COLUMN `a` bigint"),
         "{sql}"
     );
-    // The type change is also marked destructive.
+    // A wider integer keeps every value: it copies the table but destroys nothing
+    // (issue 17); the narrowing back is destructive.
     assert!(p
         .statements
         .iter()
-        .any(|s| s.destructive && s.sql.contains("MODIFY COLUMN `a`")));
+        .any(|s| !s.destructive && s.sql.contains("MODIFY COLUMN `a`")));
+    let back = plan::plan(&diff(&mb, &ma), &mb, &ma);
+    assert!(back
+        .statements
+        .iter()
+        .any(|s| s.destructive && s.sql.contains("MODIFY COLUMN `a` int")));
     a.exec(&sql);
     assert!(diff(&a.inspect(), &mb).is_empty());
 }

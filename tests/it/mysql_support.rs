@@ -172,6 +172,26 @@ impl TestMysql {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// The first column of the first row of `sql`, as text (None for no row or NULL).
+    pub fn value(&self, sql: &str) -> Option<String> {
+        let u = self.db_url();
+        rt().block_on(async {
+            let mut db = Db::connect(&u, false).await.unwrap();
+            let v = match &mut db.conn {
+                Conn::Mysql(c) => sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(
+                    format!("SELECT CAST(({sql}) AS CHAR)"),
+                ))
+                .fetch_optional(&mut *c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .flatten(),
+                _ => unreachable!("a mysql:// URL"),
+            };
+            db.close().await;
+            v
+        })
+    }
+
     /// Runs statements on the server outside this database (accounts, cleanup).
     pub fn admin_exec(&self, sql: &str) {
         let u = DbUrl::parse(&self.admin).unwrap();

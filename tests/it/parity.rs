@@ -2,6 +2,7 @@
 //! behind, prod has drift (a column, and a new role with a grant).
 
 use crate::cli::lockstep;
+use crate::harness::Project;
 use crate::support::{unique_name, TestPg};
 
 /// Drops the role after the databases that reference it (declare it first).
@@ -25,17 +26,8 @@ fn parity_names_the_odd_one_out() {
     ) else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("migrations")).unwrap();
-    std::fs::write(
-        dir.join("lockstep.toml"),
-        format!(
-            "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n[env.qa]\nurl = \"{}\"\n[env.prod]\nurl = \"{}\"\n",
-            dev.url, qa.url, prod.url
-        ),
-    )
-    .unwrap();
+    let project = Project::new(&[("dev", &dev.url), ("qa", &qa.url), ("prod", &prod.url)]);
+    let dir = project.path();
     std::fs::write(
         dir.join("migrations/20260101000000_init.up.sql"),
         "CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE);\n\

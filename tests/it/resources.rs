@@ -16,7 +16,7 @@ use std::process::Command;
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// A PostgreSQL server of the test's own, stopped and removed on drop.
-struct Throwaway {
+pub(crate) struct Throwaway {
     dir: tempfile::TempDir,
     data: PathBuf,
     port: u16,
@@ -25,7 +25,7 @@ struct Throwaway {
 
 impl Throwaway {
     /// Starts one, or returns None (after printing why) when the binaries are missing.
-    fn start(settings: &[(&str, &str)]) -> Option<Throwaway> {
+    pub(crate) fn start(settings: &[(&str, &str)]) -> Option<Throwaway> {
         if !Path::new(BIN).join("initdb").exists() {
             let msg = format!("{BIN}/initdb is missing");
             if support::require_services() {
@@ -103,7 +103,7 @@ impl Throwaway {
         }
     }
 
-    fn url(&self, db: &str) -> String {
+    pub(crate) fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 }

@@ -16,10 +16,11 @@
 //! every table lockstep keeps in each database, in the SQLite file's bytes, and in every
 //! file under the project and the temporary directory the commands ran with.
 
+use crate::harness;
 use crate::support::{self, TestPg};
 use lockstep_db::{Db, DbError, DbUrl};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 const SECRETS: &[&str] = &[
@@ -45,8 +46,9 @@ struct Runner {
 }
 
 impl Runner {
-    /// Runs lockstep; records every secret that shows in its output. Returns the exit code.
-    fn run(&mut self, args: &[&str]) -> Option<i32> {
+    /// Runs lockstep; records every secret that shows in its output. Returns the exit code
+    /// and the output.
+    fn run_out(&mut self, args: &[&str]) -> (Option<i32>, String) {
         let o = run_limited(&self.dir, &self.tmp, args);
         self.invocations += 1;
         let out = format!(
@@ -55,22 +57,20 @@ impl Runner {
             String::from_utf8_lossy(&o.stderr)
         );
         self.grep(&format!("`lockstep {}`", args.join(" ")), &out);
-        o.status.code()
+        (o.status.code(), out)
+    }
+
+    /// `run_out`'s exit code.
+    fn run(&mut self, args: &[&str]) -> Option<i32> {
+        self.run_out(args).0
     }
 
     /// Like `run`, and the exit code must be `want`: the invocation did what it was for.
     #[track_caller]
     fn expect(&mut self, want: i32, args: &[&str]) {
-        let o = run_limited(&self.dir, &self.tmp, args);
-        self.invocations += 1;
-        let out = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        self.grep(&format!("`lockstep {}`", args.join(" ")), &out);
+        let (code, out) = self.run_out(args);
         assert_eq!(
-            o.status.code(),
+            code,
             Some(want),
             "`lockstep {}`: expected exit {want}\n{out}",
             args.join(" ")
@@ -123,37 +123,18 @@ impl Runner {
 
 fn run_limited(dir: &Path, tmp: &Path, args: &[&str]) -> Output {
     let limit = Duration::from_secs(120);
-
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lockstep"))
-        .args(args)
-        .current_dir(dir)
-        .env("TMPDIR", tmp)
-        .env(
-            "LS_SECRET_URL_TEST",
-            "postgres://postgres:LsV0secret@127.0.0.1:1/x",
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run lockstep");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let o = child.wait_with_output().expect("output");
-            panic!(
-                "`lockstep {}` did not finish within {limit:?}\n{}{}",
-                args.join(" "),
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let child = harness::spawn(
+        dir,
+        args,
+        &[
+            ("TMPDIR", tmp.to_str().unwrap()),
+            (
+                "LS_SECRET_URL_TEST",
+                "postgres://postgres:LsV0secret@127.0.0.1:1/x",
+            ),
+        ],
+    );
+    support::finished(harness::wait_guarded(child, limit), args, limit)
 }
 
 /// Every row of every table in the `lockstep` schema, as text, carried back in the
@@ -565,12 +546,8 @@ mod hostile_models {
 
     fn named(name: &str, kind: ConstraintKind, comment: Option<&str>) -> Constraint {
         Constraint {
-            name: Some(name.into()),
-            kind,
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
             comment: comment.map(String::from),
+            ..Constraint::new(Some(name.into()), kind)
         }
     }
 
@@ -641,14 +618,13 @@ mod hostile_models {
         db.indexes.insert(
             q(&n[14]),
             Index {
-                name: q(&n[14]),
-                table: table.clone(),
-                unique: false,
-                definition: format!("USING btree ({})", ident(&n[5])),
-                columns: vec![n[5].clone()],
-                predicate: None,
                 comment: Some(n[15].clone()),
-                constraint: false,
+                ..Index::new(
+                    q(&n[14]),
+                    table.clone(),
+                    format!("USING btree ({})", ident(&n[5])),
+                    vec![n[5].clone()],
+                )
             },
         );
         let typ = |name: &str, kind: TypeKind, comment: Option<&str>| TypeDef {
@@ -706,18 +682,13 @@ mod hostile_models {
         db.views.insert(
             q(&n[24]),
             View {
-                name: q(&n[24]),
-                materialized: false,
-                definition: format!("SELECT {} FROM {}", ident(&n[3]), qual(&table)),
                 columns: vec![n[3].clone()],
-                options: vec![],
-                check_option: None,
-                owner: None,
                 comment: Some(n[25].clone()),
-                grants: vec![],
                 column_comments: BTreeMap::from([(n[3].clone(), n[26].clone())]),
-                depends_on: vec![],
-                sql: None,
+                ..View::new(
+                    q(&n[24]),
+                    format!("SELECT {} FROM {}", ident(&n[3]), qual(&table)),
+                )
             },
         );
         let fname = q(&n[27]);
@@ -852,30 +823,17 @@ mod hostile_models {
         db.tables.insert(t.name.clone(), t);
         db.indexes.insert(
             q(&n[9]),
-            Index {
-                name: q(&n[9]),
-                table: table.clone(),
-                unique: false,
-                definition: format!("({})", ident(&n[5])),
-                columns: vec![n[5].clone()],
-                predicate: None,
-                comment: None,
-                constraint: false,
-            },
+            Index::new(
+                q(&n[9]),
+                table.clone(),
+                format!("({})", ident(&n[5])),
+                vec![n[5].clone()],
+            ),
         );
         let view = |name: &str, sql: Option<String>, materialized: bool| View {
-            name: q(name),
             materialized,
-            definition: "SELECT 1 AS x".into(),
-            columns: vec![],
-            options: vec![],
-            check_option: None,
-            owner: None,
-            comment: None,
-            grants: vec![],
-            column_comments: BTreeMap::new(),
-            depends_on: vec![],
             sql,
+            ..View::new(q(name), "SELECT 1 AS x")
         };
         db.views.insert(
             q(&n[10]),

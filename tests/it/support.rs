@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use lockstep_db::{Db, DbError, DbUrl};
+use lockstep_db::{Db, DbUrl};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -95,7 +95,12 @@ impl TestPg {
     }
 
     pub fn exec(&self, sql: &str) {
-        let u = DbUrl::parse(&self.url).unwrap();
+        TestPg::exec_url(&self.url, sql)
+    }
+
+    /// Runs `sql` on another URL of a test database (another role, an application name).
+    pub fn exec_url(url: &str, sql: &str) {
+        let u = DbUrl::parse(url).unwrap();
         rt().block_on(async {
             let mut db = Db::connect(&u, false).await.unwrap();
             db.execute_script(sql)
@@ -137,30 +142,8 @@ impl Drop for TestPg {
     }
 }
 
-/// Reads one text value from PostgreSQL: the query's first column of its first row,
-/// carried back in the message of a deliberate exception. NULL reads as "<null>".
-pub fn pg_value(url: &str, sql: &str) -> String {
-    let script = format!(
-        "DO $lsq$ DECLARE v text; BEGIN EXECUTE $q${sql}$q$ INTO v; \
-         RAISE EXCEPTION 'LSQ[%]LSQ', coalesce(v, '<null>'); END $lsq$"
-    );
-    let u = DbUrl::parse(url).unwrap();
-    let r = rt().block_on(async {
-        let mut db = Db::connect(&u, false).await?;
-        let r = db.execute_script(&script).await;
-        db.close().await;
-        r
-    });
-    let msg = match r {
-        Ok(()) => panic!("pg_value: no exception from {sql}"),
-        Err(DbError::Query { message, .. }) => message,
-        Err(e) => panic!("pg_value({sql}): {e}"),
-    };
-    match (msg.find("LSQ["), msg.rfind("]LSQ")) {
-        (Some(a), Some(b)) if b >= a + 4 => msg[a + 4..b].to_string(),
-        _ => panic!("pg_value({sql}): {msg}"),
-    }
-}
+// One copy of the read-back through an exception serves this module's callers too.
+pub use crate::harness::pg_value;
 
 /// A SQLite file in a temporary directory.
 pub struct TestSqlite {
@@ -216,4 +199,21 @@ pub fn has_git() -> bool {
         eprintln!("SKIPPED: git is not installed");
     }
     ok
+}
+
+/// What a guarded run of `lockstep ARGS` printed; fails the test when the guard had to
+/// kill it after `limit`.
+#[track_caller]
+pub fn finished(
+    r: crate::harness::Run,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> std::process::Output {
+    assert!(
+        !r.killed_by_guard,
+        "`lockstep {}` did not finish within {limit:?}\n{}",
+        args.join(" "),
+        r.text()
+    );
+    r.out
 }

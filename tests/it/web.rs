@@ -2,11 +2,12 @@
 //! loopback port and spoken to over real HTTP (and, for the page, by a real browser).
 
 use crate::cli::lockstep;
+use crate::harness::Project;
 use crate::support::{require_services, TestPg};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running `lockstep serve`, killed when dropped.
@@ -255,6 +256,22 @@ fn serve_demo_page_and_api_equal_the_cli() {
     assert_eq!(srv.get("/api/drift?env=nope").code, 404);
 }
 
+/// Waits for `child`; kills it and fails with `what` once `limit` has passed.
+fn wait_within(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Runs `lockstep serve` that is expected to refuse; a server that starts instead is
 /// killed after a while (a generous guard: the test fails rather than hangs).
 fn serve_refused(dir: &Path, listen: &str, token: Option<&str>) -> (Option<i32>, String) {
@@ -268,18 +285,11 @@ fn serve_refused(dir: &Path, listen: &str, token: Option<&str>) -> (Option<i32>,
         cmd.env("LOCKSTEP_TOKEN", t);
     }
     let mut child = cmd.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("lockstep serve --listen {listen} started instead of refusing");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_within(
+        &mut child,
+        Duration::from_secs(30),
+        &format!("lockstep serve --listen {listen} started instead of refusing"),
+    );
     let mut err = String::new();
     child
         .stderr
@@ -353,18 +363,14 @@ fn serve_with_a_token_requires_it_on_every_request() {
 }
 
 /// A PostgreSQL project: dev and prod deployed with one migration.
-fn pg_project(dir: &Path, envs: &[(&str, &str)]) {
-    std::fs::create_dir_all(dir.join("migrations")).unwrap();
-    let mut toml = String::from("migrations = \"migrations\"\n");
-    for (name, url) in envs {
-        toml.push_str(&format!("[env.{name}]\nurl = \"{url}\"\n"));
-    }
-    std::fs::write(dir.join("lockstep.toml"), toml).unwrap();
+fn pg_project(envs: &[(&str, &str)]) -> Project {
+    let p = Project::new(envs);
     std::fs::write(
-        dir.join("migrations/20260101000000_orders.up.sql"),
+        p.path().join("migrations/20260101000000_orders.up.sql"),
         "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, total_cents integer NOT NULL);\n",
     )
     .unwrap();
+    p
 }
 
 #[test]
@@ -372,9 +378,8 @@ fn serve_escapes_names_and_matches_drift_on_postgres() {
     let (Some(dev), Some(prod)) = (TestPg::new("web_dev"), TestPg::new("web_prod")) else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    pg_project(dir, &[("dev", &dev.url), ("prod", &prod.url)]);
+    let project = pg_project(&[("dev", &dev.url), ("prod", &prod.url)]);
+    let dir = project.path();
     for env in ["dev", "prod"] {
         let o = lockstep(&["deploy", "--env", env], dir);
         assert_eq!(o.status.code(), Some(0), "{o:?}");
@@ -414,9 +419,8 @@ fn serve_shows_no_password_and_an_unreachable_environment() {
         format!("{scheme}://postgres:SECRETPW1@{rest}?password=SECRETPW2&sslmode=disable")
     };
     let down = "postgres://bob:SECRETPW3@127.0.0.1:1/nowhere?sslmode=disable&password=SECRETPW4";
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    pg_project(dir, &[("live", &with_secrets), ("down", down)]);
+    let project = pg_project(&[("live", &with_secrets), ("down", down)]);
+    let dir = project.path();
     let o = lockstep(&["deploy", "--env", "live"], dir);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     db.exec("ALTER TABLE orders ADD COLUMN note text");
@@ -497,18 +501,11 @@ fn browse(chromium: &Path, profile: &Path, what: &[&str], url: &str) -> (bool, S
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .expect("run chromium");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish loading {url}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait_within(
+        &mut child,
+        Duration::from_secs(120),
+        &format!("chromium did not finish loading {url}"),
+    );
     (
         status.success(),
         std::fs::read_to_string(out).unwrap_or_default(),
@@ -599,4 +596,69 @@ fn browser_shows_every_environment_the_drift_and_the_odd_one_out() {
     if let Ok(keep) = std::env::var("LOCKSTEP_SERVE_SCREENSHOT") {
         std::fs::copy(&shot, keep).unwrap();
     }
+}
+
+/// A fleet is one row: its members' spread over versions and its drift in groups, the
+/// members behind a `<details>`; its drift API is the CLI's fleet drift JSON.
+#[test]
+fn serve_shows_a_fleet_as_one_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("migrations")).unwrap();
+    std::fs::create_dir_all(dir.join("db")).unwrap();
+    let members: String = (1..=5)
+        .map(|i| format!("shop{i} sqlite://db/shop{i}.db\n"))
+        .collect();
+    std::fs::write(dir.join("shops.txt"), members).unwrap();
+    std::fs::write(
+        dir.join("lockstep.toml"),
+        "migrations = \"migrations\"\n[env.shops]\nmembers = \"shops.txt\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("migrations/1_init.up.sql"),
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER);\n",
+    )
+    .unwrap();
+    assert_eq!(crate::cli::lockstep(&["hash"], dir).status.code(), Some(0));
+    let o = crate::cli::lockstep(&["deploy", "--env", "shops"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    // Two shops got the same hand-made index.
+    for i in [2, 4] {
+        let u = lockstep_db::DbUrl::parse(&format!("sqlite://{}/db/shop{i}.db", dir.display()))
+            .unwrap();
+        crate::support::rt().block_on(async {
+            let mut db = lockstep_db::Db::connect(&u, false).await.unwrap();
+            db.execute_script("CREATE INDEX bi_total ON orders (total)")
+                .await
+                .unwrap();
+            db.close().await;
+        });
+    }
+    let srv = Server::start(dir, &[], &[]);
+    srv.wait_ready(&[]);
+    let html = srv.get("/").text();
+    assert!(html.contains("id=\"env-shops\""), "{html}");
+    let card = &html[html.find("id=\"env-shops\"").unwrap()..];
+    let card = &card[..card.find("</article>").unwrap()];
+    let text = visible(card);
+    assert!(text.contains("fleet"), "{text}");
+    assert!(text.contains("members 5"), "{text}");
+    assert!(text.contains("1 × 5"), "{text}");
+    assert!(text.contains("2 members in 1 group"), "{text}");
+    for i in 1..=5 {
+        assert!(text.contains(&format!("shop{i}")), "{text}");
+    }
+    let drift = &html[html.find("id=\"drift-shops\"").unwrap()..];
+    assert!(visible(drift).contains("Group 1: 2 members"), "{drift}");
+    assert!(visible(drift).contains("shop2, shop4"), "{drift}");
+    assert!(drift.contains("bi_total"), "{drift}");
+    let r = srv.get("/api/drift?env=shops");
+    let want = cli(dir, &["drift", "--env", "shops", "--format", "json"]);
+    assert!(
+        r.body == want,
+        "api:\n{}\ncli:\n{}",
+        r.text(),
+        String::from_utf8_lossy(&want)
+    );
 }

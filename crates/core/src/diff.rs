@@ -180,7 +180,7 @@ impl Change {
             | Change::DropSequence { .. }
             | Change::DropType { .. }
             | Change::DropExtension { .. } => true,
-            Change::AlterColumn { from, to, .. } => from.type_ != to.type_,
+            Change::AlterColumn { from, to, .. } => !keeps_values(&from.type_, &to.type_),
             Change::DropView { view } => view.materialized,
             _ => false,
         }
@@ -1602,6 +1602,124 @@ pub fn topo<T>(
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
+/// Whether every value of type `from` converts to `to` unchanged, so the change
+/// loses nothing: a wider varchar, varchar to text, a wider integer or numeric.
+/// Anything not known to widen counts as destructive; a wrong "safe" would let a
+/// deploy truncate data without asking.
+pub fn keeps_values(from: &str, to: &str) -> bool {
+    if from == to {
+        return true;
+    }
+    let (Some((fb, fa)), Some((tb, ta))) = (parse_type(from), parse_type(to)) else {
+        return false;
+    };
+    // MySQL's text types by the bytes they hold; PostgreSQL's text is unbounded,
+    // which the largest rank covers for any varchar a PostgreSQL schema uses.
+    let text_rank = |b: &str| match b {
+        "tinytext" => Some(1),
+        "text" => Some(2),
+        "mediumtext" => Some(3),
+        "longtext" => Some(4),
+        _ => None,
+    };
+    let int_rank = |b: &str| match b {
+        "tinyint" => Some(1),
+        "smallint" | "int2" => Some(2),
+        "mediumint" => Some(3),
+        "integer" | "int" | "int4" => Some(4),
+        "bigint" | "int8" => Some(8),
+        _ => None,
+    };
+    match (fb.as_str(), tb.as_str()) {
+        // char(n) pads with blanks that varchar keeps; char to varchar is not lossless.
+        ("character varying" | "varchar", "character varying" | "varchar") => {
+            match (fa.first(), ta.first()) {
+                (_, None) => true,
+                (Some(a), Some(b)) => b >= a,
+                (None, Some(_)) => false,
+            }
+        }
+        ("character" | "char" | "bpchar", "character" | "char" | "bpchar") => fa == ta,
+        // Four bytes a character (utf8mb4) must fit the text type's bytes.
+        ("character varying" | "varchar", b) if text_rank(b).is_some() => match fa.first() {
+            None => text_rank(b) >= Some(2),
+            Some(n) => match b {
+                "tinytext" => *n <= 63,
+                "text" => *n <= 16383,
+                _ => true,
+            },
+        },
+        (a, b) if text_rank(a).is_some() && text_rank(b).is_some() => text_rank(b) >= text_rank(a),
+        ("text", "character varying" | "varchar") => ta.is_empty(),
+        (a, b) if int_rank(a).is_some() && int_rank(b).is_some() => {
+            int_rank(b) >= int_rank(a) && unsigned(from) == unsigned(to)
+        }
+        (a, "numeric" | "decimal") if int_rank(a).is_some() => match ta.as_slice() {
+            [] => true,
+            [p] => *p >= 20,
+            [p, s] => p - s >= 20,
+            _ => false,
+        },
+        ("numeric" | "decimal", "numeric" | "decimal") => match (fa.as_slice(), ta.as_slice()) {
+            (_, []) => true,
+            ([], _) => false,
+            (f, t) => {
+                let (fp, fs) = (f[0], f.get(1).copied().unwrap_or(0));
+                let (tp, ts) = (t[0], t.get(1).copied().unwrap_or(0));
+                ts >= fs && tp - ts >= fp - fs
+            }
+        },
+        ("real" | "float4", "double precision" | "float8") => true,
+        ("float", "double") => true,
+        ("timestamp without time zone", "timestamp without time zone")
+        | ("timestamp with time zone", "timestamp with time zone")
+        | ("time without time zone", "time without time zone") => {
+            // Precision only: fewer fractional digits round.
+            match (fa.first(), ta.first()) {
+                (_, None) => true,
+                (Some(a), Some(b)) => b >= a,
+                (None, Some(b)) => *b >= 6,
+            }
+        }
+        _ => false,
+    }
+}
+
+fn unsigned(ty: &str) -> bool {
+    ty.to_ascii_lowercase().contains("unsigned")
+}
+
+/// A type's base name and its numeric arguments: `character varying(20)` gives
+/// (`character varying`, [20]); `numeric(10,2)` gives (`numeric`, [10, 2]). MySQL's
+/// display widths (`int(11)`) are arguments too but do not bound values, so integer
+/// ranks ignore them.
+fn parse_type(ty: &str) -> Option<(String, Vec<i64>)> {
+    let ty = ty.trim().to_ascii_lowercase();
+    let ty = ty.strip_suffix(" unsigned").unwrap_or(&ty).trim();
+    let (base, args) = match ty.find('(') {
+        Some(i) => {
+            let close = ty.rfind(')')?;
+            let args = ty[i + 1..close]
+                .split(',')
+                .map(|a| a.trim().parse::<i64>().ok())
+                .collect::<Option<Vec<_>>>()?;
+            // `timestamp(3) with time zone`: the words after the arguments belong to the base.
+            let rest = ty[close + 1..].trim();
+            let base = if rest.is_empty() {
+                ty[..i].trim().to_string()
+            } else {
+                format!("{} {rest}", ty[..i].trim())
+            };
+            (base, args)
+        }
+        None => (ty.to_string(), vec![]),
+    };
+    if base.contains(['[', '"', '.']) {
+        return None;
+    }
+    Some((base, args))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1627,14 +1745,79 @@ mod tests {
     #[test]
     fn column_type_change_is_in_place_and_destructive() {
         let mut a = db();
-        let t = table("orders", &[("id", "integer")]);
+        let t = table("orders", &[("id", "bigint")]);
         a.tables.insert(t.name.clone(), t);
         let mut b = a.clone();
-        b.tables.values_mut().next().unwrap().columns[0].type_ = "bigint".into();
+        b.tables.values_mut().next().unwrap().columns[0].type_ = "integer".into();
         let ch = diff(&a, &b);
         assert_eq!(ch.len(), 1);
         assert!(matches!(ch[0], Change::AlterColumn { .. }));
         assert!(ch[0].destructive());
+    }
+
+    #[test]
+    fn widening_a_type_is_not_destructive() {
+        for (from, to) in [
+            ("character varying(20)", "text"),
+            ("character varying(20)", "character varying(40)"),
+            ("character varying(20)", "character varying"),
+            ("character varying", "text"),
+            ("text", "character varying"),
+            ("smallint", "integer"),
+            ("integer", "bigint"),
+            ("integer", "numeric"),
+            ("numeric(10,2)", "numeric(12,2)"),
+            ("numeric(10,2)", "numeric(12,4)"),
+            ("numeric(10,2)", "numeric"),
+            ("real", "double precision"),
+            (
+                "timestamp(3) without time zone",
+                "timestamp without time zone",
+            ),
+            ("varchar(20)", "varchar(255)"),
+            ("varchar(255)", "text"),
+            ("text", "mediumtext"),
+            ("int(11)", "bigint(20)"),
+            ("int(10) unsigned", "bigint(20) unsigned"),
+        ] {
+            assert!(keeps_values(from, to), "{from} -> {to} keeps every value");
+        }
+        for (from, to) in [
+            ("text", "character varying(20)"),
+            ("character varying(40)", "character varying(20)"),
+            ("character varying", "character varying(20)"),
+            ("character(5)", "text"),
+            ("bigint", "integer"),
+            ("integer", "smallint"),
+            ("numeric(12,2)", "numeric(10,2)"),
+            ("numeric(10,4)", "numeric(10,2)"),
+            ("numeric", "numeric(10,2)"),
+            ("bigint", "numeric(10,0)"),
+            ("double precision", "real"),
+            ("text", "integer"),
+            ("timestamp without time zone", "timestamp with time zone"),
+            ("varchar(20000)", "text"),
+            ("varchar(100)", "tinytext"),
+            ("mediumtext", "text"),
+            ("int(10) unsigned", "int(11)"),
+            ("integer[]", "bigint[]"),
+        ] {
+            assert!(!keeps_values(from, to), "{from} -> {to} may lose values");
+        }
+    }
+
+    #[test]
+    fn widening_varchar_to_text_is_not_marked_destructive() {
+        let mut a = db();
+        let t = table("orders", &[("note", "character varying(20)")]);
+        a.tables.insert(t.name.clone(), t);
+        let mut b = a.clone();
+        b.tables.values_mut().next().unwrap().columns[0].type_ = "text".into();
+        let ch = diff(&a, &b);
+        assert_eq!(ch.len(), 1);
+        assert!(!ch[0].destructive(), "{}", ch[0].describe());
+        let back = diff(&b, &a);
+        assert!(back[0].destructive(), "text -> varchar(20) can truncate");
     }
 
     #[test]
@@ -1655,17 +1838,13 @@ mod tests {
     fn system_named_constraints_pair_by_definition() {
         let mut a = db();
         let mut t = table("orders", &[("id", "integer"), ("c", "integer")]);
-        t.constraints.push(Constraint {
-            name: Some("orders_c_check".into()),
-            kind: ConstraintKind::Check {
+        t.constraints.push(Constraint::new(
+            Some("orders_c_check".into()),
+            ConstraintKind::Check {
                 expression: "(c > 0)".into(),
                 no_inherit: false,
             },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
-        });
+        ));
         a.tables.insert(t.name.clone(), t);
         let mut b = a.clone();
         b.tables.values_mut().next().unwrap().constraints[0].name = Some("orders_c_check1".into());
@@ -1680,9 +1859,9 @@ mod tests {
         let a = db();
         let mut b = db();
         let mut child = table("child", &[("id", "integer"), ("p", "integer")]);
-        child.constraints.push(Constraint {
-            name: Some("child_p_fkey".into()),
-            kind: ConstraintKind::ForeignKey {
+        child.constraints.push(Constraint::new(
+            Some("child_p_fkey".into()),
+            ConstraintKind::ForeignKey {
                 columns: vec!["p".into()],
                 references: QualName::new("public", "parent"),
                 ref_columns: vec!["id".into()],
@@ -1690,11 +1869,7 @@ mod tests {
                 on_update: "NO ACTION".into(),
                 match_: "SIMPLE".into(),
             },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
-        });
+        ));
         b.tables.insert(child.name.clone(), child);
         let parent = table("parent", &[("id", "integer")]);
         b.tables.insert(parent.name.clone(), parent);
@@ -1716,18 +1891,9 @@ mod tests {
         let t = table("t", &[("a", "integer")]);
         a.tables.insert(t.name.clone(), t);
         let v = View {
-            name: QualName::new("public", "v"),
-            materialized: false,
-            definition: "SELECT a FROM t".into(),
             columns: vec!["a".into()],
-            options: vec![],
-            check_option: None,
-            owner: None,
-            comment: None,
-            grants: vec![],
-            column_comments: BTreeMap::new(),
             depends_on: vec!["public.t".into()],
-            sql: None,
+            ..View::new(QualName::new("public", "v"), "SELECT a FROM t")
         };
         a.views.insert(v.name.clone(), v);
         let mut b = a.clone();

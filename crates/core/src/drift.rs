@@ -80,8 +80,21 @@ fn column_text(c: &Column) -> String {
     if let Some(g) = &c.generated {
         s.push_str(&format!(" generated ({})", g.expression));
     }
+    // MySQL's column extras: a change to one of them alone is drift too.
+    if let Some(cs) = &c.charset {
+        s.push_str(&format!(" character set {cs}"));
+    }
     if let Some(c) = &c.collation {
         s.push_str(&format!(" collate {c}"));
+    }
+    if let Some(u) = &c.on_update {
+        s.push_str(&format!(" on update {u}"));
+    }
+    if c.auto_increment {
+        s.push_str(" auto_increment");
+    }
+    if c.invisible {
+        s.push_str(" invisible");
     }
     s
 }
@@ -411,12 +424,19 @@ pub const TOOL_HISTORY_TABLES: &[&str] = &[
     "_sqlx_migrations",
     "schema_migrations",
     "flyway_schema_history",
+    "_prisma_migrations",
+    "atlas_schema_revisions",
 ];
+
+/// Schemas a tool creates for its history table alone (Atlas on PostgreSQL).
+const TOOL_HISTORY_SCHEMAS: &[&str] = &["atlas_schema_revisions"];
 
 fn without_tool_tables(db: &Database) -> Database {
     let mut db = db.clone();
     let tool = |q: &QualName| TOOL_HISTORY_TABLES.contains(&q.name.as_str());
     db.tables.retain(|k, _| !tool(k));
+    db.schemas
+        .retain(|k, _| !TOOL_HISTORY_SCHEMAS.contains(&k.as_str()));
     db.indexes.retain(|_, i| !tool(&i.table));
     db.triggers.retain(|_, t| !tool(&t.table));
     db.sequences
@@ -552,13 +572,7 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
             })
         })
     };
-    let created: Vec<&QualName> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::CreateTable { table } => Some(&table.name),
-            _ => None,
-        })
-        .collect();
+    let created = crate::plan::tables_created(&changes);
     // (kind, object) → (expected text, actual text)
     let mut pairs: Sides = BTreeMap::new();
     for c in &changes {
@@ -979,18 +993,9 @@ mod tests {
         e.views.insert(
             QualName::new("public", "v"),
             View {
-                name: QualName::new("public", "v"),
-                materialized: false,
-                definition: "SELECT a FROM t".into(),
                 columns: vec!["a".into()],
-                options: vec![],
-                check_option: None,
-                owner: None,
-                comment: None,
-                grants: vec![],
-                column_comments: BTreeMap::new(),
                 depends_on: vec!["public.t".into()],
-                sql: None,
+                ..View::new(QualName::new("public", "v"), "SELECT a FROM t")
             },
         );
         let mut a = e.clone();

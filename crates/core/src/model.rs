@@ -574,6 +574,21 @@ pub enum ConstraintKind {
     },
 }
 
+impl Constraint {
+    /// A constraint as one is created unless said otherwise: checked immediately,
+    /// validated, without a comment.
+    pub fn new(name: Option<String>, kind: ConstraintKind) -> Self {
+        Constraint {
+            name,
+            kind,
+            deferrable: false,
+            initially_deferred: false,
+            not_valid: false,
+            comment: None,
+        }
+    }
+}
+
 impl ConstraintKind {
     pub fn label(&self) -> &'static str {
         match self {
@@ -626,6 +641,23 @@ pub struct Index {
     pub constraint: bool,
 }
 
+impl Index {
+    /// A plain index of `table` on `columns`: not unique, not partial, not a
+    /// constraint's, without a comment.
+    pub fn new(name: QualName, table: QualName, definition: String, columns: Vec<String>) -> Self {
+        Index {
+            name,
+            table,
+            unique: false,
+            definition,
+            columns,
+            predicate: None,
+            comment: None,
+            constraint: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct View {
@@ -657,6 +689,26 @@ pub struct View {
     /// SQLite: the original CREATE VIEW text, needed to re-create it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
+}
+
+impl View {
+    /// A plain view of `definition`, with nothing else set.
+    pub fn new(name: QualName, definition: impl Into<String>) -> Self {
+        View {
+            name,
+            materialized: false,
+            definition: definition.into(),
+            columns: vec![],
+            options: vec![],
+            check_option: None,
+            owner: None,
+            comment: None,
+            grants: vec![],
+            column_comments: BTreeMap::new(),
+            depends_on: vec![],
+            sql: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

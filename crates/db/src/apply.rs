@@ -62,6 +62,8 @@ pub struct Step {
     pub text: String,
     pub direction: Direction,
     pub no_transaction: bool,
+    /// The SQL the text is split in (MySQL's `#` comments and backslash escapes).
+    pub dialect: lockstep_core::sql::lex::Dialect,
 }
 
 impl Step {
@@ -310,6 +312,29 @@ struct Run<'a, 'b> {
 }
 
 impl Run<'_, '_> {
+    /// Tells `on_lock` that the statement at `step`'s `line`, which waited out
+    /// `timeout`, runs again, then waits the pause before that attempt.
+    async fn pause_before_retry(
+        &mut self,
+        step: &Step,
+        line: usize,
+        timeout: &str,
+        attempt: &mut u32,
+    ) {
+        let pause = self.lock.pause(*attempt);
+        *attempt += 1;
+        (self.on_lock)(&LockEvent::Retrying {
+            version: &step.version,
+            path: &step.path,
+            line,
+            timeout,
+            attempt: *attempt,
+            attempts: self.lock.attempts,
+            pause,
+        });
+        tokio::time::sleep(pause).await;
+    }
+
     fn timeout_label(&self) -> String {
         match &self.own_timeout {
             Some(v) => format!("{} (the lock_timeout the migration sets)", v.value),
@@ -362,6 +387,20 @@ pub async fn apply(
     on_progress: OnProgress<'_>,
     on_lock: OnLock<'_>,
 ) -> Result<(), ApplyError> {
+    // Where DDL commits on its own (MySQL, MariaDB), a transaction around a migration
+    // would promise an all-or-nothing it cannot keep: each statement is checkpointed
+    // instead, so a kill or a failure leaves at most one statement in doubt.
+    let checkpointed: Vec<Step>;
+    let steps = if lockstep_core::dialect::capabilities(db.dialect()).transactional_ddl {
+        steps
+    } else {
+        checkpointed = steps
+            .iter()
+            .cloned()
+            .map(checkpoint_every_statement)
+            .collect();
+        &checkpointed
+    };
     preflight(steps).map_err(|e| *e)?;
     let mut run = Run {
         who,
@@ -426,18 +465,8 @@ async fn transaction(
             };
         let step = &run.steps[si];
         if attempt < run.lock.attempts {
-            let pause = run.lock.pause(attempt);
-            attempt += 1;
-            (run.on_lock)(&LockEvent::Retrying {
-                version: &step.version,
-                path: &step.path,
-                line: stmt.line,
-                timeout: &timeout,
-                attempt,
-                attempts: run.lock.attempts,
-                pause,
-            });
-            tokio::time::sleep(pause).await;
+            run.pause_before_retry(step, stmt.line, &timeout, &mut attempt)
+                .await;
             continue;
         }
         let undo = "the transaction was rolled back: the database is as it was before this run (or the last no-transaction step)".to_string();
@@ -549,6 +578,18 @@ async fn no_transaction(
             .iter()
             .any(|p| p.version == step.version && p.statement_no == no as i64 && p.state == "done")
         {
+            // A resumed run is a new session: what the finished statements set for
+            // their session (`SET FOREIGN_KEY_CHECKS=0`, `SET NAMES`) is set again, or
+            // the statements after them would run under other rules.
+            if sets_session_state(&s.sql) {
+                db.raw(&s.sql).await.map_err(|e| {
+                    DbError::query(
+                        "setting again what the migration set for its session",
+                        &db.url,
+                        e,
+                    )
+                })?;
+            }
             continue;
         }
         let mut attempt = 1;
@@ -570,24 +611,20 @@ async fn no_transaction(
             // and let decide() clean up leftovers (an INVALID index) on retry.
             let _ = db.resolve(&step.version, no as i64, false).await;
             let _ = db.decide(&s.sql).await;
-            let undo = format!(
-                "this migration runs outside a transaction: statements before this one stay applied and are recorded; the next deploy resumes at statement {no}"
-            );
+            let undo = if lockstep_core::dialect::capabilities(db.dialect()).transactional_ddl {
+                format!(
+                    "this migration runs outside a transaction: statements before this one stay applied and are recorded; the next deploy resumes at statement {no}"
+                )
+            } else {
+                format!(
+                    "MySQL and MariaDB commit every DDL statement on its own, so lockstep ran this migration statement by statement, each recorded: the next deploy resumes at statement {no}"
+                )
+            };
             if wait::is_lock_timeout(sql_code(&e).as_deref()) {
                 let timeout = run.timeout_label();
                 if attempt < run.lock.attempts && !own_transactions {
-                    let pause = run.lock.pause(attempt);
-                    attempt += 1;
-                    (run.on_lock)(&LockEvent::Retrying {
-                        version: &step.version,
-                        path: &step.path,
-                        line: s.line,
-                        timeout: &timeout,
-                        attempt,
-                        attempts: run.lock.attempts,
-                        pause,
-                    });
-                    tokio::time::sleep(pause).await;
+                    run.pause_before_retry(step, s.line, &timeout, &mut attempt)
+                        .await;
                     continue;
                 }
                 return Err(lock_failed(
@@ -620,6 +657,37 @@ async fn no_transaction(
     db.exec("recording history", "COMMIT").await?;
     committed([step.version.to_string()]);
     Ok(())
+}
+
+/// `step`, to run statement by statement with a checkpoint each.
+fn checkpoint_every_statement(mut step: Step) -> Step {
+    step.no_transaction = true;
+    step.dialect = lockstep_core::sql::lex::Dialect::Mysql;
+    step
+}
+
+/// A statement that only sets this session's variables (`SET x = ...`, `SET NAMES`),
+/// which is harmless to run again; not `SET GLOBAL`/`PERSIST`, a password, a role, or
+/// `SET TRANSACTION`.
+pub fn sets_session_state(sql: &str) -> bool {
+    let toks = lockstep_core::lint::tokenize(sql);
+    if !toks.first().is_some_and(|t| t.is("SET")) {
+        return false;
+    }
+    !toks.get(1).is_some_and(|t| {
+        [
+            "GLOBAL",
+            "PERSIST",
+            "PERSIST_ONLY",
+            "PASSWORD",
+            "ROLE",
+            "DEFAULT",
+            "TRANSACTION",
+            "STATEMENT",
+        ]
+        .iter()
+        .any(|w| t.is(w))
+    })
 }
 
 fn sql_code(e: &sqlx::Error) -> Option<String> {
@@ -765,7 +833,7 @@ async fn record_done(
 /// it runs inside lockstep's transaction. What the file leaves open (an unterminated
 /// comment or quote) is [`preflight`]'s to refuse.
 pub fn statements(step: &Step) -> Vec<Stmt> {
-    let all = split(&step.text).statements;
+    let all = split::split_with(&step.text, step.dialect).statements;
     let stmts = if step.no_transaction {
         all
     } else {
@@ -798,7 +866,7 @@ pub fn preflight(steps: &[Step]) -> Result<(), Box<ApplyError>> {
         }))
     };
     for step in steps {
-        if let Some(p) = split(&step.text).problems.first() {
+        if let Some(p) = split::split_with(&step.text, step.dialect).problems.first() {
             return refuse(
                 step,
                 p.line + step.first_line - 1,

@@ -50,12 +50,31 @@ pub struct HistorySql {
     pub begin_deploy: &'static str,
 }
 
+/// The DDL audit in one dialect (`audit.rs`): the SQL of each statement, or empty where
+/// the dialect has no hook.
+pub struct AuditSql {
+    /// Installs the audit, idempotently (empty: no hook).
+    pub install: &'static str,
+    /// Removes everything `install` made.
+    pub uninstall: &'static str,
+    /// One row when the audit is installed.
+    pub exists: &'static str,
+    /// One boolean: whether this role may install the audit.
+    pub can_install: &'static str,
+    /// Why this dialect has no hook, or what it needs, and what lockstep does instead.
+    pub no_hook: &'static str,
+    /// One row of text describing the server's own audit log where it has one (MySQL's
+    /// and MariaDB's server_audit plugin); empty where there is none to ask about.
+    pub server_log: &'static str,
+}
+
 /// One dialect. The methods take the dialect's own connection; `Db` passes it.
 #[allow(async_fn_in_trait)]
 pub trait Driver {
     type Conn;
     const DIALECT: Dialect;
     const HISTORY: HistorySql;
+    const AUDIT: AuditSql;
     /// The type a value is cast to, to read it as text (`TEXT`, MySQL's `CHAR`).
     const TEXT_TYPE: &'static str;
     /// Replays may send many statements in one round trip (one implicit transaction).
@@ -87,6 +106,21 @@ pub trait Driver {
     fn table_exists(table: &str) -> String;
     /// Whether `table` has `column`, as zero or one row.
     fn column_exists(table: &str, column: &str) -> String;
+
+    // audit.rs
+    /// The statement that marks this session's DDL as lockstep's deploy `id`, for the
+    /// audit, where the dialect has one.
+    fn mark_deploy(id: &str) -> Option<String>;
+    /// DDL statements with their role from the server's statement statistics
+    /// (PostgreSQL's pg_stat_statements) for this database; None where there are none
+    /// to read (no such extension, not loaded, or not readable by this role).
+    async fn ddl_statements(c: &mut Self::Conn) -> Option<Vec<(String, String)>>;
+    /// The audit's records, newest first; none where there is no hook.
+    async fn audit_rows(
+        c: &mut Self::Conn,
+        since: Option<&str>,
+        within_secs: Option<f64>,
+    ) -> Result<Vec<crate::audit::AuditRow>, sqlx::Error>;
 
     // lock.rs
     /// Takes the deploy lock, calling `on_wait` once (with the holder's server pid when
@@ -151,7 +185,7 @@ pub trait Driver {
 
 /// Implements [`Driver`] for a dialect folder by delegating each method to the function
 /// of the same name in the file of the same name (connect.rs, inspect.rs, history.rs,
-/// lock.rs, stats.rs, scratch.rs): the folders differ in those files, never in how
+/// lock.rs, stats.rs, scratch.rs, audit.rs): the folders differ in those files, never in how
 /// they are wired.
 macro_rules! dialect {
     ($ty:ident, $conn:ty, $dialect:ident, batched_replay: $batched:expr, scratch_in_memory: $mem:expr) => {
@@ -161,6 +195,7 @@ macro_rules! dialect {
             type Conn = $conn;
             const DIALECT: lockstep_core::model::Dialect = lockstep_core::model::Dialect::$dialect;
             const HISTORY: $crate::driver::HistorySql = history::SQL;
+            const AUDIT: $crate::driver::AuditSql = audit::SQL;
             const TEXT_TYPE: &'static str = history::TEXT;
             const BATCHED_REPLAY: bool = $batched;
             const SCRATCH_IN_MEMORY: bool = $mem;
@@ -193,6 +228,19 @@ macro_rules! dialect {
             }
             fn column_exists(table: &str, column: &str) -> String {
                 history::column_exists(table, column)
+            }
+            fn mark_deploy(id: &str) -> Option<String> {
+                audit::mark_deploy(id)
+            }
+            async fn ddl_statements(c: &mut $conn) -> Option<Vec<(String, String)>> {
+                audit::ddl_statements(c).await
+            }
+            async fn audit_rows(
+                c: &mut $conn,
+                since: Option<&str>,
+                within_secs: Option<f64>,
+            ) -> Result<Vec<$crate::audit::AuditRow>, sqlx::Error> {
+                audit::rows(c, since, within_secs).await
             }
             async fn lock(
                 c: &mut $conn,

@@ -82,7 +82,7 @@ impl Db {
     /// Runs `body` (lockstep's own reads) in a read-only transaction with lockstep's time
     /// limits, watched so that a limit that fires names who was in the way; as it is on
     /// a dialect without such limits.
-    async fn own_read<T>(
+    pub(crate) async fn own_read<T>(
         &mut self,
         body: impl for<'a> FnOnce(
             &'a mut Db,
@@ -251,7 +251,9 @@ impl Db {
         let url = self.url.clone();
         let text = dispatch!(&self.conn, |_c, D| D::TEXT_TYPE);
         // (tool, table, query returning applied versions as text)
-        let candidates: [(&str, &str, String); 5] = [
+        let atlas =
+            "SELECT version FROM {t} WHERE applied = total AND (error IS NULL OR error = '')";
+        let candidates: [(&str, &str, String); 8] = [
             (
                 "diesel",
                 "__diesel_schema_migrations",
@@ -277,6 +279,25 @@ impl Db {
                 "dbmate",
                 "schema_migrations",
                 format!("SELECT CAST(version AS {text}) AS version FROM schema_migrations"),
+            ),
+            // Prisma names a migration `<timestamp>_<name>`; a failed attempt stays as a
+            // row that is either unfinished or marked rolled back.
+            (
+                "prisma",
+                "_prisma_migrations",
+                "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL".into(),
+            ),
+            // Atlas keeps its table in a schema of its own on PostgreSQL, and in the
+            // connected database elsewhere.
+            (
+                "atlas",
+                "atlas_schema_revisions.atlas_schema_revisions",
+                atlas.replace("{t}", "atlas_schema_revisions.atlas_schema_revisions"),
+            ),
+            (
+                "atlas",
+                "atlas_schema_revisions",
+                atlas.replace("{t}", "atlas_schema_revisions"),
             ),
         ];
         let err = |e| DbError::query("reading another tool's history table", &url, e);
@@ -317,7 +338,15 @@ impl Db {
                 .filter_map(|r| r.try_get::<String, _>(0).ok())
                 .collect()))
             .map_err(err)?;
-            let versions = rows.iter().filter_map(|v| Version::parse(v)).collect();
+            let mut versions: Vec<Version> = rows
+                .iter()
+                .filter_map(|v| match tool {
+                    "prisma" => Version::parse(v.split('_').next().unwrap_or_default()),
+                    _ => Version::parse(v),
+                })
+                .collect();
+            versions.sort();
+            versions.dedup();
             return Ok(Some((tool.to_string(), versions)));
         }
         Ok(None)
@@ -463,7 +492,7 @@ impl Db {
         self.write("marking the statement", sql, &vals).await
     }
 
-    pub(crate) async fn clear_progress(&mut self, v: &Version) -> Result<(), DbError> {
+    pub async fn clear_progress(&mut self, v: &Version) -> Result<(), DbError> {
         let sql = self.own_sql(|h| h.progress_clear);
         self.write("clearing progress", sql, &[Val::Text(Some(v.as_str()))])
             .await

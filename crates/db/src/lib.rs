@@ -6,6 +6,7 @@
 //! `lockstep-core` as a model.
 
 pub mod apply;
+pub mod audit;
 pub mod driver;
 pub mod history;
 pub mod mysql;

@@ -104,9 +104,11 @@ pub async fn baseline_target(
         .collect();
     let started = std::time::Instant::now();
     crate::deploy::lock_target(s, t).await?;
+    let who = who();
     let r = async {
+        t.db.mark_deploy(&who.deploy_id).await?;
         t.db.ensure_history().await?;
-        t.db.baseline(&who(), &rows).await
+        t.db.baseline(&who, &rows).await
     }
     .await;
     t.db.unlock().await;

@@ -222,19 +222,15 @@ impl Config {
             );
         }
         if let Some(l) = &raw.layout {
-            const LAYOUTS: [&str; 6] = [
-                "lockstep",
-                "diesel",
-                "sqlx",
-                "golang-migrate",
-                "dbmate",
-                "flyway",
-            ];
-            if !LAYOUTS.contains(&l.as_str()) {
+            if lockstep_core::migrate::Layout::parse(l).is_none() {
+                let known: Vec<String> = lockstep_core::migrate::Layout::ALL
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect();
                 fail!(
                     "{}: layout = {l:?} is not known\n  hint: use one of {}",
                     path.display(),
-                    LAYOUTS.join(", ")
+                    known.join(", ")
                 );
             }
         }
@@ -401,7 +397,7 @@ fn load_members(m: &RawMembers, dir: &Path) -> Result<Vec<Member>> {
 pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
     let bad = || {
         Error::msg(format!(
-            "`{s}` is not a duration\n  hint: write a number and a unit, such as 30s, 5m, 1h or 1h30m (ms, s, m, h)"
+            "`{s}` is not a duration\n  hint: write a number and a unit, such as 30s, 5m, 1h or 1h30m (ms, s, m, h, d)"
         ))
     };
     let t = s.trim();
@@ -430,6 +426,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
             "s" => std::time::Duration::from_secs(n),
             "m" => std::time::Duration::from_secs(n * 60),
             "h" => std::time::Duration::from_secs(n * 3600),
+            "d" => std::time::Duration::from_secs(n * 86_400),
             _ => return Err(bad()),
         };
     }

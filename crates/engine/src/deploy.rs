@@ -55,6 +55,7 @@ pub fn step(m: &Migration, migrations: &Migrations, direction: Direction) -> Ste
         // CONCURRENTLY) runs without one, whatever its up script does.
         no_transaction: m.no_transaction
             || lockstep_core::sql::split::implicitly_no_transaction(&script.text),
+        dialect: Default::default(),
     }
 }
 
@@ -407,6 +408,7 @@ async fn deploy_to(
     let who = who();
     if !o.dry_run {
         lock_target(s, t).await?;
+        t.db.mark_deploy(&who.deploy_id).await?;
         t.db.ensure_history().await?;
         // Re-read under the lock: a deploy that held it may have applied migrations.
         t.refresh().await?;
@@ -449,7 +451,9 @@ async fn deploy_to(
     Ok(report)
 }
 
-/// Takes the target's deploy lock, telling when another deploy holds it.
+/// Takes the target's deploy lock, telling when another deploy holds it. A caller that
+/// changes the schema then marks the session (`Db::mark_deploy`), so that the audit
+/// records its DDL as lockstep's own, never as out-of-band.
 pub async fn lock_target(s: &Session, t: &mut Target) -> Result<()> {
     let env = t.env.clone();
     let events = s.events.clone();
@@ -481,7 +485,10 @@ async fn settle_in_doubt(
             Some(Resolve::Done) => Some(true),
             Some(Resolve::Retry) => Some(false),
             None if dry_run => None,
-            None => t.db.decide(&p.statement).await?,
+            None => match t.db.decide(&p.statement).await? {
+                Some(d) => Some(d),
+                None => decide_by_replay(s, t, p).await?,
+            },
         };
         let Some(done) = decided else {
             let msg = Problem::InDoubt {
@@ -518,6 +525,110 @@ async fn settle_in_doubt(
         }
     }
     Ok(Ok(progress))
+}
+
+/// Whether a statement left in doubt took effect, where DDL commits statement by
+/// statement (MySQL, MariaDB): each such statement is atomic, so the live schema is
+/// either what the statements before it made or what it makes. Both are built on a
+/// scratch database (the applied history, then this script's finished statements, then
+/// the statement itself) and compared with the live schema. None when they cannot tell
+/// (a statement that changes data, not schema) and the user decides with `--resolve`.
+async fn decide_by_replay(s: &Session, t: &mut Target, p: &ProgressRow) -> Result<Option<bool>> {
+    if lockstep_core::dialect::capabilities(t.db.dialect()).transactional_ddl {
+        return Ok(None);
+    }
+    // Running it again changes nothing that was not meant.
+    if lockstep_db::apply::sets_session_state(&p.statement) {
+        return Ok(Some(false));
+    }
+    let Some(m) = t
+        .migrations
+        .set
+        .migrations
+        .iter()
+        .find(|m| m.version == p.version)
+    else {
+        return Ok(None);
+    };
+    let no = p.statement_no as usize;
+    let nth = |d: Direction| -> Option<Vec<lockstep_core::sql::split::Stmt>> {
+        if d == Direction::Down && m.down.is_none() {
+            return None;
+        }
+        let mut st = step(m, &t.migrations, d);
+        // Split as the deploy that left it in doubt split it.
+        st.dialect = lockstep_core::sql::lex::Dialect::Mysql;
+        let stmts = lockstep_db::apply::statements(&st);
+        let same = stmts
+            .get(no.checked_sub(1)?)
+            .is_some_and(|x| x.sql == p.statement);
+        same.then_some(stmts)
+    };
+    // A rollback checkpoints the down script's statements under the same version.
+    let (direction, stmts) = match (nth(Direction::Up), nth(Direction::Down)) {
+        (Some(up), _) => (Direction::Up, up),
+        (None, Some(down)) => (Direction::Down, down),
+        (None, None) => return Ok(None),
+    };
+    let history = t.effective_history();
+    let st = t.state_of(&history);
+    let mut order = crate::expected::replay_order(&t.migrations, &history, &st);
+    drop(st);
+    if direction == Direction::Up {
+        order.retain(|x| x.version != m.version);
+    }
+    let paths: Vec<String> = order
+        .iter()
+        .map(|x| t.migrations.display(&x.up.path))
+        .collect();
+    let scripts: Vec<lockstep_db::scratch::ReplayScript> = order
+        .iter()
+        .zip(&paths)
+        .map(|(x, path)| lockstep_db::scratch::ReplayScript {
+            path,
+            first_line: x.up.first_line,
+            text: &x.up.text,
+        })
+        .collect();
+    let server = s.scratch_server(&t.env)?;
+    let mut scratch = lockstep_db::scratch::Scratch::create(&server).await?;
+    let built = async {
+        scratch
+            .run(&scripts)
+            .await
+            .map_err(|e| crate::Error::msg(e.to_string()))?;
+        for x in &stmts[..no - 1] {
+            scratch.build(&x.sql).await?;
+        }
+        let before = scratch.inspect().await?;
+        let after = match scratch.build(&p.statement).await {
+            Ok(()) => Some(scratch.inspect().await?),
+            Err(_) => None,
+        };
+        Ok::<_, crate::Error>((before, after))
+    }
+    .await;
+    scratch.drop().await;
+    let (mut before, after) = built.with_context(|| {
+        format!(
+            "rebuilding {}'s schema around migration {} statement {} to settle it",
+            t.env, p.version, p.statement_no
+        )
+    })?;
+    crate::expected::map_to_deployer(&mut before, &history);
+    let live = t.db.inspect().await?;
+    let is_live =
+        |m: &lockstep_core::model::Database| lockstep_core::drift::drift(m, &live).is_empty();
+    let as_before = is_live(&before);
+    let as_after = after.map(|mut a| {
+        crate::expected::map_to_deployer(&mut a, &history);
+        is_live(&a)
+    });
+    Ok(match (as_before, as_after) {
+        (true, Some(false)) | (true, None) => Some(false),
+        (false, Some(true)) => Some(true),
+        _ => None,
+    })
 }
 
 async fn deploy_locked(
@@ -719,13 +830,53 @@ async fn run(
             Ok(())
         }
         Err(e @ ApplyError::Statement { .. }) => {
-            report.outcome = Outcome::Failed {
-                error: e.to_string(),
-            };
+            let mut error = e.to_string();
+            if report.direction == Direction::Up {
+                error.push_str(&compensation(t).await);
+            }
+            report.outcome = Outcome::Failed { error };
             Ok(())
         }
         Err(ApplyError::Db(e)) => Err(e.into()),
     }
+}
+
+/// For a migration that just failed part way: which of its statements stay applied, and
+/// the down file that undoes them.
+async fn compensation(t: &mut Target) -> String {
+    if t.refresh().await.is_err() {
+        return String::new();
+    }
+    let h = t.effective_history();
+    let st = t.state_of(&h);
+    let Some((m, ran)) = partly_applied(t, &st).into_iter().next() else {
+        return String::new();
+    };
+    let rollback_to = st
+        .problems
+        .iter()
+        .find_map(|p| match p {
+            Problem::Failed {
+                version,
+                rollback_to,
+                ..
+            } if *version == m.version.to_string() => Some(rollback_to.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "0".into());
+    let undo = match &m.down {
+        Some(d) => format!(
+            "the compensating step is its down file, {}: `lockstep rollback --env {} --to {rollback_to}` runs it (it must tolerate the statements that did not run)",
+            t.migrations.display(&d.path),
+            t.env
+        ),
+        None => "it has no down file to undo them: write one, or fix the statement".into(),
+    };
+    format!(
+        "\n  statements {} of migration {} ran and stay applied\n  hint: fix the statement and deploy again (it resumes there); or {undo}",
+        lockstep_core::migrate::state::statement_list(&ran),
+        m.version
+    )
 }
 
 pub struct RollbackOptions<'a> {
@@ -772,6 +923,7 @@ pub async fn rollback_target(
     let who = who();
     if !o.dry_run {
         lock_target(s, t).await?;
+        t.db.mark_deploy(&who.deploy_id).await?;
         t.refresh().await?;
     }
     let r = rollback_locked(s, t, target, o, &who, &mut report).await;
@@ -805,6 +957,21 @@ async fn rollback_locked(
             .map(|p| p.message_for(&t.env))
             .collect();
         let mut steps = vec![];
+        // A migration that failed part way, its finished statements still applied (DDL
+        // that commits on its own, or no transaction): its down file compensates, first.
+        for (m, _) in partly_applied(t, &st)
+            .into_iter()
+            .filter(|(m, _)| &m.version > target)
+        {
+            match &m.down {
+                Some(_) => steps.push(step(m, &t.migrations, Direction::Down)),
+                None => blocking.push(format!(
+                    "{}: migration {} ran part way and has no down script to undo that\n  hint: write one (it must tolerate the statements that did not run: IF EXISTS), or fix the migration and deploy again",
+                    t.migrations.display(&m.up.path),
+                    m.version
+                )),
+            }
+        }
         for v in st.applied.iter().rev().filter(|v| *v > target) {
             match t.migrations.set.migrations.iter().find(|m| &m.version == v) {
                 Some(m) if m.down.is_some() => steps.push(step(m, &t.migrations, Direction::Down)),
@@ -819,7 +986,9 @@ async fn rollback_locked(
         }
         (blocking, steps, t.progress.clone())
     };
-    if blocking.is_empty() && !steps.is_empty() && !o.allow_drift {
+    // Skipped while a migration is partly applied: what ran of it is in no expected
+    // schema, and undoing it is what this rollback is for.
+    if blocking.is_empty() && !steps.is_empty() && !o.allow_drift && progress.is_empty() {
         blocking.extend(drift_gate(s, t, false).await?);
     }
     if !blocking.is_empty() {
@@ -883,7 +1052,40 @@ async fn rollback_locked(
         return Ok(());
     }
     t.db.ensure_history().await?;
+    // The finished statements of a partly applied migration are the up script's: its
+    // down script starts from statement 1.
+    let mut progress = progress;
+    for st in &steps {
+        if progress.iter().any(|p| p.version == st.version) {
+            t.db.clear_progress(&st.version).await?;
+            progress.retain(|p| p.version != st.version);
+        }
+    }
     run(s, t, who, &steps, &progress, &o.lock, report).await
+}
+
+/// Migrations whose last run failed after some of their statements finished (they stay
+/// applied: no transaction held them), with those statements' numbers, newest first.
+fn partly_applied<'a>(
+    t: &'a Target,
+    st: &lockstep_core::migrate::state::State<'_>,
+) -> Vec<(&'a Migration, Vec<i64>)> {
+    let mut out: Vec<(&Migration, Vec<i64>)> = st
+        .problems
+        .iter()
+        .filter_map(|p| match p {
+            Problem::Failed { version, ran, .. } if !ran.is_empty() => t
+                .migrations
+                .set
+                .migrations
+                .iter()
+                .find(|m| m.version.to_string() == *version)
+                .map(|m| (m, ran.clone())),
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| b.0.version.cmp(&a.0.version));
+    out
 }
 
 #[derive(Debug, Serialize)]

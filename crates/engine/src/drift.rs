@@ -1,5 +1,6 @@
 //! Every difference between an environment's expected schema and its live one.
 
+use crate::audit::Author;
 use crate::error::Result;
 use crate::expected::Mode;
 use crate::{Session, Target};
@@ -20,6 +21,13 @@ pub struct DriftReport {
     /// When `lockstep watch` first saw an item, by [`crate::watch::item_key`]; shown as
     /// the item's `first_seen`.
     pub first_seen: BTreeMap<String, String>,
+    /// When watch last checked without seeing an item, by item key: the item appeared
+    /// between then and its `first_seen`.
+    pub seen_after: BTreeMap<String, String>,
+    /// Who made each item's change, by item key, where the audit recorded it.
+    pub authors: BTreeMap<String, Author>,
+    /// Why items name no author (no hook, the audit not installed or unreadable).
+    pub audit_note: Option<String>,
 }
 
 impl Serialize for DriftReport {
@@ -32,6 +40,10 @@ impl Serialize for DriftReport {
             item: &'a DriftItem,
             #[serde(skip_serializing_if = "Option::is_none")]
             first_seen: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            first_seen_after: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            author: Option<&'a Author>,
         }
         let items: Vec<Item> = self
             .items
@@ -39,13 +51,18 @@ impl Serialize for DriftReport {
             .map(|i| Item {
                 item: i,
                 first_seen: self.first_seen_of(i),
+                first_seen_after: self.seen_after_of(i),
+                author: self.author_of(i),
             })
             .collect();
-        let mut m = s.serialize_struct("DriftReport", 4)?;
+        let mut m = s.serialize_struct("DriftReport", 5)?;
         m.serialize_field("env", &self.env)?;
         m.serialize_field("expected_from", &self.expected_from)?;
         m.serialize_field("expected_detail", &self.expected_detail)?;
         m.serialize_field("items", &items)?;
+        if let Some(n) = &self.audit_note {
+            m.serialize_field("audit_note", n)?;
+        }
         m.end()
     }
 }
@@ -60,6 +77,18 @@ impl DriftReport {
         self.first_seen
             .get(&crate::watch::item_key(item))
             .map(String::as_str)
+    }
+
+    /// When watch last checked without seeing `item`, where it has.
+    pub fn seen_after_of(&self, item: &DriftItem) -> Option<&str> {
+        self.seen_after
+            .get(&crate::watch::item_key(item))
+            .map(String::as_str)
+    }
+
+    /// Who made `item`'s change, where the audit recorded it.
+    pub fn author_of(&self, item: &DriftItem) -> Option<&Author> {
+        self.authors.get(&crate::watch::item_key(item))
     }
 }
 
@@ -82,6 +111,9 @@ pub async fn drift_of(s: &Session, t: &mut Target, mode: Option<Mode>) -> Result
         items,
         revert_sql,
         first_seen: BTreeMap::new(),
+        seen_after: BTreeMap::new(),
+        authors: BTreeMap::new(),
+        audit_note: None,
     })
 }
 
@@ -96,9 +128,16 @@ pub async fn drift(
     s.env(env)?;
     let mut t = s.open_in(env, member, false).await?;
     let r = drift_of(s, &mut t, mode).await;
+    let r = match r {
+        Ok(mut r) => {
+            (r.authors, r.audit_note) = crate::audit::authors(&mut t, &r.items).await;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    };
     t.close().await;
     let mut r = r?;
     let label = r.env.clone();
-    r.first_seen = crate::watch::first_seen(&s.config, &label);
+    (r.first_seen, r.seen_after) = crate::watch::first_seen(&s.config, &label);
     Ok(r)
 }

@@ -87,8 +87,10 @@ pub fn init(root: &Path, path: &Path, migrations: Option<&Path>) -> Result<InitR
             "{dir_text} is empty; `lockstep new NAME` writes the first migration"
         ));
     } else if found.is_some() && layout.is_none() {
+        let known: Vec<String> = Layout::ALL.iter().map(|l| l.to_string()).collect();
         notes.push(format!(
-            "the files in {dir_text} are in no layout lockstep reads (lockstep, diesel, sqlx, golang-migrate, dbmate, flyway); set `layout` once they are"
+            "the files in {dir_text} are in no layout lockstep reads ({}); set `layout` once they are",
+            known.join(", ")
         ));
     }
     let text = render(&dir_text, layout, &layout_reason);
@@ -244,7 +246,32 @@ mod tests {
 
     #[test]
     fn finds_the_usual_folders_and_their_layouts() {
-        let cases: [Case; 6] = [
+        let cases: [Case; 8] = [
+            (
+                &[
+                    (
+                        "prisma/migrations/migration_lock.toml",
+                        "provider = \"postgresql\"\n",
+                    ),
+                    (
+                        "prisma/migrations/20240101000000_init/migration.sql",
+                        "CREATE TABLE u (id int);",
+                    ),
+                ],
+                "prisma/migrations",
+                Some("prisma"),
+            ),
+            (
+                &[
+                    ("migrations/atlas.sum", "h1:x=\n"),
+                    (
+                        "migrations/20240101000000_init.sql",
+                        "CREATE TABLE u (id int);",
+                    ),
+                ],
+                "migrations",
+                Some("atlas"),
+            ),
             (
                 &[(
                     "migrations/2024-01-01-000000_users/up.sql",

@@ -3,6 +3,7 @@
 //! plain, serializable report; the engine never prints (progress and notes go through
 //! [`events`]) and never decides exit codes.
 
+pub mod audit;
 pub mod baseline;
 pub mod check;
 pub mod config;

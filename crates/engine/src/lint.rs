@@ -81,8 +81,33 @@ pub fn lint_files(
         let (pending, _) = since_base(&m, base)?;
         pending.into_iter().map(|x| from_migration(&m, x)).collect()
     };
-    let findings = lint::lint(&inputs);
+    let dialect = s.map(files_dialect).unwrap_or_default();
+    let findings = lint::lint_for(dialect, &inputs, None, &Default::default());
     Ok(LintReport { findings, inputs })
+}
+
+/// The SQL the project's files are written in: MySQL's when every environment is a
+/// MySQL or MariaDB database, else PostgreSQL's (the lexer's default, which SQLite's
+/// files read fine in).
+fn files_dialect(s: &Session) -> lockstep_core::sql::lex::Dialect {
+    let urls: Vec<&str> = s
+        .config
+        .envs
+        .values()
+        .filter_map(|e| match &e.fleet {
+            Some(f) => f.members.first().map(|m| m.url.as_str()),
+            None => Some(e.url.as_str()),
+        })
+        .collect();
+    let mysql = |u: &&str| {
+        lockstep_db::DbUrl::parse(u)
+            .is_ok_and(|u| u.dialect() == lockstep_core::model::Dialect::Mysql)
+    };
+    if !urls.is_empty() && urls.iter().all(mysql) {
+        lockstep_core::sql::lex::Dialect::Mysql
+    } else {
+        Default::default()
+    }
 }
 
 /// Lints `files` (default: the pending migrations of the target) with the target's table
@@ -102,7 +127,11 @@ pub async fn lint_target(t: &mut Target, files: Option<Vec<LintFile>>) -> Result
     let stats = lockstep_db::stats::table_sizes(&mut t.db, &lint::named_tables(&inputs))
         .await
         .with_context(|| format!("reading table sizes of {}", t.env))?;
-    let mut findings = lint::lint_env(&inputs, Some(&stats.sizes), &stats.index_table);
+    let dialect = match t.db.dialect() {
+        lockstep_core::model::Dialect::Mysql => lockstep_core::sql::lex::Dialect::Mysql,
+        _ => Default::default(),
+    };
+    let mut findings = lint::lint_for(dialect, &inputs, Some(&stats.sizes), &stats.index_table);
     for f in &mut findings {
         if let Some(p) = f.probe.clone() {
             let r = lockstep_db::stats::count_failing(&mut t.db, &stats, &p).await;

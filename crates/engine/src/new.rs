@@ -91,6 +91,14 @@ pub fn new(s: &Session, name: &str) -> Result<NewReport> {
             (format!("V{version}__{slug}.sql"), up),
             (format!("U{version}__{slug}.sql"), down),
         ],
+        // Neither tool has down scripts; Atlas also lists files in atlas.sum, which
+        // `atlas migrate hash` rewrites (lockstep never writes another tool's files).
+        Layout::Prisma => {
+            let d = format!("{version}_{slug}");
+            std::fs::create_dir_all(config.migrations.join(&d))?;
+            vec![(format!("{d}/migration.sql"), up)]
+        }
+        Layout::Atlas => vec![(format!("{version}_{slug}.sql"), up)],
         Layout::Lockstep | Layout::Sqlx | Layout::GolangMigrate => vec![
             (format!("{version}_{slug}.up.sql"), up),
             (format!("{version}_{slug}.down.sql"), down),

@@ -53,22 +53,31 @@ pub fn item_key(i: &DriftItem) -> String {
     )
 }
 
-/// `first_seen` of every item watch has recorded for `env`, by [`item_key`]. Nothing when
-/// watch never ran here; a damaged state file is watch's to report, not drift's.
-pub fn first_seen(config: &Config, env: &str) -> BTreeMap<String, String> {
-    match load_state(&state_path(config)) {
-        Ok(st) => st
-            .environments
-            .get(env)
-            .map(|e| {
-                e.items
-                    .iter()
-                    .map(|s| (s.key.clone(), s.first_seen.clone()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Err(_) => BTreeMap::new(),
-    }
+/// `first_seen` of every item watch has recorded for `env`, by [`item_key`], and for
+/// the items that appeared after watch's first check, the check before (the item
+/// appeared between the two). Nothing when watch never ran here; a damaged state file
+/// is watch's to report, not drift's.
+pub fn first_seen(
+    config: &Config,
+    env: &str,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let Ok(st) = load_state(&state_path(config)) else {
+        return Default::default();
+    };
+    let Some(e) = st.environments.get(env) else {
+        return Default::default();
+    };
+    let first = e
+        .items
+        .iter()
+        .map(|s| (s.key.clone(), s.first_seen.clone()))
+        .collect();
+    let after = e
+        .items
+        .iter()
+        .filter_map(|s| Some((s.key.clone(), s.seen_after.clone()?)))
+        .collect();
+    (first, after)
 }
 
 /// One announcement: the contract's `{"event", "env", "item", "at"}`.
@@ -308,6 +317,10 @@ struct EnvSeen {
 struct Seen {
     key: String,
     first_seen: String,
+    /// The check before `first_seen`, which did not see the item; None when the item
+    /// was there at watch's first check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seen_after: Option<String>,
     text: String,
     item: Value,
 }
@@ -517,7 +530,8 @@ impl Watcher {
             if seen.error.take().is_some() {
                 tick.recovered.push(env.clone());
             }
-            seen.checked_at = at.clone();
+            // Empty at an environment's first check: what is there then may be old.
+            let previous = std::mem::replace(&mut seen.checked_at, at.clone());
             let before: BTreeMap<String, Seen> = std::mem::take(&mut seen.items)
                 .into_iter()
                 .map(|s| (s.key.clone(), s))
@@ -540,6 +554,7 @@ impl Watcher {
                         let s = Seen {
                             key: key.clone(),
                             first_seen: at.clone(),
+                            seen_after: (!previous.is_empty()).then(|| previous.clone()),
                             text: item.describe(),
                             item: with_first_seen(item, &at),
                         };

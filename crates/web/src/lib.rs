@@ -184,6 +184,11 @@ impl Snapshot {
                 .drift
                 .iter()
                 .map(|(e, r)| (e.clone(), report_doc(Some(e), r)))
+                .chain(
+                    d.fleet_drift
+                        .iter()
+                        .map(|(e, r)| (e.clone(), report_doc(Some(e), r))),
+                )
                 .collect(),
             check: d
                 .check
@@ -217,7 +222,19 @@ async fn read(s: &Session, envs: &[String], refresh: Duration) -> page::Data {
     let mut drift = BTreeMap::new();
     let mut check = BTreeMap::new();
     let mut recent = BTreeMap::new();
+    let mut fleet_drift = BTreeMap::new();
     for env in envs {
+        // A fleet is one row: its drift grouped across members; check and recent
+        // deploys are per member, which the CLI gives with --member.
+        if s.env(env).is_ok_and(|e| e.is_fleet()) {
+            fleet_drift.insert(
+                env.clone(),
+                lockstep_engine::fleet::drift(s, env, None)
+                    .await
+                    .map_err(|e| e.text()),
+            );
+            continue;
+        }
         if let Some(e) = down.get(env) {
             drift.insert(env.clone(), Err(e.clone()));
             check.insert(env.clone(), Err(e.clone()));
@@ -252,6 +269,7 @@ async fn read(s: &Session, envs: &[String], refresh: Duration) -> page::Data {
         status,
         parity,
         drift,
+        fleet_drift,
         check,
         recent,
     }

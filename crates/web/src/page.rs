@@ -4,9 +4,10 @@
 
 use lockstep_engine::check::CheckReport;
 use lockstep_engine::drift::DriftReport;
+use lockstep_engine::fleet::FleetDriftReport;
 use lockstep_engine::parity::ParityReport;
 use lockstep_engine::recent::{DeployRow, RecentReport};
-use lockstep_engine::status::{EnvStatus, StatusReport};
+use lockstep_engine::status::{EnvStatus, FleetSummary, StatusReport};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ pub struct Data {
     pub status: Result<StatusReport, String>,
     pub parity: Result<ParityReport, String>,
     pub drift: BTreeMap<String, Result<DriftReport, String>>,
+    /// Fleets' drift, grouped across members.
+    pub fleet_drift: BTreeMap<String, Result<FleetDriftReport, String>>,
     pub check: BTreeMap<String, Result<CheckReport, String>>,
     pub recent: BTreeMap<String, Result<RecentReport, String>>,
 }
@@ -248,6 +251,127 @@ fn env_card(d: &Data, env: &str, st: Option<&EnvStatus>, odd: &[String]) -> Mark
     }
 }
 
+/// A fleet as one row: how its members spread over versions, how many drifted or could
+/// not be read, and the members themselves behind a `<details>` (no script needed).
+fn fleet_card(d: &Data, env: &str) -> Markup {
+    let summary: Option<&FleetSummary> = d
+        .status
+        .as_ref()
+        .ok()
+        .and_then(|s| s.fleets.iter().find(|f| f.env == env));
+    let prefix = format!("{env}/");
+    let members: Vec<&EnvStatus> = match &d.status {
+        Ok(s) => s
+            .environments
+            .iter()
+            .filter(|e| e.env.starts_with(&prefix))
+            .collect(),
+        Err(_) => vec![],
+    };
+    let drift = d.fleet_drift.get(env);
+    // Which drift group each member is in (1 is the largest).
+    let group_of: BTreeMap<&str, usize> = match drift {
+        Some(Ok(r)) => r
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(i, g)| g.members.iter().map(move |m| (m.as_str(), i + 1)))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    let drifted = matches!(drift, Some(Ok(r)) if r.drifted() > 0);
+    let unreachable = summary.map_or(0, |s| s.unreachable.len());
+    let mut class = String::from("env fleet");
+    if drifted {
+        class.push_str(" drifted");
+    } else if unreachable > 0 || d.status.is_err() {
+        class.push_str(" unreachable");
+    }
+    html! {
+        article class=(class) id={ "env-" (env) } {
+            h3 {
+                span.name { (env) }
+                span.badge { "fleet" }
+                @if drifted {
+                    span.badge.bad { "drifted" }
+                } @else if unreachable > 0 {
+                    span.badge.warn { (unreachable) " unreachable" }
+                } @else {
+                    span.badge.ok { "in step" }
+                }
+            }
+            @if let Err(e) = &d.status {
+                p.error { "Could not be read: " (e) }
+            }
+            @if let Some(f) = summary {
+                dl {
+                    dt { "members" }
+                    dd { (f.members) }
+                    dt { "versions" }
+                    dd {
+                        @for (i, (v, n)) in f.versions.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            span.mono { (v) } " × " (n)
+                        }
+                    }
+                    dt { "pending" }
+                    dd { @if f.pending == 0 { "none" } @else { (plural(f.pending, "member", "members")) } }
+                    dt { "drift" }
+                    dd {
+                        @match drift {
+                            Some(Ok(r)) if r.drifted() == 0 => { "none" }
+                            Some(Ok(r)) => {
+                                a href={ "#drift-" (env) } {
+                                    (plural(r.drifted(), "member", "members")) " in "
+                                    (plural(r.groups.len(), "group", "groups"))
+                                }
+                            }
+                            Some(Err(e)) => { span.error { "could not be checked: " (e) } }
+                            None => { "not read" }
+                        }
+                    }
+                    @if !f.problems.is_empty() {
+                        dt { "problems" }
+                        dd.error { (f.problems.join(", ")) }
+                    }
+                    @if unreachable > 0 {
+                        dt { "unreachable" }
+                        dd.error { (f.unreachable.join(", ")) }
+                    }
+                }
+            }
+            details {
+                summary { (plural(members.len(), "member", "members")) }
+                div.scroll {
+                    table {
+                        thead { tr { th { "member" } th { "version" } th { "pending" } th { "drift" } } }
+                        tbody {
+                            @for m in &members {
+                                @let name = &m.env[prefix.len()..];
+                                tr {
+                                    td { (name) }
+                                    @if let Some(e) = &m.error {
+                                        td colspan="3" { span.error { (e) } }
+                                    } @else if let Some(st) = &m.state {
+                                        td.mono { (st.current.clone().unwrap_or_else(|| "none".into())) }
+                                        td { (st.pending.len()) }
+                                        td {
+                                            @match group_of.get(name) {
+                                                Some(g) => { a href={ "#drift-" (env) "-" (g) } { "group " (g) } }
+                                                None => { "none" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn fact_value(d: &Data, env: &str, fact: &str) -> String {
     let Ok(p) = &d.parity else {
         return String::new();
@@ -266,6 +390,9 @@ fn drift_section(d: &Data) -> Markup {
             @for env in &d.envs {
                 section.drift-env id={ "drift-" (env) } {
                     h3 { (env) }
+                    @if let Some(f) = d.fleet_drift.get(env) {
+                        (fleet_drift(env, f))
+                    } @else {
                     @match d.drift.get(env) {
                         Some(Ok(r)) if r.items.is_empty() => {
                             p.none { "No drift: the live schema is what the applied migrations make (expected schema from " (r.expected_from) ")." }
@@ -294,7 +421,51 @@ fn drift_section(d: &Data) -> Markup {
                         Some(Err(e)) => { p.error { "Drift could not be checked: " (e) } }
                         None => { p.none { "Not read yet." } }
                     }
+                    }
                 }
+            }
+        }
+    }
+}
+
+/// A fleet's drift: one table per group of members with identical drift.
+fn fleet_drift(env: &str, r: &Result<FleetDriftReport, String>) -> Markup {
+    html! {
+        @match r {
+            Ok(r) if r.groups.is_empty() => {
+                p.none { "No drift on any of " (plural(r.clean.len(), "member", "members")) " read." }
+            }
+            Ok(r) => {
+                @for (i, g) in r.groups.iter().enumerate() {
+                    h4 id={ "drift-" (env) "-" (i + 1) } {
+                        "Group " (i + 1) ": " (plural(g.members.len(), "member", "members"))
+                    }
+                    p.members { (g.members.join(", ")) }
+                    div.scroll {
+                        table {
+                            thead { tr { th { "change" } th { "object" } th { "expected" } th { "actual" } } }
+                            tbody {
+                                @for it in &g.items {
+                                    tr {
+                                        td { (it.change) " " (it.kind) }
+                                        td { code { (it.object) } }
+                                        td { code { (it.expected.clone().unwrap_or_default()) } }
+                                        td { code { (it.actual.clone().unwrap_or_default()) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !r.clean.is_empty() {
+                    p.none { (plural(r.clean.len(), "member", "members")) " without drift." }
+                }
+            }
+            Err(e) => { p.error { "Drift could not be checked: " (e) } }
+        }
+        @if let Ok(r) = r {
+            @for e in &r.errors {
+                p.error { (e.member) ": " (e.error) }
             }
         }
     }
@@ -363,7 +534,11 @@ pub fn page(d: &Data) -> String {
                         h2 id="envs-h" { "Environments" }
                         div.envs {
                             @for env in &d.envs {
-                                (env_card(d, env, statuses.get(env.as_str()).copied(), odd.get(env).map(Vec::as_slice).unwrap_or(&[])))
+                                @if d.fleet_drift.contains_key(env) {
+                                    (fleet_card(d, env))
+                                } @else {
+                                    (env_card(d, env, statuses.get(env.as_str()).copied(), odd.get(env).map(Vec::as_slice).unwrap_or(&[])))
+                                }
                             }
                         }
                     }

@@ -402,6 +402,9 @@ pub struct Ctx {
     pub not_valid_in_tx: BTreeMap<String, String>,
     /// The line of the BEGIN that opened the block still open in a no-transaction file.
     pub open_begin: Option<usize>,
+    /// The engine the files are for: how they are split and parsed, and which rules
+    /// apply ([`rules::applies`]).
+    pub dialect: crate::sql::lex::Dialect,
 }
 
 impl Ctx {
@@ -914,9 +917,23 @@ pub fn lint_with(files: &[LintFile], sizes: Option<&Sizes>) -> Vec<Finding> {
 
 /// [`lint_with`], knowing each index's table, so DROP INDEX is sized by its table too.
 pub fn lint_env(files: &[LintFile], sizes: Option<&Sizes>, indexes: &IndexTables) -> Vec<Finding> {
+    lint_for(crate::sql::lex::Dialect::default(), files, sizes, indexes)
+}
+
+/// [`lint_env`] for files of one engine: split and parsed in its SQL, with the rules
+/// that apply to it.
+pub fn lint_for(
+    dialect: crate::sql::lex::Dialect,
+    files: &[LintFile],
+    sizes: Option<&Sizes>,
+    indexes: &IndexTables,
+) -> Vec<Finding> {
     let mut out = vec![];
     // What one file learns (tables created, constraints validated) holds for the next.
-    let mut ctx = Ctx::default();
+    let mut ctx = Ctx {
+        dialect,
+        ..Ctx::default()
+    };
     for f in files {
         out.extend(lint_file(f, &mut ctx, sizes, indexes));
     }
@@ -958,7 +975,7 @@ fn lint_file(
     ctx.statement_timeout_set = false;
     ctx.not_valid_in_tx.clear();
     ctx.open_begin = None;
-    let split = split::split(&f.text);
+    let split = split::split_with(&f.text, ctx.dialect);
     // Deploy drops a transactional file's own BEGIN first and COMMIT last; so does lint.
     let statements = if f.no_transaction {
         split.statements
@@ -966,14 +983,17 @@ fn lint_file(
         split::without_wrapper(split.statements)
     };
     let mut reported: BTreeSet<&str> = BTreeSet::new();
-    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let parser: Box<dyn sqlparser::dialect::Dialect> = match ctx.dialect {
+        crate::sql::lex::Dialect::Mysql => Box::new(sqlparser::dialect::MySqlDialect {}),
+        _ => Box::new(sqlparser::dialect::PostgreSqlDialect {}),
+    };
     for s in statements {
         let tokens = tokenize(&s.sql);
         if tokens.is_empty() {
             continue;
         }
         let parsed = s.sql.len() <= PARSE_MAX_BYTES
-            && sqlparser::parser::Parser::parse_sql(&dialect, &s.sql).is_ok();
+            && sqlparser::parser::Parser::parse_sql(parser.as_ref(), &s.sql).is_ok();
         let stmt = Stmt {
             sql: &s.sql,
             line: file_line(s.line),
@@ -993,7 +1013,11 @@ fn lint_file(
             ));
         }
         let mut hits: Vec<(&Rule, Hit)> = vec![];
-        if !stmt.parsed {
+        // sqlparser's MySQL grammar lacks much that MySQL and MariaDB run (`int(10)
+        // UNSIGNED`, `BINARY` on a column, `ROW_FORMAT=`, `CONVERT TO CHARACTER SET`), and
+        // every rule that holds on MySQL reads tokens, not the tree: a statement it
+        // cannot parse is no news there (rehearse runs it on the server).
+        if !stmt.parsed && ctx.dialect != crate::sql::lex::Dialect::Mysql {
             let rule = match stmt.sql.len() > PARSE_MAX_BYTES {
                 true => &rules::could_not_parse::TOO_LARGE,
                 false => &rules::could_not_parse::RULE,
@@ -1005,6 +1029,9 @@ fn lint_file(
             );
         }
         for rule in rules::ALL {
+            if !rules::applies(rule.id, ctx.dialect) {
+                continue;
+            }
             if rule.once_per_file && reported.contains(rule.id) {
                 continue;
             }

@@ -24,16 +24,22 @@ pub enum Layout {
     Dbmate,
     /// `V<version>__<name>.sql`, undo `U<version>__<name>.sql`.
     Flyway,
+    /// `<version>_<name>/migration.sql` beside `migration_lock.toml`; no down scripts.
+    Prisma,
+    /// `<version>[_<name>].sql` beside `atlas.sum`; `-- atlas:txmode none`.
+    Atlas,
 }
 
 impl Layout {
-    pub const ALL: [Layout; 6] = [
+    pub const ALL: [Layout; 8] = [
         Layout::Lockstep,
         Layout::Diesel,
         Layout::Sqlx,
         Layout::GolangMigrate,
         Layout::Dbmate,
         Layout::Flyway,
+        Layout::Prisma,
+        Layout::Atlas,
     ];
 
     pub fn parse(s: &str) -> Option<Layout> {
@@ -50,6 +56,8 @@ impl fmt::Display for Layout {
             Layout::GolangMigrate => "golang-migrate",
             Layout::Dbmate => "dbmate",
             Layout::Flyway => "flyway",
+            Layout::Prisma => "prisma",
+            Layout::Atlas => "atlas",
         })
     }
 }
@@ -140,6 +148,16 @@ pub fn code_checksum(text: &str) -> String {
 /// table found in the target (see `adopt`), and lockstep is the default.
 pub fn detect(files: &[(String, Vec<u8>)]) -> Option<Layout> {
     let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    // The tools' own marker files settle it before any file-name guess.
+    if names
+        .iter()
+        .any(|p| *p == "migration_lock.toml" || p.ends_with("/migration.sql"))
+    {
+        return Some(Layout::Prisma);
+    }
+    if names.contains(&"atlas.sum") {
+        return Some(Layout::Atlas);
+    }
     if names.iter().any(|p| p.ends_with("/up.sql")) {
         return Some(Layout::Diesel);
     }
@@ -340,6 +358,41 @@ pub fn parse(files: &[(String, Vec<u8>)], layout: Layout) -> Result<MigrationSet
                 }
             }
         }
+        Layout::Prisma => {
+            for (p, b) in files {
+                if base(p) != "migration.sql" {
+                    continue;
+                }
+                let dir = dir_of(p);
+                let Some((v, name)) = split_version(base(dir)) else {
+                    return Err(DirError::File {
+                        path: p.clone(),
+                        message: "the directory name has no version prefix".into(),
+                        hint: "Prisma migrations live in <timestamp>_<name>/migration.sql".into(),
+                    });
+                };
+                let t = text(p, b)?;
+                add(v, name, Some(script(p, t)), None, false)?;
+            }
+        }
+        Layout::Atlas => {
+            for (p, b) in files {
+                let file = base(p);
+                if !file.ends_with(".sql") || p.contains('/') {
+                    continue;
+                }
+                let Some((v, name)) = split_version(file.trim_end_matches(".sql")) else {
+                    return Err(DirError::File {
+                        path: p.clone(),
+                        message: "the file name has no version prefix".into(),
+                        hint: "Atlas migrations are named <version>_<name>.sql".into(),
+                    });
+                };
+                let t = text(p, b)?;
+                let no_tx = has_directive(&t, "-- atlas:txmode none");
+                add(v, name, Some(script(p, t)), None, no_tx)?;
+            }
+        }
         Layout::Dbmate => {
             for (p, b) in files {
                 let file = base(p);
@@ -500,6 +553,34 @@ fn dbmate_sections(path: &str, t: &str) -> Result<(Script, Option<Script>, bool)
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn prisma_and_atlas_folders_are_recognised() {
+        let f = |names: &[&str]| -> Vec<(String, Vec<u8>)> {
+            names
+                .iter()
+                .map(|n| (n.to_string(), b"CREATE TABLE t (id int);".to_vec()))
+                .collect()
+        };
+        let prisma = f(&["migration_lock.toml", "20240101000001_init/migration.sql"]);
+        assert_eq!(detect(&prisma), Some(Layout::Prisma));
+        let set = parse(&prisma, Layout::Prisma).unwrap();
+        assert_eq!(set.migrations[0].name, "init");
+        assert!(set.migrations[0].down.is_none());
+        // Without atlas.sum these names are sqlx's.
+        let atlas = f(&["atlas.sum", "20240101000001_init.sql", "20240101000002.sql"]);
+        assert_eq!(detect(&atlas), Some(Layout::Atlas));
+        assert_eq!(detect(&atlas[1..]), Some(Layout::Sqlx));
+        let set = parse(&atlas, Layout::Atlas).unwrap();
+        assert_eq!(set.migrations.len(), 2);
+        assert_eq!(set.migrations[1].version.as_str(), "20240101000002");
+        let mut nt = f(&["atlas.sum"]);
+        nt.push((
+            "1_x.sql".into(),
+            b"-- atlas:txmode none\nCREATE TABLE t (id int);".to_vec(),
+        ));
+        assert!(parse(&nt, Layout::Atlas).unwrap().migrations[0].no_transaction);
+    }
+
     use super::*;
 
     fn f(p: &str, s: &str) -> (String, Vec<u8>) {

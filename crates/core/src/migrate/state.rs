@@ -69,6 +69,13 @@ pub enum Problem {
         version: String,
         name: String,
         error: String,
+        /// The statements of it that ran and stay applied: a migration checkpointed
+        /// statement by statement (no transaction, or MySQL) fails part way.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        ran: Vec<i64>,
+        /// Then, the version a rollback to undoes them: the newest applied before it.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        rollback_to: String,
     },
     /// The newest run of this migration was stopped by the server, not by its SQL (a
     /// lock timeout, "out of shared memory"): nothing of it was applied.
@@ -99,8 +106,13 @@ impl Problem {
             Problem::InsertedBefore { version, path, newest_applied } => format!(
                 "{path}: migration {version} is new but sorts before {newest_applied}, which is already applied\n  hint: give it a newer version (`lockstep new NAME` makes one) so it runs after what is applied"
             ),
-            Problem::Failed { version, name, error } => format!(
+            Problem::Failed { version, name, error, ran, .. } if ran.is_empty() => format!(
                 "migration {version} ({name}) failed on its last run: {error}\n  hint: fix the migration (it was never applied) and deploy again"
+            ),
+            Problem::Failed { version, name, error, ran, rollback_to } => format!(
+                "migration {version} ({name}) failed on its last run at statement {}: {error}\n  statements {} of it ran and stay applied\n  hint: fix that statement and deploy again (it resumes there), or undo what ran with the migration's down file: `lockstep rollback --env {env} --to {rollback_to}`",
+                ran.iter().max().unwrap_or(&0) + 1,
+                statement_list(ran)
             ),
             Problem::Aborted { version, name, error } => format!(
                 "migration {version} ({name}) was stopped on its last run by the server, not by its SQL: {error}\n  hint: nothing of it was applied; deal with the cause named above and deploy again"
@@ -118,6 +130,20 @@ impl Problem {
             self,
             Problem::Failed { .. } | Problem::Aborted { .. } | Problem::InDoubt { .. }
         )
+    }
+}
+
+/// `1–3` for statements 1, 2, 3; `1, 3` otherwise.
+pub fn statement_list(nos: &[i64]) -> String {
+    let mut v = nos.to_vec();
+    v.sort_unstable();
+    match (v.first(), v.last()) {
+        (Some(a), Some(b)) if b - a + 1 == v.len() as i64 && a != b => format!("{a}–{b}"),
+        _ => v
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -214,6 +240,17 @@ pub fn state<'a>(
                 version: v.to_string(),
                 name: r.name.clone(),
                 error: r.error.clone().unwrap_or_default(),
+                ran: progress
+                    .iter()
+                    .filter(|p| p.version == *v && p.state == "done")
+                    .map(|p| p.statement_no)
+                    .collect(),
+                rollback_to: latest
+                    .iter()
+                    .filter(|(w, r)| *w < v && r.is_applied())
+                    .map(|(w, _)| w.to_string())
+                    .next_back()
+                    .unwrap_or_else(|| "0".into()),
             });
         } else if r.direction == "up" && r.outcome == "aborted" {
             problems.push(Problem::Aborted {

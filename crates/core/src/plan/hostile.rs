@@ -88,12 +88,8 @@ fn grant(grantee: &str, privilege: &str) -> Grant {
 
 fn constraint(name: &str, kind: ConstraintKind, comment: Option<&str>) -> Constraint {
     Constraint {
-        name: Some(name.into()),
-        kind,
-        deferrable: false,
-        initially_deferred: false,
-        not_valid: false,
         comment: comment.map(String::from),
+        ..Constraint::new(Some(name.into()), kind)
     }
 }
 
@@ -208,14 +204,13 @@ fn pg_model(n: &[String]) -> Database {
     db.indexes.insert(
         q(&n[21]),
         Index {
-            name: q(&n[21]),
-            table: table.clone(),
-            unique: false,
-            definition: format!("USING btree ({})", ident(&n[10])),
-            columns: vec![n[10].clone()],
-            predicate: None,
             comment: Some(n[22].clone()),
-            constraint: false,
+            ..Index::new(
+                q(&n[21]),
+                table.clone(),
+                format!("USING btree ({})", ident(&n[10])),
+                vec![n[10].clone()],
+            )
         },
     );
     db.types.insert(
@@ -288,18 +283,14 @@ fn pg_model(n: &[String]) -> Database {
     db.views.insert(
         q(&n[34]),
         View {
-            name: q(&n[34]),
-            materialized: false,
-            definition: format!("SELECT {} FROM {}", ident(&n[8]), qual(&table)),
             columns: vec![n[8].clone()],
             options: vec!["security_barrier=true".into()],
-            check_option: None,
-            owner: None,
             comment: Some(n[35].clone()),
-            grants: vec![],
             column_comments: BTreeMap::from([(n[8].clone(), n[36].clone())]),
-            depends_on: vec![],
-            sql: None,
+            ..View::new(
+                q(&n[34]),
+                format!("SELECT {} FROM {}", ident(&n[8]), qual(&table)),
+            )
         },
     );
     let func = Function {
@@ -479,53 +470,35 @@ fn sqlite_model(n: &[String]) -> Database {
     db.indexes.insert(
         q(&n[15]),
         Index {
-            name: q(&n[15]),
-            table: table.clone(),
             unique: true,
-            definition: format!("({})", ident(&n[5])),
-            columns: vec![n[5].clone()],
-            predicate: None,
-            comment: None,
-            constraint: false,
+            ..Index::new(
+                q(&n[15]),
+                table.clone(),
+                format!("({})", ident(&n[5])),
+                vec![n[5].clone()],
+            )
         },
     );
     db.views.insert(
         q(&n[16]),
         View {
-            name: q(&n[16]),
-            materialized: false,
-            definition: format!("SELECT {} FROM {}", ident(&n[1]), ident(&n[0])),
-            columns: vec![],
-            options: vec![],
-            check_option: None,
-            owner: None,
-            comment: None,
-            grants: vec![],
-            column_comments: BTreeMap::new(),
-            depends_on: vec![],
             // SQLite keeps the text as typed, a trailing comment included.
             sql: Some(format!(
                 "CREATE VIEW {} AS SELECT 1 AS x -- {}",
                 ident(&n[16]),
                 one_line(&n[17])
             )),
+            ..View::new(
+                q(&n[16]),
+                format!("SELECT {} FROM {}", ident(&n[1]), ident(&n[0])),
+            )
         },
     );
     db.views.insert(
         q(&n[18]),
         View {
-            name: q(&n[18]),
             materialized: true,
-            definition: "SELECT 1".into(),
-            columns: vec![],
-            options: vec![],
-            check_option: None,
-            owner: None,
-            comment: None,
-            grants: vec![],
-            column_comments: BTreeMap::new(),
-            depends_on: vec![],
-            sql: None,
+            ..View::new(q(&n[18]), "SELECT 1")
         },
     );
     db

@@ -13,8 +13,9 @@
 mod hostile;
 
 use crate::diff::Change;
-use crate::model::Database;
+use crate::model::{Database, QualName};
 use serde::Serialize;
+use std::collections::BTreeSet;
 
 /// One statement of a plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,6 +104,37 @@ impl Plan {
 /// Plans for the dialect of `to`.
 pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
     crate::dialect::plan(changes, from, to)
+}
+
+fn names<'a>(
+    changes: &'a [Change],
+    name: impl Fn(&'a Change) -> Option<&'a QualName>,
+) -> BTreeSet<&'a QualName> {
+    changes.iter().filter_map(name).collect()
+}
+
+/// The tables `changes` create.
+pub(crate) fn tables_created(changes: &[Change]) -> BTreeSet<&QualName> {
+    names(changes, |c| match c {
+        Change::CreateTable { table } => Some(&table.name),
+        _ => None,
+    })
+}
+
+/// The tables `changes` drop.
+pub(crate) fn tables_dropped(changes: &[Change]) -> BTreeSet<&QualName> {
+    names(changes, |c| match c {
+        Change::DropTable { table } => Some(&table.name),
+        _ => None,
+    })
+}
+
+/// The indexes `changes` create.
+pub(crate) fn indexes_created(changes: &[Change]) -> BTreeSet<&QualName> {
+    names(changes, |c| match c {
+        Change::CreateIndex { index } => Some(&index.name),
+        _ => None,
+    })
 }
 
 /// Quotes an identifier with double quotes, always (the security rule: identifiers are

@@ -482,9 +482,9 @@ async fn read(
             .get(&(table.clone(), name.clone().unwrap_or_default()))
             .cloned()
             .unwrap_or_default();
-        o.table.constraints.push(Constraint {
+        o.table.constraints.push(Constraint::new(
             name,
-            kind: ConstraintKind::ForeignKey {
+            ConstraintKind::ForeignKey {
                 columns: vec![column],
                 references: QualName::new(ref_schema, ref_table),
                 ref_columns: vec![ref_column],
@@ -492,11 +492,7 @@ async fn read(
                 on_update,
                 match_,
             },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
-        });
+        ));
     }
 
     // CHECK constraints (MariaDB 10.2+, MySQL 8.0.16+).
@@ -521,17 +517,13 @@ async fn read(
                     ident(&name)
                 ));
             }
-            o.table.constraints.push(Constraint {
-                name: Some(name),
-                kind: ConstraintKind::Check {
+            o.table.constraints.push(Constraint::new(
+                Some(name),
+                ConstraintKind::Check {
                     expression: types::strip_qualifier(&txt_or(&r, 2), database),
                     no_inherit: false,
                 },
-                deferrable: false,
-                initially_deferred: false,
-                not_valid: false,
-                comment: None,
-            });
+            ));
         }
     }
 
@@ -560,18 +552,12 @@ async fn read(
             .map(|n| QualName::new(SCHEMA, n).key())
             .collect();
         let v = View {
-            name: QualName::new(SCHEMA, &name),
-            materialized: false,
-            definition,
             columns: view_columns.remove(&name).unwrap_or_default(),
             options,
             check_option: txt(&r, 2).filter(|c| c != "NONE"),
             owner: definer(txt(&r, 3)),
-            comment: None,
-            grants: vec![],
-            column_comments: BTreeMap::new(),
             depends_on,
-            sql: None,
+            ..View::new(QualName::new(SCHEMA, &name), definition)
         };
         db.views.insert(v.name.clone(), v);
     }
@@ -968,21 +954,7 @@ fn mysql_default(raw: &str, type_: &str, extra_lower: &str) -> String {
         }
         return format!("({raw})");
     }
-    let numeric = {
-        let base = type_.split(['(', ' ']).next().unwrap_or("");
-        matches!(
-            base,
-            "tinyint"
-                | "smallint"
-                | "mediumint"
-                | "int"
-                | "bigint"
-                | "decimal"
-                | "float"
-                | "double"
-                | "year"
-        )
-    };
+    let numeric = types::is_numeric_type(type_);
     let bits = raw.starts_with("b'") || raw.starts_with("0x") || raw.starts_with("x'");
     if numeric || bits || types::time_fn(raw).is_some() {
         raw.to_string()

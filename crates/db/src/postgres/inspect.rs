@@ -815,18 +815,13 @@ impl Builder {
             self.views.insert(
                 oid,
                 View {
-                    name,
                     materialized: kind == "m",
-                    definition: definition.unwrap_or_default(),
-                    columns: vec![],
                     options,
                     check_option,
                     owner,
                     comment,
                     grants,
-                    column_comments: BTreeMap::new(),
-                    depends_on: vec![],
-                    sql: None,
+                    ..View::new(name, definition.unwrap_or_default())
                 },
             );
             return Ok(());
@@ -1140,14 +1135,15 @@ impl Builder {
             .map(|i| def[i + 1..].to_string())
             .unwrap_or(def);
         let index = Index {
-            name: name.clone(),
-            table: QualName::new(schema, row.try_get::<String, _>("table_name")?),
             unique: row.try_get("is_unique")?,
-            definition,
-            columns: self.index_columns(rel, row)?,
             predicate: row.try_get("predicate")?,
             comment: self.comment(Catalog::Class, oid, 0),
-            constraint: false,
+            ..Index::new(
+                name.clone(),
+                QualName::new(schema, row.try_get::<String, _>("table_name")?),
+                definition,
+                self.index_columns(rel, row)?,
+            )
         };
         self.db.indexes.insert(name, index);
         Ok(())

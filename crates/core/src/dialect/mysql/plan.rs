@@ -110,20 +110,8 @@ pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
     } else {
         Server::of(to)
     };
-    let created: BTreeSet<&QualName> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::CreateTable { table } => Some(&table.name),
-            _ => None,
-        })
-        .collect();
-    let creates: BTreeSet<&QualName> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::CreateIndex { index } => Some(&index.name),
-            _ => None,
-        })
-        .collect();
+    let created = crate::plan::tables_created(changes);
+    let creates = crate::plan::indexes_created(changes);
     let replaced: BTreeSet<QualName> = changes
         .iter()
         .filter_map(|c| match c {
@@ -1517,17 +1505,13 @@ mod tests {
         t.columns[1].default = Some("'it''s'".into());
         t.columns[1].comment = Some("a note".into());
         t.options = vec!["row_format=DYNAMIC".into()];
-        t.constraints.push(Constraint {
-            name: Some("PRIMARY".into()),
-            kind: ConstraintKind::PrimaryKey {
+        t.constraints.push(Constraint::new(
+            Some("PRIMARY".into()),
+            ConstraintKind::PrimaryKey {
                 columns: vec!["id".into()],
                 extra: None,
             },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
-        });
+        ));
         let idx = types::index_of(
             &t,
             types::RawIndex {

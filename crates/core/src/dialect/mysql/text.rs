@@ -372,17 +372,13 @@ fn column(item: &[Tok], p: &mut ParsedTable) {
             let Some(e) = group_end(item, i + 1) else {
                 break;
             };
-            p.table.constraints.push(Constraint {
-                name: Some(name.clone()),
-                kind: ConstraintKind::Check {
+            p.table.constraints.push(Constraint::new(
+                Some(name.clone()),
+                ConstraintKind::Check {
                     expression: types::expr(&join(&item[i + 2..e])),
                     no_inherit: false,
                 },
-                deferrable: false,
-                initially_deferred: false,
-                not_valid: false,
-                comment: None,
-            });
+            ));
             i = e + 1;
         } else if t.is("SRID") {
             if let Some(v) = item.get(i + 1) {
@@ -567,9 +563,9 @@ fn foreign_key(item: &[Tok], cname: Option<String>, p: &mut ParsedTable) -> Opti
             return None;
         }
     }
-    p.table.constraints.push(Constraint {
+    p.table.constraints.push(Constraint::new(
         name,
-        kind: ConstraintKind::ForeignKey {
+        ConstraintKind::ForeignKey {
             columns,
             references: QualName::new(schema, table),
             ref_columns,
@@ -577,11 +573,7 @@ fn foreign_key(item: &[Tok], cname: Option<String>, p: &mut ParsedTable) -> Opti
             on_update,
             match_,
         },
-        deferrable: false,
-        initially_deferred: false,
-        not_valid: false,
-        comment: None,
-    });
+    ));
     Some(())
 }
 
@@ -596,17 +588,13 @@ fn check(item: &[Tok], cname: Option<String>, p: &mut ParsedTable) -> Option<()>
     if !enforced {
         return None;
     }
-    p.table.constraints.push(Constraint {
-        name: cname,
-        kind: ConstraintKind::Check {
+    p.table.constraints.push(Constraint::new(
+        cname,
+        ConstraintKind::Check {
             expression: types::expr(&join(&item[2..e])),
             no_inherit: false,
         },
-        deferrable: false,
-        initially_deferred: false,
-        not_valid: false,
-        comment: None,
-    });
+    ));
     Some(())
 }
 

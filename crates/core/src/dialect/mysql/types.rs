@@ -51,6 +51,21 @@ pub struct RawIndex {
     pub hidden: Option<String>,
 }
 
+impl RawIndex {
+    /// Each part's column, or its expression where it has no column.
+    fn columns(&self) -> Vec<String> {
+        self.parts
+            .iter()
+            .map(|p| {
+                p.column
+                    .clone()
+                    .or_else(|| p.expression.clone())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
 pub fn charset(s: &str) -> String {
     let l = s.trim().to_ascii_lowercase();
     if l == "utf8" {
@@ -184,7 +199,9 @@ pub fn column_type(raw: &str) -> String {
     out
 }
 
-fn is_numeric_type(t: &str) -> bool {
+/// Whether a column type (`int(11) unsigned`, `decimal(10,2)`) holds numbers: a default
+/// of one is written bare.
+pub fn is_numeric_type(t: &str) -> bool {
     let base = t.split(['(', ' ']).next().unwrap_or("");
     matches!(
         base,
@@ -440,24 +457,14 @@ fn primary_key(r: &RawIndex) -> Constraint {
         && r.using.is_none();
     let bare = r.clone();
     Constraint {
-        name: Some("PRIMARY".into()),
-        kind: ConstraintKind::PrimaryKey {
-            columns: r
-                .parts
-                .iter()
-                .map(|p| {
-                    p.column
-                        .clone()
-                        .or_else(|| p.expression.clone())
-                        .unwrap_or_default()
-                })
-                .collect(),
-            extra: (!plain).then(|| index_definition(&bare)),
-        },
-        deferrable: false,
-        initially_deferred: false,
-        not_valid: false,
         comment: r.comment.clone(),
+        ..Constraint::new(
+            Some("PRIMARY".into()),
+            ConstraintKind::PrimaryKey {
+                columns: r.columns(),
+                extra: (!plain).then(|| index_definition(&bare)),
+            },
+        )
     }
 }
 
@@ -573,23 +580,14 @@ pub fn finish_table(t: &mut Table, indexes: &mut Vec<RawIndex>) {
 /// The model index for a raw one on table `t`.
 pub fn index_of(t: &Table, r: RawIndex) -> Index {
     Index {
-        name: QualName::new(&t.name.schema, format!("{}.{}", t.name.name, r.name)),
-        table: t.name.clone(),
         unique: r.unique,
-        definition: index_definition(&r),
-        columns: r
-            .parts
-            .iter()
-            .map(|p| {
-                p.column
-                    .clone()
-                    .or_else(|| p.expression.clone())
-                    .unwrap_or_default()
-            })
-            .collect(),
-        predicate: None,
         comment: r.comment.clone(),
-        constraint: false,
+        ..Index::new(
+            QualName::new(&t.name.schema, format!("{}.{}", t.name.name, r.name)),
+            t.name.clone(),
+            index_definition(&r),
+            r.columns(),
+        )
     }
 }
 

@@ -1011,7 +1011,7 @@ impl Planner<'_> {
                 .map(|c| format!(" COLLATE {}", sql_name(c)))
                 .unwrap_or_default();
             let stmt = alter(format!("TYPE {}{coll} USING {c}::{}", to.type_, to.type_));
-            if from.type_ != to.type_ {
+            if !crate::diff::keeps_values(&from.type_, &to.type_) {
                 self.push_destructive(stmt);
             } else {
                 self.push(stmt);
@@ -1192,9 +1192,9 @@ mod tests {
         let mut to = Database::empty(Dialect::Postgres);
         let mut t = Table::new(QualName::new("public", "Order"));
         t.columns.push(Column::new("id", "integer"));
-        t.constraints.push(Constraint {
-            name: Some("self_fk".into()),
-            kind: ConstraintKind::ForeignKey {
+        t.constraints.push(Constraint::new(
+            Some("self_fk".into()),
+            ConstraintKind::ForeignKey {
                 columns: vec!["id".into()],
                 references: QualName::new("public", "Order"),
                 ref_columns: vec!["id".into()],
@@ -1202,11 +1202,7 @@ mod tests {
                 on_update: "NO ACTION".into(),
                 match_: "SIMPLE".into(),
             },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
-        });
+        ));
         to.tables.insert(t.name.clone(), t);
         let from = Database::empty(Dialect::Postgres);
         let sql = plan(&diff(&from, &to), &from, &to).to_sql();

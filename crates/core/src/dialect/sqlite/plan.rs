@@ -24,20 +24,8 @@ use std::collections::{BTreeMap, BTreeSet};
 const REBUILD_PREFIX: &str = "lockstep_new_";
 
 pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
-    let created: BTreeSet<&QualName> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::CreateTable { table } => Some(&table.name),
-            _ => None,
-        })
-        .collect();
-    let dropped: BTreeSet<&QualName> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::DropTable { table } => Some(&table.name),
-            _ => None,
-        })
-        .collect();
+    let created = crate::plan::tables_created(changes);
+    let dropped = crate::plan::tables_dropped(changes);
 
     // SQLite cannot add a foreign key to an existing table, and the diff emits the keys
     // of new tables after all tables exist: fold them back into CREATE TABLE.
@@ -816,9 +804,9 @@ mod tests {
         let from = Database::empty(Dialect::Sqlite);
         let parent = table("parent", &[("id", "INTEGER")]);
         let mut child = table("child", &[("id", "INTEGER"), ("p", "INTEGER")]);
-        child.constraints.push(Constraint {
-            name: None,
-            kind: ConstraintKind::ForeignKey {
+        child.constraints.push(Constraint::new(
+            None,
+            ConstraintKind::ForeignKey {
                 columns: vec!["p".into()],
                 references: QualName::new("main", "parent"),
                 ref_columns: vec!["id".into()],
@@ -826,11 +814,7 @@ mod tests {
                 on_update: "NO ACTION".into(),
                 match_: "SIMPLE".into(),
             },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
-        });
+        ));
         let to = sqlite_db(vec![parent, child]);
         let p = plan(&crate::diff::diff(&from, &to), &from, &to);
         assert_eq!(p.statements.len(), 2, "{p:#?}");
@@ -843,17 +827,13 @@ mod tests {
     fn one_rebuild_per_table() {
         let from = sqlite_db(vec![table("t", &[("a", "INTEGER"), ("b", "TEXT")])]);
         let mut t = table("t", &[("b", "INT"), ("a", "INTEGER"), ("c", "TEXT")]);
-        t.constraints.push(Constraint {
-            name: Some("c_ok".into()),
-            kind: ConstraintKind::Check {
+        t.constraints.push(Constraint::new(
+            Some("c_ok".into()),
+            ConstraintKind::Check {
                 expression: "c <> ''".into(),
                 no_inherit: false,
             },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
-        });
+        ));
         let to = sqlite_db(vec![t]);
         let p = plan(&crate::diff::diff(&from, &to), &from, &to);
         let creates = p

@@ -64,6 +64,33 @@ pub const ALL: &[Rule] = &[
     missing_statement_timeout::RULE,
 ];
 
+/// The statement-level rules that hold on MySQL and MariaDB. The others are about
+/// PostgreSQL: `CONCURRENTLY` and `NOT VALID` (MySQL has neither; it builds and drops
+/// secondary indexes online by default), a table rewrite for a volatile default, `SET
+/// NOT NULL`'s scan, a NOT NULL column without a default (MySQL fills in the type's
+/// implicit default), transaction blocks (every MySQL DDL statement commits on its own,
+/// and lockstep checkpoints each), `lock_timeout`/`statement_timeout` (lockstep sets
+/// `lock_wait_timeout` for every deploy statement), VACUUM, REINDEX, DETACH PARTITION.
+/// See docs/mysql.md.
+const MYSQL: &[&str] = &[
+    "drop-table",
+    "drop-column",
+    "truncate",
+    "rename-table",
+    "rename-column",
+    "change-column-type",
+    "drop-default",
+    "drop-not-null",
+];
+
+/// Whether the statement-level rule `id` holds for files of `dialect`.
+pub fn applies(id: &str, dialect: crate::sql::lex::Dialect) -> bool {
+    match dialect {
+        crate::sql::lex::Dialect::Mysql => MYSQL.contains(&id),
+        _ => true,
+    }
+}
+
 /// Every rule id, including the engine's own, for docs and `--help`.
 pub const IDS: &[&str] = &[
     "drop-table",
