@@ -13,7 +13,7 @@
 use crate::cli::ColorWhen;
 use anstyle::{AnsiColor, Effects, Style};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lockstep_engine::{Event, Events};
+use lockstep_engine::{Event, Events, MemberState};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
@@ -80,6 +80,8 @@ struct Bars {
     envs: HashMap<String, ProgressBar>,
     /// The fleet whose wave is running, and its bar.
     wave: Option<(String, ProgressBar)>,
+    /// What the running wave's members have done so far.
+    counts: WaveCounts,
     /// The environment and stage of the last stage event.
     last_stage: Option<(String, String)>,
 }
@@ -92,6 +94,7 @@ fn bars() -> &'static Mutex<Bars> {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             envs: HashMap::new(),
             wave: None,
+            counts: WaveCounts::default(),
             last_stage: None,
         })
     })
@@ -143,9 +146,47 @@ fn bar_style() -> ProgressStyle {
 
 fn wave_style() -> ProgressStyle {
     style(
-        "{prefix:.bold} [{bar:30.green/blue}] {pos}/{len} members started · {elapsed} · {wide_msg}",
-        "{prefix} [{bar:30}] {pos}/{len} members started · {elapsed} · {wide_msg}",
+        "{prefix:.bold} [{bar:30.green/blue}] {pos}/{len} members done · {elapsed} · {wide_msg}",
+        "{prefix} [{bar:30}] {pos}/{len} members done · {elapsed} · {wide_msg}",
     )
+}
+
+/// A wave's members so far: the bar's message.
+#[derive(Default)]
+struct WaveCounts {
+    started: usize,
+    finished: usize,
+    failed: usize,
+    /// The latest thing a member of the wave said (a migration and statement).
+    last: String,
+}
+
+impl WaveCounts {
+    fn on(&mut self, state: MemberState) {
+        match state {
+            MemberState::Started => self.started += 1,
+            MemberState::Finished => self.finished += 1,
+            MemberState::Failed => self.failed += 1,
+        }
+    }
+
+    fn done(&self) -> u64 {
+        (self.finished + self.failed) as u64
+    }
+
+    fn message(&self) -> String {
+        let mut m = format!("{} started, {} finished", self.started, self.finished);
+        if self.failed > 0 {
+            m.push_str(&format!(
+                ", {}",
+                paint(FAIL, format!("{} failed", self.failed))
+            ));
+        }
+        if !self.last.is_empty() {
+            m.push_str(&format!(" · {}", self.last));
+        }
+        m
+    }
 }
 
 fn spinner_style() -> ProgressStyle {
@@ -194,7 +235,8 @@ impl Bars {
                     (statement + 1).min(*statements)
                 );
                 if let Some(w) = self.wave_of(env) {
-                    w.set_message(format!("{env}: migration {}/{steps} {msg}", step + 1));
+                    self.counts.last = format!("{env}: migration {}/{steps} {msg}", step + 1);
+                    w.set_message(self.counts.message());
                     return;
                 }
                 let b = match self.envs.get(env) {
@@ -238,10 +280,12 @@ impl Bars {
                     );
                     b.enable_steady_tick(TICK);
                     self.wave = Some((env.clone(), b));
+                    self.counts = WaveCounts::default();
                     return;
                 }
                 if let Some(w) = self.wave_of(env) {
-                    w.set_message(format!("{env}: {stage}"));
+                    self.counts.last = format!("{env}: {stage}");
+                    w.set_message(self.counts.message());
                     return;
                 }
                 // The same stage moving on to the next environment (parity reads them
@@ -256,9 +300,13 @@ impl Bars {
                 self.last_stage = Some((env.clone(), stage.clone()));
                 self.spinner(env).set_message(format!("{stage}…"));
             }
-            Event::Opened { env } => {
-                if let Some(w) = self.wave_of(env) {
-                    w.inc(1);
+            Event::Member { env, state, .. } => {
+                if let Some((fleet, w)) = &self.wave {
+                    if fleet == env {
+                        self.counts.on(*state);
+                        w.set_position(self.counts.done());
+                        w.set_message(self.counts.message());
+                    }
                 }
             }
             Event::Done { env } => {
@@ -337,5 +385,39 @@ fn describe(e: &Event) -> String {
             format!("{env}: replaying {migrations} migration(s) on a scratch database")
         }
         Event::Inspected { env } => format!("{env}: read the live schema"),
+        Event::Member { env, member, state } => format!(
+            "{env}/{member}: {}",
+            match state {
+                MemberState::Started => "started",
+                MemberState::Finished => "finished",
+                MemberState::Failed => "failed",
+            }
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wave's bar counts members started, finished and failed; done is the last two.
+    #[test]
+    fn a_wave_counts_its_members() {
+        let mut c = WaveCounts::default();
+        for s in [
+            MemberState::Started,
+            MemberState::Started,
+            MemberState::Started,
+            MemberState::Finished,
+            MemberState::Failed,
+        ] {
+            c.on(s);
+        }
+        assert_eq!(c.done(), 2);
+        let m = c.message();
+        assert!(m.starts_with("3 started, 1 finished, "), "{m}");
+        assert!(m.contains("1 failed"), "{m}");
+        c.last = "stores/s1: migration 1/2".into();
+        assert!(c.message().ends_with(" · stores/s1: migration 1/2"));
     }
 }

@@ -152,8 +152,19 @@ fn waves_halt_after_a_failure_and_a_rerun_resumes() {
     project(dir, 20, Some("[\"1\", \"25%\", \"100%\"]"));
     // store003 (in the second wave) already has a table the migration creates.
     exec(&dir.join("db/store003.db"), INIT);
-    let o = lockstep(&["deploy", "--env", "stores", "--format", "json"], dir);
+    let o = lockstep(
+        &["-v", "deploy", "--env", "stores", "--format", "json"],
+        dir,
+    );
     assert_eq!(o.status.code(), Some(1), "{o:?}");
+    // Progress per wave counts members started, finished and failed (on a terminal,
+    // the wave's bar; with -v, a line each).
+    let err = String::from_utf8_lossy(&o.stderr);
+    let said = |what: &str| err.lines().filter(|l| l.ends_with(what)).count();
+    assert_eq!(said(": started"), 5, "{err}");
+    assert_eq!(said(": finished"), 4, "{err}");
+    assert_eq!(said(": failed"), 1, "{err}");
+    assert!(err.contains("stores/store003: failed"), "{err}");
     let w = outcomes(&json(&o));
     assert_eq!(w.len(), 3);
     assert_eq!(w[0], vec![("store001".to_string(), "applied".to_string())]);

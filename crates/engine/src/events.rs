@@ -31,6 +31,21 @@ pub enum Event {
     Replay { env: String, migrations: usize },
     /// A live schema was read.
     Inspected { env: String },
+    /// A member of the fleet `env` started or ended its part of a wave (`ENV/MEMBER` is
+    /// `member`'s target label).
+    Member {
+        env: String,
+        member: String,
+        state: MemberState,
+    },
+}
+
+/// Where a fleet member is in its wave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberState {
+    Started,
+    Finished,
+    Failed,
 }
 
 type Sink = dyn Fn(&Event) + Send + Sync;

@@ -8,6 +8,7 @@ use crate::config::{Fleet, Member};
 use crate::deploy::{DeployOptions, DeployReport, Outcome, RollbackOptions};
 use crate::drift::DriftReport;
 use crate::error::Result;
+use crate::events::{Event, MemberState};
 use crate::expected::Mode;
 use crate::{fail, Session};
 use futures_util::stream::{self, StreamExt};
@@ -324,7 +325,32 @@ where
             env,
             format!("wave {}/{total}: {} member(s)", i + 1, members.len()),
         );
-        let results = fan_out(members, f.concurrency, &op).await;
+        let member_event = |m: &Member, state| {
+            s.events.send(Event::Member {
+                env: env.to_string(),
+                member: m.name.clone(),
+                state,
+            })
+        };
+        let results = fan_out(members, f.concurrency, |m| {
+            let run = op(m);
+            async move {
+                member_event(m, MemberState::Started);
+                let r = run.await;
+                let failed = match &r {
+                    Err(_) => true,
+                    Ok(d) => matches!(d.outcome, Outcome::Refused { .. } | Outcome::Failed { .. }),
+                };
+                let state = if failed {
+                    MemberState::Failed
+                } else {
+                    MemberState::Finished
+                };
+                member_event(m, state);
+                r
+            }
+        })
+        .await;
         let wave: Vec<MemberResult> = results
             .into_iter()
             .map(|(m, r)| {

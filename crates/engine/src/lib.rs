@@ -33,7 +33,7 @@ pub mod watch;
 
 pub use config::Config;
 pub use error::{Context, Error, Result};
-pub use events::{Event, Events};
+pub use events::{Event, Events, MemberState};
 pub use session::{Session, Target};
 
 /// Removes passwords from any text that may hold a URL.

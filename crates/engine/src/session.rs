@@ -17,9 +17,13 @@ pub struct Session {
     pub config: Config,
     pub events: Events,
     migrations: OnceLock<Arc<Migrations>>,
-    /// Replayed models by (scratch server, applied versions and checksums).
-    replays: tokio::sync::Mutex<HashMap<String, Arc<Replayed>>>,
+    /// Replayed models by (scratch server, applied versions and checksums). The map is
+    /// locked only to find a key's cell: replays on different servers run at once, and
+    /// the members waiting for one replay wait on its cell.
+    replays: std::sync::Mutex<HashMap<String, Arc<ReplayCell>>>,
 }
+
+type ReplayCell = tokio::sync::OnceCell<Arc<Replayed>>;
 
 /// What one replay of a list of migrations produced: the schema after them, and, when
 /// migrations were pending and asked for, the schema after those as well.
@@ -286,37 +290,43 @@ impl Session {
             }
             k
         };
-        let mut cache = self.replays.lock().await;
-        if let Some(r) = cache.get(&key) {
-            return Ok(r.clone());
-        }
-        // A replay with pending migrations also answers the plain one.
-        if then.is_empty() {
-            if let Some(r) = cache
-                .iter()
-                .find(|(k, _)| k.starts_with(&key) && k.len() > key.len())
-                .map(|(_, r)| r.clone())
-            {
-                return Ok(r);
+        let cell = {
+            let mut cache = self.replays.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(r) = cache.get(&key).and_then(|c| c.get()) {
+                return Ok(r.clone());
             }
-        }
-        self.events.send(Event::Replay {
-            env: label.to_string(),
-            migrations: migrations.len(),
-        });
-        let (model, after_pending) = expected::replay(server, m, migrations, then).await?;
-        let r = Arc::new(Replayed {
-            model,
-            after_pending,
-            count: migrations.len(),
-            detail: format!(
-                "{} applied migration(s) replayed on {}",
-                migrations.len(),
-                expected::describe_server(server)
-            ),
-        });
-        cache.insert(key, r.clone());
-        Ok(r)
+            // A replay with pending migrations also answers the plain one.
+            if then.is_empty() {
+                if let Some(r) = cache
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&key) && k.len() > key.len())
+                    .find_map(|(_, c)| c.get().cloned())
+                {
+                    return Ok(r);
+                }
+            }
+            cache.entry(key).or_default().clone()
+        };
+        let r = cell
+            .get_or_try_init(|| async {
+                self.events.send(Event::Replay {
+                    env: label.to_string(),
+                    migrations: migrations.len(),
+                });
+                let (model, after_pending) = expected::replay(server, m, migrations, then).await?;
+                Ok::<_, crate::Error>(Arc::new(Replayed {
+                    model,
+                    after_pending,
+                    count: migrations.len(),
+                    detail: format!(
+                        "{} applied migration(s) replayed on {}",
+                        migrations.len(),
+                        expected::describe_server(server)
+                    ),
+                }))
+            })
+            .await?;
+        Ok(r.clone())
     }
 }
 
