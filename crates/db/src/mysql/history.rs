@@ -13,7 +13,19 @@ macro_rules! now {
 
 pub const SQL: HistorySql = HistorySql {
     exists: "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'lockstep_history'",
-    create: "CREATE TABLE IF NOT EXISTS lockstep_history (
+    // The progress table first: a deploy killed between the two leaves no history table,
+    // which reads as "never deployed" and is created next time, never a history table
+    // without the progress table every read of it needs.
+    create: "CREATE TABLE IF NOT EXISTS lockstep_progress (
+            version VARCHAR(255) NOT NULL,
+            statement_no INT NOT NULL,
+            statement LONGTEXT NOT NULL,
+            line INT NOT NULL,
+            state VARCHAR(16) NOT NULL,
+            deploy_id VARCHAR(64) NOT NULL,
+            updated_at VARCHAR(40) NOT NULL,
+            PRIMARY KEY (version, statement_no));
+        CREATE TABLE IF NOT EXISTS lockstep_history (
             id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
             version VARCHAR(255) NOT NULL,
             name TEXT NOT NULL,
@@ -31,16 +43,7 @@ pub const SQL: HistorySql = HistorySql {
             error TEXT,
             failed_statement LONGTEXT,
             failed_line INT,
-            code_checksum VARCHAR(128));
-        CREATE TABLE IF NOT EXISTS lockstep_progress (
-            version VARCHAR(255) NOT NULL,
-            statement_no INT NOT NULL,
-            statement LONGTEXT NOT NULL,
-            line INT NOT NULL,
-            state VARCHAR(16) NOT NULL,
-            deploy_id VARCHAR(64) NOT NULL,
-            updated_at VARCHAR(40) NOT NULL,
-            PRIMARY KEY (version, statement_no));",
+            code_checksum VARCHAR(128));",
     read_history: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, CAST(failed_line AS SIGNED) AS failed_line, db_role, code_checksum FROM lockstep_history ORDER BY id",
     read_history_v1: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, CAST(failed_line AS SIGNED) AS failed_line, db_role, CAST(NULL AS CHAR) AS code_checksum FROM lockstep_history ORDER BY id",
     has_code_checksum: "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'lockstep_history' AND COLUMN_NAME = 'code_checksum'",

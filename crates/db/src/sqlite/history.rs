@@ -5,7 +5,19 @@ use crate::driver::HistorySql;
 
 pub const SQL: HistorySql = HistorySql {
     exists: "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'lockstep_history'",
-    create: "CREATE TABLE IF NOT EXISTS lockstep_history (
+    // The progress table first: a deploy killed between the two leaves no history table,
+    // which reads as "never deployed" and is created next time, never a history table
+    // without the progress table every read of it needs.
+    create: "CREATE TABLE IF NOT EXISTS lockstep_progress (
+            version TEXT NOT NULL,
+            statement_no INTEGER NOT NULL,
+            statement TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            deploy_id TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (version, statement_no));
+        CREATE TABLE IF NOT EXISTS lockstep_history (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             version TEXT NOT NULL,
             name TEXT NOT NULL,
@@ -23,16 +35,7 @@ pub const SQL: HistorySql = HistorySql {
             error TEXT,
             failed_statement TEXT,
             failed_line INTEGER,
-            code_checksum TEXT);
-        CREATE TABLE IF NOT EXISTS lockstep_progress (
-            version TEXT NOT NULL,
-            statement_no INTEGER NOT NULL,
-            statement TEXT NOT NULL,
-            line INTEGER NOT NULL,
-            state TEXT NOT NULL,
-            deploy_id TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (version, statement_no));",
+            code_checksum TEXT);",
     read_history: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, failed_line, db_role, code_checksum FROM lockstep_history ORDER BY id",
     read_history_v1: "SELECT id, version, name, checksum, direction, outcome, started_at, error, failed_statement, failed_line, db_role, NULL AS code_checksum FROM lockstep_history ORDER BY id",
     has_code_checksum: "SELECT 1 FROM pragma_table_info('lockstep_history') WHERE name = 'code_checksum'",
