@@ -397,8 +397,8 @@ fn serve_escapes_names_and_matches_drift_on_postgres() {
     let r = srv.get("/api/drift?env=prod");
     assert_eq!(r.code, 200);
     assert_eq!(
-        r.body,
-        cli(dir, &["drift", "--env", "prod", "--format", "json"])
+        String::from_utf8_lossy(&r.body),
+        String::from_utf8_lossy(&cli(dir, &["drift", "--env", "prod", "--format", "json"]))
     );
     assert!(r.text().contains(evil), "JSON keeps the name as it is");
     let r = srv.get("/api/status");
