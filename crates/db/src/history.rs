@@ -431,6 +431,24 @@ impl Db {
         .await
     }
 
+    /// The checkpoint of statement `no` as SQL to send with the statement in one round
+    /// trip, where the dialect lets the two commit together (see `Driver::checkpoint_with`).
+    pub(crate) fn checkpoint_with(
+        &self,
+        who: &Who,
+        v: &Version,
+        no: usize,
+        s: &Stmt,
+    ) -> Option<String> {
+        dispatch!(&self.conn, |_c, D| D::checkpoint_with(
+            v.as_str(),
+            no,
+            &s.sql,
+            s.line,
+            &who.deploy_id
+        ))
+    }
+
     /// Marks an in-doubt statement: `done` keeps it as finished; `retry` forgets it so
     /// the next deploy runs it again.
     pub async fn resolve(

@@ -4,6 +4,7 @@
 //! [`events`]) and never decides exit codes.
 
 pub mod baseline;
+pub mod cache;
 pub mod check;
 pub mod config;
 pub mod demo;

@@ -286,20 +286,57 @@ impl Session {
                 return Ok(r);
             }
         }
+        // Across runs: the cache on disk, keyed by what the replay's result depends on.
+        let disk = match crate::cache::Cache::of_project(&self.config.dir) {
+            Some(c) => lockstep_db::scratch::engine_major(server).await?.map(|v| {
+                (
+                    crate::cache::Key::of(server.dialect(), &v, migrations, then),
+                    c,
+                )
+            }),
+            None => None,
+        };
+        let detail = format!(
+            "{} applied migration(s) replayed on {}",
+            migrations.len(),
+            expected::describe_server(server)
+        );
+        if let Some(hit) = disk
+            .as_ref()
+            .and_then(|(k, c)| c.get(k).map(|e| (e, c.path_of(k))))
+        {
+            let (e, path) = hit;
+            let r = Arc::new(Replayed {
+                model: e.model,
+                after_pending: e.after_pending,
+                count: migrations.len(),
+                detail: format!("{detail} (cached in {})", project::display_path(&path)),
+            });
+            cache.insert(key, r.clone());
+            return Ok(r);
+        }
         self.events.send(Event::Replay {
             env: label.to_string(),
             migrations: migrations.len(),
         });
         let (model, after_pending) = expected::replay(server, m, migrations, then).await?;
+        if let Some((k, c)) = &disk {
+            // A cache that cannot be written costs the next run a replay, nothing more.
+            if let Err(e) = c.put(k, &model, after_pending.as_ref()) {
+                self.events.send(Event::Warn {
+                    env: None,
+                    text: format!(
+                        "could not cache the replayed schema in {}: {e}",
+                        project::display_path(&self.config.dir.join(crate::cache::DIR))
+                    ),
+                });
+            }
+        }
         let r = Arc::new(Replayed {
             model,
             after_pending,
             count: migrations.len(),
-            detail: format!(
-                "{} applied migration(s) replayed on {}",
-                migrations.len(),
-                expected::describe_server(server)
-            ),
+            detail,
         });
         cache.insert(key, r.clone());
         Ok(r)
