@@ -147,6 +147,11 @@ impl Cache {
         model: &Database,
         after_pending: Option<&Database>,
     ) -> std::io::Result<PathBuf> {
+        if let Some(state) = self.dir.parent().filter(|d| !d.exists()) {
+            // `.lockstep/` holds machine state, not source (as watch makes it).
+            std::fs::create_dir_all(state)?;
+            let _ = std::fs::write(state.join(".gitignore"), "*\n");
+        }
         std::fs::create_dir_all(&self.dir)?;
         let path = self.path_of(key);
         let tmp = self.dir.join(format!(
@@ -345,10 +350,10 @@ mod tests {
     fn two_writers_at_once_leave_a_whole_entry() {
         let dir = tempfile::tempdir().unwrap();
         let k = key(&migrations(&[("1", "aa")]), "15");
-        // Big enough that writes interleave: 2,000 tables each.
+        // Big enough that writes interleave: 300 tables each.
         let big = |tag: &str| {
             let mut db = Database::empty(Dialect::Postgres);
-            for i in 0..2000 {
+            for i in 0..300 {
                 let name = QualName::new("public", &format!("{tag}{i}"));
                 db.tables.insert(name.clone(), Table::new(name));
             }
