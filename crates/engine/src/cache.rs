@@ -194,7 +194,7 @@ impl Cache {
         }
         let keep_len = std::fs::metadata(keep).map(|m| m.len()).unwrap_or(0);
         // Newest first; whatever falls beyond a bound goes.
-        entries.sort_by(|a, b| b.0.cmp(&a.0));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.0));
         let (mut count, mut bytes) = (1usize, keep_len);
         for (_, len, path) in entries {
             count += 1;
@@ -365,16 +365,19 @@ mod tests {
         let (a, b) = (big("a"), big("b"));
         let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
-            for e in [&a, &b] {
-                let (k, path) = (&k, dir.path());
-                s.spawn(move || {
-                    for _ in 0..20 {
-                        Cache::at(path.to_path_buf())
-                            .put(k, &e.model, None)
-                            .unwrap();
-                    }
-                });
-            }
+            let writers: Vec<_> = [&a, &b]
+                .into_iter()
+                .map(|e| {
+                    let (k, path) = (&k, dir.path());
+                    s.spawn(move || {
+                        for _ in 0..20 {
+                            Cache::at(path.to_path_buf())
+                                .put(k, &e.model, None)
+                                .unwrap();
+                        }
+                    })
+                })
+                .collect();
             // A reader meanwhile sees nothing, or one writer's whole entry.
             s.spawn(|| {
                 let c = Cache::at(dir.path().to_path_buf());
@@ -384,9 +387,11 @@ mod tests {
                     }
                 }
             });
-            std::thread::sleep(Duration::from_millis(1));
+            for w in writers {
+                w.join().unwrap();
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
         });
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let got = Cache::at(dir.path().to_path_buf()).get(&k).unwrap();
         assert!(got == a || got == b);
         // No temporary file is left.
