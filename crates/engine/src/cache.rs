@@ -354,7 +354,7 @@ mod tests {
         let big = |tag: &str| {
             let mut db = Database::empty(Dialect::Postgres);
             for i in 0..300 {
-                let name = QualName::new("public", &format!("{tag}{i}"));
+                let name = QualName::new("public", format!("{tag}{i}"));
                 db.tables.insert(name.clone(), Table::new(name));
             }
             Entry {
