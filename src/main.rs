@@ -172,8 +172,17 @@ fn deploy_state(d: &lockstep_engine::interrupt::Interrupted, env: &str) -> Strin
             version,
             statement_no,
             line,
+            with_checkpoint: false,
         }) => parts.push(format!(
             "migration {version} runs without a transaction and was stopped in statement {statement_no} (line {line}): the statements before it are applied and recorded, and that one is in doubt until the next deploy settles it"
+        )),
+        Some(InFlight::Statement {
+            version,
+            statement_no,
+            line,
+            with_checkpoint: true,
+        }) => parts.push(format!(
+            "migration {version} runs without a transaction and was stopped in statement {statement_no} (line {line}): the statements before it are applied and recorded, and that one commits together with its checkpoint, so it is either recorded done or rolled back, never in doubt; the next deploy resumes after the last one recorded"
         )),
         None => {}
     }

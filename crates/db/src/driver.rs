@@ -106,6 +106,20 @@ pub trait Driver {
     fn table_exists(table: &str) -> String;
     /// Whether `table` has `column`, as zero or one row.
     fn column_exists(table: &str, column: &str) -> String;
+    /// The statement that records statement `no` of `version` (at `line`) as done, every
+    /// value a literal, for sending in the same round trip as the statement itself so
+    /// that the two commit together, or not at all. None where they cannot share one
+    /// transaction (MySQL commits DDL by itself) or one round trip.
+    fn checkpoint_with(
+        version: &str,
+        no: usize,
+        statement: &str,
+        line: usize,
+        deploy_id: &str,
+    ) -> Option<String>;
+    /// The engine's major version (PostgreSQL `15`, MariaDB `10.11`, SQLite `3.45`):
+    /// what a replayed schema may depend on besides the migrations.
+    async fn engine_major(c: &mut Self::Conn) -> Option<String>;
 
     // audit.rs
     /// The statement that marks this session's DDL as lockstep's deploy `id`, for the
@@ -241,6 +255,18 @@ macro_rules! dialect {
                 within_secs: Option<f64>,
             ) -> Result<Vec<$crate::audit::AuditRow>, sqlx::Error> {
                 audit::rows(c, since, within_secs).await
+            }
+            fn checkpoint_with(
+                version: &str,
+                no: usize,
+                statement: &str,
+                line: usize,
+                deploy_id: &str,
+            ) -> Option<String> {
+                history::checkpoint_with(version, no, statement, line, deploy_id)
+            }
+            async fn engine_major(c: &mut $conn) -> Option<String> {
+                connect::engine_major(c).await
             }
             async fn lock(
                 c: &mut $conn,

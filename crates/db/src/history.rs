@@ -475,6 +475,35 @@ impl Db {
         .await
     }
 
+    /// The checkpoint of statement `no` as SQL to send with the statement in one round
+    /// trip, where the dialect lets the two commit together (see `Driver::checkpoint_with`).
+    pub(crate) fn checkpoint_with(
+        &self,
+        who: &Who,
+        v: &Version,
+        no: usize,
+        s: &Stmt,
+    ) -> Option<String> {
+        let sql = dispatch!(&self.conn, |_c, D| D::checkpoint_with(
+            v.as_str(),
+            no,
+            &s.sql,
+            s.line,
+            &who.deploy_id
+        ))?;
+        // A tenant's progress table lives in its schema, like the rest of its history.
+        // Only the part before the values names tables: the statement's own text, in
+        // the values, is left as written.
+        Some(match (self.url.schema(), sql.find(" VALUES (")) {
+            (Some(schema), Some(at)) => format!(
+                "{}{}",
+                crate::postgres::history::in_schema(&sql[..at], &schema),
+                &sql[at..]
+            ),
+            _ => sql,
+        })
+    }
+
     /// Marks an in-doubt statement: `done` keeps it as finished; `retry` forgets it so
     /// the next deploy runs it again.
     pub async fn resolve(

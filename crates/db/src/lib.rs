@@ -255,6 +255,11 @@ impl Db {
     pub async fn role(&mut self) -> Option<String> {
         dispatch!(&mut self.conn, |c, D| D::role(c).await)
     }
+
+    /// The engine's major version, for keys of cached replays (None when unknown).
+    pub async fn engine_major(&mut self) -> Option<String> {
+        dispatch!(&mut self.conn, |c, D| D::engine_major(c).await)
+    }
 }
 
 /// Whether scratch work for a server of this dialect runs in memory (nothing to create

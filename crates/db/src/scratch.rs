@@ -134,41 +134,40 @@ impl Scratch {
         })
     }
 
-    /// Runs scripts. On PostgreSQL, statements go in batches (one round trip and one
-    /// implicit transaction each); a batch that fails is rolled back by the server and
-    /// re-run statement by statement to find the failing line, as is a batch holding
-    /// statements that control transactions or cannot run inside one. SQLite runs
-    /// statement by statement.
+    /// Runs scripts. On PostgreSQL, consecutive statements that may share a
+    /// transaction go in batches (one round trip and one implicit transaction each); a
+    /// batch that fails is rolled back by the server and re-run statement by statement
+    /// to find the failing line. A statement that controls transactions, cannot run
+    /// inside one, or adds an enum value (unusable until it commits) runs alone. SQLite
+    /// runs statement by statement.
     pub async fn run(&mut self, scripts: &[ReplayScript<'_>]) -> Result<(), ReplayError> {
         const BATCH: usize = 200;
         let batching = dispatch!(&self.db.conn, |_c, D| D::BATCHED_REPLAY);
+        let batchable = |sql: &str| {
+            lockstep_core::sql::split::shares_a_transaction(sql) && !adds_enum_value(sql)
+        };
         for s in scripts {
             let stmts = crate::apply::replay_statements(s, self.db.dialect())?;
             let mut start = 0;
             while start < stmts.len() {
-                let end = (start + BATCH).min(stmts.len());
-                let chunk = &stmts[start..end];
-                // Batches run as one implicit transaction: leave out what must run
-                // outside one, controls transactions, or (a new enum value) cannot be
-                // used until its transaction commits.
-                let plain = |sql: &str| {
-                    use lockstep_core::sql::split::{outside_transaction_only, tx_control};
-                    let code = lockstep_core::migrate::state::one_line(sql).to_ascii_uppercase();
-                    tx_control(sql).is_none()
-                        && !outside_transaction_only(sql)
-                        && !["SAVEPOINT", "RELEASE", "ROLLBACK"]
-                            .iter()
-                            .any(|k| code.starts_with(k))
-                        && !code.contains("ADD VALUE")
-                };
-                if batching && chunk.len() > 1 && chunk.iter().all(|st| plain(&st.sql)) {
-                    let joined: String = chunk.iter().map(|st| format!("{};\n", st.sql)).collect();
-                    if self.db.execute_script(&joined).await.is_ok() {
-                        start = end;
-                        continue;
-                    }
+                let mut end = start;
+                while batching
+                    && end < stmts.len()
+                    && end - start < BATCH
+                    && batchable(&stmts[end].sql)
+                {
+                    end += 1;
                 }
-                self.run_one_by_one(s, chunk).await?;
+                if end - start > 1 {
+                    let chunk = &stmts[start..end];
+                    let joined: String = chunk.iter().map(|st| format!("{};\n", st.sql)).collect();
+                    if self.db.execute_script(&joined).await.is_err() {
+                        self.run_one_by_one(s, chunk).await?;
+                    }
+                } else {
+                    end = start + 1;
+                    self.run_one_by_one(s, &stmts[start..end]).await?;
+                }
                 start = end;
             }
         }
@@ -214,6 +213,36 @@ impl Scratch {
             drop_named(&admin, &self.name).await;
         }
     }
+}
+
+/// The engine's major version where scratch work for `server` runs (an in-memory
+/// database for SQLite): what keys cached replays besides the migrations.
+pub async fn engine_major(server: &DbUrl) -> Result<Option<String>, DbError> {
+    let url = match crate::scratch_in_memory(server.dialect()) {
+        true => DbUrl::parse("sqlite::memory:")?,
+        false => server.clone(),
+    };
+    let mut db = Db::connect(&url, false).await?;
+    let v = db.engine_major().await;
+    db.close().await;
+    Ok(v)
+}
+
+/// `ALTER TYPE … ADD VALUE`: the new value cannot be used before its transaction
+/// commits, so it never shares a batch with the statements that may use it.
+fn adds_enum_value(sql: &str) -> bool {
+    use lockstep_core::sql::lex::code_tokens;
+    let mut t = code_tokens(sql, lockstep_core::sql::lex::Dialect::Postgres);
+    let head: Vec<_> = t.by_ref().take(2).collect();
+    if !(head.len() == 2 && head[0].is("ALTER") && head[1].is("TYPE")) {
+        return false;
+    }
+    let mut prev_add = false;
+    t.any(|x| {
+        let hit = prev_add && x.is("VALUE");
+        prev_add = x.is("ADD");
+        hit
+    })
 }
 
 // ---------------------------------------------------------------------------- notes

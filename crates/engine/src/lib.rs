@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod baseline;
+pub mod cache;
 pub mod check;
 pub mod config;
 pub mod demo;

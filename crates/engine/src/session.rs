@@ -309,20 +309,56 @@ impl Session {
         };
         let r = cell
             .get_or_try_init(|| async {
+                // Across runs: the cache on disk, keyed by what the replay's result
+                // depends on.
+                let disk = match crate::cache::Cache::of_project(&self.config.dir) {
+                    Some(c) => lockstep_db::scratch::engine_major(server).await?.map(|v| {
+                        (
+                            crate::cache::Key::of(server.dialect(), &v, migrations, then),
+                            c,
+                        )
+                    }),
+                    None => None,
+                };
+                let detail = format!(
+                    "{} applied migration(s) replayed on {}",
+                    migrations.len(),
+                    expected::describe_server(server)
+                );
+                if let Some((e, path)) = disk
+                    .as_ref()
+                    .and_then(|(k, c)| c.get(k).map(|e| (e, c.path_of(k))))
+                {
+                    return Ok::<_, crate::Error>(Arc::new(Replayed {
+                        model: e.model,
+                        after_pending: e.after_pending,
+                        count: migrations.len(),
+                        detail: format!("{detail} (cached in {})", project::display_path(&path)),
+                    }));
+                }
                 self.events.send(Event::Replay {
                     env: label.to_string(),
                     migrations: migrations.len(),
                 });
                 let (model, after_pending) = expected::replay(server, m, migrations, then).await?;
-                Ok::<_, crate::Error>(Arc::new(Replayed {
+                if let Some((k, c)) = &disk {
+                    // A cache that cannot be written costs the next run a replay, nothing
+                    // more.
+                    if let Err(e) = c.put(k, &model, after_pending.as_ref()) {
+                        self.events.send(Event::Warn {
+                            env: None,
+                            text: format!(
+                                "could not cache the replayed schema in {}: {e}",
+                                project::display_path(&self.config.dir.join(crate::cache::DIR))
+                            ),
+                        });
+                    }
+                }
+                Ok(Arc::new(Replayed {
                     model,
                     after_pending,
                     count: migrations.len(),
-                    detail: format!(
-                        "{} applied migration(s) replayed on {}",
-                        migrations.len(),
-                        expected::describe_server(server)
-                    ),
+                    detail,
                 }))
             })
             .await?;

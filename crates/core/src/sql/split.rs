@@ -288,6 +288,29 @@ pub fn outside_transaction_only(sql: &str) -> bool {
     }
 }
 
+/// Whether `sql` may share one transaction with other statements that lockstep sends
+/// with it in one round trip (PostgreSQL runs a multi-statement message as one implicit
+/// transaction): no transaction control (PREPARED forms and savepoints included),
+/// nothing refused inside a transaction block, and no CALL or DO, whose body may COMMIT.
+/// A statement that adds an enum value fits, but the value is not usable until commit.
+pub fn shares_a_transaction(sql: &str) -> bool {
+    let first: Vec<Tok> = lex::code_tokens(sql, Dialect::Postgres).take(1).collect();
+    let fixed = [
+        "SAVEPOINT",
+        "RELEASE",
+        "ROLLBACK",
+        "COMMIT",
+        "PREPARE",
+        "CALL",
+        "DO",
+        "CLUSTER",
+        "DISCARD",
+    ];
+    !first.first().is_some_and(|t| t.is_any(&fixed))
+        && tx_control(sql).is_none()
+        && !outside_transaction_only(sql)
+}
+
 /// The statements of a file that lockstep runs inside its own transaction, without the
 /// file's own `BEGIN` first and `COMMIT` last: that pair only restates the transaction
 /// lockstep opens, and sent as written it would end lockstep's transaction early.
@@ -316,6 +339,33 @@ mod tests {
     use super::*;
     use crate::sql::lex::{Token, Unterminated};
     use proptest::prelude::*;
+
+    #[test]
+    fn what_shares_a_transaction() {
+        for ok in [
+            "CREATE TABLE t (id int)",
+            "-- a comment\nALTER TABLE t ADD c int",
+            "SELECT pg_sleep(1)",
+            "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; END",
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY v",
+        ] {
+            assert!(shares_a_transaction(ok), "{ok}");
+        }
+        for no in [
+            "BEGIN",
+            "COMMIT",
+            "commit prepared 'x'",
+            "ROLLBACK TO SAVEPOINT a",
+            "SAVEPOINT a",
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            "VACUUM t",
+            "CALL p()",
+            "/* x */ DO $$ BEGIN COMMIT; END $$",
+            "CREATE DATABASE d",
+        ] {
+            assert!(!shares_a_transaction(no), "{no}");
+        }
+    }
 
     fn sqls(t: &str) -> Vec<String> {
         split(t).statements.into_iter().map(|s| s.sql).collect()

@@ -66,3 +66,19 @@ pub async fn raw(c: &mut MySqlConnection, script: &str) -> Result<(), sqlx::Erro
 pub async fn pid(_: &mut MySqlConnection) -> Option<i32> {
     None
 }
+
+/// The server's series (`8.0`, MariaDB `10.11`) and which engine it is: MySQL and MariaDB
+/// of one number are not the same server.
+pub async fn engine_major(c: &mut MySqlConnection) -> Option<String> {
+    let v: String = sqlx::query_scalar("SELECT CAST(VERSION() AS CHAR)")
+        .fetch_one(&mut *c)
+        .await
+        .ok()?;
+    let series: Vec<&str> = v.split(['.', '-']).take(2).collect();
+    let kind = if v.to_ascii_lowercase().contains("mariadb") {
+        "mariadb"
+    } else {
+        "mysql"
+    };
+    Some(format!("{kind} {}", series.join(".")))
+}

@@ -80,3 +80,8 @@ pub const TEXT: &str = "CHAR";
 pub fn begin_own_read(_: &crate::Limits) -> Option<String> {
     None
 }
+
+/// None: MySQL and MariaDB commit DDL by itself, so a statement and its checkpoint cannot commit together.
+pub fn checkpoint_with(_: &str, _: usize, _: &str, _: usize, _: &str) -> Option<String> {
+    None
+}

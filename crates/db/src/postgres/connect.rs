@@ -46,3 +46,8 @@ pub async fn raw(c: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
         .await
         .map(|_| ())
 }
+
+/// The major version the server announced when the connection started (no round trip).
+pub async fn engine_major(c: &mut PgConnection) -> Option<String> {
+    c.server_version_num().map(|n| (n / 10000).to_string())
+}

@@ -70,6 +70,26 @@ pub fn begin_own_read(limits: &crate::Limits) -> Option<String> {
     Some(format!("BEGIN READ ONLY; {}", limits.set_local()))
 }
 
+/// Statement `no` recorded as done, written to go in the same simple-query message as
+/// the statement: PostgreSQL runs the two as one implicit transaction, so the statement
+/// and its checkpoint commit together. Text goes in dollar quotes, which mean the same
+/// whatever `standard_conforming_strings` a migration set.
+pub fn checkpoint_with(
+    version: &str,
+    no: usize,
+    statement: &str,
+    line: usize,
+    deploy_id: &str,
+) -> Option<String> {
+    use lockstep_core::plan::dollar_quote as q;
+    Some(format!(
+        "INSERT INTO lockstep.progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES ({}, {no}, {}, {line}, 'done', {}, clock_timestamp()) ON CONFLICT (version, statement_no) DO UPDATE SET state = 'done', deploy_id = EXCLUDED.deploy_id, updated_at = EXCLUDED.updated_at",
+        q(version),
+        q(statement),
+        q(deploy_id)
+    ))
+}
+
 /// One of lockstep's statements ([`SQL`]) for a session confined to `schema`: the tables
 /// live in that schema (created with it when missing), named `lockstep_history` and
 /// `lockstep_progress`.

@@ -450,6 +450,12 @@ const STEPS: [(&str, &str, Apply); 20] = [
 /// Statements one inspection runs besides `BEGIN` and `COMMIT`, whatever the schema.
 pub const QUERY_COUNT: usize = STEPS.len();
 
+/// The catalog queries in the order inspection runs them, for the benchmark's floor
+/// (the same statements through psql, with no model built): `examples/pg_catalog_floor.rs`.
+pub fn catalog_queries() -> impl Iterator<Item = &'static str> {
+    STEPS.iter().map(|(_, sql, _)| *sql)
+}
+
 thread_local! {
     static ISSUED: Cell<usize> = const { Cell::new(0) };
 }

@@ -34,3 +34,12 @@ pub async fn raw(c: &mut SqliteConnection, sql: &str) -> Result<(), sqlx::Error>
 pub async fn pid(_: &mut SqliteConnection) -> Option<i32> {
     None
 }
+
+/// The library's major.minor version (`3.45`): the SQLite that replays run in.
+pub async fn engine_major(c: &mut SqliteConnection) -> Option<String> {
+    let v: String = sqlx::query_scalar("SELECT sqlite_version()")
+        .fetch_one(&mut *c)
+        .await
+        .ok()?;
+    Some(v.split('.').take(2).collect::<Vec<_>>().join("."))
+}

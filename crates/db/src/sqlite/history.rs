@@ -70,3 +70,8 @@ pub const TEXT: &str = "TEXT";
 pub fn begin_own_read(_: &crate::Limits) -> Option<String> {
     None
 }
+
+/// None: SQLite runs each statement of a script in its own transaction unless told otherwise; its no-transaction files are rare and small.
+pub fn checkpoint_with(_: &str, _: usize, _: &str, _: usize, _: &str) -> Option<String> {
+    None
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Issue 16's figures at 10,000 tables (bench/gen_10k.py), lockstep and its peer side by
+# side in one run, median of N (default 3) unless a run takes over a minute:
+#
+#   replay   cold replay of the schema (`lockstep snapshot`, no cache) vs psql applying
+#            the file to a fresh database with synchronous_commit=off
+#   drift    a second `lockstep drift --expected replay` of the same environment vs a
+#            bare `lockstep inspect`
+#   deploy   `lockstep deploy` of DEPLOY_TABLES tables as one no-transaction migration
+#            vs psql applying the same file statement by statement (autocommit, no -1)
+#   inspect  `lockstep inspect --format json` vs the catalog floor (the inspector's own
+#            queries through psql, output to /dev/null) vs `pg_dump --schema-only`, with
+#            peak memory; then the same again with the other core busy (a shell loop)
+#
+#   bench/scale_10k.sh [--runs N] [--tables N] [--deploy-tables N] [--no-build]
+#                      [--only replay,drift,deploy,inspect]
+#
+# Server: $LOCKSTEP_TEST_PG (default postgres://postgres@127.0.0.1:5432/postgres). The
+# databases lockstep_bench_scale_* are dropped first and at the end.
+set -euo pipefail
+
+runs=3
+tables=10000
+deploy_tables=2000
+build=1
+only="replay,drift,deploy,inspect"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) runs="$2"; shift ;;
+        --tables) tables="$2"; shift ;;
+        --deploy-tables) deploy_tables="$2"; shift ;;
+        --no-build) build=0 ;;
+        --only) only="$2"; shift ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+want() { [[ ",$only," == *",$1,"* ]]; }
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+admin="${LOCKSTEP_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
+base="${admin%%\?*}"
+query=""
+[ "$base" != "$admin" ] && query="?${admin#*\?}"
+url_of() { echo "${base%/*}/$1${query}"; }
+
+for tool in psql pg_dump python3 cargo /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
+done
+
+if [ "$build" = 1 ]; then
+    echo "== building lockstep (release)"
+    cargo build --release --quiet --bin lockstep && cargo build --release --quiet -p lockstep-db --example pg_catalog_floor
+fi
+target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+# LOCKSTEP_BIN: another build to time (an older commit's, for before/after figures).
+bin="${LOCKSTEP_BIN:-$target/release/lockstep}"
+floor_gen="$target/release/examples/pg_catalog_floor"
+[ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 2; }
+
+work="$(mktemp -d)"
+busy_pid=""
+dbs=(lockstep_bench_scale_env lockstep_bench_scale_psql lockstep_bench_scale_deploy)
+dropdb_() { psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1 || true; }
+cleanup() {
+    [ -n "$busy_pid" ] && kill "$busy_pid" 2>/dev/null || true
+    for d in "${dbs[@]}"; do dropdb_ "$d"; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fresh() {
+    PGOPTIONS="-c client_min_messages=warning" psql -q -X -v ON_ERROR_STOP=1 "$admin" \
+        -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+}
+
+# Wall seconds and peak RSS (KiB) of one command, stdout discarded; fails loudly.
+measure() {
+    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" \
+        || { echo "FAILED: $*" >&2; cat "$work/err" >&2; tail -1 "$work/time" >&2; return 1; }
+    tail -1 "$work/time"
+}
+median() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+# Runs `runs` times, or once when the first run of either side took over a minute.
+n_runs() { python3 -c "print(1 if max($1, $2) > 60 else $runs)"; }
+
+echo "== generating $tables tables (and $deploy_tables for deploy)"
+python3 bench/gen_10k.py --tables "$tables" >"$work/schema.sql"
+python3 bench/gen_10k.py --tables "$deploy_tables" >"$work/deploy.sql"
+
+# A project whose one migration is the schema, run without a transaction (one would
+# exceed max_locks_per_transaction).
+project() { # dir, schema file, env url
+    mkdir -p "$1/migrations"
+    { echo "-- lockstep:no-transaction"; cat "$2"; } >"$1/migrations/1_schema.up.sql"
+    printf 'migrations = "migrations"\n[env.bench]\nurl = "%s"\n' "$3" >"$1/lockstep.toml"
+}
+env_url="$(url_of lockstep_bench_scale_env)"
+project "$work/p10k" "$work/schema.sql" "$env_url"
+
+if want replay || want drift; then
+    echo "== loading $tables tables into lockstep_bench_scale_env (psql, not timed) and baselining it"
+    fresh lockstep_bench_scale_env
+    PGOPTIONS="-c synchronous_commit=off" psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$env_url" >/dev/null
+    (cd "$work/p10k" && "$bin" baseline --env bench --to 1 --no-verify >/dev/null)
+fi
+
+if want replay; then
+    echo
+    echo "== cold replay of $tables tables: lockstep snapshot (no cache) vs psql -f with synchronous_commit=off"
+    psql_url="$(url_of lockstep_bench_scale_psql)"
+    replay_lockstep() {
+        rm -rf "$work/p10k/.lockstep/cache" "$work/p10k/snapshots"
+        (cd "$work/p10k" && measure "$bin" snapshot --to 1)
+    }
+    replay_psql() {
+        fresh lockstep_bench_scale_psql
+        PGOPTIONS="-c synchronous_commit=off -c client_min_messages=warning" \
+            measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$psql_url"
+    }
+    lt=(); pt=()
+    printf "%-6s %14s %14s\n" run "lockstep s" "psql s"
+    i=1
+    while :; do
+        if [ $((i % 2)) = 1 ]; then l=$(replay_lockstep); p=$(replay_psql); else p=$(replay_psql); l=$(replay_lockstep); fi
+        lt+=("${l% *}"); pt+=("${p% *}")
+        printf "%-6s %14s %14s\n" "$i" "${l% *}" "${p% *}"
+        [ "$i" -ge "$(n_runs "${lt[0]}" "${pt[0]}")" ] && break
+        i=$((i + 1))
+    done
+    dropdb_ lockstep_bench_scale_psql
+    l=$(median "${lt[@]}"); p=$(median "${pt[@]}")
+    printf "%-6s %14s %14s\n" median "$l" "$p"
+    echo "RESULT replay: lockstep/psql(synchronous_commit=off) = $(ratio "$l" "$p")x (goal <= 1.0x)"
+fi
+
+if want drift; then
+    echo
+    echo "== second drift check (expected by replay) vs a bare inspect, $tables tables"
+    rm -rf "$work/p10k/.lockstep/cache"
+    first=$(cd "$work/p10k" && measure "$bin" drift --env bench --expected replay) \
+        || { echo "the first drift check did not come out clean" >&2; exit 1; }
+    echo "first drift check (replays, fills the cache): ${first% *} s"
+    dt=(); it=()
+    printf "%-6s %14s %14s\n" run "drift s" "inspect s"
+    i=1
+    while :; do
+        d=$(cd "$work/p10k" && measure "$bin" drift --env bench --expected replay)
+        n=$(measure "$bin" inspect "$env_url" --format json)
+        dt+=("${d% *}"); it+=("${n% *}")
+        printf "%-6s %14s %14s\n" "$i" "${d% *}" "${n% *}"
+        [ "$i" -ge "$(n_runs "${dt[0]}" "${it[0]}")" ] && break
+        i=$((i + 1))
+    done
+    d=$(median "${dt[@]}"); n=$(median "${it[@]}")
+    printf "%-6s %14s %14s\n" median "$d" "$n"
+    echo "RESULT drift: second drift/inspect = $(ratio "$d" "$n")x (goal <= 1.5x)"
+fi
+
+if want deploy; then
+    echo
+    echo "== deploy of $deploy_tables tables as one no-transaction migration vs psql -f (autocommit)"
+    dep_url="$(url_of lockstep_bench_scale_deploy)"
+    project "$work/p2k" "$work/deploy.sql" "$dep_url"
+    deploy_lockstep() {
+        fresh lockstep_bench_scale_deploy
+        (cd "$work/p2k" && measure "$bin" deploy --env bench)
+    }
+    deploy_psql() {
+        fresh lockstep_bench_scale_deploy
+        PGOPTIONS="-c client_min_messages=warning" \
+            measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/deploy.sql" "$dep_url"
+    }
+    lt=(); pt=()
+    printf "%-6s %14s %14s\n" run "lockstep s" "psql s"
+    i=1
+    while :; do
+        if [ $((i % 2)) = 1 ]; then l=$(deploy_lockstep); p=$(deploy_psql); else p=$(deploy_psql); l=$(deploy_lockstep); fi
+        lt+=("${l% *}"); pt+=("${p% *}")
+        printf "%-6s %14s %14s\n" "$i" "${l% *}" "${p% *}"
+        [ "$i" -ge "$(n_runs "${lt[0]}" "${pt[0]}")" ] && break
+        i=$((i + 1))
+    done
+    dropdb_ lockstep_bench_scale_deploy
+    l=$(median "${lt[@]}"); p=$(median "${pt[@]}")
+    printf "%-6s %14s %14s\n" median "$l" "$p"
+    echo "RESULT deploy: lockstep/psql(autocommit) = $(ratio "$l" "$p")x (goal <= 1.2x)"
+fi
+
+if want inspect; then
+    if ! want replay && ! want drift; then
+        echo "== loading $tables tables into lockstep_bench_scale_env (psql, not timed)"
+        fresh lockstep_bench_scale_env
+        PGOPTIONS="-c synchronous_commit=off" psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$env_url" >/dev/null
+    fi
+    "$floor_gen" >"$work/floor.sql"
+    inspect_round() { # label
+        measure "$bin" inspect "$env_url" --format json >/dev/null
+        measure psql -X -q -f "$work/floor.sql" "$env_url" >/dev/null
+        measure pg_dump --schema-only "$env_url" >/dev/null
+        local lt=() lm=() ft=() fm=() dt=() dm=() l f d
+        printf "%-6s %12s %12s %12s %12s %12s %12s\n" run "lockstep s" "floor s" "pg_dump s" "lockstep KiB" "floor KiB" "pg_dump KiB"
+        for i in $(seq 1 "$runs"); do
+            if [ $((i % 2)) = 1 ]; then
+                l=$(measure "$bin" inspect "$env_url" --format json)
+                f=$(measure psql -X -q -f "$work/floor.sql" "$env_url")
+                d=$(measure pg_dump --schema-only "$env_url")
+            else
+                d=$(measure pg_dump --schema-only "$env_url")
+                f=$(measure psql -X -q -f "$work/floor.sql" "$env_url")
+                l=$(measure "$bin" inspect "$env_url" --format json)
+            fi
+            lt+=("${l% *}"); lm+=("${l#* }"); ft+=("${f% *}"); fm+=("${f#* }"); dt+=("${d% *}"); dm+=("${d#* }")
+            printf "%-6s %12s %12s %12s %12s %12s %12s\n" "$i" "${l% *}" "${f% *}" "${d% *}" "${l#* }" "${f#* }" "${d#* }"
+        done
+        l=$(median "${lt[@]}"); f=$(median "${ft[@]}"); d=$(median "${dt[@]}")
+        printf "%-6s %12s %12s %12s %12s %12s %12s\n" median "$l" "$f" "$d" "$(median "${lm[@]}")" "$(median "${fm[@]}")" "$(median "${dm[@]}")"
+        echo "RESULT inspect ($1): lockstep/floor = $(ratio "$l" "$f")x (goal <= 1.5x), lockstep/pg_dump = $(ratio "$l" "$d")x (goal <= 0.3x), lockstep peak RSS $(( $(median "${lm[@]}") / 1024 )) MiB"
+    }
+    echo
+    echo "== inspect of $tables tables, quiet"
+    inspect_round quiet
+    echo
+    echo "== inspect of $tables tables, the other core busy (a shell busy loop)"
+    bash -c 'while :; do :; done' &
+    busy_pid=$!
+    inspect_round busy
+    kill "$busy_pid"; busy_pid=""
+fi
