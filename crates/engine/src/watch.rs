@@ -235,7 +235,13 @@ pub fn unix_now() -> u64 {
 
 /// `2026-03-01T12:00:00Z` for seconds since the epoch (UTC).
 pub fn rfc3339(secs: u64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
+    let (y, m, d, h, min, sec) = civil(secs);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}Z")
+}
+
+/// A Unix time as UTC (year, month, day, hour, minute, second), without a date library:
+/// Howard Hinnant's days-to-civil algorithm.
+pub(crate) fn civil(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;
@@ -247,12 +253,7 @@ pub fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 pub fn now_rfc3339() -> String {

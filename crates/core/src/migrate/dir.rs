@@ -182,6 +182,15 @@ pub fn detect(files: &[(String, Vec<u8>)]) -> Option<Layout> {
     None
 }
 
+/// The version and name of a migration that is a directory (`<version>_<name>/up.sql`).
+fn dir_version(path: &str, hint: &str) -> Result<(Version, String), DirError> {
+    split_version(base(dir_of(path))).ok_or_else(|| DirError::File {
+        path: path.to_string(),
+        message: "the directory name has no version prefix".into(),
+        hint: hint.into(),
+    })
+}
+
 fn base(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
@@ -305,13 +314,8 @@ pub fn parse(files: &[(String, Vec<u8>)], layout: Layout) -> Result<MigrationSet
                     continue;
                 }
                 let dir = dir_of(p);
-                let Some((v, name)) = split_version(base(dir)) else {
-                    return Err(DirError::File {
-                        path: p.clone(),
-                        message: "the directory name has no version prefix".into(),
-                        hint: "diesel migrations live in <version>_<name>/up.sql".into(),
-                    });
-                };
+                let (v, name) =
+                    dir_version(p, "diesel migrations live in <version>_<name>/up.sql")?;
                 let t = text(p, b)?;
                 let no_tx = meta.get(dir).copied().unwrap_or(false);
                 if file == "up.sql" {
@@ -363,14 +367,10 @@ pub fn parse(files: &[(String, Vec<u8>)], layout: Layout) -> Result<MigrationSet
                 if base(p) != "migration.sql" {
                     continue;
                 }
-                let dir = dir_of(p);
-                let Some((v, name)) = split_version(base(dir)) else {
-                    return Err(DirError::File {
-                        path: p.clone(),
-                        message: "the directory name has no version prefix".into(),
-                        hint: "Prisma migrations live in <timestamp>_<name>/migration.sql".into(),
-                    });
-                };
+                let (v, name) = dir_version(
+                    p,
+                    "Prisma migrations live in <timestamp>_<name>/migration.sql",
+                )?;
                 let t = text(p, b)?;
                 add(v, name, Some(script(p, t)), None, false)?;
             }
