@@ -275,7 +275,8 @@ fn synapse() {
 }
 
 /// Lemmy's migrations, in directory-name order: (directory name, up.sql).
-fn lemmy_migrations(dir: &Path) -> Vec<Script> {
+/// Lemmy's migration directories (those with an up.sql), in order.
+pub fn lemmy_dirs(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap())
@@ -284,6 +285,10 @@ fn lemmy_migrations(dir: &Path) -> Vec<Script> {
         .collect();
     names.sort();
     names
+}
+
+fn lemmy_migrations(dir: &Path) -> Vec<Script> {
+    lemmy_dirs(dir)
         .into_iter()
         .map(|n| {
             let sql = read(&dir.join(&n).join("up.sql"));

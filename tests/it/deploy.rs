@@ -353,25 +353,7 @@ fn run_script(url: &str, sql: &str) -> Result<(), DbError> {
 }
 
 /// A deterministic generator (xorshift64*), seeded per test.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in 0..n.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+use crate::harness::Rng;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -410,16 +392,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 // ------------------------------------------------------------------------ Lemmy
 
 /// Lemmy's migration directories in order.
-fn lemmy_dirs(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.path().join("up.sql").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use crate::corpus_pg::lemmy_dirs;
 
 /// Where Lemmy's down files break when all of them run in one transaction, newest
 /// first, on a database built by the up files: (directory, line, server message).
