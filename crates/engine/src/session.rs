@@ -325,15 +325,14 @@ impl Session {
                     migrations.len(),
                     expected::describe_server(server)
                 );
-                if let Some((e, path)) = disk
-                    .as_ref()
-                    .and_then(|(k, c)| c.get(k).map(|e| (e, c.path_of(k))))
-                {
+                // The same words whether the replay ran now or earlier: reports (and the
+                // status page's API, byte for byte the CLI's) do not depend on the cache.
+                if let Some(e) = disk.as_ref().and_then(|(k, c)| c.get(k)) {
                     return Ok::<_, crate::Error>(Arc::new(Replayed {
                         model: e.model,
                         after_pending: e.after_pending,
                         count: migrations.len(),
-                        detail: format!("{detail} (cached in {})", project::display_path(&path)),
+                        detail,
                     }));
                 }
                 self.events.send(Event::Replay {
