@@ -438,9 +438,11 @@ fn a_fleet_of_100_databases_on_two_servers_deploys_and_groups_its_drift() {
     assert_eq!(groups[0]["items"][0]["object"], "public.bi_total");
     assert_eq!(groups[1]["members"], serde_json::json!(["m010", "m011"]));
     assert_eq!(v["clean"].as_array().unwrap().len(), 91);
-    // One replay per server, whatever the number of members.
+    // At most one replay per server, whatever the number of members: two servers of one
+    // major version may also share the replay through .lockstep/cache.
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(err.matches("replaying").count(), 2, "{err}");
+    let replays = err.matches("replaying").count();
+    assert!((1..=2).contains(&replays), "{replays} replays: {err}");
 
     let o = lockstep(&["status", "--format", "json"], dir);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
