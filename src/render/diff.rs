@@ -1,7 +1,7 @@
 //! `lockstep diff` and `lockstep inspect`.
 
 use crate::ui::{paint, ADDED, CHANGED, DESTRUCTIVE, FAIL};
-use lockstep_engine::core::diff::Change;
+use lockstep_engine::core::diff::{constraint_label, Change};
 use lockstep_engine::core::model::{Constraint, ConstraintKind, Database};
 use lockstep_engine::diff::DiffReport;
 use lockstep_engine::source::Loaded;
@@ -68,7 +68,7 @@ fn lines(changes: &[Change]) -> Vec<(String, bool)> {
                     format!(
                         "~ {} {} on {}: {}",
                         to.kind.label(),
-                        label(to),
+                        constraint_label(to),
                         table,
                         what_changed(from, to)
                     ),
@@ -85,31 +85,7 @@ fn lines(changes: &[Change]) -> Vec<(String, bool)> {
 /// The same constraint on both sides: the same name, or (unnamed) the same columns and
 /// target.
 fn same_identity(a: &Constraint, b: &Constraint) -> bool {
-    a.kind.label() == b.kind.label() && label(a) == label(b)
-}
-
-fn label(c: &Constraint) -> String {
-    if let Some(n) = &c.name {
-        return n.clone();
-    }
-    match &c.kind {
-        ConstraintKind::PrimaryKey { columns, .. } | ConstraintKind::Unique { columns, .. } => {
-            format!("({})", columns.join(", "))
-        }
-        ConstraintKind::ForeignKey {
-            columns,
-            references,
-            ref_columns,
-            ..
-        } => format!(
-            "({}) → {}({})",
-            columns.join(", "),
-            references.name,
-            ref_columns.join(", ")
-        ),
-        ConstraintKind::Check { expression, .. } => format!("({expression})"),
-        ConstraintKind::Exclusion { definition } => definition.clone(),
-    }
+    a.kind.label() == b.kind.label() && constraint_label(a) == constraint_label(b)
 }
 
 /// `ON DELETE CASCADE → SET NULL`, `CHECK (a > 0) → (a >= 0)`, …

@@ -284,7 +284,7 @@ impl Change {
 }
 
 /// A constraint's name, or for an unnamed one what it covers: `(customer_id) → customers`.
-fn constraint_label(c: &Constraint) -> String {
+pub fn constraint_label(c: &Constraint) -> String {
     if let Some(n) = &c.name {
         return n.clone();
     }

@@ -151,3 +151,23 @@ impl Db {
         rows.map_err(|e| DbError::query("reading the audit (lockstep.audit)", &url, e))
     }
 }
+
+/// The audit's functions for an engine without a DDL hook: nothing to mark, nothing
+/// recorded, no statement statistics to read.
+pub(crate) mod no_hook {
+    pub fn mark_deploy(_id: &str) -> Option<String> {
+        None
+    }
+
+    pub async fn rows<C>(
+        _c: &mut C,
+        _since: Option<&str>,
+        _within_secs: Option<f64>,
+    ) -> Result<Vec<crate::audit::AuditRow>, sqlx::Error> {
+        Ok(vec![])
+    }
+
+    pub async fn ddl_statements<C>(_c: &mut C) -> Option<Vec<(String, String)>> {
+        None
+    }
+}

@@ -15,18 +15,4 @@ pub const SQL: AuditSql = AuditSql {
     server_log: "SELECT CONCAT('the server_audit plugin is loaded: logging ', IF(@@server_audit_logging, 'ON', 'OFF'), ', events ''', @@server_audit_events, ''', output ', @@server_audit_output_type, IF(@@server_audit_output_type = 'file', CONCAT(' to ', @@server_audit_file_path, ' on the server'), ''))",
 };
 
-pub fn mark_deploy(_id: &str) -> Option<String> {
-    None
-}
-
-pub async fn rows<C>(
-    _c: &mut C,
-    _since: Option<&str>,
-    _within_secs: Option<f64>,
-) -> Result<Vec<crate::audit::AuditRow>, sqlx::Error> {
-    Ok(vec![])
-}
-
-pub async fn ddl_statements<C>(_c: &mut C) -> Option<Vec<(String, String)>> {
-    None
-}
+pub use crate::audit::no_hook::{ddl_statements, mark_deploy, rows};
