@@ -119,18 +119,8 @@ pub enum Command {
         /// Settle a statement left in doubt by an interrupted deploy.
         #[arg(long, value_enum)]
         resolve: Option<Resolve>,
-        /// Deploy even when the environment has drifted from its migrations.
-        #[arg(long)]
-        allow_drift: bool,
-        /// Run statements that destroy data (DROP TABLE, DROP COLUMN, TRUNCATE) without
-        /// asking. On a terminal lockstep asks; elsewhere they are refused without this.
-        #[arg(long)]
-        yes: bool,
         #[command(flatten)]
-        lock: LockArgs,
-        /// text for people; json: the outcome as one object.
-        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
-        format: OutFormat,
+        change: ChangeArgs,
     },
     /// Run down scripts so that only migrations with version <= VERSION stay applied.
     ///
@@ -156,17 +146,8 @@ pub enum Command {
         /// Print what would run and the rows at stake; change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Roll back even when the environment has drifted from its migrations.
-        #[arg(long)]
-        allow_drift: bool,
-        /// Go ahead without asking (needed when not on a terminal).
-        #[arg(long)]
-        yes: bool,
         #[command(flatten)]
-        lock: LockArgs,
-        /// text for people; json: the outcome as one object.
-        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
-        format: OutFormat,
+        change: ChangeArgs,
     },
     /// Record every migration up to VERSION as applied without running it, for a
     /// database built before lockstep (by hand, or by a tool lockstep does not read).
@@ -464,6 +445,25 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+/// What deploy and rollback share: the drift gate, the confirmation of steps that
+/// destroy data, lock waits and the output format.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct ChangeArgs {
+    /// Go ahead even when the environment has drifted from its migrations.
+    #[arg(long)]
+    pub allow_drift: bool,
+    /// Run steps that destroy data (DROP TABLE, DROP COLUMN, TRUNCATE, a rollback's down
+    /// scripts) without asking. On a terminal lockstep asks; elsewhere they are refused
+    /// without this.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// text for people; json: the outcome as one object.
+    #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+    pub format: OutFormat,
 }
 
 /// How deploy and rollback statements wait for locks other sessions hold.

@@ -1,7 +1,9 @@
 //! Each command: parse arguments, call the engine, render its report, choose the exit
 //! code. Nothing here computes a result of its own.
 
-use crate::cli::{Args, Command, DiffFormat, Expected, InspectFormat, OutFormat, Resolve};
+use crate::cli::{
+    Args, ChangeArgs, Command, DiffFormat, Expected, InspectFormat, OutFormat, Resolve,
+};
 use crate::render::{self, json, out};
 use crate::ui::{service_events, terminal_events};
 use anyhow::{bail, Result};
@@ -160,10 +162,13 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             to,
             dry_run,
             resolve,
-            allow_drift,
-            yes,
-            lock,
-            format,
+            change:
+                ChangeArgs {
+                    allow_drift,
+                    yes,
+                    lock,
+                    format,
+                },
         } => {
             let s = session(config)?;
             let ask = |d: &[Destruction]| confirm(d);
@@ -179,14 +184,14 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 yes,
                 confirm: interactive().then_some(&ask as deploy::Confirm),
             };
-            if is_fleet(&s, &env, &member)? {
-                let r = lockstep_engine::fleet::deploy(&s, &env, &o, waves.as_deref()).await?;
-                clear_line();
-                return fleet_result(&r, format, "deploy:");
-            }
-            let r = deploy::deploy(&s, &env, member.as_deref(), &o).await?;
-            clear_line();
-            deploy_result(&r, format)
+            one_or_fleet(
+                is_fleet(&s, &env, &member)?,
+                lockstep_engine::fleet::deploy(&s, &env, &o, waves.as_deref()),
+                deploy::deploy(&s, &env, member.as_deref(), &o),
+                format,
+                "deploy:",
+            )
+            .await
         }
         Command::Rollback {
             env,
@@ -194,10 +199,13 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             waves,
             to,
             dry_run,
-            allow_drift,
-            yes,
-            lock,
-            format,
+            change:
+                ChangeArgs {
+                    allow_drift,
+                    yes,
+                    lock,
+                    format,
+                },
         } => {
             let s = session(config)?;
             let ask = |d: &[Destruction]| confirm(d);
@@ -209,14 +217,14 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 yes,
                 confirm: interactive().then_some(&ask as deploy::Confirm),
             };
-            if is_fleet(&s, &env, &member)? {
-                let r = lockstep_engine::fleet::rollback(&s, &env, &o, waves.as_deref()).await?;
-                clear_line();
-                return fleet_result(&r, format, "rollback:");
-            }
-            let r = deploy::rollback(&s, &env, member.as_deref(), &o).await?;
-            clear_line();
-            deploy_result(&r, format)
+            one_or_fleet(
+                is_fleet(&s, &env, &member)?,
+                lockstep_engine::fleet::rollback(&s, &env, &o, waves.as_deref()),
+                deploy::rollback(&s, &env, member.as_deref(), &o),
+                format,
+                "rollback:",
+            )
+            .await
         }
         Command::Baseline {
             env,
@@ -227,14 +235,14 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
         } => {
             let s = session(config)?;
             let o = lockstep_engine::baseline::BaselineOptions { to, no_verify };
-            if is_fleet(&s, &env, &member)? {
-                let r = lockstep_engine::fleet::baseline(&s, &env, &o).await?;
-                clear_line();
-                return fleet_result(&r, format, "baseline:");
-            }
-            let r = lockstep_engine::baseline::baseline(&s, &env, member.as_deref(), &o).await?;
-            clear_line();
-            deploy_result(&r, format)
+            one_or_fleet(
+                is_fleet(&s, &env, &member)?,
+                lockstep_engine::fleet::baseline(&s, &env, &o),
+                lockstep_engine::baseline::baseline(&s, &env, member.as_deref(), &o),
+                format,
+                "baseline:",
+            )
+            .await
         }
         Command::New { name } => {
             let s = session(config)?;
@@ -551,6 +559,27 @@ fn verdict_code(verdict: &str) -> ExitCode {
         "fail" => code(FINDINGS),
         _ => code(TROUBLE),
     }
+}
+
+/// Deploy, rollback and baseline run on a whole fleet or on one target; both futures are
+/// lazy, so only the one that applies ever runs.
+async fn one_or_fleet(
+    fleet: bool,
+    on_fleet: impl std::future::Future<
+        Output = lockstep_engine::Result<lockstep_engine::fleet::FleetDeployReport>,
+    >,
+    on_one: impl std::future::Future<Output = lockstep_engine::Result<deploy::DeployReport>>,
+    format: OutFormat,
+    verb: &str,
+) -> Result<ExitCode> {
+    if fleet {
+        let r = on_fleet.await?;
+        clear_line();
+        return fleet_result(&r, format, verb);
+    }
+    let r = on_one.await?;
+    clear_line();
+    deploy_result(&r, format)
 }
 
 fn fleet_result(

@@ -223,19 +223,11 @@ impl Bars {
     fn on(&mut self, e: &Event) {
         match e {
             Event::Progress {
-                env,
-                step,
-                steps,
-                name,
-                statement,
-                statements,
+                env, step, steps, ..
             } => {
-                let msg = format!(
-                    "{name} · statement {}/{statements}",
-                    (statement + 1).min(*statements)
-                );
+                let msg = statement_of(e);
                 if let Some(w) = self.wave_of(env) {
-                    self.counts.last = format!("{env}: migration {}/{steps} {msg}", step + 1);
+                    self.counts.last = describe(e);
                     w.set_message(self.counts.message());
                     return;
                 }
@@ -362,22 +354,29 @@ pub fn service_events() -> Events {
     })
 }
 
+/// "name · statement 3/7" of a progress event: the bar's message and the tail of its line.
+fn statement_of(e: &Event) -> String {
+    match e {
+        Event::Progress {
+            name,
+            statement,
+            statements,
+            ..
+        } => format!(
+            "{name} · statement {}/{statements}",
+            (statement + 1).min(*statements)
+        ),
+        _ => String::new(),
+    }
+}
+
 fn describe(e: &Event) -> String {
     match e {
         Event::Note { text, .. } => text.clone(),
         Event::Warn { text, .. } => paint(WARN, format!("warning: {text}")),
         Event::Progress {
-            env,
-            step,
-            steps,
-            name,
-            statement,
-            statements,
-        } => format!(
-            "{env}: migration {}/{steps} {name}, statement {}/{statements}",
-            step + 1,
-            statement + 1
-        ),
+            env, step, steps, ..
+        } => format!("{env}: migration {}/{steps} {}", step + 1, statement_of(e)),
         Event::Stage { env, stage } => format!("{env}: {stage}"),
         Event::Done { env } => format!("{env}: done"),
         Event::Opened { env } => format!("{env}: opened a connection"),

@@ -36,14 +36,7 @@ pub async fn baseline_target(
     let m = s.migrations()?;
     let to: Version = crate::parse_version(&o.to)?;
     crate::require_known_version(&m, &to)?;
-    let mut report = DeployReport {
-        env: t.env.clone(),
-        label: format!("{} ({})", t.env, t.url.redacted()),
-        direction: Direction::Up,
-        outcome: Outcome::Refused { problems: vec![] },
-        destructive: vec![],
-        baseline: true,
-    };
+    let mut report = DeployReport::start(t, Direction::Up, true);
     let migrations = t.migrations.clone();
     let applied: Vec<&Migration> = migrations
         .set

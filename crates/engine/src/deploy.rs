@@ -143,6 +143,18 @@ pub struct DeployReport {
 }
 
 impl DeployReport {
+    /// A report on `t` that says "refused" until the work says otherwise.
+    pub(crate) fn start(t: &Target, direction: Direction, baseline: bool) -> Self {
+        DeployReport {
+            env: t.env.clone(),
+            label: format!("{} ({})", t.env, t.url.redacted()),
+            direction,
+            outcome: Outcome::Refused { problems: vec![] },
+            destructive: vec![],
+            baseline,
+        }
+    }
+
     pub fn ok(&self) -> bool {
         !matches!(
             self.outcome,
@@ -389,14 +401,7 @@ async fn deploy_to(
     to: Option<Version>,
     o: &DeployOptions<'_>,
 ) -> Result<DeployReport> {
-    let mut report = DeployReport {
-        env: t.env.clone(),
-        label: format!("{} ({})", t.env, t.url.redacted()),
-        direction: Direction::Up,
-        outcome: Outcome::Refused { problems: vec![] },
-        destructive: vec![],
-        baseline: false,
-    };
+    let mut report = DeployReport::start(t, Direction::Up, false);
     let refuse = |mut r: DeployReport, problems: Vec<String>| {
         r.outcome = Outcome::Refused { problems };
         Ok(r)
@@ -933,14 +938,7 @@ pub async fn rollback_target(
     target: &Version,
     o: &RollbackOptions<'_>,
 ) -> Result<DeployReport> {
-    let mut report = DeployReport {
-        env: t.env.clone(),
-        label: format!("{} ({})", t.env, t.url.redacted()),
-        direction: Direction::Down,
-        outcome: Outcome::Refused { problems: vec![] },
-        destructive: vec![],
-        baseline: false,
-    };
+    let mut report = DeployReport::start(t, Direction::Down, false);
     let who = who();
     if !o.dry_run {
         lock_target(s, t).await?;

@@ -688,6 +688,69 @@ pub fn code_tokens(sql: &str, dialect: Dialect) -> impl Iterator<Item = Tok<'_>>
         })
 }
 
+/// A code token with its span and dialect, for the readers of stored DDL text (SQLite's
+/// CREATE text, MySQL's SHOW CREATE TABLE) that must tell glued tokens (`f(`, `t.c`) from
+/// spaced ones and keep source ranges.
+#[derive(Debug, Clone, Copy)]
+pub struct Spanned<'a> {
+    pub kind: TokenKind,
+    pub text: &'a str,
+    pub start: usize,
+    pub end: usize,
+    pub dialect: Dialect,
+}
+
+impl Spanned<'_> {
+    pub fn is(&self, kw: &str) -> bool {
+        self.kind == TokenKind::Word && self.text.eq_ignore_ascii_case(kw)
+    }
+
+    pub fn is_punct(&self, p: &str) -> bool {
+        self.kind == TokenKind::Punct && self.text == p
+    }
+
+    /// A word, a quoted name or a string: what may stand where a name does.
+    pub fn is_name(&self) -> bool {
+        matches!(
+            self.kind,
+            TokenKind::Word | TokenKind::Quoted | TokenKind::Str
+        )
+    }
+
+    /// The name this token spells, case kept: a quoted name unquoted, a string's value
+    /// (MySQL's backslash escapes resolved), anything else as written.
+    pub fn name(&self) -> String {
+        match self.kind {
+            TokenKind::Quoted => unquote(self.text),
+            TokenKind::Str if self.dialect == Dialect::Mysql => {
+                mysql_string(self.text).unwrap_or_else(|| self.text.to_string())
+            }
+            TokenKind::Str => unquote(self.text),
+            _ => self.text.to_string(),
+        }
+    }
+}
+
+impl Punct for Spanned<'_> {
+    fn is_punct(&self, p: &str) -> bool {
+        Spanned::is_punct(self, p)
+    }
+}
+
+/// The code tokens of `sql` with their spans.
+pub fn spanned(sql: &str, dialect: Dialect) -> Vec<Spanned<'_>> {
+    Lexer::new(sql, dialect)
+        .filter(Token::is_code)
+        .map(|t| Spanned {
+            kind: t.kind,
+            text: t.text,
+            start: t.start,
+            end: t.end(),
+            dialect,
+        })
+        .collect()
+}
+
 /// Whether `t[i..]` starts with the keywords `kws`.
 pub fn at(t: &[Tok], i: usize, kws: &[&str]) -> bool {
     kws.iter()

@@ -544,7 +544,7 @@ async fn read(
         }
         let depends_on: Vec<String> = text::tokenize(&definition)
             .iter()
-            .filter(|t| matches!(t.kind, text::Kind::Ident | text::Kind::Word))
+            .filter(|t| matches!(t.kind, text::Kind::Quoted | text::Kind::Word))
             .map(|t| t.name())
             .filter(|n| n != &name && object_names.contains(n))
             .collect::<BTreeSet<_>>()

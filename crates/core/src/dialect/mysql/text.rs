@@ -10,56 +10,8 @@
 
 use super::types;
 use crate::model::*;
-pub use crate::sql::lex::{group_end, mysql_quote as quote_str};
-use crate::sql::lex::{mysql_string, split_commas, unquote, Dialect, Lexer, Punct, TokenKind};
-
-/// What a token is, as the readers of MySQL's text need it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Word,
-    /// `` `x` ``
-    Ident,
-    /// `'x'`, `"x"`, and prefixed literals `b'01'`, `x'ff'`, `n'x'`.
-    Str,
-    Num,
-    Punct,
-}
-
-/// A code token with its span, so that readers can tell glued tokens (`f(`, `t.c`) from
-/// spaced ones.
-#[derive(Debug, Clone, Copy)]
-pub struct Tok<'a> {
-    pub kind: Kind,
-    pub text: &'a str,
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Tok<'_> {
-    pub fn is(&self, kw: &str) -> bool {
-        self.kind == Kind::Word && self.text.eq_ignore_ascii_case(kw)
-    }
-
-    pub fn is_punct(&self, p: &str) -> bool {
-        self.kind == Kind::Punct && self.text == p
-    }
-
-    /// The name this token spells: a backquoted identifier or a string unquoted, a word
-    /// as is.
-    pub fn name(&self) -> String {
-        match self.kind {
-            Kind::Ident => unquote(self.text),
-            Kind::Str => unquote_str(self.text),
-            _ => self.text.to_string(),
-        }
-    }
-}
-
-impl Punct for Tok<'_> {
-    fn is_punct(&self, p: &str) -> bool {
-        Tok::is_punct(self, p)
-    }
-}
+pub use crate::sql::lex::{group_end, mysql_quote as quote_str, Spanned as Tok, TokenKind as Kind};
+use crate::sql::lex::{mysql_string, spanned, split_commas, Dialect};
 
 /// The value of a string literal: quotes removed, `''` and backslash escapes resolved.
 /// Anything else (a prefixed literal) as written.
@@ -69,24 +21,7 @@ pub fn unquote_str(s: &str) -> String {
 
 /// The code tokens of `s`, read by the one lexer with MySQL's rules.
 pub fn tokenize(s: &str) -> Vec<Tok<'_>> {
-    Lexer::new(s, Dialect::Mysql)
-        .filter_map(|t| {
-            let kind = match t.kind {
-                TokenKind::Word => Kind::Word,
-                TokenKind::Quoted => Kind::Ident,
-                TokenKind::Str => Kind::Str,
-                TokenKind::Num => Kind::Num,
-                TokenKind::Punct => Kind::Punct,
-                _ => return None,
-            };
-            Some(Tok {
-                kind,
-                text: t.text,
-                start: t.start,
-                end: t.end(),
-            })
-        })
-        .collect()
+    spanned(s, Dialect::Mysql)
 }
 
 /// The tokens as text: one space where the source had any gap (whitespace or a
@@ -176,7 +111,7 @@ fn element(item: &[Tok], p: &mut ParsedTable, idx: &mut Vec<types::RawIndex>) {
         i = 1;
         if item
             .get(1)
-            .is_some_and(|t| matches!(t.kind, Kind::Ident | Kind::Word))
+            .is_some_and(|t| matches!(t.kind, Kind::Quoted | Kind::Word))
             && !item.get(1).is_some_and(|t| {
                 t.is("PRIMARY") || t.is("UNIQUE") || t.is("FOREIGN") || t.is("CHECK")
             })
@@ -189,7 +124,7 @@ fn element(item: &[Tok], p: &mut ParsedTable, idx: &mut Vec<types::RawIndex>) {
         p.unknown.push(join(item));
         return;
     };
-    if head.kind == Kind::Ident || (i == 0 && head.kind == Kind::Word && !is_key_word(head)) {
+    if head.kind == Kind::Quoted || (i == 0 && head.kind == Kind::Word && !is_key_word(head)) {
         column(item, p);
         return;
     }

@@ -362,13 +362,13 @@ pub fn strip_qualifier(s: &str, database: &str) -> String {
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
-        let qualifies = matches!(t.kind, Kind::Ident | Kind::Word)
+        let qualifies = matches!(t.kind, Kind::Quoted | Kind::Word)
             && t.name() == database
             && toks
                 .get(i + 1)
                 .is_some_and(|d| d.is_punct(".") && d.start == t.end)
             && toks.get(i + 2).is_some_and(|n| {
-                matches!(n.kind, Kind::Ident | Kind::Word) && n.start == toks[i + 1].end
+                matches!(n.kind, Kind::Quoted | Kind::Word) && n.start == toks[i + 1].end
             })
             && !(i > 0 && toks[i - 1].is_punct(".") && toks[i - 1].end == t.start);
         if qualifies {
@@ -618,7 +618,7 @@ pub fn is_system_named(table: &str, name: &str) -> bool {
 pub fn mentions(sql: &str, name: &str) -> bool {
     tokenize(sql)
         .iter()
-        .any(|t| matches!(t.kind, Kind::Ident | Kind::Word) && t.name().eq_ignore_ascii_case(name))
+        .any(|t| matches!(t.kind, Kind::Quoted | Kind::Word) && t.name().eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]

@@ -3,75 +3,13 @@
 //! INDEX and CREATE VIEW. They never fail loudly: what they cannot read, they leave out,
 //! and the caller falls back to what the pragmas report.
 
-pub use crate::sql::lex::{split_commas, TokenKind as Kind};
-use crate::sql::lex::{unquote, Punct};
+pub use crate::sql::lex::{group_end, split_commas, Spanned as Tok, TokenKind as Kind};
 use std::collections::BTreeSet;
-
-#[derive(Debug, Clone, Copy)]
-pub struct Tok<'a> {
-    pub kind: Kind,
-    pub text: &'a str,
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Tok<'_> {
-    pub fn is(&self, kw: &str) -> bool {
-        self.kind == Kind::Word && self.text.eq_ignore_ascii_case(kw)
-    }
-
-    pub fn is_punct(&self, p: &str) -> bool {
-        self.kind == Kind::Punct && self.text == p
-    }
-
-    /// The name this token spells, quotes removed.
-    pub fn ident(&self) -> String {
-        match self.kind {
-            Kind::Quoted | Kind::Str => unquote(self.text),
-            _ => self.text.to_string(),
-        }
-    }
-
-    fn is_name(&self) -> bool {
-        matches!(self.kind, Kind::Word | Kind::Quoted | Kind::Str)
-    }
-}
-
-impl Punct for Tok<'_> {
-    fn is_punct(&self, p: &str) -> bool {
-        Tok::is_punct(self, p)
-    }
-}
 
 /// The code tokens of `s`, read by the one lexer with SQLite's rules: `"x"`, `` `x` ``
 /// and `[x]` are quoted names, `x'00'` blobs are strings.
 pub fn tokenize(s: &str) -> Vec<Tok<'_>> {
-    use crate::sql::lex::{Dialect, Lexer, Token};
-    Lexer::new(s, Dialect::Sqlite)
-        .filter(Token::is_code)
-        .map(|t| Tok {
-            kind: t.kind,
-            text: t.text,
-            start: t.start,
-            end: t.end(),
-        })
-        .collect()
-}
-
-/// Index of the `)` that closes the `(` at `open`.
-pub fn group_end(toks: &[Tok], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, t) in toks.iter().enumerate().skip(open) {
-        if t.is_punct("(") {
-            depth += 1;
-        } else if t.is_punct(")") {
-            depth = depth.checked_sub(1)?;
-            if depth == 0 {
-                return Some(i);
-            }
-        }
-    }
-    None
+    crate::sql::lex::spanned(s, crate::sql::lex::Dialect::Sqlite)
 }
 
 /// The tokens' text with comments dropped and whitespace collapsed: one space where
@@ -97,9 +35,9 @@ pub fn squash_str(s: &str) -> String {
 
 /// Whether `sql` names `name` as a token (case-insensitively, quoted or not).
 pub fn mentions(sql: &str, name: &str) -> bool {
-    tokenize(sql).iter().any(|t| {
-        matches!(t.kind, Kind::Word | Kind::Quoted) && t.ident().eq_ignore_ascii_case(name)
-    })
+    tokenize(sql)
+        .iter()
+        .any(|t| matches!(t.kind, Kind::Word | Kind::Quoted) && t.name().eq_ignore_ascii_case(name))
 }
 
 /// Every name in `sql`, lowercased.
@@ -107,7 +45,7 @@ pub fn names(sql: &str) -> BTreeSet<String> {
     tokenize(sql)
         .iter()
         .filter(|t| t.is_name())
-        .map(|t| t.ident().to_lowercase())
+        .map(|t| t.name().to_lowercase())
         .collect()
 }
 
@@ -266,7 +204,7 @@ fn conflict_clause(def: &[Tok], i: &mut usize) -> Option<String> {
 /// After REFERENCES: returns the referenced table, deferrable, initially deferred,
 /// and the index after the clause.
 fn references(def: &[Tok], mut i: usize) -> (String, bool, bool, usize) {
-    let table = def.get(i).map(|t| t.ident()).unwrap_or_default();
+    let table = def.get(i).map(|t| t.name()).unwrap_or_default();
     i += 1;
     if def.get(i).is_some_and(|t| t.is_punct("(")) {
         i = group_end(def, i).map_or(def.len(), |e| e + 1);
@@ -305,7 +243,7 @@ fn name_list(toks: &[Tok], open: usize) -> Option<(Vec<String>, usize)> {
     let end = group_end(toks, open)?;
     let names = split_commas(&toks[open + 1..end])
         .into_iter()
-        .filter_map(|item| item.first().map(|t| t.ident()))
+        .filter_map(|item| item.first().map(|t| t.name()))
         .collect();
     Some((names, end + 1))
 }
@@ -314,7 +252,7 @@ fn table_constraint(def: &[Tok], out: &mut TableSql) -> Option<()> {
     let mut i = 0;
     let mut name = None;
     if def[0].is("CONSTRAINT") {
-        name = Some(def.get(1)?.ident());
+        name = Some(def.get(1)?.name());
         i = 2;
     }
     let head = def.get(i)?;
@@ -360,7 +298,7 @@ fn table_constraint(def: &[Tok], out: &mut TableSql) -> Option<()> {
 fn column_def(def: &[Tok], out: &mut TableSql) {
     let Some(first) = def.first() else { return };
     let mut col = ColumnSql {
-        name: first.ident(),
+        name: first.name(),
         ..Default::default()
     };
     let mut cname: Option<String> = None;
@@ -377,7 +315,7 @@ fn column_def(def: &[Tok], out: &mut TableSql) {
     while i < def.len() {
         let t = &def[i];
         if t.is("CONSTRAINT") {
-            cname = def.get(i + 1).map(|n| n.ident());
+            cname = def.get(i + 1).map(|n| n.name());
             i += 2;
         } else if t.is("PRIMARY") {
             i += 1;
@@ -429,7 +367,7 @@ fn column_def(def: &[Tok], out: &mut TableSql) {
             }
             cname = None;
         } else if t.is("COLLATE") {
-            col.collation = def.get(i + 1).map(|n| n.ident().to_ascii_uppercase());
+            col.collation = def.get(i + 1).map(|n| n.name().to_ascii_uppercase());
             i += 2;
             cname = None;
         } else if t.is("REFERENCES") {
@@ -524,7 +462,7 @@ fn index_item(item: &[Tok]) -> Option<(String, String)> {
             match item.get(i) {
                 None => break true,
                 Some(t) if t.is("COLLATE") && item.get(i + 1).is_some() => {
-                    collate = item.get(i + 1).map(|n| n.ident().to_ascii_uppercase());
+                    collate = item.get(i + 1).map(|n| n.name().to_ascii_uppercase());
                     i += 2;
                 }
                 Some(t) if t.is("ASC") => i += 1,
@@ -537,7 +475,7 @@ fn index_item(item: &[Tok]) -> Option<(String, String)> {
         }
     };
     if simple {
-        let name = first.ident();
+        let name = first.name();
         let mut r = crate::plan::ident(&name);
         if let Some(c) = collate {
             r.push_str(&format!(" COLLATE {}", crate::plan::ident(&c)));
