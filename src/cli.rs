@@ -113,9 +113,6 @@ pub enum Command {
         /// Apply up to and including this version (default: every pending migration).
         #[arg(long, value_name = "VERSION")]
         to: Option<String>,
-        /// Print what would run; change nothing.
-        #[arg(long)]
-        dry_run: bool,
         /// Settle a statement left in doubt by an interrupted deploy.
         #[arg(long, value_enum)]
         resolve: Option<Resolve>,
@@ -143,9 +140,6 @@ pub enum Command {
         /// The version to keep: every migration after it is rolled back (0: all).
         #[arg(long, value_name = "VERSION")]
         to: String,
-        /// Print what would run and the rows at stake; change nothing.
-        #[arg(long)]
-        dry_run: bool,
         #[command(flatten)]
         change: ChangeArgs,
     },
@@ -451,6 +445,10 @@ pub enum Command {
 /// destroy data, lock waits and the output format.
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct ChangeArgs {
+    /// Print what would run and the rows each step that destroys data would take;
+    /// change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Go ahead even when the environment has drifted from its migrations.
     #[arg(long)]
     pub allow_drift: bool,

@@ -7,7 +7,7 @@ use crate::cli::{
 use crate::render::{self, json, out};
 use crate::ui::{service_events, terminal_events};
 use anyhow::{bail, Result};
-use lockstep_engine::deploy::{self, DeployOptions, Destruction, RollbackOptions};
+use lockstep_engine::deploy::{self, DeployOptions, Destruction};
 use lockstep_engine::expected::Mode;
 use lockstep_engine::{Config, Session};
 use std::io::IsTerminal;
@@ -160,35 +160,24 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             member,
             waves,
             to,
-            dry_run,
             resolve,
-            change:
-                ChangeArgs {
-                    allow_drift,
-                    yes,
-                    lock,
-                    format,
-                },
+            change,
         } => {
             let s = session(config)?;
             let ask = |d: &[Destruction]| confirm(d);
             let o = DeployOptions {
-                lock: lock.wait(),
                 to,
-                dry_run,
                 resolve: resolve.map(|r| match r {
                     Resolve::Done => deploy::Resolve::Done,
                     Resolve::Retry => deploy::Resolve::Retry,
                 }),
-                allow_drift,
-                yes,
-                confirm: interactive().then_some(&ask as deploy::Confirm),
+                ..change_options(&change, &ask)
             };
             one_or_fleet(
                 is_fleet(&s, &env, &member)?,
                 lockstep_engine::fleet::deploy(&s, &env, &o, waves.as_deref()),
                 deploy::deploy(&s, &env, member.as_deref(), &o),
-                format,
+                change.format,
                 "deploy:",
             )
             .await
@@ -198,30 +187,18 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             member,
             waves,
             to,
-            dry_run,
-            change:
-                ChangeArgs {
-                    allow_drift,
-                    yes,
-                    lock,
-                    format,
-                },
+            change,
         } => {
             let s = session(config)?;
             let ask = |d: &[Destruction]| confirm(d);
-            let o = RollbackOptions {
-                lock: lock.wait(),
-                to,
-                dry_run,
-                allow_drift,
-                yes,
-                confirm: interactive().then_some(&ask as deploy::Confirm),
-            };
+            let o = change_options(&change, &ask);
+            let fleet = lockstep_engine::fleet::rollback(&s, &env, &to, &o, waves.as_deref());
+            let one = deploy::rollback(&s, &env, member.as_deref(), &to, &o);
             one_or_fleet(
                 is_fleet(&s, &env, &member)?,
-                lockstep_engine::fleet::rollback(&s, &env, &o, waves.as_deref()),
-                deploy::rollback(&s, &env, member.as_deref(), &o),
-                format,
+                fleet,
+                one,
+                change.format,
                 "rollback:",
             )
             .await
@@ -558,6 +535,19 @@ fn verdict_code(verdict: &str) -> ExitCode {
         "pass" => ExitCode::SUCCESS,
         "fail" => code(FINDINGS),
         _ => code(TROUBLE),
+    }
+}
+
+/// What deploy and rollback take from their shared flags; on a terminal, steps that
+/// destroy data are confirmed with `ask`.
+fn change_options<'a>(c: &ChangeArgs, ask: deploy::Confirm<'a>) -> DeployOptions<'a> {
+    DeployOptions {
+        lock: c.lock.wait(),
+        dry_run: c.dry_run,
+        allow_drift: c.allow_drift,
+        yes: c.yes,
+        confirm: interactive().then_some(ask),
+        ..Default::default()
     }
 }
 

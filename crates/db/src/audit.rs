@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 /// One statement the audit recorded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
     /// UTC, `2026-11-14T02:13:05Z`.

@@ -905,25 +905,18 @@ async fn compensation(t: &mut Target) -> String {
     )
 }
 
-pub struct RollbackOptions<'a> {
-    pub to: String,
-    pub dry_run: bool,
-    pub allow_drift: bool,
-    pub yes: bool,
-    pub confirm: Option<Confirm<'a>>,
-    pub lock: LockWait,
-}
-
 /// Runs down scripts so that only migrations with version <= `to` stay applied.
+/// `o.to` and `o.resolve` are deploy's; a rollback goes to `to`.
 pub async fn rollback(
     s: &Session,
     env: &str,
     member: Option<&str>,
-    o: &RollbackOptions<'_>,
+    to: &str,
+    o: &DeployOptions<'_>,
 ) -> Result<DeployReport> {
     s.env(env)?;
     let m = s.migrations()?;
-    let target = crate::parse_version(&o.to)?;
+    let target = crate::parse_version(to)?;
     crate::require_known_version(&m, &target)?;
     let mut t = s.open_in(env, member, false).await?;
     let r = rollback_target(s, &mut t, &target, o).await;
@@ -936,7 +929,7 @@ pub async fn rollback_target(
     s: &Session,
     t: &mut Target,
     target: &Version,
-    o: &RollbackOptions<'_>,
+    o: &DeployOptions<'_>,
 ) -> Result<DeployReport> {
     let mut report = DeployReport::start(t, Direction::Down, false);
     let who = who();
@@ -957,7 +950,7 @@ async fn rollback_locked(
     s: &Session,
     t: &mut Target,
     target: &Version,
-    o: &RollbackOptions<'_>,
+    o: &DeployOptions<'_>,
     who: &Who,
     report: &mut DeployReport,
 ) -> Result<()> {
@@ -1037,12 +1030,6 @@ async fn rollback_locked(
         };
         return Ok(());
     }
-    let opts = DeployOptions {
-        yes: o.yes,
-        confirm: o.confirm,
-        lock: o.lock,
-        ..Default::default()
-    };
     // A rollback always asks: even without a counted drop, it undoes what a release did.
     let ask = if report.destructive.is_empty() {
         vec![Destruction {
@@ -1064,7 +1051,7 @@ async fn rollback_locked(
     } else {
         report.destructive.clone()
     };
-    if let Some(why) = destruction_allowed(&ask, &opts) {
+    if let Some(why) = destruction_allowed(&ask, o) {
         report.outcome = Outcome::Refused {
             problems: vec![why],
         };

@@ -5,7 +5,7 @@
 
 use crate::check::CheckReport;
 use crate::config::{Fleet, Member};
-use crate::deploy::{DeployOptions, DeployReport, Outcome, RollbackOptions};
+use crate::deploy::{DeployOptions, DeployReport, Outcome};
 use crate::drift::DriftReport;
 use crate::error::Result;
 use crate::events::{Event, MemberState};
@@ -393,10 +393,11 @@ pub async fn deploy(
 pub async fn rollback(
     s: &Session,
     env: &str,
-    o: &RollbackOptions<'_>,
+    to: &str,
+    o: &DeployOptions<'_>,
     wave_specs: Option<&[String]>,
 ) -> Result<FleetDeployReport> {
-    let target = crate::parse_version(&o.to)?;
+    let target = crate::parse_version(to)?;
     crate::require_known_version(&*s.migrations()?, &target)?;
     in_waves(s, env, wave_specs, |m| {
         let target = target.clone();

@@ -172,7 +172,7 @@ COMMIT;
 "#;
 
 /// Binds: since (a timestamp as text, or NULL), within (seconds, or NULL). Newest first.
-const READ: &str = "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS at, session_role, role, application, host(client_addr) AS client_addr, client_port, backend_pid, txid, command_tags, object_types, objects, statement, search_path, deploy_id
+const READ: &str = "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS at, session_role, role, application, host(client_addr) AS client_addr, client_port, backend_pid, txid, coalesce(command_tags, '{}') AS command_tags, coalesce(object_types, '{}') AS object_types, coalesce(objects, '{}') AS objects, statement, search_path, deploy_id
     FROM lockstep.audit
     WHERE ($1::text IS NULL OR at >= $1::timestamptz)
       AND ($2::float8 IS NULL OR at >= clock_timestamp() - make_interval(secs => $2::float8))
@@ -192,35 +192,11 @@ pub async fn rows(
     since: Option<&str>,
     within_secs: Option<f64>,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let rows = sqlx::query(READ)
+    sqlx::query_as(READ)
         .bind(since)
         .bind(within_secs)
         .fetch_all(&mut *c)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let list = |n: &str| -> Result<Vec<String>, sqlx::Error> {
-                Ok(r.try_get::<Option<Vec<String>>, _>(n)?.unwrap_or_default())
-            };
-            Ok(AuditRow {
-                id: r.try_get("id")?,
-                at: r.try_get("at")?,
-                session_role: r.try_get("session_role")?,
-                role: r.try_get("role")?,
-                application: r.try_get("application")?,
-                client_addr: r.try_get("client_addr")?,
-                client_port: r.try_get("client_port")?,
-                backend_pid: r.try_get("backend_pid")?,
-                txid: r.try_get("txid")?,
-                command_tags: list("command_tags")?,
-                object_types: list("object_types")?,
-                objects: list("objects")?,
-                statement: r.try_get("statement")?,
-                search_path: r.try_get("search_path")?,
-                deploy_id: r.try_get("deploy_id")?,
-            })
-        })
-        .collect()
+        .await
 }
 
 /// DDL statements of this database in pg_stat_statements, with the role that ran them:
