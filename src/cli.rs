@@ -100,16 +100,8 @@ pub enum Command {
         after_help = "Examples:\n  lockstep deploy --env prod --dry-run        what would run\n  lockstep deploy --env prod\n  lockstep deploy --env shards --waves 1,10%,100%\n\nExit codes: 0 applied or up to date, 1 refused (drift, integrity) or a migration\nfailed, 2 lockstep could not do its job."
     )]
     Deploy {
-        /// The environment of lockstep.toml to deploy to.
-        #[arg(long, value_name = "ENV")]
-        env: String,
-        /// One member of a fleet environment (default: every member).
-        #[arg(long, value_name = "NAME")]
-        member: Option<String>,
-        /// Deploy waves for a fleet, overriding the configured ones: counts or
-        /// percentages of the fleet, cumulative (`1,10%,100%`).
-        #[arg(long, value_delimiter = ',', value_name = "WAVES")]
-        waves: Option<Vec<String>>,
+        #[command(flatten)]
+        target: Waved,
         /// Apply up to and including this version (default: every pending migration).
         #[arg(long, value_name = "VERSION")]
         to: Option<String>,
@@ -128,15 +120,8 @@ pub enum Command {
         after_help = "Examples:\n  lockstep rollback --env prod --to 20240301000000 --dry-run\n  lockstep rollback --env prod --to 20240301000000 --yes"
     )]
     Rollback {
-        /// The environment of lockstep.toml to roll back.
-        #[arg(long, value_name = "ENV")]
-        env: String,
-        /// One member of a fleet environment (default: every member).
-        #[arg(long, value_name = "NAME")]
-        member: Option<String>,
-        /// Rollback waves for a fleet (as for deploy).
-        #[arg(long, value_delimiter = ',', value_name = "WAVES")]
-        waves: Option<Vec<String>>,
+        #[command(flatten)]
+        target: Waved,
         /// The version to keep: every migration after it is rolled back (0: all).
         #[arg(long, value_name = "VERSION")]
         to: String,
@@ -439,6 +424,22 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+/// Where deploy and rollback go: an environment, one member of a fleet, or a fleet in
+/// waves.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Waved {
+    /// The environment of lockstep.toml to change.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// One member of a fleet environment (default: every member).
+    #[arg(long, value_name = "NAME")]
+    pub member: Option<String>,
+    /// Waves for a fleet, overriding the configured ones: counts or percentages of the
+    /// fleet, cumulative (`1,10%,100%`).
+    #[arg(long, value_delimiter = ',', value_name = "WAVES")]
+    pub waves: Option<Vec<String>>,
 }
 
 /// What deploy and rollback share: the drift gate, the confirmation of steps that

@@ -2,7 +2,7 @@
 //! code. Nothing here computes a result of its own.
 
 use crate::cli::{
-    Args, ChangeArgs, Command, DiffFormat, Expected, InspectFormat, OutFormat, Resolve,
+    Args, ChangeArgs, Command, DiffFormat, Expected, InspectFormat, OutFormat, Resolve, Waved,
 };
 use crate::render::{self, json, out};
 use crate::ui::{service_events, terminal_events};
@@ -156,9 +156,7 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             })
         }
         Command::Deploy {
-            env,
-            member,
-            waves,
+            target: Waved { env, member, waves },
             to,
             resolve,
             change,
@@ -183,9 +181,7 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             .await
         }
         Command::Rollback {
-            env,
-            member,
-            waves,
+            target: Waved { env, member, waves },
             to,
             change,
         } => {

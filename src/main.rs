@@ -90,9 +90,8 @@ impl Kind {
     fn of(c: &cli::Command) -> Kind {
         use cli::Command::*;
         match c {
-            Deploy { env, .. } | Rollback { env, .. } | Baseline { env, .. } => {
-                Kind::Migrates(env.clone())
-            }
+            Deploy { target, .. } | Rollback { target, .. } => Kind::Migrates(target.env.clone()),
+            Baseline { env, .. } => Kind::Migrates(env.clone()),
             New { .. }
             | Hash { .. }
             | Snapshot { .. }
