@@ -14,6 +14,23 @@ struct Tool {
     rows: usize,
 }
 
+/// A project holding another tool's migration `files` (path under migrations/, text),
+/// with `settings` (lockstep.toml lines) and one environment `dev` at `url`.
+fn project(files: &[(&str, &str)], settings: &str, url: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let p = tmp.path().join("migrations").join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    std::fs::write(
+        tmp.path().join("lockstep.toml"),
+        format!("migrations = \"migrations\"\n{settings}[env.dev]\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    tmp
+}
+
 const TOOLS: &[Tool] = &[
     Tool {
         name: "diesel",
@@ -129,21 +146,12 @@ fn adopts_each_tools_history_without_rerunning_or_writing_it() {
             "CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY); {}",
             tool.history
         ));
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = project(
+            tool.files,
+            &format!("layout = \"{}\"\n", tool.layout),
+            &db.url,
+        );
         let dir = tmp.path();
-        for (rel, text) in tool.files {
-            let p = dir.join("migrations").join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        std::fs::write(
-            dir.join("lockstep.toml"),
-            format!(
-                "migrations = \"migrations\"\nlayout = \"{}\"\n[env.dev]\nurl = \"{}\"\n",
-                tool.layout, db.url
-            ),
-        )
-        .unwrap();
         let o = lockstep(&["status", "--env", "dev", "--format", "json"], dir);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
             panic!("{}: {e}: {}", tool.name, String::from_utf8_lossy(&o.stderr))
@@ -259,22 +267,9 @@ fn prisma_and_atlas_on_postgres_are_detected_adopted_and_not_drift() {
             db.exec(text);
         }
         db.exec(history);
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
-        for (rel, text) in files {
-            let p = dir.join("migrations").join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
         // No `layout =`: the folder says which tool it is.
-        std::fs::write(
-            dir.join("lockstep.toml"),
-            format!(
-                "migrations = \"migrations\"\n[env.dev]\nurl = \"{}\"\n",
-                db.url
-            ),
-        )
-        .unwrap();
+        let tmp = project(files, "", &db.url);
+        let dir = tmp.path();
         let o = lockstep(&["deploy", "--env", "dev"], dir);
         let out = format!(
             "{}{}",

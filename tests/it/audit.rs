@@ -5,8 +5,7 @@
 //! lockstep does instead.
 
 use crate::cli::lockstep;
-use crate::support::{pg_admin_url, rt, unique_name, TestPg, TestSqlite};
-use lockstep_db::{Db, DbUrl};
+use crate::support::{pg_admin_url, unique_name, TestPg, TestSqlite};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
@@ -34,16 +33,29 @@ fn project_with(dir: &Path, url: &str, extra: &str) {
 fn deployed(url: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     project(tmp.path(), url);
-    let (code, out, err) = run(tmp.path(), &["deploy", "--env", "prod"]);
-    assert_eq!(code, Some(0), "{out} {err}");
+    ok(tmp.path(), &["deploy", "--env", "prod"]);
     tmp
+}
+
+/// A test database with a project deployed to it, or None when the suite is skipped.
+fn deployed_db(prefix: &str) -> Option<(TestPg, tempfile::TempDir)> {
+    let prod = TestPg::new(prefix)?;
+    let tmp = deployed(&prod.url);
+    Some((prod, tmp))
 }
 
 /// `audit install` succeeds; its output.
 fn install(dir: &Path) -> String {
-    let (code, out, err) = run(dir, &["audit", "install", "--env", "prod"]);
-    assert_eq!(code, Some(0), "{out} {err}");
-    out
+    ok(dir, &["audit", "install", "--env", "prod"])
+}
+
+/// Writes `migrations` (file name, SQL) into the project, then hashes and deploys them.
+fn deploy_new(dir: &Path, migrations: &[(&str, &str)]) {
+    for (file, sql) in migrations {
+        std::fs::write(dir.join("migrations").join(file), sql).unwrap();
+    }
+    ok(dir, &["hash"]);
+    ok(dir, &["deploy", "--env", "prod"]);
 }
 
 /// A project with one environment, `prod`, at `url`, and no migrations.
@@ -67,6 +79,13 @@ fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// Runs lockstep, which must exit 0; its stdout.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let (code, out, err) = run(dir, args);
+    assert_eq!(code, Some(0), "{args:?}: {out} {err}");
+    out
+}
+
 fn json(dir: &Path, args: &[&str]) -> Value {
     let (code, out, err) = run(dir, args);
     assert!(
@@ -74,6 +93,15 @@ fn json(dir: &Path, args: &[&str]) -> Value {
         "{args:?}: {code:?} {out} {err}"
     );
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"))
+}
+
+/// The item of `drift --env prod --format json` about `object`.
+fn drift_item(dir: &Path, object: &str) -> Value {
+    let d = json(dir, &["drift", "--env", "prod", "--format", "json"]);
+    let items = d["items"].as_array().unwrap();
+    let it = items.iter().find(|i| i["object"] == object);
+    it.cloned()
+        .unwrap_or_else(|| panic!("no drift item for {object}: {d}"))
 }
 
 /// The URL of the same database as `role`, with `query` (trust authentication).
@@ -116,13 +144,7 @@ impl Drop for Role {
     fn drop(&mut self) {
         let name = self.name.clone();
         let gone = |url: &str, sql: String| {
-            let u = DbUrl::parse(url).unwrap();
-            rt().block_on(async {
-                if let Ok(mut db) = Db::connect(&u, false).await {
-                    let _ = db.execute_script(&sql).await;
-                    db.close().await;
-                }
-            })
+            let _ = crate::harness::exec(url, &sql);
         };
         gone(
             &self.db,
@@ -165,10 +187,9 @@ fn count(url: &str, sql: &str) -> i64 {
 
 #[test]
 fn drift_names_the_role_application_client_and_statement_of_ten_changes() {
-    let Some(prod) = TestPg::new("audit_ten") else {
+    let Some((prod, tmp)) = deployed_db("audit_ten") else {
         return;
     };
-    let tmp = deployed(&prod.url);
     let dir = tmp.path();
     let out = install(dir);
     assert!(out.contains("audit installed"), "{out}");
@@ -177,14 +198,13 @@ fn drift_names_the_role_application_client_and_statement_of_ten_changes() {
     assert!(out.contains("audit repaired"), "{out}");
 
     // lockstep's own deploy after install: recorded as lockstep's, never out-of-band.
-    std::fs::write(
-        dir.join("migrations/20260102000000_customers.up.sql"),
-        "CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL);\nCREATE INDEX customers_email ON customers (email);\n",
-    )
-    .unwrap();
-    assert_eq!(run(dir, &["hash"]).0, Some(0));
-    let (code, out, err) = run(dir, &["deploy", "--env", "prod"]);
-    assert_eq!(code, Some(0), "{out} {err}");
+    deploy_new(
+        dir,
+        &[(
+            "20260102000000_customers.up.sql",
+            "CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL);\nCREATE INDEX customers_email ON customers (email);\n",
+        )],
+    );
     let log = json(dir, &["audit", "log", "--env", "prod", "--format", "json"]);
     let records = log["records"].as_array().unwrap();
     assert!(
@@ -353,10 +373,9 @@ fn drift_names_the_role_application_client_and_statement_of_ten_changes() {
 
 #[test]
 fn a_damaged_audit_never_blocks_ddl() {
-    let Some(prod) = TestPg::new("audit_damage") else {
+    let Some((prod, tmp)) = deployed_db("audit_damage") else {
         return;
     };
-    let tmp = deployed(&prod.url);
     let dir = tmp.path();
     let records = || count(&prod.url, "SELECT count(*) FROM lockstep.audit");
 
@@ -411,8 +430,7 @@ fn a_damaged_audit_never_blocks_ddl() {
     )
     .unwrap();
     run(dir, &["audit", "uninstall", "--env", "prod"]);
-    let (code, out, err) = run(dir, &["audit", "install", "--env", "owner"]);
-    assert_eq!(code, Some(0), "{out} {err}");
+    ok(dir, &["audit", "install", "--env", "owner"]);
     assert_eq!(
         crate::support::pg_value(
             &prod.url,
@@ -448,28 +466,27 @@ fn a_damaged_audit_never_blocks_ddl() {
 
 #[test]
 fn temporary_tables_leave_no_row_and_no_statement_gives_two() {
-    let Some(prod) = TestPg::new("audit_temp") else {
+    let Some((prod, tmp)) = deployed_db("audit_temp") else {
         return;
     };
-    let tmp = deployed(&prod.url);
     let dir = tmp.path();
     install(dir);
 
     // A migration that creates and drops a temporary table, and one that builds an index
     // concurrently (outside a transaction).
-    std::fs::write(
-        dir.join("migrations/20260102000000_backfill.up.sql"),
-        "CREATE TEMP TABLE staging (id bigint, total integer);\nINSERT INTO staging SELECT id, total_cents FROM orders;\nDROP TABLE staging;\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("migrations/20260103000000_index.up.sql"),
-        "CREATE INDEX CONCURRENTLY orders_total ON orders (total_cents);\n",
-    )
-    .unwrap();
-    assert_eq!(run(dir, &["hash"]).0, Some(0));
-    let (code, out, err) = run(dir, &["deploy", "--env", "prod"]);
-    assert_eq!(code, Some(0), "{out} {err}");
+    deploy_new(
+        dir,
+        &[
+            (
+                "20260102000000_backfill.up.sql",
+                "CREATE TEMP TABLE staging (id bigint, total integer);\nINSERT INTO staging SELECT id, total_cents FROM orders;\nDROP TABLE staging;\n",
+            ),
+            (
+                "20260103000000_index.up.sql",
+                "CREATE INDEX CONCURRENTLY orders_total ON orders (total_cents);\n",
+            ),
+        ],
+    );
     // By hand too: temporary objects, a drop that removes several objects, and a drop
     // of an index concurrently.
     prod.exec("CREATE TEMP TABLE scratch (a serial PRIMARY KEY); CREATE INDEX ON scratch (a); DROP TABLE scratch");
@@ -541,8 +558,7 @@ fn without_superuser_install_explains_and_watch_dates_the_change() {
         &app_url,
         &format!("scratch = \"{}\"\n", pg_admin_url()),
     );
-    let (code, out, err) = run(dir, &["deploy", "--env", "prod"]);
-    assert_eq!(code, Some(0), "{out} {err}");
+    ok(dir, &["deploy", "--env", "prod"]);
 
     let (code, out, err) = run(dir, &["audit", "install", "--env", "prod"]);
     assert_eq!(code, Some(1), "{out} {err}");
@@ -570,13 +586,7 @@ fn without_superuser_install_explains_and_watch_dates_the_change() {
     let (code, out, _) = run(dir, &["drift", "--env", "prod"]);
     assert_eq!(code, Some(1));
     assert!(out.contains("first seen between "), "{out}");
-    let d = json(dir, &["drift", "--env", "prod", "--format", "json"]);
-    let it = d["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["object"] == "public.orders.segment")
-        .unwrap_or_else(|| panic!("{d}"));
+    let it = drift_item(dir, "public.orders.segment");
     assert!(
         it["first_seen_after"].as_str().unwrap() < it["first_seen"].as_str().unwrap(),
         "{it}"
@@ -651,8 +661,7 @@ fn without_the_audit_pg_stat_statements_names_role_and_statement() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     project_with(dir, &app_url, &format!("scratch = \"{admin}\"\n"));
-    let (code, out, err) = run(dir, &["deploy", "--env", "prod"]);
-    assert_eq!(code, Some(0), "{out} {err}");
+    ok(dir, &["deploy", "--env", "prod"]);
     let (code, out, _) = run(dir, &["audit", "install", "--env", "prod"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("pg_stat_statements"), "{out}");
@@ -662,13 +671,7 @@ fn without_the_audit_pg_stat_statements_names_role_and_statement() {
         &as_role(&shop, "bi_etl", "?application_name=bi_module"),
         &["ALTER TABLE orders ADD COLUMN segment text"],
     );
-    let d = json(dir, &["drift", "--env", "prod", "--format", "json"]);
-    let it = d["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["object"] == "public.orders.segment")
-        .unwrap_or_else(|| panic!("{d}"));
+    let it = drift_item(dir, "public.orders.segment");
     let a = &it["author"];
     assert_eq!(a["role"], "bi_etl", "{it}");
     assert_eq!(a["source"], "pg_stat_statements", "{it}");

@@ -12,7 +12,7 @@
 
 use crate::support::{self, TestPg};
 use lockstep_core::diff::{diff, Change};
-use lockstep_core::model::{ConstraintKind, Database, Dialect};
+use lockstep_core::model::{ConstraintKind, Database, Dialect, QualName};
 use lockstep_core::plan::{self, ident, qual, Plan};
 use lockstep_db::DbUrl;
 use std::collections::BTreeSet;
@@ -171,6 +171,12 @@ fn zabbix() {
         a.indexes.len(),
         constraint_indexes(&a)
     );
+    let hosts = &a.tables[&QualName::new("public", "hosts")];
+    assert!(hosts
+        .constraints
+        .iter()
+        .any(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. })));
+    assert!(hosts.columns.len() > 10);
 }
 
 #[test]

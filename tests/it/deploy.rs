@@ -17,7 +17,7 @@
 //! with `RAISE EXCEPTION` (see `pg_value`) and conditions are checked on SQLite with a
 //! deliberate integer overflow (see `sqlite_true`).
 
-use crate::support::{self, pg_value, TestPg, TestSqlite};
+use crate::support::{self, inspect, pg_value, TestPg, TestSqlite};
 use lockstep_core::diff::{diff, Change};
 use lockstep_core::model::Database;
 use lockstep_db::{Db, DbError, DbUrl};
@@ -294,11 +294,6 @@ fn sqlite_applied_prefix(url: &str, versions: &[String]) -> usize {
         }
     }
     panic!("SQLite history's applied versions are not a prefix of {versions:?}");
-}
-
-fn inspect(url: &str) -> Database {
-    let u = DbUrl::parse(url).unwrap();
-    block(lockstep_db::inspect_url(&u)).unwrap_or_else(|e| panic!("inspect {url}: {e}"))
 }
 
 fn describe(changes: &[Change]) -> String {
@@ -743,6 +738,75 @@ enum Point {
     At { k: usize, j: usize, doubt: bool },
 }
 
+impl Point {
+    /// The outcome of a trial that ended with `k` migrations applied, `j` statements of the
+    /// next done, and `doubt` (whether one statement was in doubt).
+    fn of(finished: bool, k: usize, j: usize, doubt: bool) -> Point {
+        if finished {
+            Point::Finished
+        } else {
+            Point::At { k, j, doubt }
+        }
+    }
+}
+
+fn print_outcomes(outcomes: &BTreeMap<Point, usize>) {
+    for (p, n) in outcomes {
+        eprintln!("    {n:3} × {p:?}");
+    }
+}
+
+/// A project holding the crash-test directory, with one environment `dev` at `url`.
+fn crash_project(migs: &[Mig], url: &str) -> Project {
+    let p = Project::new(None, &[("dev", url)]);
+    for m in migs {
+        p.native(&m.version, m.name, &m.file_text(), None);
+    }
+    p
+}
+
+/// How long one uninterrupted deploy of `p` takes; the schema it leaves (read by `live`)
+/// must be the reference's.
+fn time_full_deploy(
+    p: &Project,
+    states: &States,
+    live: impl Fn() -> Database,
+    engine: &str,
+) -> Duration {
+    let t = Instant::now();
+    let o = p.run(&["deploy", "--env", "dev"]);
+    let took = t.elapsed();
+    expect_code(&o, 0, &format!("uninterrupted {engine} deploy"));
+    assert_same(
+        states.full(),
+        &live(),
+        &format!("uninterrupted {engine} deploy vs reference"),
+    );
+    took
+}
+
+/// Starts `deploy --env dev` in `p` and kills it after `delay` ms unless it has finished
+/// by then, in which case it must have succeeded. Returns whether it finished.
+fn deploy_killed_after(p: &Project, delay: u64, ctx: &str) -> bool {
+    let mut child = spawn(p.path(), &["deploy", "--env", "dev"]);
+    std::thread::sleep(Duration::from_millis(delay));
+    let finished = child.try_wait().unwrap().is_some();
+    if !finished {
+        child.kill().unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    if finished {
+        expect_code(&o, 0, &format!("{ctx}: deploy finished before the kill"));
+    }
+    finished
+}
+
+/// The deploy after a kill (with `extra` arguments), guarded for a minute.
+fn redeploy(p: &Project, extra: &[&str]) -> Output {
+    let args = [&["deploy", "--env", "dev"][..], extra].concat();
+    lockstep_timeout(p.path(), &args, Duration::from_secs(60))
+}
+
 #[test]
 fn crash_safety_sigkill_postgres() {
     let Some(refdb) = TestPg::new("crash_ref") else {
@@ -761,20 +825,8 @@ fn crash_safety_sigkill_postgres() {
     // Calibrate: how long one uninterrupted deploy takes here.
     let full_time = {
         let db = TestPg::new("crash_cal").unwrap();
-        let p = Project::new(None, &[("dev", &db.url)]);
-        for m in &migs {
-            p.native(&m.version, m.name, &m.file_text(), None);
-        }
-        let t = Instant::now();
-        let o = p.run(&["deploy", "--env", "dev"]);
-        let took = t.elapsed();
-        expect_code(&o, 0, "uninterrupted deploy of the crash-test directory");
-        assert_same(
-            states.full(),
-            &db.inspect(),
-            "uninterrupted deploy vs reference",
-        );
-        took
+        let p = crash_project(&migs, &db.url);
+        time_full_deploy(&p, &states, || db.inspect(), "PostgreSQL")
     };
     let window = (full_time.as_millis() as u64 * 11 / 10).max(50);
     eprintln!("crash (PostgreSQL): one deploy takes {full_time:.2?}; kills uniform in 0..{window} ms, seed {seed}");
@@ -785,22 +837,10 @@ fn crash_safety_sigkill_postgres() {
     for trial in 0..trials {
         let delay = rng.below(window);
         let db = TestPg::new("crash").unwrap();
-        let p = Project::new(None, &[("dev", &db.url)]);
-        for m in &migs {
-            p.native(&m.version, m.name, &m.file_text(), None);
-        }
+        let p = crash_project(&migs, &db.url);
         let ctx = format!("trial {trial} (kill after {delay} ms, seed {seed})");
 
-        let mut child = spawn(p.path(), &["deploy", "--env", "dev"]);
-        std::thread::sleep(Duration::from_millis(delay));
-        let finished = child.try_wait().unwrap().is_some();
-        if !finished {
-            child.kill().unwrap();
-        }
-        let o = child.wait_with_output().unwrap();
-        if finished {
-            expect_code(&o, 0, &format!("{ctx}: deploy finished before the kill"));
-        }
+        let finished = deploy_killed_after(&p, delay, &ctx);
         pg_wait_idle(&db.url);
 
         // What the history and the checkpoints say.
@@ -859,16 +899,9 @@ fn crash_safety_sigkill_postgres() {
             }
             panic!("{msg}");
         }
-        let point = if finished {
-            Point::Finished
-        } else {
-            Point::At {
-                k,
-                j,
-                doubt: doubt_stmt.is_some(),
-            }
-        };
-        *outcomes.entry(point).or_default() += 1;
+        *outcomes
+            .entry(Point::of(finished, k, j, doubt_stmt.is_some()))
+            .or_default() += 1;
 
         // The statement in doubt is reported.
         let (sc, _, sout) = status(p.path(), "dev");
@@ -888,11 +921,7 @@ fn crash_safety_sigkill_postgres() {
         }
 
         // The lock is free and the next deploy completes or stops on the doubt.
-        let o = lockstep_timeout(
-            p.path(),
-            &["deploy", "--env", "dev"],
-            Duration::from_secs(60),
-        );
+        let o = redeploy(&p, &[]);
         match code(&o) {
             Some(0) => {}
             Some(1) => {
@@ -934,17 +963,9 @@ fn crash_safety_sigkill_postgres() {
                     "retry"
                 };
                 *resolved.entry(how).or_default() += 1;
-                let o = lockstep_timeout(
-                    p.path(),
-                    &["deploy", "--env", "dev", "--resolve", how],
-                    Duration::from_secs(60),
-                );
+                let o = redeploy(&p, &["--resolve", how]);
                 expect_code(&o, 0, &format!("{ctx}: deploy --resolve {how}"));
-                let o = lockstep_timeout(
-                    p.path(),
-                    &["deploy", "--env", "dev"],
-                    Duration::from_secs(60),
-                );
+                let o = redeploy(&p, &[]);
                 expect_code(&o, 0, &format!("{ctx}: deploy after --resolve {how}"));
             }
             other => panic!(
@@ -990,9 +1011,7 @@ fn crash_safety_sigkill_postgres() {
         "crash (PostgreSQL): {trials} trials in {:.1?}; {stopped_on_doubt} stopped on a statement in doubt, resolved {resolved:?}",
         started.elapsed()
     );
-    for (p, n) in &outcomes {
-        eprintln!("    {n:3} × {p:?}");
-    }
+    print_outcomes(&outcomes);
     // The kills covered both kinds of file.
     let in_no_tx = outcomes
         .keys()
@@ -1075,24 +1094,10 @@ fn crash_safety_sigkill_sqlite() {
     let seed = env_usize("LOCKSTEP_CRASH_SEED", 20240101) as u64;
     let mut rng = Rng::new(seed ^ 0x5eed);
     let started = Instant::now();
-    let setup = |p: &Project| {
-        for m in &migs {
-            p.native(&m.version, m.name, &m.file_text(), None);
-        }
-    };
     let full_time = {
-        let p = Project::new(None, &[("dev", "sqlite://dev.db")]);
-        setup(&p);
-        let t = Instant::now();
-        let o = p.run(&["deploy", "--env", "dev"]);
-        let took = t.elapsed();
-        expect_code(&o, 0, "uninterrupted SQLite deploy");
-        assert_same(
-            states.full(),
-            &inspect(&format!("sqlite://{}", p.path().join("dev.db").display())),
-            "uninterrupted SQLite deploy vs reference",
-        );
-        took
+        let p = crash_project(&migs, "sqlite://dev.db");
+        let url = format!("sqlite://{}", p.path().join("dev.db").display());
+        time_full_deploy(&p, &states, || inspect(&url), "SQLite")
     };
     let window = (full_time.as_millis() as u64 * 11 / 10).max(20);
     eprintln!("crash (SQLite): one deploy takes {full_time:.2?}; kills uniform in 0..{window} ms");
@@ -1100,8 +1105,7 @@ fn crash_safety_sigkill_sqlite() {
     let mut outcomes: BTreeMap<Point, usize> = BTreeMap::new();
     for trial in 0..trials {
         let mut delay = rng.below(window);
-        let p = Project::new(None, &[("dev", "sqlite://dev.db")]);
-        setup(&p);
+        let p = crash_project(&migs, "sqlite://dev.db");
         let url = format!("sqlite://{}", p.path().join("dev.db").display());
         // Odd trials start from a database with the first three migrations applied.
         let start_k = if trial % 2 == 1 { 3 } else { 0 };
@@ -1111,16 +1115,7 @@ fn crash_safety_sigkill_sqlite() {
             delay /= 2; // half the work is left
         }
         let ctx = format!("SQLite trial {trial} (from {start_k} applied, kill after {delay} ms)");
-        let mut child = spawn(p.path(), &["deploy", "--env", "dev"]);
-        std::thread::sleep(Duration::from_millis(delay));
-        let finished = child.try_wait().unwrap().is_some();
-        if !finished {
-            child.kill().unwrap();
-        }
-        let o = child.wait_with_output().unwrap();
-        if finished {
-            expect_code(&o, 0, &format!("{ctx}: deploy finished before the kill"));
-        }
+        let finished = deploy_killed_after(&p, delay, &ctx);
         if !p.path().join("dev.db").exists() {
             *outcomes
                 .entry(Point::At {
@@ -1144,22 +1139,10 @@ fn crash_safety_sigkill_sqlite() {
                 );
             }
             *outcomes
-                .entry(if finished {
-                    Point::Finished
-                } else {
-                    Point::At {
-                        k,
-                        j: 0,
-                        doubt: false,
-                    }
-                })
+                .entry(Point::of(finished, k, 0, false))
                 .or_default() += 1;
         }
-        let o = lockstep_timeout(
-            p.path(),
-            &["deploy", "--env", "dev"],
-            Duration::from_secs(60),
-        );
+        let o = redeploy(&p, &[]);
         expect_code(&o, 0, &format!("{ctx}: deploy after the kill"));
         assert_same(
             states.full(),
@@ -1184,9 +1167,7 @@ fn crash_safety_sigkill_sqlite() {
         "crash (SQLite): {trials} trials in {:.1?}",
         started.elapsed()
     );
-    for (p, n) in &outcomes {
-        eprintln!("    {n:3} × {p:?}");
-    }
+    print_outcomes(&outcomes);
     // SQLite runs the whole deploy in one transaction, so a kill leaves either the
     // starting state or (after COMMIT) everything; require kills from both starts.
     for k0 in [0, 3] {
@@ -1334,20 +1315,40 @@ fn assert_names_syntax_error(o: &Output, bad: &str) {
     );
 }
 
+/// Deploys `ten_with_error` to `url`: the deploy fails, names the file, and changes
+/// neither the schema (as `live` reads it) nor what `inspect` prints; then `status`
+/// shows nothing applied and exits 1. Returns the project and the status JSON.
+fn failed_deploy_changes_nothing(url: &str, live: impl Fn() -> Database) -> (Project, Value) {
+    let p = Project::new(None, &[("dev", url)]);
+    let bad = ten_with_error(&p);
+    let before = live();
+    let json_before = inspect_json(p.path(), url);
+    let o = p.run(&["deploy", "--env", "dev"]);
+    assert_names_syntax_error(&o, &bad);
+    assert_same(
+        &before,
+        &live(),
+        &format!("a failed deploy to {url} changed the schema"),
+    );
+    assert_eq!(inspect_json(p.path(), url), json_before);
+    let (c, e, out) = status(p.path(), "dev");
+    assert!(json_versions(&e["applied"]).is_empty(), "{out}");
+    assert_eq!(
+        c,
+        Some(1),
+        "status exits 1 after a failed migration:\n{out}"
+    );
+    (p, e)
+}
+
 #[test]
 fn syntax_error_in_migration_5_leaves_postgres_unchanged() {
     let Some(db) = TestPg::new("syntax") else {
         return;
     };
     db.exec("CREATE TABLE existing (id int PRIMARY KEY);");
-    let p = Project::new(None, &[("dev", &db.url)]);
-    let bad = ten_with_error(&p);
-    let before = db.inspect();
-    let json_before = inspect_json(p.path(), &db.url);
-    let o = p.run(&["deploy", "--env", "dev"]);
-    assert_names_syntax_error(&o, &bad);
-    assert_same(&before, &db.inspect(), "a failed deploy changed the schema");
-    assert_eq!(inspect_json(p.path(), &db.url), json_before);
+    let (_p, e) = failed_deploy_changes_nothing(&db.url, || db.inspect());
+    assert_eq!(json_versions(&e["pending"]).len(), 10, "{e}");
     let applied = pg_value_if(
         &db.url,
         "lockstep.history",
@@ -1357,32 +1358,13 @@ fn syntax_error_in_migration_5_leaves_postgres_unchanged() {
         applied.is_none() || applied.as_deref() == Some("0"),
         "applied rows after a failed deploy: {applied:?}"
     );
-    let (c, e, out) = status(p.path(), "dev");
-    assert!(json_versions(&e["applied"]).is_empty(), "{out}");
-    assert_eq!(json_versions(&e["pending"]).len(), 10, "{out}");
-    assert_eq!(
-        c,
-        Some(1),
-        "status exits 1 after a failed migration:\n{out}"
-    );
 }
 
 #[test]
 fn syntax_error_in_migration_5_leaves_sqlite_unchanged() {
     let db = TestSqlite::new();
     db.exec("CREATE TABLE existing (id INTEGER PRIMARY KEY);");
-    let p = Project::new(None, &[("dev", &db.url)]);
-    let bad = ten_with_error(&p);
-    let before = db.inspect();
-    let json_before = inspect_json(p.path(), &db.url);
-    let o = p.run(&["deploy", "--env", "dev"]);
-    assert_names_syntax_error(&o, &bad);
-    assert_same(
-        &before,
-        &db.inspect(),
-        "a failed SQLite deploy changed the schema",
-    );
-    assert_eq!(inspect_json(p.path(), &db.url), json_before);
+    failed_deploy_changes_nothing(&db.url, || db.inspect());
     if sqlite_has_table(&db.url, "lockstep_history") {
         assert!(
             sqlite_true(
@@ -1398,13 +1380,6 @@ fn syntax_error_in_migration_5_leaves_sqlite_unchanged() {
             "t{i} left behind"
         );
     }
-    let (c, e, out) = status(p.path(), "dev");
-    assert!(json_versions(&e["applied"]).is_empty(), "{out}");
-    assert_eq!(
-        c,
-        Some(1),
-        "status exits 1 after a failed migration:\n{out}"
-    );
 }
 
 /// A file's own transaction control: a wrapping BEGIN/COMMIT pair runs inside lockstep's

@@ -1,7 +1,7 @@
 //! PostgreSQL inspection against a real server: every object kind the model covers,
 //! exclusions (system, extension, lockstep's own), and the fixed number of queries.
 
-use crate::support::{self, rt, unique_name, TestPg};
+use crate::support::{rt, unique_name, TestPg};
 use lockstep_core::model::{ConstraintKind, Database, Grant, QualName, TableKind, TypeKind};
 use lockstep_db::{Db, DbUrl};
 
@@ -539,31 +539,22 @@ fn inspect_pg_covers_every_object_kind() {
         vec![grant("PUBLIC", "USAGE", false), grant(b, "USAGE", false)],
         "sorted, and the default PUBLIC USAGE is kept"
     );
-    match &db.types[&q("app", "posint")] {
-        t @ lockstep_core::model::TypeDef {
-            kind:
-                TypeKind::Domain {
-                    base,
-                    not_null,
-                    default,
-                    collation,
-                    checks,
-                },
-            ..
-        } => {
-            assert_eq!(base, "integer");
-            assert!(*not_null);
-            assert_eq!(default.as_deref(), Some("1"));
-            assert!(collation.is_none());
-            assert_eq!(checks["posint_positive"], "CHECK ((VALUE > 0))");
-            assert!(
-                t.grants.is_empty(),
-                "REVOKE FROM PUBLIC shows: {:?}",
-                t.grants
-            );
+    let posint = &db.types[&q("app", "posint")];
+    assert_eq!(
+        posint.kind,
+        TypeKind::Domain {
+            base: "integer".into(),
+            not_null: true,
+            default: Some("1".into()),
+            collation: None,
+            checks: [("posint_positive".into(), "CHECK ((VALUE > 0))".into())].into(),
         }
-        other => panic!("{other:?}"),
-    }
+    );
+    assert!(
+        posint.grants.is_empty(),
+        "REVOKE FROM PUBLIC shows: {:?}",
+        posint.grants
+    );
     match &db.types[&q("app", "ctext")].kind {
         TypeKind::Domain { collation, .. } => assert_eq!(collation.as_deref(), Some("\"C\"")),
         other => panic!("{other:?}"),
@@ -733,46 +724,4 @@ fn inspect_pg_is_read_only_and_leaves_the_session_alone() {
             .unwrap_or_else(|e| panic!("{e}"));
         db.close().await;
     });
-}
-
-/// A real schema: Zabbix 6.0 (173 tables).
-#[test]
-fn inspect_pg_reads_the_zabbix_schema() {
-    let Some(path) = support::corpus("debian/zabbix-schema.pgsql.sql") else {
-        return;
-    };
-    let Some(pg) = TestPg::new("inspect_zabbix") else {
-        return;
-    };
-    pg.exec(&std::fs::read_to_string(path).unwrap());
-    let started = std::time::Instant::now();
-    let db = pg.inspect();
-    eprintln!(
-        "zabbix inspected in {:?}: {:?}",
-        started.elapsed(),
-        db.counts()
-    );
-    assert_eq!(db.tables.len(), 173);
-    // The corpus README counts 407 indexes in pg_indexes: the model splits them into
-    // free-standing indexes and the keys whose constraints create them.
-    let key_indexes = db
-        .tables
-        .values()
-        .flat_map(|t| &t.constraints)
-        .filter(|c| {
-            matches!(
-                c.kind,
-                ConstraintKind::PrimaryKey { .. }
-                    | ConstraintKind::Unique { .. }
-                    | ConstraintKind::Exclusion { .. }
-            )
-        })
-        .count();
-    assert_eq!(db.indexes.len() + key_indexes, 407);
-    let hosts = &db.tables[&q("public", "hosts")];
-    assert!(hosts
-        .constraints
-        .iter()
-        .any(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. })));
-    assert!(hosts.columns.len() > 10);
 }

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use crate::support::{require_services, rt, unique_name};
+use crate::support::{create_database, rt, skip};
 use lockstep_core::model::Database;
 use lockstep_db::mysql::inspect::{inspect_with, Verify};
 use lockstep_db::{Conn, Db, DbUrl};
@@ -16,13 +16,6 @@ use std::process::Command;
 pub fn mysql_admin_url() -> String {
     std::env::var("LOCKSTEP_TEST_MYSQL")
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
-}
-
-fn skip(msg: &str) {
-    if require_services() {
-        panic!("LOCKSTEP_REQUIRE_SERVICES=1 but {msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
 }
 
 /// A command-line tool by either of its names (`mariadb` or `mysql`), or None after
@@ -74,23 +67,7 @@ impl TestMysql {
     /// unreachable and services are not required.
     pub fn new(prefix: &str) -> Option<TestMysql> {
         let admin = mysql_admin_url();
-        let name = unique_name(&format!("ls_{prefix}"));
-        let admin_url = DbUrl::parse(&admin).unwrap();
-        let created = rt().block_on(async {
-            let mut db = Db::connect(&admin_url, false).await?;
-            db.execute_script(&format!("CREATE DATABASE `{name}`"))
-                .await?;
-            db.close().await;
-            Ok::<_, lockstep_db::DbError>(())
-        });
-        if let Err(e) = created {
-            skip(&format!(
-                "MySQL suite: server unavailable at {}: {e}",
-                lockstep_db::url::redact(&admin)
-            ));
-            return None;
-        }
-        let url = admin_url.with_database(&name).raw().to_string();
+        let (name, url) = create_database(&admin, prefix, '`', "MySQL")?;
         Some(TestMysql { name, url, admin })
     }
 
@@ -104,13 +81,7 @@ impl TestMysql {
     }
 
     pub fn try_exec(&self, sql: &str) -> Result<(), lockstep_db::DbError> {
-        let u = self.db_url();
-        rt().block_on(async {
-            let mut db = Db::connect(&u, false).await?;
-            let r = db.execute_script(sql).await;
-            db.close().await;
-            r
-        })
+        crate::harness::exec(&self.url, sql)
     }
 
     /// Runs a file with the `mariadb` client, as people load a schema.
@@ -194,29 +165,14 @@ impl TestMysql {
 
     /// Runs statements on the server outside this database (accounts, cleanup).
     pub fn admin_exec(&self, sql: &str) {
-        let u = DbUrl::parse(&self.admin).unwrap();
-        rt().block_on(async {
-            let mut db = Db::connect(&u, false).await.unwrap();
-            db.execute_script(sql)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            db.close().await;
-        });
+        crate::harness::exec(&self.admin, sql).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
 impl Drop for TestMysql {
     fn drop(&mut self) {
-        let admin = DbUrl::parse(&self.admin).unwrap();
-        let name = self.name.clone();
-        let _ = rt().block_on(async {
-            let mut db = Db::connect(&admin, false).await?;
-            let r = db
-                .execute_script(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                .await;
-            db.close().await;
-            r
-        });
+        let drop = format!("DROP DATABASE IF EXISTS `{}`", self.name);
+        let _ = crate::harness::exec(&self.admin, &drop);
     }
 }
 

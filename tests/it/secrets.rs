@@ -18,7 +18,8 @@
 
 use crate::harness;
 use crate::support::{self, TestPg};
-use lockstep_db::{Db, DbError, DbUrl};
+use lockstep_core::hostile_models::PIECES;
+use lockstep_db::DbError;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -148,14 +149,7 @@ fn pg_lockstep_rows(url: &str) -> String {
           acc := acc || r.relname || E':\\n' || v || E'\\n'; \
         END LOOP; \
         RAISE EXCEPTION 'LSQ[%]LSQ', acc; END $lsq$";
-    let u = DbUrl::parse(url).unwrap();
-    let r = support::rt().block_on(async {
-        let mut db = Db::connect(&u, false).await?;
-        let r = db.execute_script(script).await;
-        db.close().await;
-        r
-    });
-    let msg = match r {
+    let msg = match harness::exec(url, script) {
         Ok(()) => panic!("no exception from the history read"),
         Err(DbError::Query { message, .. }) => message,
         Err(e) => panic!("reading lockstep's tables: {e}"),
@@ -484,394 +478,23 @@ fn no_secret_reaches_output_history_or_files() {
 
 // ------------------------------------------------------------------------ hostile names
 
-/// What hostile names are made of (as in the planners' property test in lockstep-core).
-const PIECES: &[&str] = &[
-    "\n",
-    "\r",
-    "\"",
-    "'",
-    "--",
-    "/*",
-    "*/",
-    ";",
-    "$$",
-    "$lockstep$",
-    "\\",
-    "\\'",
-    "E'",
-    "DROP TABLE victim",
-    " ",
-    "p",
-    "é",
-    "表",
-    "\u{2028}",
-    "`",
-];
-
-/// A small deterministic generator: the test crate has no proptest, and a failure must
-/// be reproducible from the case number alone.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// `n` distinct hostile names of at most 40 bytes (PostgreSQL keeps 63).
-    fn names(&mut self, n: usize) -> Vec<String> {
-        let mut out: Vec<String> = vec![];
-        while out.len() < n {
-            let mut s = String::new();
-            for _ in 0..1 + self.next() % 5 {
-                let p = PIECES[(self.next() % PIECES.len() as u64) as usize];
-                if s.len() + p.len() <= 38 {
-                    s.push_str(p);
-                }
-            }
-            if !out.contains(&s) {
-                out.push(s);
+/// `n` distinct hostile names of at most 40 bytes (PostgreSQL keeps 63), from the pieces
+/// of the planners' property test; a failure is reproducible from the case number alone.
+fn hostile_names(rng: &mut harness::Rng, n: usize) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    while out.len() < n {
+        let mut s = String::new();
+        for _ in 0..1 + rng.below(5) {
+            let p = PIECES[rng.below(PIECES.len() as u64) as usize];
+            if s.len() + p.len() <= 38 {
+                s.push_str(p);
             }
         }
-        out
-    }
-}
-
-mod hostile_models {
-    use lockstep_core::model::*;
-    use lockstep_core::plan::{ident, qual};
-    use std::collections::BTreeMap;
-
-    fn named(name: &str, kind: ConstraintKind, comment: Option<&str>) -> Constraint {
-        Constraint {
-            comment: comment.map(String::from),
-            ..Constraint::new(Some(name.into()), kind)
+        if !out.contains(&s) {
+            out.push(s);
         }
     }
-
-    /// Every kind of object PostgreSQL lets a plan create without a superuser's extras,
-    /// named from `n`, with hostile comments and enum labels.
-    pub fn pg(n: &[String]) -> Database {
-        let mut db = Database::empty(Dialect::Postgres);
-        let q = |name: &str| QualName::new(n[0].clone(), name);
-        db.schemas.insert(
-            n[0].clone(),
-            Namespace {
-                name: n[0].clone(),
-                owner: None,
-                comment: Some(n[1].clone()),
-                grants: vec![],
-            },
-        );
-        let mut t = Table::new(q(&n[2]));
-        let mut id = Column::new(n[3].clone(), "integer");
-        id.not_null = true;
-        id.comment = Some(n[4].clone());
-        let mut label = Column::new(n[5].clone(), "text");
-        label.default = Some(format!("{}::text", lockstep_core::plan::pg_literal(&n[6])));
-        let mut twice = Column::new(n[7].clone(), "integer");
-        twice.generated = Some(Generated {
-            expression: format!("({} * 2)", ident(&n[3])),
-            stored: true,
-        });
-        t.columns = vec![id, label, twice];
-        t.constraints = vec![
-            named(
-                &n[8],
-                ConstraintKind::PrimaryKey {
-                    columns: vec![n[3].clone()],
-                    extra: None,
-                },
-                Some(&n[9]),
-            ),
-            named(
-                &n[10],
-                ConstraintKind::Check {
-                    expression: format!("({} > 0)", ident(&n[3])),
-                    no_inherit: false,
-                },
-                None,
-            ),
-        ];
-        t.comment = Some(n[11].clone());
-        t.rls_enabled = true;
-        t.policies.insert(
-            n[12].clone(),
-            Policy {
-                name: n[12].clone(),
-                permissive: true,
-                command: "SELECT".into(),
-                roles: vec!["PUBLIC".into()],
-                using: Some("true".into()),
-                with_check: None,
-            },
-        );
-        let table = t.name.clone();
-        db.tables.insert(t.name.clone(), t);
-        let mut part = Table::new(q(&n[13]));
-        part.kind = TableKind::Partitioned;
-        part.partition_key = Some(format!("RANGE ({})", ident(&n[3])));
-        part.columns = vec![Column::new(n[3].clone(), "integer")];
-        db.tables.insert(part.name.clone(), part);
-        db.indexes.insert(
-            q(&n[14]),
-            Index {
-                comment: Some(n[15].clone()),
-                ..Index::new(
-                    q(&n[14]),
-                    table.clone(),
-                    format!("USING btree ({})", ident(&n[5])),
-                    vec![n[5].clone()],
-                )
-            },
-        );
-        let typ = |name: &str, kind: TypeKind, comment: Option<&str>| TypeDef {
-            name: q(name),
-            kind,
-            owner: None,
-            comment: comment.map(String::from),
-            grants: vec![],
-            depends_on: vec![],
-        };
-        db.types.insert(
-            q(&n[16]),
-            typ(
-                &n[16],
-                TypeKind::Enum {
-                    labels: vec![n[17].clone(), n[18].clone()],
-                },
-                Some(&n[19]),
-            ),
-        );
-        db.types.insert(
-            q(&n[20]),
-            typ(
-                &n[20],
-                TypeKind::Domain {
-                    base: "text".into(),
-                    not_null: false,
-                    default: None,
-                    collation: Some("\"C\"".into()),
-                    checks: BTreeMap::from([(n[21].clone(), "CHECK (VALUE <> '')".into())]),
-                },
-                None,
-            ),
-        );
-        db.sequences.insert(
-            q(&n[22]),
-            Sequence {
-                name: q(&n[22]),
-                type_: "bigint".into(),
-                start: 1,
-                increment: 1,
-                min: 1,
-                max: i64::MAX,
-                cache: 1,
-                cycle: false,
-                owned_by: Some(ColumnRef {
-                    table: table.clone(),
-                    column: n[3].clone(),
-                }),
-                owner: None,
-                comment: Some(n[23].clone()),
-                grants: vec![],
-            },
-        );
-        db.views.insert(
-            q(&n[24]),
-            View {
-                columns: vec![n[3].clone()],
-                comment: Some(n[25].clone()),
-                column_comments: BTreeMap::from([(n[3].clone(), n[26].clone())]),
-                ..View::new(
-                    q(&n[24]),
-                    format!("SELECT {} FROM {}", ident(&n[3]), qual(&table)),
-                )
-            },
-        );
-        let fname = q(&n[27]);
-        db.functions.insert(
-            format!("{}.{}()", n[0], n[27]),
-            Function {
-                name: fname.clone(),
-                kind: "function".into(),
-                arguments: String::new(),
-                returns: "trigger".into(),
-                language: "plpgsql".into(),
-                definition: format!(
-                    "CREATE OR REPLACE FUNCTION {}()\n RETURNS trigger\n LANGUAGE plpgsql\nAS $function$BEGIN RETURN NEW; END$function$\n",
-                    qual(&fname)
-                ),
-                owner: None,
-                comment: Some(n[28].clone()),
-                grants: vec![],
-                depends_on: vec![],
-            },
-        );
-        db.triggers.insert(
-            format!("{}.{}.{}", n[0], n[2], n[29]),
-            Trigger {
-                name: n[29].clone(),
-                table: table.clone(),
-                definition: format!(
-                    "CREATE TRIGGER {} BEFORE INSERT ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
-                    ident(&n[29]),
-                    qual(&table),
-                    qual(&fname)
-                ),
-                enabled: None,
-                comment: Some(n[30].clone()),
-                depends_on: vec![],
-            },
-        );
-        db
-    }
-
-    /// `pg(n)` changed in every way, those PostgreSQL cannot make in place among them:
-    /// column order, a generation expression, a domain's collation, a partition key, a
-    /// foreign table.
-    pub fn pg_changed(n: &[String], m: &[String]) -> Database {
-        let mut db = pg(n);
-        let q = |name: &str| QualName::new(n[0].clone(), name);
-        db.schemas.get_mut(&n[0]).unwrap().comment = Some(m[0].clone());
-        let t = db.tables.get_mut(&q(&n[2])).unwrap();
-        t.columns.swap(0, 1);
-        t.columns[0].comment = Some(m[1].clone());
-        t.columns[0].default = Some(format!("{}::text", lockstep_core::plan::pg_literal(&m[2])));
-        t.columns[2].generated = Some(Generated {
-            expression: format!("({} * 3)", ident(&n[3])),
-            stored: true,
-        });
-        let mut added = Column::new(m[3].clone(), "bigint");
-        added.comment = Some(m[4].clone());
-        t.columns.push(added);
-        t.constraints[0].comment = Some(m[5].clone());
-        t.constraints.remove(1);
-        t.constraints.push(named(
-            &m[6],
-            ConstraintKind::Unique {
-                columns: vec![n[5].clone()],
-                nulls_not_distinct: false,
-                extra: None,
-            },
-            Some(&m[7]),
-        ));
-        t.comment = Some(m[8].clone());
-        t.policies.clear();
-        db.tables.get_mut(&q(&n[13])).unwrap().partition_key =
-            Some(format!("LIST ({})", ident(&n[3])));
-        let mut foreign = Table::new(q(&m[9]));
-        foreign.kind = TableKind::Foreign;
-        foreign.columns = vec![Column::new(m[10].clone(), "integer")];
-        db.tables.insert(foreign.name.clone(), foreign);
-        db.indexes.get_mut(&q(&n[14])).unwrap().comment = Some(m[11].clone());
-        let e = db.types.get_mut(&q(&n[16])).unwrap();
-        if let TypeKind::Enum { labels } = &mut e.kind {
-            labels.insert(1, m[12].clone());
-        }
-        e.comment = Some(m[13].clone());
-        if let TypeKind::Domain { collation, .. } = &mut db.types.get_mut(&q(&n[20])).unwrap().kind
-        {
-            *collation = Some("\"POSIX\"".into());
-        }
-        db.sequences.get_mut(&q(&n[22])).unwrap().comment = Some(m[14].clone());
-        let v = db.views.get_mut(&q(&n[24])).unwrap();
-        v.column_comments = BTreeMap::from([(n[3].clone(), m[15].clone())]);
-        v.comment = Some(m[16].clone());
-        let tr = db
-            .triggers
-            .get_mut(&format!("{}.{}.{}", n[0], n[2], n[29]))
-            .unwrap();
-        tr.enabled = Some("D".into());
-        tr.comment = Some(m[17].clone());
-        db
-    }
-
-    /// SQLite: tables, an index and a view named from `n`, a declared type, a collation
-    /// and default comments as SQLite reports them, a materialized view (no SQLite form).
-    pub fn sqlite(n: &[String]) -> Database {
-        let mut db = Database::empty(Dialect::Sqlite);
-        let q = |name: &str| QualName::new("main", name);
-        let one_line = |s: &str| s.replace(['\n', '\r'], " ");
-        let mut t = Table::new(q(&n[0]));
-        let mut odd = Column::new(n[2].clone(), n[3].clone());
-        odd.default = Some(format!("1 -- {}", one_line(&n[4])));
-        let mut label = Column::new(n[5].clone(), "TEXT");
-        label.collation = Some("NOCASE".into());
-        t.columns = vec![Column::new(n[1].clone(), "INTEGER"), odd, label];
-        t.constraints = vec![
-            named(
-                &n[6],
-                ConstraintKind::PrimaryKey {
-                    columns: vec![n[1].clone()],
-                    extra: None,
-                },
-                None,
-            ),
-            named(
-                &n[7],
-                ConstraintKind::Check {
-                    expression: format!("{} >= 0 -- {}", ident(&n[1]), one_line(&n[8])),
-                    no_inherit: false,
-                },
-                None,
-            ),
-        ];
-        let table = t.name.clone();
-        db.tables.insert(t.name.clone(), t);
-        db.indexes.insert(
-            q(&n[9]),
-            Index::new(
-                q(&n[9]),
-                table.clone(),
-                format!("({})", ident(&n[5])),
-                vec![n[5].clone()],
-            ),
-        );
-        let view = |name: &str, sql: Option<String>, materialized: bool| View {
-            materialized,
-            sql,
-            ..View::new(q(name), "SELECT 1 AS x")
-        };
-        db.views.insert(
-            q(&n[10]),
-            view(
-                &n[10],
-                Some(format!(
-                    "CREATE VIEW {} AS SELECT 1 AS x -- {}",
-                    ident(&n[10]),
-                    one_line(&n[11])
-                )),
-                false,
-            ),
-        );
-        db.views.insert(q(&n[12]), view(&n[12], None, true));
-        db
-    }
-
-    /// `sqlite(n)` with changes that take a rebuild, an added column and a dropped index.
-    pub fn sqlite_changed(n: &[String], m: &[String]) -> Database {
-        let mut db = sqlite(n);
-        let t = db.tables.get_mut(&QualName::new("main", &n[0])).unwrap();
-        t.columns.swap(1, 2);
-        t.columns[2].type_ = m[0].clone();
-        t.columns.push(Column::new(m[1].clone(), m[2].clone()));
-        db.indexes.remove(&QualName::new("main", &n[9]));
-        db
-    }
-}
-
-/// Runs `sql` as one script, as `psql` or `sqlite3` would be given it.
-fn run_script(url: &str, sql: &str) -> Result<(), DbError> {
-    let u = DbUrl::parse(url).unwrap();
-    support::rt().block_on(async {
-        let mut db = Db::connect(&u, false).await?;
-        let r = db.execute_script(sql).await;
-        db.close().await;
-        r
-    })
+    out
 }
 
 /// Plans between models with hostile names, applied to real databases that hold a table
@@ -880,6 +503,7 @@ fn run_script(url: &str, sql: &str) -> Result<(), DbError> {
 #[test]
 fn hostile_names_applied_to_real_databases_leave_victim_alone() {
     use lockstep_core::diff::diff;
+    use lockstep_core::hostile_models::{self as models, Reach};
     use lockstep_core::model::{Database, Dialect, QualName};
     use lockstep_core::plan::plan;
     const CASES: u64 = 12;
@@ -891,11 +515,13 @@ fn hostile_names_applied_to_real_databases_leave_victim_alone() {
     sqlite.exec("CREATE TABLE victim (x integer); INSERT INTO victim VALUES (1);");
     let mut scripts = 0;
     for case in 0..CASES {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (case + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
-        let n = rng.names(31);
-        let m = rng.names(18);
-        let a = hostile_models::pg(&n);
-        let b = hostile_models::pg_changed(&n, &m);
+        let mut rng = harness::Rng::new(
+            0x9e37_79b9_7f4a_7c15 ^ (case + 1).wrapping_mul(0x2545_f491_4f6c_dd1d),
+        );
+        let n = hostile_names(&mut rng, models::NAMES);
+        let m = hostile_names(&mut rng, models::CHANGES);
+        let a = models::pg(&n, Reach::Server);
+        let b = models::pg_changed(&n, &m, Reach::Server);
         let empty = Database::empty(Dialect::Postgres);
         let create = plan(&diff(&empty, &a), &empty, &a);
         let change = plan(&diff(&a, &b), &a, &b);
@@ -906,7 +532,7 @@ fn hostile_names_applied_to_real_databases_leave_victim_alone() {
         );
         for (what, p) in [("create", &create), ("change", &change)] {
             let script = p.to_sql();
-            if let Err(e) = run_script(&pg.url, &script) {
+            if let Err(e) = harness::exec(&pg.url, &script) {
                 panic!("case {case}: the {what} script failed on PostgreSQL: {e}\n{script}");
             }
             scripts += 1;
@@ -916,7 +542,8 @@ fn hostile_names_applied_to_real_databases_leave_victim_alone() {
                 });
         }
         let live = pg.inspect();
-        let t = &live.tables[&QualName::new(n[0].clone(), n[2].clone())];
+        let schema = &n[models::PG_SCHEMA];
+        let t = &live.tables[&QualName::new(schema.clone(), n[models::PG_TABLE].clone())];
         let want = &b.tables[&t.name];
         let mut got_cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
         let mut want_cols: Vec<&str> = want.columns.iter().map(|c| c.name.as_str()).collect();
@@ -924,20 +551,20 @@ fn hostile_names_applied_to_real_databases_leave_victim_alone() {
         want_cols.sort();
         assert_eq!(got_cols, want_cols, "case {case}: column names");
         assert_eq!(t.comment, want.comment, "case {case}: table comment");
-        assert_eq!(live.schemas[&n[0]].comment, b.schemas[&n[0]].comment);
+        assert_eq!(live.schemas[schema].comment, b.schemas[schema].comment);
+        let e = QualName::new(schema.clone(), n[models::PG_ENUM].clone());
         assert_eq!(
-            live.types[&QualName::new(n[0].clone(), n[16].clone())].kind,
-            b.types[&QualName::new(n[0].clone(), n[16].clone())].kind,
+            live.types[&e].kind, b.types[&e].kind,
             "case {case}: enum labels"
         );
         // Leave the next case an empty schema namespace to work in.
         pg.exec(&format!(
             "DROP SCHEMA {} CASCADE",
-            lockstep_core::plan::ident(&n[0])
+            lockstep_core::plan::ident(schema)
         ));
 
-        let a = hostile_models::sqlite(&n);
-        let b = hostile_models::sqlite_changed(&n, &m);
+        let a = models::sqlite(&n, Reach::Server);
+        let b = models::sqlite_changed(&n, &m, Reach::Server);
         let empty = Database::empty(Dialect::Sqlite);
         for (what, from, to) in [
             ("create", &empty, &a),
@@ -946,16 +573,16 @@ fn hostile_names_applied_to_real_databases_leave_victim_alone() {
         ] {
             let p = plan(&diff(from, to), from, to);
             let script = p.to_sql();
-            if let Err(e) = run_script(&sqlite.url, &script) {
+            if let Err(e) = harness::exec(&sqlite.url, &script) {
                 panic!("case {case}: the {what} script failed on SQLite: {e}\n{script}");
             }
             scripts += 1;
-            run_script(&sqlite.url, "SELECT x FROM victim").unwrap_or_else(|e| {
+            harness::exec(&sqlite.url, "SELECT x FROM victim").unwrap_or_else(|e| {
                 panic!("case {case}: victim is gone from SQLite after {what}: {e}\n{script}")
             });
             if what == "change" {
                 let live = sqlite.inspect();
-                let t = &live.tables[&QualName::new("main", n[0].clone())];
+                let t = &live.tables[&QualName::new("main", n[models::SQLITE_TABLE].clone())];
                 let got: Vec<(&str, &str)> = t
                     .columns
                     .iter()
@@ -982,30 +609,22 @@ fn hostile_names_applied_to_real_databases_leave_victim_alone() {
 #[test]
 fn the_issue_column_name_does_not_drop_victim() {
     use lockstep_core::diff::diff;
-    use lockstep_core::model::{Column, Database, Dialect, QualName, Table};
+    use lockstep_core::model::{Database, Dialect};
     use lockstep_core::plan::plan;
     let Some(pg) = TestPg::new("victim") else {
         return;
     };
     pg.exec("CREATE TABLE public.victim (x integer); INSERT INTO public.victim VALUES (1);");
-    let mut a = Database::empty(Dialect::Postgres);
-    let mut t = Table::new(QualName::new("public", "t"));
-    t.columns = vec![
-        Column::new("p\nDROP TABLE victim;\n--", "integer"),
-        Column::new("q", "integer"),
-    ];
-    a.tables.insert(t.name.clone(), t.clone());
-    let mut b = a.clone();
-    b.tables.get_mut(&t.name).unwrap().columns.swap(0, 1);
+    let (a, b) = lockstep_core::hostile_models::column_order_case();
     let empty = Database::empty(Dialect::Postgres);
-    run_script(&pg.url, &plan(&diff(&empty, &a), &empty, &a).to_sql()).unwrap();
+    harness::exec(&pg.url, &plan(&diff(&empty, &a), &empty, &a).to_sql()).unwrap();
     let script = plan(&diff(&a, &b), &a, &b).to_sql();
     // As psql runs a script: statement by statement, each committed, carrying on after
     // an error.
     let errors: Vec<String> = lockstep_core::sql::split::split(&script)
         .statements
         .iter()
-        .filter_map(|s| run_script(&pg.url, &s.sql).err().map(|e| e.to_string()))
+        .filter_map(|s| harness::exec(&pg.url, &s.sql).err().map(|e| e.to_string()))
         .collect();
     pg.try_exec("SELECT x FROM public.victim")
         .unwrap_or_else(|e| panic!("victim is gone: {e}\n{script}"));

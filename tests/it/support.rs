@@ -22,20 +22,24 @@ pub fn corpus_dir() -> PathBuf {
     PathBuf::from(std::env::var("LOCKSTEP_CORPUS").unwrap_or_else(|_| "/tmp/corpus".into()))
 }
 
+/// Prints why a test is skipped, or fails it when services are required.
+pub fn skip(msg: &str) {
+    if require_services() {
+        panic!("LOCKSTEP_REQUIRE_SERVICES=1 but {msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+}
+
 /// The corpus path, or None after printing why the test is skipped.
 pub fn corpus(rel: &str) -> Option<PathBuf> {
     let p = corpus_dir().join(rel);
     if p.exists() {
         return Some(p);
     }
-    let msg = format!(
+    skip(&format!(
         "corpus file {} is missing; run ../shared/corpus/get.sh",
         p.display()
-    );
-    if require_services() {
-        panic!("LOCKSTEP_REQUIRE_SERVICES=1 but {msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
+    ));
     None
 }
 
@@ -62,6 +66,28 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
+/// A uniquely named database for one test on the server at `admin` (`quote` is the
+/// engine's identifier quote): its name and URL, or None after printing why the `suite`
+/// is skipped.
+pub fn create_database(
+    admin: &str,
+    prefix: &str,
+    quote: char,
+    suite: &str,
+) -> Option<(String, String)> {
+    let name = unique_name(&format!("ls_{prefix}"));
+    let created = crate::harness::exec(admin, &format!("CREATE DATABASE {quote}{name}{quote}"));
+    if let Err(e) = created {
+        skip(&format!(
+            "{suite} suite: server unavailable at {}: {e}",
+            lockstep_db::url::redact(admin)
+        ));
+        return None;
+    }
+    let url = DbUrl::parse(admin).unwrap().with_database(&name);
+    Some((name, url.raw().to_string()))
+}
+
 /// A PostgreSQL database created for one test and dropped when it goes out of scope.
 pub struct TestPg {
     pub name: String,
@@ -74,23 +100,7 @@ impl TestPg {
     /// unreachable and services are not required.
     pub fn new(prefix: &str) -> Option<TestPg> {
         let admin = pg_admin_url();
-        let name = unique_name(&format!("ls_{prefix}"));
-        let admin_url = DbUrl::parse(&admin).unwrap();
-        let created = rt().block_on(async {
-            let mut db = Db::connect(&admin_url, false).await?;
-            db.execute_script(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            db.close().await;
-            Ok::<_, lockstep_db::DbError>(())
-        });
-        if let Err(e) = created {
-            if require_services() {
-                panic!("LOCKSTEP_REQUIRE_SERVICES=1 but PostgreSQL is unavailable: {e}");
-            }
-            eprintln!("SKIPPED: PostgreSQL suite: server unavailable at {admin}: {e}");
-            return None;
-        }
-        let url = admin_url.with_database(&name).raw().to_string();
+        let (name, url) = create_database(&admin, prefix, '"', "PostgreSQL")?;
         Some(TestPg { name, url, admin })
     }
 
@@ -100,46 +110,30 @@ impl TestPg {
 
     /// Runs `sql` on another URL of a test database (another role, an application name).
     pub fn exec_url(url: &str, sql: &str) {
-        let u = DbUrl::parse(url).unwrap();
-        rt().block_on(async {
-            let mut db = Db::connect(&u, false).await.unwrap();
-            db.execute_script(sql)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            db.close().await;
-        });
+        crate::harness::exec(url, sql).unwrap_or_else(|e| panic!("{e}"));
     }
 
     pub fn try_exec(&self, sql: &str) -> Result<(), lockstep_db::DbError> {
-        let u = DbUrl::parse(&self.url).unwrap();
-        rt().block_on(async {
-            let mut db = Db::connect(&u, false).await?;
-            let r = db.execute_script(sql).await;
-            db.close().await;
-            r
-        })
+        crate::harness::exec(&self.url, sql)
     }
 
     pub fn inspect(&self) -> lockstep_core::model::Database {
-        let u = DbUrl::parse(&self.url).unwrap();
-        rt().block_on(lockstep_db::inspect_url(&u))
-            .unwrap_or_else(|e| panic!("{e}"))
+        inspect(&self.url)
     }
 }
 
 impl Drop for TestPg {
     fn drop(&mut self) {
-        let admin = DbUrl::parse(&self.admin).unwrap();
-        let name = self.name.clone();
-        let _ = rt().block_on(async {
-            let mut db = Db::connect(&admin, false).await?;
-            let r = db
-                .execute_script(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-            db.close().await;
-            r
-        });
+        let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let _ = crate::harness::exec(&self.admin, &drop);
     }
+}
+
+/// The model of the database at `url`, as lockstep inspects it.
+pub fn inspect(url: &str) -> lockstep_core::model::Database {
+    let u = DbUrl::parse(url).unwrap();
+    rt().block_on(lockstep_db::inspect_url(&u))
+        .unwrap_or_else(|e| panic!("inspect {url}: {e}"))
 }
 
 // One copy of the read-back through an exception serves this module's callers too.
@@ -172,9 +166,7 @@ impl TestSqlite {
     }
 
     pub fn inspect(&self) -> lockstep_core::model::Database {
-        let u = DbUrl::parse(&self.url).unwrap();
-        rt().block_on(lockstep_db::inspect_url(&u))
-            .unwrap_or_else(|e| panic!("{e}"))
+        inspect(&self.url)
     }
 }
 

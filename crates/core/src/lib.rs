@@ -6,6 +6,8 @@
 pub mod dialect;
 pub mod diff;
 pub mod drift;
+#[cfg(any(test, feature = "test-support"))]
+pub mod hostile_models;
 pub mod lint;
 pub mod migrate;
 pub mod model;
