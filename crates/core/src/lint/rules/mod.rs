@@ -83,11 +83,27 @@ const MYSQL: &[&str] = &[
     "drop-not-null",
 ];
 
+/// The statement-level rules that hold on SQLite. It has no CONCURRENTLY, NOT VALID,
+/// lock or statement timeout (a writer waits on `busy_timeout`, which lockstep sets), no
+/// ALTER COLUMN and no ADD CONSTRAINT, and every write holds the lock on the whole
+/// database: an index build or a rewrite blocks writers whatever is written, so there
+/// is nothing different to suggest. What remains breaks running code, destroys data, or
+/// fails: SQLite refuses a NOT NULL column added without a default outright.
+const SQLITE: &[&str] = &[
+    "drop-table",
+    "drop-column",
+    "rename-table",
+    "rename-column",
+    "add-required-column",
+    "transaction-control",
+];
+
 /// Whether the statement-level rule `id` holds for files of `dialect`.
 pub fn applies(id: &str, dialect: crate::sql::lex::Dialect) -> bool {
     match dialect {
         crate::sql::lex::Dialect::Mysql => MYSQL.contains(&id),
-        _ => true,
+        crate::sql::lex::Dialect::Sqlite => SQLITE.contains(&id),
+        crate::sql::lex::Dialect::Postgres => true,
     }
 }
 
