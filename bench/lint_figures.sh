@@ -10,8 +10,14 @@
 # --corpus  default $LOCKSTEP_CORPUS, else /tmp/corpus.
 # --json    also keep each set's JSON findings in DIR (for judging samples by hand).
 #
-# Lemmy is linted as a project outside git, so every migration is linted, in version
-# order, with its down script known. Synapse's deltas 73 to 94 (`*.sql` and
+# Two ways, each a table:
+# - "in sequence": Lemmy as a project outside git, so every migration is linted, in
+#   version order, with its down script known; Synapse's deltas as named files in order.
+#   A table created by an earlier migration of the set counts as new and empty, so most
+#   of Lemmy's later ALTERs are not reported (lint of a whole history);
+# - "each alone": every migration linted by itself, as CI lints the one new migration
+#   of a change: every table it touches exists.
+# Synapse's deltas 73 to 94 (`*.sql` and
 # `*.sql.postgres` of common/, main/ and state/, sorted by file name within a version, as
 # Synapse runs them; `$%AUTO_INCREMENT_PRIMARY_KEY%$` replaced as its PostgreSQL engine
 # does) are named files, linted in that order: they run on databases that already hold
@@ -34,6 +40,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lemmy"
 printf 'migrations = "%s"\n' "$lemmy" >"$work/lemmy/lockstep.toml"
 (cd "$work/lemmy" && "$bin" lint --format json >"$work/lemmy.json" || true)
+for d in "$lemmy"/*/; do
+    (cd "$work/lemmy" && "$bin" lint --format json "$d/up.sql" || true)
+done | jq -s '{findings: (map(.findings) | add)}' >"$work/lemmy-alone.json"
 
 mkdir -p "$work/synapse"
 files=()
@@ -52,17 +61,20 @@ for v in $(seq 73 94); do
     done | sort)
 done
 (cd "$work/synapse" && "$bin" lint --format json "${files[@]}" >"$work/synapse.json" || true)
+for f in "${files[@]}"; do
+    (cd "$work/synapse" && "$bin" lint --format json "$f" || true)
+done | jq -s '{findings: (map(.findings) | add)}' >"$work/synapse-alone.json"
 
 if [ -n "$json" ]; then
     mkdir -p "$json"
-    cp "$work/lemmy.json" "$work/synapse.json" "$json/"
+    cp "$work"/*.json "$json/"
 fi
 
-echo "Lemmy: $(ls -d "$lemmy"/*/ | wc -l) migrations; Synapse: ${#files[@]} SQL deltas"
-echo
+table() {
+
 echo "| rule | Lemmy error | Lemmy warning | Lemmy info | Synapse error | Synapse warning | Synapse info |"
 echo "|---|---|---|---|---|---|---|"
-jq -rn --slurpfile l "$work/lemmy.json" --slurpfile s "$work/synapse.json" '
+jq -rn --slurpfile l "$1" --slurpfile s "$2" '
   def counts(f): f[0].findings | group_by(.rule)
     | map({key: .[0].rule, value: (group_by(.severity) | map({key: .[0].severity, value: length}) | from_entries)})
     | from_entries;
@@ -72,3 +84,14 @@ jq -rn --slurpfile l "$work/lemmy.json" --slurpfile s "$work/synapse.json" '
       | "| \($r) | \($lc[$r].error // 0) | \($lc[$r].warning // 0) | \($lc[$r].info // 0) | \($sc[$r].error // 0) | \($sc[$r].warning // 0) | \($sc[$r].info // 0) |"),
     "| **total** | \([$lc[]?.error // 0] | add // 0) | \([$lc[]?.warning // 0] | add // 0) | \([$lc[]?.info // 0] | add // 0) | \([$sc[]?.error // 0] | add // 0) | \([$sc[]?.warning // 0] | add // 0) | \([$sc[]?.info // 0] | add // 0) |"
 '
+}
+
+echo "Lemmy: $(ls -d "$lemmy"/*/ | wc -l) migrations; Synapse: ${#files[@]} SQL deltas"
+echo
+echo "In sequence:"
+echo
+table "$work/lemmy.json" "$work/synapse.json"
+echo
+echo "Each alone:"
+echo
+table "$work/lemmy-alone.json" "$work/synapse-alone.json"

@@ -123,7 +123,9 @@ impl Scratch {
     pub async fn syntax_error(&mut self, sql: &str) -> Result<Option<String>, DbError> {
         let dialect = self.db.dialect();
         if dialect == lockstep_core::model::Dialect::Postgres {
-            self.db.execute_script("SET statement_timeout = '10s'").await?;
+            self.db
+                .execute_script("SET statement_timeout = '10s'")
+                .await?;
         }
         self.db.execute_script("BEGIN").await?;
         let r = self.db.execute_script(sql).await;

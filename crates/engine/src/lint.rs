@@ -11,10 +11,10 @@ use crate::project::{self, Migrations};
 use crate::{Session, Target};
 use lockstep_core::lint::{self, Finding, LintFile, Severity};
 use lockstep_core::migrate::Migration;
-use serde::Serialize;
 use lockstep_core::model::Dialect;
 use lockstep_db::scratch::Scratch;
 use lockstep_db::DbUrl;
+use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(Debug, Serialize)]
