@@ -49,8 +49,8 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         .flat_map(|(t, col)| {
             if ctx.dialect == Dialect::Sqlite {
                 return hit(
-                    format!("SQLite refuses to add {t}.{col} as NOT NULL with no default (\"Cannot add a NOT NULL column with default value NULL\"), whatever {t} holds: the deploy fails here"),
-                    format!("add {col} with a DEFAULT, or add it nullable"),
+                    format!("adding {t}.{col} as NOT NULL with no default fails as soon as {t} has a row (\"Cannot add a NOT NULL column with default value NULL\"); and once it succeeds (on an empty table), running code that inserts without {col} fails"),
+                    format!("add {col} with a DEFAULT, or add it nullable (SQLite cannot make an existing column NOT NULL without rebuilding the table)"),
                 );
             }
             hit(
