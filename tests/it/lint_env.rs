@@ -189,7 +189,8 @@ fn add_required_column_counts_the_rows_it_fails_on() {
 }
 
 /// DROP INDEX names no table; under --env lockstep looks the index up and sizes its
-/// table, on PostgreSQL and SQLite.
+/// table on PostgreSQL. SQLite has no DROP INDEX CONCURRENTLY to suggest (a drop holds
+/// the database's write lock whatever is written), so there it is no finding.
 #[test]
 fn drop_index_is_sized_by_its_table() {
     let sqlite = crate::support::TestSqlite::new();
@@ -197,14 +198,14 @@ fn drop_index_is_sized_by_its_table() {
         "CREATE TABLE orders (a int); CREATE INDEX orders_a ON orders (a);
          INSERT INTO orders VALUES (1), (2), (3);",
     );
-    let mut envs = vec![("sqlite", sqlite.url.clone(), 3)];
+    let mut envs = vec![("sqlite", sqlite.url.clone(), None)];
     let pg = TestPg::new("lint_dropidx");
     if let Some(pg) = &pg {
         pg.exec(
             "CREATE TABLE orders (a int); CREATE INDEX orders_a ON orders (a);
              INSERT INTO orders SELECT g FROM generate_series(1, 250) g; ANALYZE orders;",
         );
-        envs.push(("pg", pg.url.clone(), 250));
+        envs.push(("pg", pg.url.clone(), Some(250)));
     }
     for (name, url, rows) in envs {
         let dir = tempfile::tempdir().unwrap();
@@ -216,13 +217,84 @@ fn drop_index_is_sized_by_its_table() {
         )
         .unwrap();
         std::fs::write(d.join("m.sql"), "DROP INDEX orders_a;\n").unwrap();
-        let (_, f) = finding(
-            d,
-            &["lint", "m.sql", "--env", "e", "--format", "json"],
-            "drop-index-non-concurrently",
-        );
+        let args = ["lint", "m.sql", "--env", "e", "--format", "json"];
+        let Some(rows) = rows else {
+            let o = lockstep(&args, d);
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(v["findings"], serde_json::json!([]), "{name}: {o:?}");
+            continue;
+        };
+        let (_, f) = finding(d, &args, "drop-index-non-concurrently");
         assert_eq!(f["table_rows"], rows, "{name}: {f}");
         assert_eq!(f["severity"], "info", "{name}: {f}");
+    }
+}
+
+/// Issue 11: with --env, the server's parser settles what lockstep's cannot parse, on
+/// a scratch database in a transaction that is rolled back: valid SQL is no finding, a
+/// typo is an error (exit 1). Without --env the typo stays a warning.
+#[test]
+fn the_server_settles_statements_lockstep_cannot_parse() {
+    let Some(pg) = TestPg::new("lint_parse") else {
+        return;
+    };
+    pg.exec("CREATE TABLE orders (id int, total int);");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("migrations")).unwrap();
+    std::fs::write(
+        d.join("lockstep.toml"),
+        format!(
+            "migrations = \"migrations\"\n[env.e]\nurl = \"{}\"\n",
+            pg.url
+        ),
+    )
+    .unwrap();
+    // Valid PostgreSQL that neither sqlparser nor lockstep's own shapes read.
+    std::fs::write(
+        d.join("valid.sql"),
+        "CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = int4eq);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("typo.sql"),
+        "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUM note text;\n",
+    )
+    .unwrap();
+    let json = |args: &[&str]| {
+        let o = lockstep(args, d);
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {o:?}"));
+        (o.status.code(), v["findings"].as_array().unwrap().clone())
+    };
+    let (code, f) = json(&["lint", "valid.sql", "--format", "json"]);
+    assert_eq!((code, f.len()), (Some(0), 1), "{f:?}");
+    assert_eq!(f[0]["rule"], "could-not-parse");
+    let (code, f) = json(&["lint", "valid.sql", "--env", "e", "--format", "json"]);
+    assert_eq!((code, f.len()), (Some(0), 0), "{f:?}");
+
+    let (code, f) = json(&["lint", "typo.sql", "--format", "json"]);
+    assert_eq!(code, Some(0), "{f:?}");
+    assert_eq!(f[0]["severity"], "warning", "{f:?}");
+    let (code, f) = json(&["lint", "typo.sql", "--env", "e", "--format", "json"]);
+    assert_eq!(code, Some(1), "{f:?}");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["rule"], "could-not-parse");
+    assert_eq!(f[0]["severity"], "error");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("syntax error at or near \"text\""),
+        "{f:?}"
+    );
+    // Nothing was left behind: the column does not exist, and no scratch database.
+    let o = std::process::Command::new("psql")
+        .args(["-XAtq", &pg.url, "-c"])
+        .arg("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'")
+        .output();
+    if let Ok(o) = o {
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "0");
     }
 }
 

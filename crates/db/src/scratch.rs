@@ -114,6 +114,35 @@ impl Scratch {
         }
     }
 
+    /// Lets the server's parser settle one statement that lockstep's could not parse: it
+    /// runs here, in a transaction that is rolled back (PostgreSQL bounds it with a
+    /// statement timeout). None when the server parsed it, whatever else then went wrong
+    /// (this database is empty, so the tables it names are missing); the server's message
+    /// when it is a syntax error (PostgreSQL's SQLSTATE 42601, MySQL's parse error,
+    /// SQLite's "syntax error" or "incomplete input").
+    pub async fn syntax_error(&mut self, sql: &str) -> Result<Option<String>, DbError> {
+        let dialect = self.db.dialect();
+        if dialect == lockstep_core::model::Dialect::Postgres {
+            self.db
+                .execute_script("SET statement_timeout = '10s'")
+                .await?;
+        }
+        self.db.execute_script("BEGIN").await?;
+        let r = self.db.execute_script(sql).await;
+        self.db.execute_script("ROLLBACK").await?;
+        let Err(DbError::Query { message, code, .. }) = r else {
+            return Ok(None);
+        };
+        let syntax = match dialect {
+            lockstep_core::model::Dialect::Postgres => code.as_deref() == Some("42601"),
+            lockstep_core::model::Dialect::Mysql => message.contains("in your SQL syntax"),
+            lockstep_core::model::Dialect::Sqlite => {
+                message.contains("syntax error") || message.contains("incomplete input")
+            }
+        };
+        Ok(syntax.then_some(message))
+    }
+
     /// Runs a create script (`plan(diff(empty, model))`) on the scratch database.
     pub async fn build(&mut self, script: &str) -> Result<(), DbError> {
         self.db.execute_script(script).await.map_err(|e| match e {

@@ -200,7 +200,8 @@ pub async fn check_target(s: &Session, mut t: crate::Target) -> Result<CheckRepo
     };
 
     s.events.stage(env, "lint");
-    let lint = match crate::lint::lint_target(&mut t, None).await {
+    let scratch = s.scratch_server(env).ok();
+    let lint = match crate::lint::lint_target(&mut t, None, scratch.as_ref()).await {
         Ok(l) => {
             let errors: Vec<String> = l
                 .findings

@@ -11,6 +11,9 @@ use crate::project::{self, Migrations};
 use crate::{Session, Target};
 use lockstep_core::lint::{self, Finding, LintFile, Severity};
 use lockstep_core::migrate::Migration;
+use lockstep_core::model::Dialect;
+use lockstep_db::scratch::Scratch;
+use lockstep_db::DbUrl;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -86,9 +89,17 @@ pub fn lint_files(
     Ok(LintReport { findings, inputs })
 }
 
-/// The SQL the project's files are written in: MySQL's when every environment is a
-/// MySQL or MariaDB database, else PostgreSQL's (the lexer's default, which SQLite's
-/// files read fine in).
+/// The engine whose rules and words lint uses ([`lint::Ctx::dialect`]).
+fn lint_dialect(d: Dialect) -> lockstep_core::sql::lex::Dialect {
+    match d {
+        Dialect::Postgres => lockstep_core::sql::lex::Dialect::Postgres,
+        Dialect::Mysql => lockstep_core::sql::lex::Dialect::Mysql,
+        Dialect::Sqlite => lockstep_core::sql::lex::Dialect::Sqlite,
+    }
+}
+
+/// The engine the project's files are for: MySQL's or SQLite's when every environment
+/// is one, else PostgreSQL's.
 fn files_dialect(s: &Session) -> lockstep_core::sql::lex::Dialect {
     let urls: Vec<&str> = s
         .config
@@ -99,20 +110,24 @@ fn files_dialect(s: &Session) -> lockstep_core::sql::lex::Dialect {
             None => Some(e.url.as_str()),
         })
         .collect();
-    let mysql = |u: &&str| {
-        lockstep_db::DbUrl::parse(u)
-            .is_ok_and(|u| u.dialect() == lockstep_core::model::Dialect::Mysql)
-    };
-    if !urls.is_empty() && urls.iter().all(mysql) {
-        lockstep_core::sql::lex::Dialect::Mysql
-    } else {
-        Default::default()
+    let dialects: Vec<Option<Dialect>> = urls
+        .iter()
+        .map(|u| lockstep_db::DbUrl::parse(u).ok().map(|u| u.dialect()))
+        .collect();
+    match dialects.first() {
+        Some(Some(d)) if dialects.iter().all(|x| *x == Some(*d)) => lint_dialect(*d),
+        _ => Default::default(),
     }
 }
 
 /// Lints `files` (default: the pending migrations of the target) with the target's table
-/// sizes, then counts the rows the data checks would fail on.
-pub async fn lint_target(t: &mut Target, files: Option<Vec<LintFile>>) -> Result<LintReport> {
+/// sizes, then counts the rows the data checks would fail on; with a `scratch` server,
+/// lets its parser settle the statements lockstep could not parse ([`settle_on_server`]).
+pub async fn lint_target(
+    t: &mut Target,
+    files: Option<Vec<LintFile>>,
+    scratch: Option<&DbUrl>,
+) -> Result<LintReport> {
     let inputs = match files {
         Some(f) => f,
         None => {
@@ -127,7 +142,7 @@ pub async fn lint_target(t: &mut Target, files: Option<Vec<LintFile>>) -> Result
     let stats = lockstep_db::stats::table_sizes(&mut t.db, &lint::named_tables(&inputs))
         .await
         .with_context(|| format!("reading table sizes of {}", t.env))?;
-    let dialect = lockstep_db::apply::lex_dialect(t.db.dialect());
+    let dialect = lint_dialect(t.db.dialect());
     let mut findings = lint::lint_for(dialect, &inputs, Some(&stats.sizes), &stats.index_table);
     for f in &mut findings {
         if let Some(p) = f.probe.clone() {
@@ -135,7 +150,48 @@ pub async fn lint_target(t: &mut Target, files: Option<Vec<LintFile>>) -> Result
             lint::apply_count(f, &r);
         }
     }
+    if let Some(server) = scratch {
+        findings = settle_on_server(server, findings).await;
+    }
     Ok(LintReport { findings, inputs })
+}
+
+/// Runs each statement of a `could-not-parse` finding on a scratch database on `server`,
+/// in a transaction that is rolled back, never on the target: one the server parses is
+/// valid SQL lockstep's parser lacks (no finding), a syntax error is an error. When no
+/// scratch database can be made the findings stay, saying why.
+async fn settle_on_server(server: &DbUrl, findings: Vec<Finding>) -> Vec<Finding> {
+    let statements: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f.statement.as_deref())
+        .collect();
+    if statements.is_empty() {
+        return findings;
+    }
+    let not_asked = |why: String| lint::ServerParse::NotAsked(why);
+    let verdicts = match Scratch::create(server).await {
+        Ok(mut scratch) => {
+            let mut v = vec![];
+            for sql in &statements {
+                v.push(match scratch.syntax_error(sql).await {
+                    Ok(None) => lint::ServerParse::Parsed,
+                    Ok(Some(message)) => lint::ServerParse::SyntaxError(message),
+                    Err(e) => not_asked(first_line(&e.to_string())),
+                });
+            }
+            scratch.drop().await;
+            v
+        }
+        Err(e) => {
+            let why = format!("no scratch database: {}", first_line(&e.to_string()));
+            statements.iter().map(|_| not_asked(why.clone())).collect()
+        }
+    };
+    lint::settle_parse(findings, verdicts)
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
 }
 
 pub async fn lint_env(
@@ -151,8 +207,9 @@ pub async fn lint_env(
         let m = s.migrations()?;
         Some(named(Some(&m), files)?)
     };
+    let scratch = s.scratch_server(env)?;
     let mut t = s.open_in(env, member, false).await?;
-    let r = lint_target(&mut t, named).await;
+    let r = lint_target(&mut t, named, Some(&scratch)).await;
     t.close().await;
     r
 }

@@ -13,7 +13,7 @@
 
 pub mod rules;
 
-pub use crate::sql::lex::{at, skip, Tok, TokenKind as Kind};
+pub use crate::sql::lex::{at, skip, Dialect, Tok, TokenKind as Kind};
 use crate::sql::split;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,6 +53,10 @@ pub struct Finding {
     /// the result to [`apply_count`].
     #[serde(skip)]
     pub probe: Option<Probe>,
+    /// `could-not-parse`: the statement, for a server's parser to settle under `--env`
+    /// ([`settle_parse`]).
+    #[serde(skip)]
+    pub statement: Option<String>,
 }
 
 /// A table's size in an environment, as the database estimates it.
@@ -220,6 +224,55 @@ pub fn apply_count(f: &mut Finding, r: &ProbeResult) {
                 .push_str(&format!("; with --env: failing rows not counted: {why}"));
         }
     }
+}
+
+/// What a server's parser made of a statement lockstep could not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerParse {
+    /// It parsed (it may have failed for another reason: an empty scratch database lacks
+    /// the tables it names): not a finding.
+    Parsed,
+    /// A syntax error, with the server's message: the deploy would fail here.
+    SyntaxError(String),
+    /// Not asked, and why (no scratch database could be made).
+    NotAsked(String),
+}
+
+/// Settles `could-not-parse` findings with what the server's parser said of each: the
+/// `verdicts` are for the findings that carry a [`Finding::statement`], in order. A
+/// statement the server parsed is no finding, a syntax error is an error. Other findings
+/// pass through.
+pub fn settle_parse(findings: Vec<Finding>, verdicts: Vec<ServerParse>) -> Vec<Finding> {
+    let mut verdicts = verdicts.into_iter();
+    let mut out = vec![];
+    for mut f in findings {
+        if f.statement.is_none() {
+            out.push(f);
+            continue;
+        }
+        match verdicts
+            .next()
+            .unwrap_or(ServerParse::NotAsked("no verdict".into()))
+        {
+            ServerParse::Parsed => continue,
+            ServerParse::SyntaxError(why) => {
+                f.severity = Severity::Error;
+                f.message = format!(
+                    "{}; with --env, the server's parser refuses it too: {why}",
+                    f.message
+                );
+                f.help = "fix the statement: deploy would fail here".into();
+            }
+            ServerParse::NotAsked(why) => {
+                f.message = format!(
+                    "{}; with --env: not checked on the server: {why}",
+                    f.message
+                );
+            }
+        }
+        out.push(f);
+    }
+    out
 }
 
 /// The data checks of one statement, in the order its actions appear: SET NOT NULL
@@ -402,12 +455,31 @@ pub struct Ctx {
     pub not_valid_in_tx: BTreeMap<String, String>,
     /// The line of the BEGIN that opened the block still open in a no-transaction file.
     pub open_begin: Option<usize>,
-    /// The engine the files are for: how they are split and parsed, and which rules
-    /// apply ([`rules::applies`]).
-    pub dialect: crate::sql::lex::Dialect,
+    /// The engine the files are for (SQLite's is [`Dialect::Sqlite`]): how they are
+    /// parsed, which rules apply ([`rules::applies`]), and the words of their messages
+    /// and help.
+    pub dialect: Dialect,
 }
 
 impl Ctx {
+    /// How the files are split into statements: as deploy splits them
+    /// (`lockstep_db::apply::lex_dialect`), which reads SQLite's files as PostgreSQL's.
+    pub fn lexer(&self) -> Dialect {
+        match self.dialect {
+            Dialect::Sqlite => Dialect::Postgres,
+            d => d,
+        }
+    }
+
+    /// The lock a DROP, RENAME or ALTER of a table takes, in the engine's words.
+    pub fn table_lock(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Postgres => "an ACCESS EXCLUSIVE lock",
+            Dialect::Mysql => "an exclusive metadata lock (it waits for every open transaction on the table, and reads and writes queue behind it)",
+            Dialect::Sqlite => "SQLite's write lock on the whole database",
+        }
+    }
+
     pub fn is_new(&self, table: &str) -> bool {
         self.created.contains(table)
     }
@@ -531,7 +603,7 @@ pub struct Stmt<'a> {
     /// Line in the file.
     pub line: usize,
     pub tokens: Vec<Tok<'a>>,
-    /// Whether sqlparser's PostgreSQL dialect parsed it.
+    /// Whether it parsed ([`crate::sql::parse::parses`], in the engine's grammar).
     pub parsed: bool,
 }
 
@@ -672,12 +744,130 @@ impl Stmt<'_> {
             .collect()
     }
 
-    /// The existing table this statement queues for a strong lock on, for the timeout
-    /// rules: [`Stmt::locked_table`] and the statements in `other_locked`.
+    /// The existing table this statement queues for a lock on that reads or writes of
+    /// it wait behind, for `missing-lock-timeout`: [`Stmt::locked_table`] and the
+    /// statements in `other_locked`, less the ones whose lock lets reads and writes
+    /// through (`weak_lock`): while those wait, nothing queues behind them.
     pub fn waits_for_lock(&self, ctx: &Ctx) -> Option<String> {
+        if self.weak_lock() {
+            return None;
+        }
         self.locked_table()
             .or_else(|| other_locked(self))
             .filter(|t| !ctx.is_new(t))
+    }
+
+    /// Statements whose lock conflicts with neither reads nor writes (SHARE UPDATE
+    /// EXCLUSIVE or weaker): COMMENT ON, plain VACUUM, REFRESH MATERIALIZED VIEW
+    /// CONCURRENTLY, LOCK TABLE in such a mode, and an
+    /// ALTER TABLE whose every action is VALIDATE CONSTRAINT, SET STATISTICS, a column's
+    /// or the table's SET | RESET (options), CLUSTER ON, SET WITHOUT CLUSTER or DETACH
+    /// PARTITION ... CONCURRENTLY.
+    fn weak_lock(&self) -> bool {
+        if self.starts(&["COMMENT", "ON"]) {
+            return true;
+        }
+        // EXCLUSIVE: it blocks writes, and a materialized view has none.
+        if self.starts(&["REFRESH", "MATERIALIZED", "VIEW", "CONCURRENTLY"]) {
+            return true;
+        }
+        if self.starts(&["VACUUM"]) {
+            return !rules::vacuum_full_or_cluster::is_vacuum_full(self);
+        }
+        if self.starts(&["LOCK"]) {
+            let t = &self.tokens;
+            let Some(m) = t.iter().position(|x| x.is("MODE")) else {
+                return false; // ACCESS EXCLUSIVE by default.
+            };
+            let Some(i) = t.iter().position(|x| x.is("IN")) else {
+                return false;
+            };
+            let mode: Vec<String> = t[i + 1..m]
+                .iter()
+                .map(|x| x.text.to_ascii_uppercase())
+                .collect();
+            return matches!(
+                mode.join(" ").as_str(),
+                "ACCESS SHARE" | "ROW SHARE" | "ROW EXCLUSIVE" | "SHARE UPDATE EXCLUSIVE"
+            );
+        }
+        let Some(a) = self.alter_table() else {
+            return false;
+        };
+        !a.actions.is_empty()
+            && a.actions.iter().all(|act| {
+                let column = column_action(act, "ALTER").map(|(_, i)| &act[i..]);
+                at(act, 0, &["VALIDATE", "CONSTRAINT"])
+                    || at(act, 0, &["CLUSTER", "ON"])
+                    || at(act, 0, &["SET", "WITHOUT", "CLUSTER"])
+                    || (at(act, 0, &["SET"]) && act.get(1).is_some_and(|x| x.is_punct("(")))
+                    || (at(act, 0, &["RESET"]) && act.get(1).is_some_and(|x| x.is_punct("(")))
+                    || (at(act, 0, &["DETACH", "PARTITION"])
+                        && act.iter().any(|x| x.is("CONCURRENTLY")))
+                    || column.is_some_and(|c| {
+                        at(c, 0, &["SET", "STATISTICS"])
+                            || (c.first().is_some_and(|x| x.is("SET") || x.is("RESET"))
+                                && c.get(1).is_some_and(|x| x.is_punct("(")))
+                    })
+            })
+    }
+
+    /// The existing table this statement, once it has its lock, holds it on while it
+    /// reads or rewrites every row (or builds an index), blocking reads or writes for a
+    /// time that grows with the table: what `SET statement_timeout` bounds. Statements
+    /// that finish at once when granted (an ADD COLUMN with no default or a constant
+    /// one, a NOT VALID constraint, DROP, RENAME, COMMENT, SET DEFAULT) hold nothing
+    /// that a statement timeout would cut short.
+    pub fn holds_lock_while_scanning(&self, ctx: &Ctx) -> Option<String> {
+        if let Some((false, table)) = self.create_index() {
+            return Some(table).filter(|t| !ctx.is_new(t));
+        }
+        if self.starts(&["CLUSTER"]) || rules::vacuum_full_or_cluster::is_vacuum_full(self) {
+            return self.locked_table().filter(|t| !ctx.is_new(t));
+        }
+        if let Some(r) = self.reindex() {
+            return match r.kind.as_str() {
+                "INDEX" | "TABLE" if !r.concurrent => r.name,
+                _ => None,
+            };
+        }
+        if self.starts(&["REFRESH", "MATERIALIZED", "VIEW"]) && !self.has("CONCURRENTLY") {
+            return other_locked(self);
+        }
+        let a = self.alter_existing(ctx)?;
+        let scans = a.actions.iter().any(|act| {
+            let constraint = |kind: &[&str]| {
+                rules::add_foreign_key_without_not_valid::added_without_not_valid(act, kind)
+                    .is_some()
+            };
+            if let Some((_, rest)) = added_column(act) {
+                let top = top_level(rest);
+                return rules::add_column_volatile_default::rewrite_reason(rest).is_some()
+                    || top.iter().any(|x| {
+                        x.is_any(&["CHECK", "UNIQUE", "PRIMARY", "REFERENCES", "IDENTITY"])
+                    });
+            }
+            if let Some((column, i)) = column_action(act, "ALTER") {
+                let rest = &act[i..];
+                return rest
+                    .get(skip(rest, 0, &["SET", "DATA"]))
+                    .is_some_and(|x| x.is("TYPE"))
+                    || at(rest, 0, &["SET", "EXPRESSION"])
+                    || (at(rest, 0, &["SET", "NOT", "NULL"])
+                        && !ctx.not_null_proven(&a.table, &column));
+            }
+            constraint(&["CHECK"])
+                || constraint(&["FOREIGN", "KEY"])
+                || constraint(&["EXCLUDE"])
+                || ((constraint(&["UNIQUE"]) || constraint(&["PRIMARY", "KEY"]))
+                    && !(0..act.len()).any(|k| at(act, k, &["USING", "INDEX"])))
+                || at(act, 0, &["SET", "TABLESPACE"])
+                || at(act, 0, &["SET", "LOGGED"])
+                || at(act, 0, &["SET", "UNLOGGED"])
+                || at(act, 0, &["SET", "ACCESS", "METHOD"])
+                || at(act, 0, &["ATTACH", "PARTITION"])
+        });
+        scans.then_some(a.table)
     }
 
     /// `SET [SESSION | LOCAL] name ...`: the setting's name, lowercased; a custom
@@ -860,8 +1050,8 @@ impl Stmt<'_> {
 }
 
 /// Statements the engine's `locked_table` does not cover that still queue for a lock on
-/// an existing table: LOCK TABLE, non-concurrent REINDEX, COMMENT ON TABLE | COLUMN, and
-/// VACUUM (SHARE UPDATE EXCLUSIVE even without FULL).
+/// an existing table: LOCK TABLE, non-concurrent REINDEX, REFRESH MATERIALIZED VIEW,
+/// COMMENT ON TABLE | COLUMN, and VACUUM (SHARE UPDATE EXCLUSIVE even without FULL).
 fn other_locked(s: &Stmt) -> Option<String> {
     let t = &s.tokens;
     let name_at = |i: usize| qualified_name(t, i).map(|(n, _)| n);
@@ -874,6 +1064,10 @@ fn other_locked(s: &Stmt) -> Option<String> {
             "INDEX" | "TABLE" if !r.concurrent => r.name,
             _ => None,
         };
+    }
+    if s.starts(&["REFRESH", "MATERIALIZED", "VIEW"]) {
+        let i = skip(t, 3, &["CONCURRENTLY"]);
+        return name_at(i);
     }
     if s.starts(&["COMMENT", "ON", "TABLE"]) {
         return name_at(3);
@@ -917,13 +1111,13 @@ pub fn lint_with(files: &[LintFile], sizes: Option<&Sizes>) -> Vec<Finding> {
 
 /// [`lint_with`], knowing each index's table, so DROP INDEX is sized by its table too.
 pub fn lint_env(files: &[LintFile], sizes: Option<&Sizes>, indexes: &IndexTables) -> Vec<Finding> {
-    lint_for(crate::sql::lex::Dialect::default(), files, sizes, indexes)
+    lint_for(Dialect::Postgres, files, sizes, indexes)
 }
 
 /// [`lint_env`] for files of one engine: split and parsed in its SQL, with the rules
 /// that apply to it.
 pub fn lint_for(
-    dialect: crate::sql::lex::Dialect,
+    dialect: Dialect,
     files: &[LintFile],
     sizes: Option<&Sizes>,
     indexes: &IndexTables,
@@ -958,6 +1152,7 @@ fn lint_file(
         help: hit.help,
         table_rows: None,
         probe: None,
+        statement: None,
     };
 
     if f.has_down == Some(false) && !file_suppresses(&lines, rules::missing_down::RULE.id) {
@@ -975,7 +1170,7 @@ fn lint_file(
     ctx.statement_timeout_set = false;
     ctx.not_valid_in_tx.clear();
     ctx.open_begin = None;
-    let split = split::split_with(&f.text, ctx.dialect);
+    let split = split::split_with(&f.text, ctx.lexer());
     // Deploy drops a transactional file's own BEGIN first and COMMIT last; so does lint.
     let statements = if f.no_transaction {
         split.statements
@@ -983,17 +1178,13 @@ fn lint_file(
         split::without_wrapper(split.statements)
     };
     let mut reported: BTreeSet<&str> = BTreeSet::new();
-    let parser: Box<dyn sqlparser::dialect::Dialect> = match ctx.dialect {
-        crate::sql::lex::Dialect::Mysql => Box::new(sqlparser::dialect::MySqlDialect {}),
-        _ => Box::new(sqlparser::dialect::PostgreSqlDialect {}),
-    };
     for s in statements {
         let tokens = tokenize(&s.sql);
         if tokens.is_empty() {
             continue;
         }
-        let parsed = s.sql.len() <= PARSE_MAX_BYTES
-            && sqlparser::parser::Parser::parse_sql(parser.as_ref(), &s.sql).is_ok();
+        let parsed =
+            s.sql.len() <= PARSE_MAX_BYTES && crate::sql::parse::parses(&s.sql, ctx.dialect);
         let stmt = Stmt {
             sql: &s.sql,
             line: file_line(s.line),
@@ -1017,7 +1208,7 @@ fn lint_file(
         // UNSIGNED`, `BINARY` on a column, `ROW_FORMAT=`, `CONVERT TO CHARACTER SET`), and
         // every rule that holds on MySQL reads tokens, not the tree: a statement it
         // cannot parse is no news there (rehearse runs it on the server).
-        if !stmt.parsed && ctx.dialect != crate::sql::lex::Dialect::Mysql {
+        if !stmt.parsed && ctx.dialect != Dialect::Mysql {
             let rule = match stmt.sql.len() > PARSE_MAX_BYTES {
                 true => &rules::could_not_parse::TOO_LARGE,
                 false => &rules::could_not_parse::RULE,
@@ -1083,6 +1274,9 @@ fn lint_file(
                 fd.table_rows = size.rows;
             }
             fd.probe = probe;
+            if rule.id == rules::could_not_parse::RULE.id && stmt.sql.len() <= PARSE_MAX_BYTES {
+                fd.statement = Some(stmt.sql.to_string());
+            }
             out.push(fd);
         }
         ctx.learn(&stmt);
@@ -1219,10 +1413,7 @@ mod tests {
     #[test]
     fn suppression_names_one_rule() {
         let sql = "-- lockstep:ignore drop-table gone\nDROP TABLE t;";
-        assert_eq!(
-            rule_ids(sql),
-            ["missing-lock-timeout", "missing-statement-timeout"]
-        );
+        assert_eq!(rule_ids(sql), ["missing-lock-timeout"]);
     }
 
     #[test]

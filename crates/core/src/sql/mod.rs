@@ -2,9 +2,11 @@
 //! where a comment, string, quoted name or statement begins and ends goes through it
 //! (see ARCHITECTURE.md, "One lexer"). [`split`] cuts a file into statements and reports
 //! what it leaves open; [`shapes`] reads a few statement shapes that deploy and impact
-//! need.
+//! need; [`parse`] tells whether a statement parses (sqlparser, and the PostgreSQL
+//! shapes it lacks).
 
 pub mod lex;
+pub mod parse;
 pub mod shapes;
 pub mod split;
 

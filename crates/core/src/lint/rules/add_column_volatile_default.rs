@@ -1,6 +1,6 @@
 //! `add-column-volatile-default`: ADD COLUMN whose default must be computed per row.
 
-use crate::lint::{hit, Ctx, Hit, Kind, Rule, Severity, Stmt};
+use crate::lint::{hit, Ctx, Hit, Kind, Rule, Severity, Stmt, Tok};
 
 pub const RULE: Rule = Rule {
     id: "add-column-volatile-default",
@@ -81,6 +81,42 @@ const SERIAL: &[&str] = &[
     "SERIAL2",
 ];
 
+/// Why adding a column whose definition is `rest` (its name on) rewrites the table: a
+/// volatile (or unknown) function in its default, a stored generated column, a serial.
+/// None when PostgreSQL 11+ adds it without touching the rows.
+pub fn rewrite_reason(rest: &[Tok]) -> Option<String> {
+    let volatile = rest
+        .windows(2)
+        .find(|w| w[0].is_any(VOLATILE) && w[1].is_punct("("));
+    // A default that calls a function lockstep does not know to be non-volatile.
+    let unknown = rest.iter().position(|x| x.is("DEFAULT")).and_then(|d| {
+        rest[d..].windows(3).find(|w| {
+            w[0].kind == Kind::Word
+                && w[1].is_punct("(")
+                // now() is stable; now(...) with arguments is not that function.
+                && (!w[0].is_any(NOT_VOLATILE) || (w[0].is("NOW") && !w[2].is_punct(")")))
+        })
+    });
+    let stored = rest.iter().any(|x| x.is("GENERATED")) && rest.iter().any(|x| x.is("STORED"));
+    match (volatile, unknown) {
+        (Some(w), _) => Some(format!(
+            "its default {}() is volatile",
+            w[0].text.to_lowercase()
+        )),
+        (None, Some(w)) => Some(format!(
+            "its default calls {}(), which may be volatile (lockstep cannot tell)",
+            w[0].text.to_lowercase()
+        )),
+        _ if stored => Some("it is a stored generated column, computed for every row".into()),
+        (None, None) => rest.iter().find(|x| x.is_any(SERIAL)).map(|x| {
+            format!(
+                "{} fills it from a sequence, row by row",
+                x.text.to_lowercase()
+            )
+        }),
+    }
+}
+
 fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     let Some(a) = s.alter_existing(ctx) else {
         return vec![];
@@ -91,34 +127,8 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         let Some((col, rest)) = crate::lint::added_column(act) else {
             continue;
         };
-        let volatile = rest
-            .windows(2)
-            .find(|w| w[0].is_any(VOLATILE) && w[1].is_punct("("));
-        // A default that calls a function lockstep does not know to be non-volatile.
-        let unknown = rest.iter().position(|x| x.is("DEFAULT")).and_then(|d| {
-            rest[d..].windows(3).find(|w| {
-                w[0].kind == Kind::Word
-                    && w[1].is_punct("(")
-                    // now() is stable; now(...) with arguments is not that function.
-                    && (!w[0].is_any(NOT_VOLATILE)
-                        || (w[0].is("NOW") && !w[2].is_punct(")")))
-            })
-        });
-        let stored = rest.iter().any(|x| x.is("GENERATED")) && rest.iter().any(|x| x.is("STORED"));
-        let what = match (volatile, unknown) {
-            (Some(w), _) => format!("its default {}() is volatile", w[0].text.to_lowercase()),
-            (None, Some(w)) => format!(
-                "its default calls {}(), which may be volatile (lockstep cannot tell)",
-                w[0].text.to_lowercase()
-            ),
-            _ if stored => "it is a stored generated column, computed for every row".to_string(),
-            (None, None) => match rest.iter().find(|x| x.is_any(SERIAL)) {
-                Some(x) => format!(
-                    "{} fills it from a sequence, row by row",
-                    x.text.to_lowercase()
-                ),
-                None => continue,
-            },
+        let Some(what) = rewrite_reason(rest) else {
+            continue;
         };
         out.extend(hit(
             format!("adding column {t}.{col}: {what}, so PostgreSQL rewrites the whole table under an ACCESS EXCLUSIVE lock that blocks reads and writes"),

@@ -1,6 +1,6 @@
 //! `add-required-column`: ADD COLUMN ... NOT NULL with no default, on an existing table.
 
-use crate::lint::{added_column, hit, top_level, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{added_column, hit, top_level, Ctx, Dialect, Hit, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "add-required-column",
@@ -47,6 +47,12 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     required_columns(s, ctx)
         .into_iter()
         .flat_map(|(t, col)| {
+            if ctx.dialect == Dialect::Sqlite {
+                return hit(
+                    format!("adding {t}.{col} as NOT NULL with no default fails as soon as {t} has a row (\"Cannot add a NOT NULL column with default value NULL\"); and once it succeeds (on an empty table), running code that inserts without {col} fails"),
+                    format!("add {col} with a DEFAULT, or add it nullable (SQLite cannot make an existing column NOT NULL without rebuilding the table)"),
+                );
+            }
             hit(
                 format!("adding {t}.{col} as NOT NULL with no default fails as soon as {t} has a row: existing rows would hold NULL; and once it succeeds (on an empty table), running code that inserts without {col} fails"),
                 format!("add {col} with a DEFAULT (a constant default costs no rewrite on PostgreSQL 11+), or add it nullable, backfill, and SET NOT NULL the safe way (see add-not-null)"),

@@ -1,7 +1,7 @@
 //! `change-column-type`: ALTER TABLE ... ALTER [COLUMN] c [SET DATA] TYPE t (also on a
 //! foreign table, and a composite type's ALTER ATTRIBUTE).
 
-use crate::lint::{hit, skip, Ctx, Hit, Relation, Rule, Severity, Stmt};
+use crate::lint::{hit, skip, Ctx, Dialect, Hit, Relation, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "change-column-type",
@@ -22,6 +22,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         }
         let (t, col) = (&c.table, &c.column);
         let lock = match c.kind {
+            Relation::Table if ctx.dialect == Dialect::Mysql => "copies the table for most type changes (ALGORITHM=COPY), blocking writes until the copy is done",
             Relation::Table => "takes an ACCESS EXCLUSIVE lock that blocks reads and writes while, for most type changes, the table and its indexes are rewritten",
             Relation::Type => "changes it for every table, function and query that uses the type",
             _ => "changes what every reader gets",

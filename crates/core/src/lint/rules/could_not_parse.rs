@@ -28,15 +28,17 @@ pub fn check(s: &Stmt) -> Vec<Hit> {
             help: "review it by hand if it is more than data (an INSERT of many rows is fine), or split it into smaller statements".into(),
         }];
     }
-    let first = s
-        .sql
-        .lines()
-        .find(|l| !l.trim().starts_with("--"))
-        .unwrap_or("");
+    // From the first code token: the statement may open with comments or a blank line.
+    let start = s
+        .tokens
+        .first()
+        .map(|t| t.text.as_ptr() as usize - s.sql.as_ptr() as usize)
+        .unwrap_or(0);
+    let first = s.sql[start..].lines().next().unwrap_or("");
     let first: String = first.trim().chars().take(60).collect();
     vec![Hit {
         message: format!("could not parse `{first}`; only token-level rules checked it, so a lock or rewrite here may go unreported"),
-        help: "review this statement by hand; if the SQL is valid, add `-- lockstep:ignore could-not-parse <reason>` above it".into(),
+        help: "fix it if it is a typo; `lockstep lint --env E` lets E's server parse it (on a scratch database, rolled back), which settles it; or, if the SQL is valid, add `-- lockstep:ignore could-not-parse <reason>` above it".into(),
     }]
 }
 

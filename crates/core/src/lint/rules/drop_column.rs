@@ -23,9 +23,11 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
             continue;
         };
         let what = match a.kind {
-            Relation::Table => "deletes its data under an ACCESS EXCLUSIVE lock",
-            Relation::Type => "removes it for every table, function and query that uses the type",
-            _ => "removes it for every reader",
+            Relation::Table => format!("deletes its data under {}", ctx.table_lock()),
+            Relation::Type => {
+                "removes it for every table, function and query that uses the type".into()
+            }
+            _ => "removes it for every reader".into(),
         };
         out.extend(hit(
             format!("dropping column {}.{col} {what}; running code that selects or inserts {col} fails", a.table),

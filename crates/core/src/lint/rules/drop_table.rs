@@ -21,7 +21,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         return vec![];
     }
     hit(
-        format!("DROP TABLE {table} deletes the table and its rows; it takes an ACCESS EXCLUSIVE lock, and running code that still reads or writes {table} fails"),
+        format!("DROP TABLE {table} deletes the table and its rows; it takes {}, and running code that still reads or writes {table} fails", ctx.table_lock()),
         format!("first deploy code that no longer uses {table}; then drop it in a later migration with `-- lockstep:ignore drop-table <reason>` above the statement"),
     )
 }

@@ -83,11 +83,27 @@ const MYSQL: &[&str] = &[
     "drop-not-null",
 ];
 
+/// The statement-level rules that hold on SQLite. It has no CONCURRENTLY, NOT VALID,
+/// lock or statement timeout (a writer waits on `busy_timeout`, which lockstep sets), no
+/// ALTER COLUMN and no ADD CONSTRAINT, and every write holds the lock on the whole
+/// database: an index build or a rewrite blocks writers whatever is written, so there
+/// is nothing different to suggest. What remains breaks running code, destroys data, or
+/// fails (a NOT NULL column added without a default, once the table has a row).
+const SQLITE: &[&str] = &[
+    "drop-table",
+    "drop-column",
+    "rename-table",
+    "rename-column",
+    "add-required-column",
+    "transaction-control",
+];
+
 /// Whether the statement-level rule `id` holds for files of `dialect`.
 pub fn applies(id: &str, dialect: crate::sql::lex::Dialect) -> bool {
     match dialect {
         crate::sql::lex::Dialect::Mysql => MYSQL.contains(&id),
-        _ => true,
+        crate::sql::lex::Dialect::Sqlite => SQLITE.contains(&id),
+        crate::sql::lex::Dialect::Postgres => true,
     }
 }
 
@@ -125,3 +141,44 @@ pub const IDS: &[&str] = &[
     "unterminated",
     "invalid-suppression",
 ];
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::{lint_for, Dialect, LintFile};
+
+    fn on(dialect: Dialect, sql: &str) -> Vec<crate::lint::Finding> {
+        lint_for(
+            dialect,
+            &[LintFile::loose("m.sql", sql)],
+            None,
+            &Default::default(),
+        )
+    }
+
+    /// Issue 11: SQLite was told to `SET lock_timeout` and `CREATE INDEX CONCURRENTLY`.
+    #[test]
+    fn sqlite_gets_no_postgresql_advice() {
+        let sql = "CREATE INDEX i ON orders (a); DROP INDEX j; ALTER TABLE orders ADD COLUMN sku text NOT NULL;";
+        let found = on(Dialect::Sqlite, sql);
+        let ids: Vec<&str> = found.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(ids, ["add-required-column"], "{found:?}");
+        assert!(!found[0].help.contains("SET NOT NULL"), "{found:?}");
+        let pg: Vec<String> = on(Dialect::Postgres, sql)
+            .into_iter()
+            .map(|f| f.rule)
+            .collect();
+        assert!(pg.iter().any(|r| r == "missing-lock-timeout"), "{pg:?}");
+    }
+
+    #[test]
+    fn messages_name_the_engine_lock() {
+        let sql = "DROP TABLE orders;";
+        assert!(on(Dialect::Postgres, sql)[0]
+            .message
+            .contains("ACCESS EXCLUSIVE"));
+        assert!(on(Dialect::Mysql, sql)[0].message.contains("metadata lock"));
+        assert!(on(Dialect::Sqlite, sql)[0]
+            .message
+            .contains("whole database"));
+    }
+}

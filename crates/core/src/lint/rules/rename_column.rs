@@ -26,7 +26,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
             continue;
         };
         out.extend(hit(
-            format!("renaming column {}.{old} ({}) to {new} takes an ACCESS EXCLUSIVE lock, and running code that names {old} fails from the moment it commits", a.table, a.kind.noun()),
+            format!("renaming column {}.{old} ({}) to {new} takes {}, and running code that names {old} fails from the moment it commits", a.table, a.kind.noun(), ctx.table_lock()),
             format!("add column {new}, write to both (or a trigger), backfill, move reads to {new}, and drop {old} in a later migration"),
         ));
     }

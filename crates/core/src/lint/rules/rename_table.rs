@@ -18,7 +18,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         if act[0].is("RENAME") && act.get(1).is_some_and(|t| t.is("TO")) {
             let new = act.get(2).and_then(|t| t.ident()).unwrap_or_default();
             out.extend(hit(
-                format!("renaming table {} to {new} takes an ACCESS EXCLUSIVE lock, and every running query that names {} fails from the moment it commits", a.table, a.table),
+                format!("renaming table {} to {new} takes {}, and every running query that names {} fails from the moment it commits", a.table, ctx.table_lock(), a.table),
                 format!("create {new} (or a view named {new} over {}), move the code to the new name, and drop the old name in a later migration", a.table),
             ));
         }

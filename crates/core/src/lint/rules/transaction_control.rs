@@ -2,7 +2,7 @@
 //! in a transaction; in a no-transaction migration, a BEGIN inside an open block or a
 //! COMMIT with none open. (A block never closed is `uncommitted-transaction`.)
 
-use crate::lint::{hit, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{hit, Ctx, Dialect, Hit, Rule, Severity, Stmt};
 use crate::sql::split::{tx_control_of, TxControl};
 
 pub const RULE: Rule = Rule {
@@ -26,7 +26,10 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
     if ctx.no_transaction {
         return match (control, ctx.in_transaction) {
             (TxControl::Begin, true) => hit(
-                format!("{word} inside a transaction block this file already opened: PostgreSQL ignores it with a warning, and the first COMMIT ends both"),
+                match ctx.dialect {
+                    Dialect::Postgres => format!("{word} inside a transaction block this file already opened: PostgreSQL ignores it with a warning, and the first COMMIT ends both"),
+                    _ => format!("{word} inside a transaction block this file already opened: the server refuses it (a transaction cannot start within a transaction), so the deploy fails here"),
+                },
                 "remove the inner BEGIN, or COMMIT the first block before it",
             ),
             (TxControl::Commit | TxControl::Rollback, false) => hit(

@@ -1,6 +1,6 @@
 //! `truncate`: TRUNCATE deletes every row.
 
-use crate::lint::{hit, Ctx, Hit, Rule, Severity, Stmt};
+use crate::lint::{hit, Ctx, Dialect, Hit, Rule, Severity, Stmt};
 
 pub const RULE: Rule = Rule {
     id: "truncate",
@@ -18,7 +18,7 @@ fn check(s: &Stmt, ctx: &Ctx) -> Vec<Hit> {
         return vec![];
     }
     hit(
-        format!("TRUNCATE {table} deletes every row (CASCADE: of referencing tables too) and takes an ACCESS EXCLUSIVE lock that blocks all reads and writes"),
+        format!("TRUNCATE {table} deletes every row{} and takes {} that blocks all reads and writes", if ctx.dialect == Dialect::Postgres { " (CASCADE: of referencing tables too)" } else { "" }, ctx.table_lock()),
         "delete data in a reviewed data migration (DELETE ... WHERE, in batches); if emptying the table is intended, add `-- lockstep:ignore truncate <reason>` above it",
     )
 }
