@@ -51,7 +51,7 @@ fn load(pg: &TestPg, scripts: &[Script]) {
 }
 
 /// The plan that creates `model` in an empty database.
-fn create_plan(model: &Database) -> Plan {
+pub(crate) fn create_plan(model: &Database) -> Plan {
     let empty = Database::empty(Dialect::Postgres);
     let changes = diff(&empty, model);
     plan::plan(&changes, &empty, model)
