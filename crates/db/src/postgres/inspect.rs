@@ -1664,7 +1664,8 @@ JOIN pg_opfamily f ON f.oid = c.opcfamily JOIN pg_namespace fn ON fn.oid = f.opf
 WHERE ", user_ns!("n"), " AND ", not_ext!("pg_opclass", "c.oid")
 );
 
-/// User casts (built-in ones have OIDs below 16384).
+/// User casts (built-in ones have OIDs below 16384); not those the server made for
+/// another object (a range type's cast to its multirange: `deptype 'i'`).
 const SQL_CASTS: &str = concat!(
     "SELECT 'cast' AS kind, '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')' AS name,
        ARRAY['CREATE CAST (' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ') ' ||
@@ -1672,7 +1673,8 @@ const SQL_CASTS: &str = concat!(
          CASE c.castcontext WHEN 'a' THEN ' AS ASSIGNMENT' WHEN 'i' THEN ' AS IMPLICIT' ELSE '' END] AS stmts,
        'DROP CAST (' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')' AS drop_sql,
        'before_tables' AS phase, ARRAY[]::text[] AS deps
-FROM pg_cast c WHERE c.oid >= 16384 AND ", not_ext!("pg_cast", "c.oid")
+FROM pg_cast c WHERE c.oid >= 16384 AND ", not_ext!("pg_cast", "c.oid"),
+    " AND NOT EXISTS (SELECT FROM pg_depend xi WHERE xi.classid = 'pg_cast'::regclass AND xi.objid = c.oid AND xi.deptype = 'i')"
 );
 
 const SQL_FDWS: &str = concat!(
