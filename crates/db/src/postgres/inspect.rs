@@ -14,8 +14,9 @@
 //! (`public.mood`, `nextval('public.t_id_seq'::regclass)`) except `pg_catalog`'s.
 //!
 //! Left out: the system schemas, lockstep's own `lockstep` schema, and every object an
-//! extension owns (the extension itself is listed instead). Aggregates are left out
-//! because `pg_get_functiondef` cannot print them.
+//! extension owns (the extension itself is listed instead). `pg_get_functiondef`
+//! cannot print an aggregate, so aggregates are read by their own query, which builds
+//! their `CREATE AGGREGATE` from `pg_aggregate`.
 //!
 //! A session confined to one schema (schema-per-tenant, `?schema=NAME`, which sets
 //! the `lockstep.schema` setting at connect) reads that schema only, with it as the
