@@ -317,3 +317,35 @@ fn passwords_stay_out_of_the_model_but_setting_one_is_drift() {
         "{items:?}"
     );
 }
+
+/// What inspection sees but does not model is listed as such, is drift when it comes or
+/// goes, and a create script says it cannot make it instead of leaving it out silently.
+#[test]
+fn what_is_not_modelled_is_listed_compared_and_never_silently_dropped() {
+    let Some(pg) = TestPg::new("kinds_unmodelled") else {
+        return;
+    };
+    let before = pg.inspect();
+    pg.exec("CREATE TYPE shell_only;");
+    let after = pg.inspect();
+    assert!(
+        after
+            .env
+            .warnings
+            .contains(&"not modelled: type public.shell_only".to_string()),
+        "{:?}",
+        after.env.warnings
+    );
+    let items: Vec<String> = drift(&before, &after)
+        .iter()
+        .map(|i| format!("{} {} {}", i.kind, i.object, i.change))
+        .collect();
+    assert_eq!(items, ["type public.shell_only added"], "{items:?}");
+    let plan = create_plan(&after);
+    assert!(
+        plan.unsupported
+            .contains(&"not modelled: type public.shell_only".to_string()),
+        "{:?}",
+        plan.unsupported
+    );
+}
