@@ -687,10 +687,19 @@ impl Planner<'_> {
                 if *not_null {
                     s.push_str(" NOT NULL");
                 }
-                for (cn, def) in checks {
+                // A NOT VALID check cannot be declared inline; it is added after.
+                let (later, inline): (Vec<_>, Vec<_>) =
+                    checks.iter().partition(|(_, d)| d.ends_with(" NOT VALID"));
+                for (cn, def) in inline {
                     s.push_str(&format!(" CONSTRAINT {} {def}", ident(cn)));
                 }
                 self.push(s);
+                for (cn, def) in later {
+                    self.push(format!(
+                        "ALTER DOMAIN {name} ADD CONSTRAINT {} {def}",
+                        ident(cn)
+                    ));
+                }
                 "DOMAIN"
             }
             TypeKind::Composite { attributes } => {
