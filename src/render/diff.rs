@@ -159,5 +159,9 @@ pub fn summary(l: &Loaded) -> String {
     for (k, v) in m.counts() {
         s.push_str(&format!("  {k:<12} {v}\n"));
     }
+    // What could not be read, and what is seen but not modelled (`not modelled: KIND NAME`).
+    for w in &m.env.warnings {
+        s.push_str(&format!("  {w}\n"));
+    }
     s
 }

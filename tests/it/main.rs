@@ -21,6 +21,7 @@ mod impact;
 mod impact_synapse;
 mod inspect_pg;
 mod interrupt;
+mod kinds_pg;
 mod lint;
 mod lint_env;
 mod lint_squawk;

@@ -209,3 +209,70 @@ pub fn finished(
     );
     r.out
 }
+
+/// `pg_dump --schema-only` of a database as sorted lines, comments and blank lines
+/// left out: two databases with the same schema print the same lines, whatever order
+/// their objects were created in. None (after printing why) without pg_dump.
+pub fn pg_dump_lines(url: &str) -> Option<Vec<String>> {
+    let out = match std::process::Command::new("pg_dump")
+        .args(["--schema-only", "--no-comments", "-d", url])
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            if require_services() {
+                panic!("LOCKSTEP_REQUIRE_SERVICES=1 but pg_dump cannot run: {e}");
+            }
+            eprintln!("SKIPPED: pg_dump cannot run: {e}");
+            return None;
+        }
+    };
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        // `\restrict` and `\unrestrict` carry a random key per dump.
+        .filter(|l| {
+            !l.trim().is_empty()
+                && !l.starts_with("--")
+                && !l.starts_with("\\restrict")
+                && !l.starts_with("\\unrestrict")
+        })
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    Some(lines)
+}
+
+/// The lines only one of two sorted dumps has, `-` for the first and `+` for the
+/// second, as `diff` would show them; empty when they are the same.
+pub fn dump_difference(a: &[String], b: &[String]) -> Vec<String> {
+    let (sa, sb): (
+        std::collections::BTreeMap<&String, usize>,
+        std::collections::BTreeMap<&String, usize>,
+    ) = (
+        a.iter().fold(Default::default(), |mut m, l| {
+            *m.entry(l).or_default() += 1;
+            m
+        }),
+        b.iter().fold(Default::default(), |mut m, l| {
+            *m.entry(l).or_default() += 1;
+            m
+        }),
+    );
+    let mut out = vec![];
+    for (l, n) in &sa {
+        for _ in *sb.get(l).unwrap_or(&0)..*n {
+            out.push(format!("- {l}"));
+        }
+    }
+    for (l, n) in &sb {
+        for _ in *sa.get(l).unwrap_or(&0)..*n {
+            out.push(format!("+ {l}"));
+        }
+    }
+    out
+}

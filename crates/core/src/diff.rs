@@ -168,6 +168,14 @@ pub enum Change {
     DropTrigger {
         trigger: Trigger,
     },
+    /// An object compared by definition only ([`Other`]); a changed one is dropped and
+    /// created again.
+    CreateOther {
+        other: Other,
+    },
+    DropOther {
+        other: Other,
+    },
 }
 
 impl Change {
@@ -279,6 +287,8 @@ impl Change {
                 format!("~ trigger {} on {}: enabled or comment", to.name, to.table)
             }
             DropTrigger { trigger } => format!("- trigger {} on {}", trigger.name, trigger.table),
+            CreateOther { other } => format!("+ {} {}", other.kind, other.name),
+            DropOther { other } => format!("- {} {}", other.kind, other.name),
         }
     }
 }
@@ -422,6 +432,13 @@ fn column_delta(a: &Column, b: &Column) -> String {
             grants_text(&b.grants)
         ));
     }
+    if a.storage != b.storage {
+        parts.push(format!(
+            "physical ({}) → ({})",
+            a.storage.text(),
+            b.storage.text()
+        ));
+    }
     parts.join(", ")
 }
 
@@ -474,6 +491,20 @@ fn table_delta(a: &Table, b: &Table) -> String {
     }
     if a.partition_key != b.partition_key {
         parts.push("partitioning".into());
+    }
+    if a.replica_identity != b.replica_identity {
+        parts.push(format!(
+            "replica identity {} → {}",
+            a.replica_identity.as_deref().unwrap_or("DEFAULT"),
+            b.replica_identity.as_deref().unwrap_or("DEFAULT")
+        ));
+    }
+    if a.foreign_server != b.foreign_server {
+        parts.push(format!(
+            "foreign server {} → {}",
+            opt(&a.foreign_server),
+            opt(&b.foreign_server)
+        ));
     }
     if let Some(m) = b.mismatch.as_ref().or(a.mismatch.as_ref()) {
         parts.push(format!("not read faithfully: {m}"));
@@ -702,6 +733,7 @@ fn pair_indexes<'a>(
 /// Changes, bucketed by the phase they run in; `diff` concatenates the phases.
 #[derive(Default)]
 struct Phases {
+    drop_others: Vec<Change>,
     drop_triggers: Vec<Change>,
     drop_policies: Vec<Change>,
     drop_views: Vec<Change>,
@@ -734,6 +766,10 @@ struct Phases {
     drop_types: Vec<Change>,
     drop_schemas: Vec<Change>,
     drop_extensions: Vec<Change>,
+    others_before_types: Vec<Change>,
+    others_before_tables: Vec<Change>,
+    others_after_tables: Vec<Change>,
+    others_last: Vec<Change>,
 }
 
 /// Diffs `from` into `to`: the returned changes, applied in order, turn `from` into `to`.
@@ -989,6 +1025,16 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
                 policy: pol.clone(),
             });
         }
+        // `REPLICA IDENTITY USING INDEX` needs the index, which comes later.
+        if t.replica_identity.is_some() {
+            bare.replica_identity = None;
+            let mut from = t.clone();
+            from.replica_identity = None;
+            p.table_props.push(Change::AlterTable {
+                from,
+                to: t.clone(),
+            });
+        }
         p.tables_create.push(Change::CreateTable { table: bare });
     }
     let mut table_drops = vec![];
@@ -1194,7 +1240,10 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
         }
     }
 
+    diff_others(from, to, &mut p);
+
     let Phases {
+        drop_others,
         drop_triggers,
         drop_policies,
         drop_views,
@@ -1227,8 +1276,13 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
         drop_types,
         drop_schemas,
         drop_extensions,
+        others_before_types,
+        others_before_tables,
+        others_after_tables,
+        others_last,
     } = p;
     [
+        drop_others,
         drop_triggers,
         drop_policies,
         drop_views,
@@ -1242,9 +1296,11 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
         drop_tables,
         renames,
         pre,
+        others_before_types,
         types_create,
         sequences,
         functions_early,
+        others_before_tables,
         tables_create,
         columns,
         constraints,
@@ -1256,15 +1312,53 @@ pub fn diff(from: &Database, to: &Database) -> Vec<Change> {
         triggers,
         policies,
         table_props,
+        others_after_tables,
         drop_functions,
         drop_sequences,
         drop_types,
         drop_schemas,
         drop_extensions,
+        others_last,
     ]
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// Objects compared by definition: a changed one is dropped and created again, each in
+/// its phase; drops come first, in the reverse of creation order.
+fn diff_others(from: &Database, to: &Database, p: &mut Phases) {
+    let same = |a: &Other, b: &Other| sql_text(&a.definition) == sql_text(&b.definition);
+    let creates: Vec<Other> = to
+        .others
+        .iter()
+        .filter(|(k, o)| !from.others.get(*k).is_some_and(|f| same(f, o)))
+        .map(|(_, o)| o.clone())
+        .collect();
+    let drops: Vec<Other> = from
+        .others
+        .iter()
+        .filter(|(k, o)| !to.others.get(*k).is_some_and(|t| same(o, t)))
+        .map(|(_, o)| o.clone())
+        .collect();
+    let order = |v: Vec<Other>| {
+        let mut v = topo(v, Other::key, |o| o.depends_on.clone());
+        // Stable: within a phase the dependency order holds.
+        v.sort_by_key(|o| o.phase);
+        v
+    };
+    for o in order(drops).into_iter().rev() {
+        p.drop_others.push(Change::DropOther { other: o });
+    }
+    for o in order(creates) {
+        let bucket = match o.phase {
+            OtherPhase::BeforeTypes => &mut p.others_before_types,
+            OtherPhase::BeforeTables => &mut p.others_before_tables,
+            OtherPhase::AfterTables => &mut p.others_after_tables,
+            OtherPhase::Last => &mut p.others_last,
+        };
+        bucket.push(Change::CreateOther { other: o });
+    }
 }
 
 fn push_index(p: &mut Phases, to: &Database, idx: &Index) {

@@ -96,6 +96,9 @@ fn column_text(c: &Column) -> String {
     if c.invisible {
         s.push_str(" invisible");
     }
+    if !c.storage.is_default() {
+        s.push_str(&format!(" {}", c.storage.text()));
+    }
     s
 }
 
@@ -249,10 +252,10 @@ enum Side {
 }
 
 fn fn_kind(f: &Function) -> &'static str {
-    if f.kind == "procedure" {
-        "procedure"
-    } else {
-        "function"
+    match f.kind.as_str() {
+        "procedure" => "procedure",
+        "aggregate" => "aggregate",
+        _ => "function",
     }
 }
 
@@ -587,6 +590,8 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
             // columns are (a dropped table's never show up in the diff at all).
             Change::CreateIndex { index } if created.contains(&&index.table) => continue,
             Change::CreateTrigger { trigger } if created.contains(&&trigger.table) => continue,
+            // A new table's replica identity is set once its indexes exist.
+            Change::AlterTable { to, .. } if created.contains(&&to.name) => continue,
             _ => {}
         }
         if let Some((kind, object, s, text)) = side(actual.dialect, c) {
@@ -676,9 +681,32 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
                         Some(t(to)),
                     ));
                 }
+                let text = |o: &Option<String>, default: &str| {
+                    o.clone().unwrap_or_else(|| default.to_string())
+                };
+                if from.replica_identity != to.replica_identity {
+                    out.push(item(
+                        "replica identity",
+                        &object,
+                        "changed",
+                        Some(text(&from.replica_identity, "DEFAULT")),
+                        Some(text(&to.replica_identity, "DEFAULT")),
+                    ));
+                }
+                if from.foreign_server != to.foreign_server {
+                    out.push(item(
+                        "foreign table",
+                        &object,
+                        "changed",
+                        Some(text(&from.foreign_server, "none")),
+                        Some(text(&to.foreign_server, "none")),
+                    ));
+                }
                 let mut a = from.clone();
                 let mut b = to.clone();
                 for x in [&mut a, &mut b] {
+                    x.replica_identity = None;
+                    x.foreign_server = None;
                     x.columns.clear();
                     x.constraints.clear();
                     x.policies.clear();
@@ -844,6 +872,7 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
             _ => {}
         }
     }
+    others(expected, actual, &mut out);
     for ((kind, object), (e, a)) in pairs {
         let change = match (&e, &a) {
             (Some(x), Some(y)) if x == y => continue, // re-created around another change
@@ -897,6 +926,24 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
         }
     }
     out
+}
+
+/// Objects compared by definition: one item each, named by kind and name.
+fn others(expected: &Database, actual: &Database, out: &mut Vec<DriftItem>) {
+    let keys: std::collections::BTreeSet<&String> =
+        expected.others.keys().chain(actual.others.keys()).collect();
+    for k in keys {
+        let (e, a) = (expected.others.get(k), actual.others.get(k));
+        let def = |o: Option<&Other>| o.map(|o| sql_text(&o.definition));
+        let change = match (def(e), def(a)) {
+            (Some(x), Some(y)) if x == y => continue,
+            (Some(_), Some(_)) => "changed",
+            (None, Some(_)) => "added",
+            _ => "removed",
+        };
+        let o = a.or(e).expect("a key of one side");
+        out.push(item(&o.kind, &o.name, change, def(e), def(a)));
+    }
 }
 
 fn role_text(r: &Role) -> String {

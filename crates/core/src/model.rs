@@ -101,6 +101,11 @@ pub struct Database {
     /// Keyed by `schema.table.trigger`: trigger names are unique per table.
     #[serde(default)]
     pub triggers: BTreeMap<String, Trigger>,
+    /// Every other kind of object, compared by its definition text: aggregates aside
+    /// (they are functions), the PostgreSQL objects pg_dump knows that have no model of
+    /// their own. Keyed by [`Other::key`]. See docs/diff.md.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub others: BTreeMap<String, Other>,
 }
 
 impl Database {
@@ -120,6 +125,7 @@ impl Database {
             indexes: BTreeMap::new(),
             functions: BTreeMap::new(),
             triggers: BTreeMap::new(),
+            others: BTreeMap::new(),
         }
     }
 
@@ -144,6 +150,7 @@ impl Database {
         m.insert("triggers", self.triggers.len());
         m.insert("extensions", self.extensions.len());
         m.insert("roles", self.roles.len());
+        m.insert("others", self.others.len());
         m
     }
 }
@@ -396,6 +403,13 @@ pub struct Table {
     /// table and plans nothing for it, rather than act on a model that may be wrong.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mismatch: Option<String>,
+    /// PostgreSQL `REPLICA IDENTITY` when not the default: `FULL`, `NOTHING` or
+    /// `USING INDEX name` (the name quoted as SQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_identity: Option<String>,
+    /// PostgreSQL foreign table: its server and options, `name [OPTIONS (...)]`, as SQL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign_server: Option<String>,
 }
 
 impl Table {
@@ -423,6 +437,8 @@ impl Table {
             charset: None,
             collation: None,
             mismatch: None,
+            replica_identity: None,
+            foreign_server: None,
         }
     }
 
@@ -475,6 +491,59 @@ pub struct Column {
     /// Column-level privileges.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<Grant>,
+    /// PostgreSQL physical settings, set only where they differ from the default.
+    #[serde(default, skip_serializing_if = "ColumnStorage::is_default")]
+    pub storage: ColumnStorage,
+}
+
+/// How PostgreSQL stores and samples a column: `SET STORAGE`, `SET COMPRESSION`,
+/// `SET (n_distinct = ...)`, `SET STATISTICS`, and a foreign table column's `OPTIONS`.
+/// Each is None (or empty) when it is the default.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnStorage {
+    /// `PLAIN`, `EXTERNAL`, `EXTENDED` or `MAIN`, where it differs from the type's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    /// `pglz` or `lz4`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    /// Attribute options as `key=value`: `n_distinct=-1`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// Statistics target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<i32>,
+    /// A foreign table column's options, as SQL: `column_name 'x'`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fdw_options: Option<String>,
+}
+
+impl ColumnStorage {
+    pub fn is_default(&self) -> bool {
+        *self == ColumnStorage::default()
+    }
+
+    /// One line for people, empty for the default.
+    pub fn text(&self) -> String {
+        let mut parts = vec![];
+        if let Some(s) = &self.storage {
+            parts.push(format!("storage {}", s.to_lowercase()));
+        }
+        if let Some(c) = &self.compression {
+            parts.push(format!("compression {c}"));
+        }
+        if !self.options.is_empty() {
+            parts.push(format!("options ({})", self.options.join(", ")));
+        }
+        if let Some(n) = self.statistics {
+            parts.push(format!("statistics {n}"));
+        }
+        if let Some(o) = &self.fdw_options {
+            parts.push(format!("fdw options ({o})"));
+        }
+        parts.join(", ")
+    }
 }
 
 impl Column {
@@ -493,6 +562,7 @@ impl Column {
             invisible: false,
             comment: None,
             grants: vec![],
+            storage: ColumnStorage::default(),
         }
     }
 }
@@ -753,6 +823,59 @@ pub struct Trigger {
     /// Not compared: the function it calls, for ordering.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+}
+
+/// When an [`Other`] object is created relative to the modelled ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherPhase {
+    /// Before types and functions: collations, which domains and columns use.
+    BeforeTypes,
+    /// After functions, before tables: what tables, views and indexes may use
+    /// (operators, operator classes, casts, text search, foreign servers).
+    BeforeTables,
+    /// After tables, views and indexes: rules, statistics, publications, subscriptions.
+    AfterTables,
+    /// At the very end: event triggers (which would fire on the rest of a script) and
+    /// default privileges (which would change the grants of what the script creates).
+    Last,
+}
+
+/// An object lockstep compares by definition only: its kind, its name, the statements
+/// that create it, as SQL built from the catalogs, and the one that drops it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Other {
+    /// `collation`, `rule`, `publication`, ..., as pg_dump names the kind.
+    pub kind: String,
+    /// Qualified where the kind lives in a schema: `public.german`; a rule or a
+    /// statistics object of a table: `public.t.r`.
+    pub name: String,
+    pub phase: OtherPhase,
+    /// The statements that create it. Empty for a kind lockstep only detects: its
+    /// definition then is a description, and a plan cannot create it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create: Vec<String>,
+    /// What is compared: the create statements, or a description when there are none.
+    pub definition: String,
+    /// The statement that drops it; None when it cannot be undone by one statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<String>,
+    /// Not compared: keys of other objects it needs, for ordering within its phase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+impl Other {
+    /// `kind name`: unique, since names are unique within a kind.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.kind, self.name)
+    }
+
+    /// Whether lockstep can create it, or only reports it.
+    pub fn modelled(&self) -> bool {
+        !self.create.is_empty()
+    }
 }
 
 /// serde helper: `BTreeMap<QualName, T>` as a JSON object keyed by `schema.name`.

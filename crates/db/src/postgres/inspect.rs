@@ -14,8 +14,9 @@
 //! (`public.mood`, `nextval('public.t_id_seq'::regclass)`) except `pg_catalog`'s.
 //!
 //! Left out: the system schemas, lockstep's own `lockstep` schema, and every object an
-//! extension owns (the extension itself is listed instead). Aggregates are left out
-//! because `pg_get_functiondef` cannot print them.
+//! extension owns (the extension itself is listed instead). `pg_get_functiondef`
+//! cannot print an aggregate, so aggregates are read by their own query, which builds
+//! their `CREATE AGGREGATE` from `pg_aggregate`.
 //!
 //! A session confined to one schema (schema-per-tenant, `?schema=NAME`, which sets
 //! the `lockstep.schema` setting at connect) reads that schema only, with it as the
@@ -25,9 +26,10 @@
 
 use crate::{DbError, DbUrl};
 use lockstep_core::model::{
-    Attribute, Column, ColumnRef, Constraint, ConstraintKind, Database, Dialect, Extension,
-    Function, Generated, Grant, Identity, Index, Namespace, PartitionOf, Policy, QualName, Role,
-    Sequence, Table, TableKind, Trigger, TypeDef, TypeKind, View,
+    Attribute, Column, ColumnRef, ColumnStorage, Constraint, ConstraintKind, Database, Dialect,
+    Extension, Function, Generated, Grant, Identity, Index, Namespace, Other, OtherPhase,
+    PartitionOf, Policy, QualName, Role, Sequence, Table, TableKind, Trigger, TypeDef, TypeKind,
+    View,
 };
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::PgRow;
@@ -448,12 +450,15 @@ const STEPS: [(&str, &str, Apply); 20] = [
 ];
 
 /// Statements one inspection runs besides `BEGIN` and `COMMIT`, whatever the schema.
-pub const QUERY_COUNT: usize = STEPS.len();
+pub const QUERY_COUNT: usize = STEPS.len() + LATE_STEPS.len();
 
 /// The catalog queries in the order inspection runs them, for the benchmark's floor
 /// (the same statements through psql, with no model built): `examples/pg_catalog_floor.rs`.
 pub fn catalog_queries() -> impl Iterator<Item = &'static str> {
-    STEPS.iter().map(|(_, sql, _)| *sql)
+    STEPS
+        .iter()
+        .map(|(_, sql, _)| *sql)
+        .chain(LATE_STEPS.iter().map(|(_, pick, _)| pick(i32::MAX, true)))
 }
 
 thread_local! {
@@ -494,6 +499,15 @@ pub async fn inspect(
         // Each row enters the model as it arrives, so Rust works while the server is
         // still producing the rest. The rows themselves are not kept: `()` per row.
         sqlx::query(sql)
+            .try_map(|row: PgRow| apply(&mut b, &row))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| DbError::query(format!("reading {what}"), url, e))?;
+    }
+    for (what, pick, apply) in LATE_STEPS {
+        count_statement();
+        let (version, superuser) = b.capabilities;
+        sqlx::query(pick(version, superuser))
             .try_map(|row: PgRow| apply(&mut b, &row))
             .fetch_all(&mut *tx)
             .await
@@ -580,6 +594,10 @@ struct Builder {
     types: HashMap<Oid, (TypeDef, Vec<Oid>)>,
     functions: HashMap<Oid, (String, Function, Vec<Oid>)>,
     view_refs: HashMap<Oid, Vec<(Catalog, Oid)>>,
+    /// Server version number and whether the session is a superuser's.
+    capabilities: (i32, bool),
+    /// An aggregate's support functions, by key, for creation order.
+    agg_deps: HashMap<Oid, Vec<String>>,
 }
 
 type R<T = ()> = Result<T, sqlx::Error>;
@@ -692,6 +710,8 @@ impl Builder {
             types: HashMap::new(),
             functions: HashMap::new(),
             view_refs: HashMap::new(),
+            capabilities: (0, false),
+            agg_deps: HashMap::new(),
         }
     }
 
@@ -1393,8 +1413,10 @@ impl Builder {
             t.depends_on = resolve_types(&t.name.key(), &refs);
             self.db.types.insert(t.name.clone(), t);
         }
-        for (_, (key, mut f, refs)) in std::mem::take(&mut self.functions) {
+        for (oid, (key, mut f, refs)) in std::mem::take(&mut self.functions) {
             f.depends_on = resolve_types("", &refs);
+            f.depends_on
+                .extend(self.agg_deps.remove(&oid).unwrap_or_default());
             self.db.functions.insert(key, f);
         }
         for (oid, mut v) in std::mem::take(&mut self.views) {
@@ -1447,4 +1469,729 @@ pub async fn schema(
     limits: &crate::Limits,
 ) -> Result<Database, DbError> {
     crate::wait::own(url, pid, limits, inspect(c, url, limits)).await
+}
+
+// ---------------------------------------------------------------------------- objects compared by definition
+//
+// Kinds without a model of their own (see `model::Other`), one catalog query each, all
+// with the same columns: kind, name, the statements that create the object (every name
+// quoted, built from the catalogs as pg_dump builds them), the one that drops it, the
+// phase of a create script it belongs to, and the keys of others it needs first. They
+// run after the steps above, with the statement for the server's version.
+
+/// `quote_ident(schema).quote_ident(name)` for two SQL expressions.
+macro_rules! qn {
+    ($n:literal, $x:literal) => {
+        concat!("(quote_ident(", $n, ") || '.' || quote_ident(", $x, "))")
+    };
+}
+
+/// `OPTIONS (key 'value', ...)` from a `key=value` text[] column, or ''.
+macro_rules! fdw_options {
+    ($col:literal) => {
+        concat!(
+            "COALESCE(' OPTIONS (' || (SELECT string_agg(quote_ident(split_part(o, '=', 1)) || ' ' || quote_literal(substr(o, strpos(o, '=') + 1)), ', ') FROM unnest(",
+            $col,
+            ") o) || ')', '')"
+        )
+    };
+}
+
+/// `GRANT` statements for an ACL column, beyond the owner's and the default ones.
+macro_rules! acl_grants {
+    ($acl:literal, $kind:literal, $owner:literal, $on:expr) => {
+        concat!(
+            "ARRAY(SELECT 'GRANT ' || g.privilege_type || ' ON ",
+            $on,
+            " TO ' || CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END FROM aclexplode(",
+            $acl,
+            ") g WHERE g.grantee <> ",
+            $owner,
+            " AND (g.grantee, g.privilege_type) NOT IN (SELECT d.grantee, d.privilege_type FROM aclexplode(acldefault(",
+            $kind,
+            ", ",
+            $owner,
+            ")) d) ORDER BY 1)"
+        )
+    };
+}
+
+const SQL_COLLATIONS: &str = concat!(
+    "SELECT 'collation' AS kind, n.nspname || '.' || c.collname AS name,
+       ARRAY['CREATE COLLATION ' || ", qn!("n.nspname", "c.collname"), " || ' (provider = ' ||
+         CASE c.collprovider WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'libc' END ||
+         CASE WHEN c.collprovider <> 'c'
+                THEN ', locale = ' || quote_literal(COALESCE(j ->> 'colllocale', j ->> 'colliculocale', c.collcollate))
+              WHEN c.collcollate = c.collctype THEN ', locale = ' || quote_literal(c.collcollate)
+              ELSE ', lc_collate = ' || quote_literal(c.collcollate) || ', lc_ctype = ' || quote_literal(c.collctype) END ||
+         CASE WHEN j ->> 'collicurules' IS NOT NULL THEN ', rules = ' || quote_literal(j ->> 'collicurules') ELSE '' END ||
+         CASE WHEN NOT c.collisdeterministic THEN ', deterministic = false' ELSE '' END || ')'] AS stmts,
+       'DROP COLLATION ' || ", qn!("n.nspname", "c.collname"), " AS drop_sql, 'before_types' AS phase, ARRAY[]::text[] AS deps
+FROM pg_collation c CROSS JOIN LATERAL to_jsonb(c) j
+JOIN pg_namespace n ON n.oid = c.collnamespace
+WHERE ", user_ns!("n"), " AND ", not_ext!("pg_collation", "c.oid")
+);
+
+const SQL_TS_PARSERS: &str = concat!(
+    "SELECT 'text search parser' AS kind, n.nspname || '.' || p.prsname AS name,
+       ARRAY['CREATE TEXT SEARCH PARSER ' || ", qn!("n.nspname", "p.prsname"),
+    " || ' (START = ' || p.prsstart::regproc || ', GETTOKEN = ' || p.prstoken::regproc || ', END = ' || p.prsend::regproc ||
+         ', LEXTYPES = ' || p.prslextype::regproc ||
+         CASE WHEN p.prsheadline <> 0 THEN ', HEADLINE = ' || p.prsheadline::regproc ELSE '' END || ')'] AS stmts,
+       'DROP TEXT SEARCH PARSER ' || ", qn!("n.nspname", "p.prsname"), " AS drop_sql, 'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_ts_parser p JOIN pg_namespace n ON n.oid = p.prsnamespace
+WHERE ", user_ns!("n"), " AND ", not_ext!("pg_ts_parser", "p.oid")
+);
+
+const SQL_TS_TEMPLATES: &str = concat!(
+    "SELECT 'text search template' AS kind, n.nspname || '.' || t.tmplname AS name,
+       ARRAY['CREATE TEXT SEARCH TEMPLATE ' || ", qn!("n.nspname", "t.tmplname"),
+    " || ' (' || CASE WHEN t.tmplinit <> 0 THEN 'INIT = ' || t.tmplinit::regproc || ', ' ELSE '' END ||
+         'LEXIZE = ' || t.tmpllexize::regproc || ')'] AS stmts,
+       'DROP TEXT SEARCH TEMPLATE ' || ", qn!("n.nspname", "t.tmplname"), " AS drop_sql, 'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_ts_template t JOIN pg_namespace n ON n.oid = t.tmplnamespace
+WHERE ", user_ns!("n"), " AND ", not_ext!("pg_ts_template", "t.oid")
+);
+
+const SQL_TS_DICTS: &str = concat!(
+    "SELECT 'text search dictionary' AS kind, n.nspname || '.' || d.dictname AS name,
+       ARRAY['CREATE TEXT SEARCH DICTIONARY ' || ",
+    qn!("n.nspname", "d.dictname"),
+    " || ' (TEMPLATE = ' || ",
+    qn!("tn.nspname", "t.tmplname"),
+    " || COALESCE(', ' || d.dictinitoption, '') || ')'] AS stmts,
+       'DROP TEXT SEARCH DICTIONARY ' || ",
+    qn!("n.nspname", "d.dictname"),
+    " AS drop_sql, 'before_tables' AS phase,
+       ARRAY['text search template ' || tn.nspname || '.' || t.tmplname] AS deps
+FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace
+JOIN pg_ts_template t ON t.oid = d.dicttemplate JOIN pg_namespace tn ON tn.oid = t.tmplnamespace
+WHERE ",
+    user_ns!("n"),
+    " AND ",
+    not_ext!("pg_ts_dict", "d.oid")
+);
+
+/// A configuration, then one `ADD MAPPING` per token type, as pg_dump writes it.
+const SQL_TS_CONFIGS: &str = concat!(
+    "SELECT 'text search configuration' AS kind, n.nspname || '.' || c.cfgname AS name,
+       ARRAY['CREATE TEXT SEARCH CONFIGURATION ' || ", qn!("n.nspname", "c.cfgname"),
+    " || ' (PARSER = ' || ", qn!("pn.nspname", "p.prsname"), " || ')'] ||
+       ARRAY(SELECT 'ALTER TEXT SEARCH CONFIGURATION ' || ", qn!("n.nspname", "c.cfgname"),
+    " || ' ADD MAPPING FOR ' || quote_ident(tt.alias) || ' WITH ' ||
+                    string_agg(", qn!("dn.nspname", "dd.dictname"), ", ', ' ORDER BY m.mapseqno)
+             FROM pg_ts_config_map m
+             JOIN ts_token_type(c.cfgparser) tt ON tt.tokid = m.maptokentype
+             JOIN pg_ts_dict dd ON dd.oid = m.mapdict JOIN pg_namespace dn ON dn.oid = dd.dictnamespace
+             WHERE m.mapcfg = c.oid GROUP BY tt.tokid, tt.alias ORDER BY tt.tokid) AS stmts,
+       'DROP TEXT SEARCH CONFIGURATION ' || ", qn!("n.nspname", "c.cfgname"), " AS drop_sql, 'before_tables' AS phase,
+       ARRAY['text search parser ' || pn.nspname || '.' || p.prsname] ||
+       ARRAY(SELECT DISTINCT 'text search dictionary ' || dn.nspname || '.' || dd.dictname FROM pg_ts_config_map m
+             JOIN pg_ts_dict dd ON dd.oid = m.mapdict JOIN pg_namespace dn ON dn.oid = dd.dictnamespace
+             WHERE m.mapcfg = c.oid) AS deps
+FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
+JOIN pg_ts_parser p ON p.oid = c.cfgparser JOIN pg_namespace pn ON pn.oid = p.prsnamespace
+WHERE ", user_ns!("n"), " AND ", not_ext!("pg_ts_config", "c.oid")
+);
+
+/// Operators with a function (a shell, made by a forward reference, has none and is
+/// left out as pg_dump leaves it out). `OPERATOR(schema.op)` names a commutator or
+/// negator that may not exist yet: PostgreSQL makes a shell for it.
+const SQL_OPERATORS: &str = concat!(
+    "SELECT 'operator' AS kind,
+       n.nspname || '.' || o.oprname || '(' || COALESCE(format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', ' || COALESCE(format_type(NULLIF(o.oprright, 0), NULL), 'NONE') || ')' AS name,
+       ARRAY['CREATE OPERATOR ' || quote_ident(n.nspname) || '.' || o.oprname || ' (FUNCTION = ' || o.oprcode::regproc ||
+         CASE WHEN o.oprleft <> 0 THEN ', LEFTARG = ' || format_type(o.oprleft, NULL) ELSE '' END ||
+         CASE WHEN o.oprright <> 0 THEN ', RIGHTARG = ' || format_type(o.oprright, NULL) ELSE '' END ||
+         COALESCE(', COMMUTATOR = OPERATOR(' || quote_ident(cn.nspname) || '.' || co.oprname || ')', '') ||
+         COALESCE(', NEGATOR = OPERATOR(' || quote_ident(nn.nspname) || '.' || no.oprname || ')', '') ||
+         CASE WHEN o.oprrest <> 0 THEN ', RESTRICT = ' || o.oprrest::regproc ELSE '' END ||
+         CASE WHEN o.oprjoin <> 0 THEN ', JOIN = ' || o.oprjoin::regproc ELSE '' END ||
+         CASE WHEN o.oprcanhash THEN ', HASHES' ELSE '' END ||
+         CASE WHEN o.oprcanmerge THEN ', MERGES' ELSE '' END || ')'] AS stmts,
+       'DROP OPERATOR ' || quote_ident(n.nspname) || '.' || o.oprname || ' (' || COALESCE(format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', ' || COALESCE(format_type(NULLIF(o.oprright, 0), NULL), 'NONE') || ')' AS drop_sql,
+       'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+LEFT JOIN pg_operator co ON co.oid = o.oprcom LEFT JOIN pg_namespace cn ON cn.oid = co.oprnamespace
+LEFT JOIN pg_operator no ON no.oid = o.oprnegate LEFT JOIN pg_namespace nn ON nn.oid = no.oprnamespace
+WHERE o.oprcode <> 0 AND ", user_ns!("n"), " AND ", not_ext!("pg_operator", "o.oid")
+);
+
+/// Operator families, with the members tied to the family itself rather than to one of
+/// its classes (pg_dump's "loose" members).
+const SQL_OPFAMILIES: &str = concat!(
+    "SELECT 'operator family' AS kind, n.nspname || '.' || f.opfname || ' using ' || am.amname AS name,
+       ARRAY['CREATE OPERATOR FAMILY ' || ", qn!("n.nspname", "f.opfname"), " || ' USING ' || quote_ident(am.amname)] ||
+       ARRAY(SELECT 'ALTER OPERATOR FAMILY ' || ", qn!("n.nspname", "f.opfname"), " || ' USING ' || quote_ident(am.amname) || ' ADD OPERATOR ' || ao.amopstrategy || ' ' || ao.amopopr::regoperator ||
+                    CASE WHEN ao.amoppurpose = 'o' THEN ' FOR ORDER BY ' || ", qn!("sn.nspname", "sf.opfname"), " ELSE '' END
+             FROM pg_amop ao JOIN pg_depend d ON d.classid = 'pg_amop'::regclass AND d.objid = ao.oid
+                  AND d.refclassid = 'pg_opfamily'::regclass AND d.refobjid = f.oid
+             LEFT JOIN pg_opfamily sf ON sf.oid = ao.amopsortfamily LEFT JOIN pg_namespace sn ON sn.oid = sf.opfnamespace
+             WHERE ao.amopfamily = f.oid ORDER BY ao.amopstrategy, ao.amoplefttype, ao.amoprighttype) ||
+       ARRAY(SELECT 'ALTER OPERATOR FAMILY ' || ", qn!("n.nspname", "f.opfname"), " || ' USING ' || quote_ident(am.amname) || ' ADD FUNCTION ' || ap.amprocnum || ' (' || format_type(ap.amproclefttype, NULL) || ', ' || format_type(ap.amprocrighttype, NULL) || ') ' || ap.amproc::regprocedure
+             FROM pg_amproc ap JOIN pg_depend d ON d.classid = 'pg_amproc'::regclass AND d.objid = ap.oid
+                  AND d.refclassid = 'pg_opfamily'::regclass AND d.refobjid = f.oid
+             WHERE ap.amprocfamily = f.oid ORDER BY ap.amprocnum, ap.amproclefttype, ap.amprocrighttype) AS stmts,
+       'DROP OPERATOR FAMILY ' || ", qn!("n.nspname", "f.opfname"), " || ' USING ' || quote_ident(am.amname) AS drop_sql,
+       'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_opfamily f JOIN pg_namespace n ON n.oid = f.opfnamespace JOIN pg_am am ON am.oid = f.opfmethod
+WHERE ", user_ns!("n"), " AND ", not_ext!("pg_opfamily", "f.oid")
+);
+
+/// Operator classes, always with their family named: the family is created first.
+const SQL_OPCLASSES: &str = concat!(
+    "SELECT 'operator class' AS kind, n.nspname || '.' || c.opcname || ' using ' || am.amname AS name,
+       ARRAY['CREATE OPERATOR CLASS ' || ", qn!("n.nspname", "c.opcname"),
+    " || CASE WHEN c.opcdefault THEN ' DEFAULT' ELSE '' END || ' FOR TYPE ' || format_type(c.opcintype, NULL) ||
+         ' USING ' || quote_ident(am.amname) || ' FAMILY ' || ", qn!("fn.nspname", "f.opfname"), " || ' AS ' ||
+         array_to_string(
+           ARRAY(SELECT 'OPERATOR ' || ao.amopstrategy || ' ' || ao.amopopr::regoperator ||
+                        CASE WHEN ao.amoppurpose = 'o' THEN ' FOR ORDER BY ' || ", qn!("sn.nspname", "sf.opfname"), " ELSE '' END
+                 FROM pg_amop ao JOIN pg_depend d ON d.classid = 'pg_amop'::regclass AND d.objid = ao.oid
+                      AND d.refclassid = 'pg_opclass'::regclass AND d.refobjid = c.oid
+                 LEFT JOIN pg_opfamily sf ON sf.oid = ao.amopsortfamily LEFT JOIN pg_namespace sn ON sn.oid = sf.opfnamespace
+                 ORDER BY ao.amopstrategy, ao.amoplefttype, ao.amoprighttype) ||
+           ARRAY(SELECT 'FUNCTION ' || ap.amprocnum || ' (' || format_type(ap.amproclefttype, NULL) || ', ' || format_type(ap.amprocrighttype, NULL) || ') ' || ap.amproc::regprocedure
+                 FROM pg_amproc ap JOIN pg_depend d ON d.classid = 'pg_amproc'::regclass AND d.objid = ap.oid
+                      AND d.refclassid = 'pg_opclass'::regclass AND d.refobjid = c.oid
+                 ORDER BY ap.amprocnum, ap.amproclefttype, ap.amprocrighttype) ||
+           CASE WHEN c.opckeytype <> 0 THEN ARRAY['STORAGE ' || format_type(c.opckeytype, NULL)] ELSE ARRAY[]::text[] END,
+           ', ')] AS stmts,
+       'DROP OPERATOR CLASS ' || ", qn!("n.nspname", "c.opcname"), " || ' USING ' || quote_ident(am.amname) AS drop_sql,
+       'before_tables' AS phase,
+       ARRAY['operator family ' || fn.nspname || '.' || f.opfname || ' using ' || am.amname] AS deps
+FROM pg_opclass c JOIN pg_namespace n ON n.oid = c.opcnamespace JOIN pg_am am ON am.oid = c.opcmethod
+JOIN pg_opfamily f ON f.oid = c.opcfamily JOIN pg_namespace fn ON fn.oid = f.opfnamespace
+WHERE ", user_ns!("n"), " AND ", not_ext!("pg_opclass", "c.oid")
+);
+
+/// User casts (built-in ones have OIDs below 16384); not those the server made for
+/// another object (a range type's cast to its multirange: `deptype 'i'`).
+const SQL_CASTS: &str = concat!(
+    "SELECT 'cast' AS kind, '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')' AS name,
+       ARRAY['CREATE CAST (' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ') ' ||
+         CASE c.castmethod WHEN 'f' THEN 'WITH FUNCTION ' || c.castfunc::regprocedure WHEN 'i' THEN 'WITH INOUT' ELSE 'WITHOUT FUNCTION' END ||
+         CASE c.castcontext WHEN 'a' THEN ' AS ASSIGNMENT' WHEN 'i' THEN ' AS IMPLICIT' ELSE '' END] AS stmts,
+       'DROP CAST (' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')' AS drop_sql,
+       'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_cast c WHERE c.oid >= 16384 AND ", not_ext!("pg_cast", "c.oid"),
+    " AND NOT EXISTS (SELECT FROM pg_depend xi WHERE xi.classid = 'pg_cast'::regclass AND xi.objid = c.oid AND xi.deptype = 'i')"
+);
+
+const SQL_FDWS: &str = concat!(
+    "SELECT 'foreign-data wrapper' AS kind, w.fdwname::text AS name,
+       ARRAY['CREATE FOREIGN DATA WRAPPER ' || quote_ident(w.fdwname) ||
+         CASE WHEN w.fdwhandler <> 0 THEN ' HANDLER ' || w.fdwhandler::regproc ELSE ' NO HANDLER' END ||
+         CASE WHEN w.fdwvalidator <> 0 THEN ' VALIDATOR ' || w.fdwvalidator::regproc ELSE ' NO VALIDATOR' END || ",
+    fdw_options!("w.fdwoptions"),
+    "] || ",
+    acl_grants!("w.fdwacl", "'F'", "w.fdwowner", "' || 'FOREIGN DATA WRAPPER ' || quote_ident(w.fdwname) || '"),
+    " AS stmts,
+       'DROP FOREIGN DATA WRAPPER ' || quote_ident(w.fdwname) AS drop_sql, 'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_foreign_data_wrapper w WHERE ", not_ext!("pg_foreign_data_wrapper", "w.oid")
+);
+
+const SQL_SERVERS: &str = concat!(
+    "SELECT 'server' AS kind, s.srvname::text AS name,
+       ARRAY['CREATE SERVER ' || quote_ident(s.srvname) || COALESCE(' TYPE ' || quote_literal(s.srvtype), '') ||
+         COALESCE(' VERSION ' || quote_literal(s.srvversion), '') || ' FOREIGN DATA WRAPPER ' || quote_ident(w.fdwname) || ",
+    fdw_options!("s.srvoptions"),
+    "] || ",
+    acl_grants!("s.srvacl", "'S'", "s.srvowner", "' || 'FOREIGN SERVER ' || quote_ident(s.srvname) || '"),
+    " AS stmts,
+       'DROP SERVER ' || quote_ident(s.srvname) AS drop_sql, 'before_tables' AS phase,
+       ARRAY['foreign-data wrapper ' || w.fdwname] AS deps
+FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+WHERE ", not_ext!("pg_foreign_server", "s.oid")
+);
+
+/// User mappings, through the view that hides options from those who may not see them.
+/// A password is never read into the model: the mapping is created without it, and
+/// its definition says one is set, so a password set or removed is still drift.
+const SQL_USER_MAPPINGS: &str = concat!(
+    "SELECT 'user mapping' AS kind, 'for ' || CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE u.usename::text END || ' server ' || u.srvname AS name,
+       ARRAY['CREATE USER MAPPING FOR ' || CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(u.usename) END ||
+         ' SERVER ' || quote_ident(u.srvname) || ",
+    fdw_options!("ARRAY(SELECT o FROM unnest(u.umoptions) o WHERE o NOT LIKE 'password=%')"),
+    "] AS stmts,
+       'DROP USER MAPPING FOR ' || CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(u.usename) END || ' SERVER ' || quote_ident(u.srvname) AS drop_sql,
+       'before_tables' AS phase, ARRAY['server ' || u.srvname] AS deps,
+       CASE WHEN EXISTS (SELECT FROM unnest(u.umoptions) o WHERE o LIKE 'password=%') THEN 'password set' END AS note
+FROM pg_user_mappings u"
+);
+
+/// Rules other than a view's own `_RETURN`.
+const SQL_RULES: &str = concat!(
+    "SELECT 'rule' AS kind, n.nspname || '.' || c.relname || '.' || r.rulename AS name,
+       ARRAY[rtrim(pg_get_ruledef(r.oid), ';')] ||
+       CASE r.ev_enabled WHEN 'O' THEN ARRAY[]::text[]
+         ELSE ARRAY['ALTER TABLE ' || ", qn!("n.nspname", "c.relname"), " || CASE r.ev_enabled WHEN 'D' THEN ' DISABLE' WHEN 'R' THEN ' ENABLE REPLICA' ELSE ' ENABLE ALWAYS' END || ' RULE ' || quote_ident(r.rulename)] END AS stmts,
+       'DROP RULE ' || quote_ident(r.rulename) || ' ON ' || ", qn!("n.nspname", "c.relname"), " AS drop_sql,
+       'after_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND ", user_ns!("n"), " AND ", not_ext!("pg_class", "c.oid")
+);
+
+/// Extended statistics; the target is NULL or -1 by default, depending on the version.
+const SQL_STATISTICS: &str = concat!(
+    "SELECT 'statistics' AS kind, n.nspname || '.' || s.stxname AS name,
+       ARRAY[pg_get_statisticsobjdef(s.oid)] ||
+       CASE WHEN COALESCE(s.stxstattarget, -1) >= 0
+            THEN ARRAY['ALTER STATISTICS ' || ",
+    qn!("n.nspname", "s.stxname"),
+    " || ' SET STATISTICS ' || s.stxstattarget] ELSE ARRAY[]::text[] END AS stmts,
+       'DROP STATISTICS ' || ",
+    qn!("n.nspname", "s.stxname"),
+    " AS drop_sql, 'after_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+WHERE ",
+    user_ns!("n"),
+    " AND ",
+    not_ext!("pg_statistic_ext", "s.oid")
+);
+
+/// Publications as pg_dump writes them: the publication, then each table it adds.
+macro_rules! publications {
+    ($tables:expr) => {
+        concat!(
+            "SELECT 'publication' AS kind, p.pubname::text AS name,
+       ARRAY['CREATE PUBLICATION ' || quote_ident(p.pubname) || CASE WHEN p.puballtables THEN ' FOR ALL TABLES' ELSE '' END ||
+         ' WITH (publish = ' || quote_literal(array_to_string(ARRAY[CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+              CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END], ', ')) ||
+         CASE WHEN p.pubviaroot THEN ', publish_via_partition_root = true' ELSE '' END || ')'] || ",
+            $tables,
+            " AS stmts,
+       'DROP PUBLICATION ' || quote_ident(p.pubname) AS drop_sql, 'after_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_publication p WHERE ",
+            not_ext!("pg_publication", "p.oid")
+        )
+    };
+}
+
+/// From 15 on: schemas, column lists and row filters.
+const SQL_PUBLICATIONS: &str = publications!(concat!(
+    "ARRAY(SELECT 'ALTER PUBLICATION ' || quote_ident(p.pubname) || ' ADD TABLES IN SCHEMA ' || quote_ident(sn.nspname)
+             FROM pg_publication_namespace pn JOIN pg_namespace sn ON sn.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1) ||
+       ARRAY(SELECT 'ALTER PUBLICATION ' || quote_ident(p.pubname) || ' ADD TABLE ONLY ' || ", qn!("rn.nspname", "rc.relname"), " ||
+                    COALESCE(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                                      WHERE a.attrelid = r.prrelid AND a.attnum = ANY (r.prattrs::int2[])) || ')', '') ||
+                    COALESCE(' WHERE (' || pg_get_expr(r.prqual, r.prrelid) || ')', '')
+             FROM pg_publication_rel r JOIN pg_class rc ON rc.oid = r.prrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+             WHERE r.prpubid = p.oid ORDER BY 1)"
+));
+
+const SQL_PUBLICATIONS_14: &str = publications!(concat!(
+    "ARRAY(SELECT 'ALTER PUBLICATION ' || quote_ident(p.pubname) || ' ADD TABLE ONLY ' || ", qn!("rn.nspname", "rc.relname"), "
+             FROM pg_publication_rel r JOIN pg_class rc ON rc.oid = r.prrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+             WHERE r.prpubid = p.oid ORDER BY 1)"
+));
+
+/// Subscriptions of this database, created as pg_dump creates them: without connecting
+/// (so without a replication slot) and disabled. Only a superuser may read the
+/// connection string; a password in it is never read into the model.
+macro_rules! subscriptions {
+    ($conninfo:literal) => {
+        concat!(
+            "SELECT 'subscription' AS kind, s.subname::text AS name,
+       ARRAY['CREATE SUBSCRIPTION ' || quote_ident(s.subname) || ' CONNECTION ' || quote_literal(",
+            $conninfo,
+            ") ||
+         ' PUBLICATION ' || (SELECT string_agg(quote_ident(x), ', ') FROM unnest(s.subpublications) x) ||
+         ' WITH (connect = false, slot_name = ' || COALESCE(quote_literal(s.subslotname), 'NONE') ||
+         CASE WHEN s.subbinary THEN ', binary = true' ELSE '' END ||
+         CASE WHEN (to_jsonb(s.substream) #>> '{}') IN ('t', 'true') THEN ', streaming = on' WHEN (to_jsonb(s.substream) #>> '{}') = 'p' THEN ', streaming = parallel' ELSE '' END ||
+         CASE WHEN s.subsynccommit <> 'off' THEN ', synchronous_commit = ' || quote_literal(s.subsynccommit) ELSE '' END || ')'] AS stmts,
+       'DROP SUBSCRIPTION ' || quote_ident(s.subname) AS drop_sql, 'after_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_subscription s WHERE s.subdbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())"
+        )
+    };
+}
+
+const SQL_SUBSCRIPTIONS: &str = subscriptions!(
+    "regexp_replace(regexp_replace(s.subconninfo, '\\s*password\\s*=\\s*(''([^'']|\\\\'')*''|\\S+)', '', 'g'), '(://[^:@/]*):[^@/]*@', '\\1@')"
+);
+
+const SQL_SUBSCRIPTIONS_UNPRIVILEGED: &str = subscriptions!("'(not readable without superuser)'");
+
+const SQL_EVENT_TRIGGERS: &str = concat!(
+    "SELECT 'event trigger' AS kind, e.evtname::text AS name,
+       ARRAY['CREATE EVENT TRIGGER ' || quote_ident(e.evtname) || ' ON ' || quote_ident(e.evtevent) ||
+         COALESCE(' WHEN TAG IN (' || (SELECT string_agg(quote_literal(t), ', ') FROM unnest(e.evttags) t) || ')', '') ||
+         ' EXECUTE FUNCTION ' || e.evtfoid::regproc || '()'] ||
+       CASE e.evtenabled WHEN 'O' THEN ARRAY[]::text[]
+         ELSE ARRAY['ALTER EVENT TRIGGER ' || quote_ident(e.evtname) || CASE e.evtenabled WHEN 'D' THEN ' DISABLE' WHEN 'R' THEN ' ENABLE REPLICA' ELSE ' ENABLE ALWAYS' END] END AS stmts,
+       'DROP EVENT TRIGGER ' || quote_ident(e.evtname) AS drop_sql, 'last' AS phase, ARRAY[]::text[] AS deps
+FROM pg_event_trigger e WHERE ", not_ext!("pg_event_trigger", "e.oid")
+);
+
+/// `ALTER DEFAULT PRIVILEGES`. A database-wide entry replaces the built-in default, so
+/// it is written as what it revokes from and grants beyond `acldefault`; an entry for
+/// one schema only adds. Undoing one is the reverse of the same statements.
+const SQL_DEFAULT_ACLS: &str = "
+WITH d AS (
+  SELECT a.oid, a.defaclrole AS role, a.defaclnamespace AS nsp, a.defaclobjtype AS t, a.defaclacl AS acl,
+         CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END AS word,
+         'ALTER DEFAULT PRIVILEGES FOR ROLE ' || quote_ident(pg_get_userbyid(a.defaclrole)) ||
+           COALESCE(' IN SCHEMA ' || quote_ident(n.nspname), '') AS head,
+         pg_get_userbyid(a.defaclrole)::text AS role_name, n.nspname::text AS nsp_name
+  FROM pg_default_acl a LEFT JOIN pg_namespace n ON n.oid = a.defaclnamespace
+), e AS (
+  SELECT d.oid, x.grantee, x.privilege_type, x.is_grantable, true AS granted FROM d, aclexplode(d.acl) x
+  UNION ALL
+  SELECT d.oid, x.grantee, x.privilege_type, x.is_grantable, false FROM d,
+         aclexplode(acldefault(CASE d.t WHEN 'S' THEN 's' ELSE d.t END, d.role)) x WHERE d.nsp = 0
+), s AS (
+  SELECT e.oid, e.grantee, e.privilege_type, bool_or(e.granted) AND NOT bool_or(NOT e.granted) AS grant_it,
+         bool_or(NOT e.granted) AND NOT bool_or(e.granted) AS revoke_it, bool_or(e.is_grantable AND e.granted) AS grantable
+  FROM e GROUP BY e.oid, e.grantee, e.privilege_type
+)
+SELECT 'default privileges' AS kind,
+       'for role ' || d.role_name || COALESCE(' in schema ' || d.nsp_name, '') || ' on ' || lower(d.word) AS name,
+       ARRAY(SELECT d.head || CASE WHEN s.grant_it THEN ' GRANT ' ELSE ' REVOKE ' END || s.privilege_type || ' ON ' || d.word ||
+                    CASE WHEN s.grant_it THEN ' TO ' ELSE ' FROM ' END ||
+                    CASE WHEN s.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(s.grantee)) END ||
+                    CASE WHEN s.grant_it AND s.grantable THEN ' WITH GRANT OPTION' ELSE '' END
+             FROM s WHERE s.oid = d.oid AND (s.grant_it OR s.revoke_it) ORDER BY s.grantee <> d.role, 1) AS stmts,
+       (SELECT string_agg(d.head || CASE WHEN s.grant_it THEN ' REVOKE ' ELSE ' GRANT ' END || s.privilege_type || ' ON ' || d.word ||
+                    CASE WHEN s.grant_it THEN ' FROM ' ELSE ' TO ' END ||
+                    CASE WHEN s.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(s.grantee)) END, '; ' ORDER BY 1)
+        FROM s WHERE s.oid = d.oid AND (s.grant_it OR s.revoke_it)) AS drop_sql,
+       'last' AS phase, ARRAY[]::text[] AS deps
+FROM d";
+
+const SQL_ACCESS_METHODS: &str = concat!(
+    "SELECT 'access method' AS kind, a.amname::text AS name,
+       ARRAY['CREATE ACCESS METHOD ' || quote_ident(a.amname) || CASE a.amtype WHEN 'i' THEN ' TYPE INDEX' ELSE ' TYPE TABLE' END ||
+         ' HANDLER ' || a.amhandler::regproc] AS stmts,
+       'DROP ACCESS METHOD ' || quote_ident(a.amname) AS drop_sql, 'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_am a WHERE a.oid >= 16384 AND ", not_ext!("pg_am", "a.oid")
+);
+
+const SQL_CONVERSIONS: &str = concat!(
+    "SELECT 'conversion' AS kind, n.nspname || '.' || c.conname AS name,
+       ARRAY['CREATE ' || CASE WHEN c.condefault THEN 'DEFAULT ' ELSE '' END || 'CONVERSION ' || ", qn!("n.nspname", "c.conname"),
+    " || ' FOR ' || quote_literal(pg_encoding_to_char(c.conforencoding)) || ' TO ' || quote_literal(pg_encoding_to_char(c.contoencoding)) ||
+         ' FROM ' || c.conproc::regproc] AS stmts,
+       'DROP CONVERSION ' || ", qn!("n.nspname", "c.conname"), " AS drop_sql, 'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_conversion c JOIN pg_namespace n ON n.oid = c.connamespace
+WHERE ", user_ns!("n"), " AND ", not_ext!("pg_conversion", "c.oid")
+);
+
+const SQL_TRANSFORMS: &str = concat!(
+    "SELECT 'transform' AS kind, 'for ' || format_type(t.trftype, NULL) || ' language ' || l.lanname AS name,
+       ARRAY['CREATE TRANSFORM FOR ' || format_type(t.trftype, NULL) || ' LANGUAGE ' || quote_ident(l.lanname) || ' (' ||
+         array_to_string(ARRAY[CASE WHEN t.trffromsql <> 0 THEN 'FROM SQL WITH FUNCTION ' || t.trffromsql::regprocedure END,
+                               CASE WHEN t.trftosql <> 0 THEN 'TO SQL WITH FUNCTION ' || t.trftosql::regprocedure END], ', ') || ')'] AS stmts,
+       'DROP TRANSFORM FOR ' || format_type(t.trftype, NULL) || ' LANGUAGE ' || quote_ident(l.lanname) AS drop_sql,
+       'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang WHERE ", not_ext!("pg_transform", "t.oid")
+);
+
+/// What lockstep does not model at all, found by sweeping the catalogs that hold user
+/// objects of other kinds: base and shell types, procedural languages. Each is listed
+/// by name, so a plan says it cannot create it and drift sees it come and go.
+const SQL_NOT_MODELLED: &str = concat!(
+    "SELECT i.type AS kind, i.identity AS name, ARRAY[]::text[] AS stmts, NULL::text AS drop_sql,
+       'before_tables' AS phase, ARRAY[]::text[] AS deps
+FROM (
+  SELECT 'pg_type'::regclass AS classid, t.oid AS objid FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+  WHERE t.typtype IN ('b', 'p') AND t.oid >= 16384 AND t.typcategory <> 'A' AND ", user_ns!("n"), " AND ", not_ext!("pg_type", "t.oid"), "
+  UNION ALL
+  SELECT 'pg_language'::regclass, l.oid FROM pg_language l WHERE l.oid >= 16384 AND ", not_ext!("pg_language", "l.oid"), "
+) x CROSS JOIN LATERAL pg_identify_object(x.classid, x.objid, 0) i"
+);
+
+/// Aggregates, as functions of kind `aggregate` whose definition is built here (no
+/// server function prints one), with the keys of their support functions for order.
+const SQL_AGGREGATES: &str = concat!(
+    "SELECT p.oid, n.nspname::text AS schema, p.proname::text AS name, 'a' AS kind,
+       pg_get_function_identity_arguments(p.oid) AS args, pg_get_function_result(p.oid) AS result,
+       l.lanname::text AS language, pg_get_userbyid(p.proowner)::text AS owner,
+       'CREATE OR REPLACE AGGREGATE ' || ", qn!("n.nspname", "p.proname"),
+    " || '(' || COALESCE(NULLIF(pg_get_function_arguments(p.oid), ''), '*') || ') (' ||
+       array_to_string(ARRAY[
+         'SFUNC = ' || a.aggtransfn::regproc, 'STYPE = ' || format_type(a.aggtranstype, NULL),
+         CASE WHEN a.aggtransspace <> 0 THEN 'SSPACE = ' || a.aggtransspace END,
+         CASE WHEN a.aggfinalfn <> 0 THEN 'FINALFUNC = ' || a.aggfinalfn::regproc END,
+         CASE WHEN a.aggfinalextra THEN 'FINALFUNC_EXTRA' END,
+         CASE WHEN a.aggfinalmodify <> CASE WHEN a.aggkind = 'n' THEN 'r' ELSE 'w' END
+              THEN 'FINALFUNC_MODIFY = ' || CASE a.aggfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+         CASE WHEN a.aggcombinefn <> 0 THEN 'COMBINEFUNC = ' || a.aggcombinefn::regproc END,
+         CASE WHEN a.aggserialfn <> 0 THEN 'SERIALFUNC = ' || a.aggserialfn::regproc END,
+         CASE WHEN a.aggdeserialfn <> 0 THEN 'DESERIALFUNC = ' || a.aggdeserialfn::regproc END,
+         CASE WHEN a.agginitval IS NOT NULL THEN 'INITCOND = ' || quote_literal(a.agginitval) END,
+         CASE WHEN a.aggmtransfn <> 0 THEN 'MSFUNC = ' || a.aggmtransfn::regproc END,
+         CASE WHEN a.aggminvtransfn <> 0 THEN 'MINVFUNC = ' || a.aggminvtransfn::regproc END,
+         CASE WHEN a.aggmtranstype <> 0 THEN 'MSTYPE = ' || format_type(a.aggmtranstype, NULL) END,
+         CASE WHEN a.aggmtransspace <> 0 THEN 'MSSPACE = ' || a.aggmtransspace END,
+         CASE WHEN a.aggmfinalfn <> 0 THEN 'MFINALFUNC = ' || a.aggmfinalfn::regproc END,
+         CASE WHEN a.aggmfinalextra THEN 'MFINALFUNC_EXTRA' END,
+         CASE WHEN a.aggmtransfn <> 0 AND a.aggmfinalmodify <> CASE WHEN a.aggkind = 'n' THEN 'r' ELSE 'w' END
+              THEN 'MFINALFUNC_MODIFY = ' || CASE a.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+         CASE WHEN a.aggminitval IS NOT NULL THEN 'MINITCOND = ' || quote_literal(a.aggminitval) END,
+         CASE WHEN a.aggsortop <> 0 THEN 'SORTOP = OPERATOR(' || quote_ident(sn.nspname) || '.' || so.oprname || ')' END,
+         CASE p.proparallel WHEN 's' THEN 'PARALLEL = SAFE' WHEN 'r' THEN 'PARALLEL = RESTRICTED' END,
+         CASE WHEN a.aggkind = 'h' THEN 'HYPOTHETICAL' END], ', ') || ')' AS def,
+       ARRAY(SELECT fn.nspname || '.' || f.proname || '(' || pg_get_function_identity_arguments(f.oid) || ')'
+             FROM pg_proc f JOIN pg_namespace fn ON fn.oid = f.pronamespace
+             WHERE f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn,
+                             a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)) AS fn_keys,
+       ARRAY(SELECT u FROM unnest(COALESCE(p.proallargtypes, p.proargtypes::oid[])) u)
+           || p.prorettype || a.aggtranstype AS type_oids, ",
+    grants!("p.proacl", "'f'", "p.proowner"),
+    " AS grants
+FROM pg_proc p JOIN pg_aggregate a ON a.aggfnoid = p.oid
+JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+LEFT JOIN pg_operator so ON so.oid = a.aggsortop LEFT JOIN pg_namespace sn ON sn.oid = so.oprnamespace
+WHERE ", user_ns!("n"), " AND ", not_ext!("pg_proc", "p.oid")
+);
+
+/// Non-default replica identities; `USING INDEX` names the index.
+const SQL_REPLICA_IDENTITY: &str = concat!(
+    "SELECT c.oid AS rel, CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
+         ELSE 'USING INDEX ' || (SELECT quote_ident(ic.relname) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                                 WHERE i.indrelid = c.oid AND i.indisreplident) END AS identity
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND c.relreplident <> 'd' AND ", user_ns!("n")
+);
+
+const SQL_FOREIGN_TABLES: &str = concat!(
+    "SELECT f.ftrelid AS rel, quote_ident(s.srvname) || ",
+    fdw_options!("f.ftoptions"),
+    " AS server
+FROM pg_foreign_table f JOIN pg_foreign_server s ON s.oid = f.ftserver"
+);
+
+/// Columns whose storage, compression, options, statistics target or foreign-data
+/// options are not the default. Options named `pg_...` are the server's own (some
+/// builds stamp every column with one, which no user can set and pg_dump leaves out).
+macro_rules! column_storage {
+    ($compression:literal, $has_compression:literal) => {
+        concat!(
+            "SELECT a.attrelid AS rel, a.attnum AS num,
+       CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END END AS storage,
+       ", $compression, " AS compression,
+       NULLIF(ARRAY(SELECT o FROM unnest(a.attoptions) o WHERE o !~ '^pg_'), '{}') AS options,
+       CASE WHEN COALESCE(a.attstattarget, -1) >= 0 THEN a.attstattarget::int4 END AS statistics,
+       (SELECT string_agg(quote_ident(split_part(o, '=', 1)) || ' ' || quote_literal(substr(o, strpos(o, '=') + 1)), ', ') FROM unnest(a.attfdwoptions) o) AS fdw_options
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
+  AND (a.attstorage <> t.typstorage OR EXISTS (SELECT FROM unnest(a.attoptions) o WHERE o !~ '^pg_') OR COALESCE(a.attstattarget, -1) >= 0
+       OR a.attfdwoptions IS NOT NULL", $has_compression, ") AND ",
+            user_ns!("n")
+        )
+    };
+}
+
+const SQL_COLUMN_STORAGE: &str = column_storage!(
+    "CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END",
+    " OR a.attcompression <> ''"
+);
+
+/// PostgreSQL 13 has no per-column compression.
+const SQL_COLUMN_STORAGE_13: &str = column_storage!("NULL::text", "");
+
+/// Which statements a server can run: the version and whether the role may read
+/// everything (a subscription's connection string).
+const SQL_CAPABILITIES: &str = "SELECT current_setting('server_version_num')::int4 AS version, current_setting('is_superuser') = 'on' AS superuser";
+
+/// The steps that run after [`STEPS`], with the statement for a server's version and
+/// privileges.
+type Pick = fn(i32, bool) -> &'static str;
+
+const LATE_STEPS: [(&str, Pick, Apply); 27] = [
+    (
+        "server capabilities",
+        |_, _| SQL_CAPABILITIES,
+        Builder::capabilities,
+    ),
+    ("aggregates", |_, _| SQL_AGGREGATES, Builder::aggregates),
+    (
+        "replica identities",
+        |_, _| SQL_REPLICA_IDENTITY,
+        Builder::replica_identity,
+    ),
+    (
+        "foreign tables",
+        |_, _| SQL_FOREIGN_TABLES,
+        Builder::foreign_tables,
+    ),
+    (
+        "column storage",
+        |v, _| {
+            if v >= 140000 {
+                SQL_COLUMN_STORAGE
+            } else {
+                SQL_COLUMN_STORAGE_13
+            }
+        },
+        Builder::column_storage,
+    ),
+    ("collations", |_, _| SQL_COLLATIONS, Builder::others),
+    (
+        "text search parsers",
+        |_, _| SQL_TS_PARSERS,
+        Builder::others,
+    ),
+    (
+        "text search templates",
+        |_, _| SQL_TS_TEMPLATES,
+        Builder::others,
+    ),
+    (
+        "text search dictionaries",
+        |_, _| SQL_TS_DICTS,
+        Builder::others,
+    ),
+    (
+        "text search configurations",
+        |_, _| SQL_TS_CONFIGS,
+        Builder::others,
+    ),
+    ("operators", |_, _| SQL_OPERATORS, Builder::others),
+    ("operator families", |_, _| SQL_OPFAMILIES, Builder::others),
+    ("operator classes", |_, _| SQL_OPCLASSES, Builder::others),
+    ("casts", |_, _| SQL_CASTS, Builder::others),
+    ("access methods", |_, _| SQL_ACCESS_METHODS, Builder::others),
+    ("conversions", |_, _| SQL_CONVERSIONS, Builder::others),
+    ("transforms", |_, _| SQL_TRANSFORMS, Builder::others),
+    ("foreign-data wrappers", |_, _| SQL_FDWS, Builder::others),
+    ("foreign servers", |_, _| SQL_SERVERS, Builder::others),
+    ("user mappings", |_, _| SQL_USER_MAPPINGS, Builder::others),
+    ("rules", |_, _| SQL_RULES, Builder::others),
+    (
+        "extended statistics",
+        |_, _| SQL_STATISTICS,
+        Builder::others,
+    ),
+    (
+        "publications",
+        |v, _| {
+            if v >= 150000 {
+                SQL_PUBLICATIONS
+            } else {
+                SQL_PUBLICATIONS_14
+            }
+        },
+        Builder::others,
+    ),
+    (
+        "subscriptions",
+        |_, su| {
+            if su {
+                SQL_SUBSCRIPTIONS
+            } else {
+                SQL_SUBSCRIPTIONS_UNPRIVILEGED
+            }
+        },
+        Builder::others,
+    ),
+    ("event triggers", |_, _| SQL_EVENT_TRIGGERS, Builder::others),
+    (
+        "default privileges",
+        |_, _| SQL_DEFAULT_ACLS,
+        Builder::others,
+    ),
+    (
+        "objects of other kinds",
+        |_, _| SQL_NOT_MODELLED,
+        Builder::others,
+    ),
+];
+
+impl Builder {
+    fn capabilities(&mut self, row: &PgRow) -> R {
+        self.capabilities = (row.try_get("version")?, row.try_get("superuser")?);
+        Ok(())
+    }
+
+    fn aggregates(&mut self, row: &PgRow) -> R {
+        let oid: Oid = row.try_get("oid")?;
+        self.functions(row)?;
+        if let Some((_, f, _)) = self.functions.get_mut(&oid) {
+            f.kind = "aggregate".into();
+        }
+        self.agg_deps.insert(oid, row.try_get("fn_keys")?);
+        Ok(())
+    }
+
+    fn replica_identity(&mut self, row: &PgRow) -> R {
+        let rel: Oid = row.try_get("rel")?;
+        if let Some(t) = self.tables.get_mut(&rel) {
+            t.replica_identity = row.try_get("identity")?;
+        }
+        Ok(())
+    }
+
+    fn foreign_tables(&mut self, row: &PgRow) -> R {
+        let rel: Oid = row.try_get("rel")?;
+        if let Some(t) = self.tables.get_mut(&rel) {
+            t.foreign_server = row.try_get("server")?;
+        }
+        Ok(())
+    }
+
+    fn column_storage(&mut self, row: &PgRow) -> R {
+        let rel: Oid = row.try_get("rel")?;
+        let num: i16 = row.try_get("num")?;
+        let column = self
+            .table_columns
+            .get_mut(&rel)
+            .and_then(|cols| cols.iter_mut().find(|(n, _)| *n == num));
+        if let Some((_, c)) = column {
+            c.storage = ColumnStorage {
+                storage: row.try_get("storage")?,
+                compression: row.try_get("compression")?,
+                options: row
+                    .try_get::<Option<Vec<String>>, _>("options")?
+                    .unwrap_or_default(),
+                statistics: row.try_get("statistics")?,
+                fdw_options: row.try_get("fdw_options")?,
+            };
+        }
+        Ok(())
+    }
+
+    fn others(&mut self, row: &PgRow) -> R {
+        let create: Vec<String> = row
+            .try_get::<Option<Vec<Option<String>>>, _>("stmts")?
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect();
+        let kind: String = row.try_get("kind")?;
+        let name: String = row.try_get("name")?;
+        let note: Option<String> = row.try_get("note").ok().flatten();
+        let mut definition = if create.is_empty() {
+            format!("{kind} {name}")
+        } else {
+            create.join(";\n")
+        };
+        if let Some(n) = note {
+            definition.push_str(&format!(" ({n})"));
+        }
+        if create.is_empty() {
+            self.db
+                .env
+                .warnings
+                .push(format!("not modelled: {kind} {name}"));
+        }
+        let other = Other {
+            phase: match row.try_get::<&str, _>("phase")? {
+                "before_types" => OtherPhase::BeforeTypes,
+                "after_tables" => OtherPhase::AfterTables,
+                "last" => OtherPhase::Last,
+                _ => OtherPhase::BeforeTables,
+            },
+            kind,
+            name,
+            create,
+            definition,
+            drop: row.try_get("drop_sql")?,
+            depends_on: row.try_get("deps")?,
+        };
+        self.db.others.insert(other.key(), other);
+        Ok(())
+    }
 }

@@ -937,6 +937,11 @@ impl Planner<'_> {
             | Change::DropExtension { .. }
             | Change::CreatePolicy { .. }
             | Change::DropPolicy { .. } => {}
+            // MySQL inspection reads none; a model from elsewhere may hold some.
+            Change::CreateOther { other } | Change::DropOther { other } => self
+                .out
+                .unsupported
+                .push(format!("{} {}: not a MySQL object", other.kind, other.name)),
         }
     }
 

@@ -45,14 +45,25 @@ fn opt_eq<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
 
 /// `"schema"."name"(args)` for functions and procedures.
 fn func_sig(f: &Function) -> String {
+    if f.kind == "aggregate" && f.arguments.is_empty() {
+        return format!("{}(*)", qual(&f.name));
+    }
     format!("{}({})", qual(&f.name), f.arguments)
 }
 
 fn func_word(f: &Function) -> &'static str {
-    if f.kind == "procedure" {
-        "PROCEDURE"
-    } else {
-        "FUNCTION"
+    match f.kind.as_str() {
+        "procedure" => "PROCEDURE",
+        "aggregate" => "AGGREGATE",
+        _ => "FUNCTION",
+    }
+}
+
+/// `GRANT ... ON FUNCTION` covers aggregates: there is no `ON AGGREGATE`.
+fn grant_word(f: &Function) -> &'static str {
+    match func_word(f) {
+        "AGGREGATE" => "FUNCTION",
+        w => w,
     }
 }
 
@@ -353,7 +364,8 @@ impl Planner<'_> {
                 let sig = func_sig(function);
                 self.owner(word, &sig, &None, &function.owner);
                 self.comment(word, &sig, &None, &function.comment);
-                self.grants(word, &sig, &default_grants(word), &function.grants, None);
+                let gw = grant_word(function);
+                self.grants(gw, &sig, &default_grants(gw), &function.grants, None);
             }
             ReplaceFunction { from, to } => {
                 if crate::normalize::sql_code(&from.definition)
@@ -365,7 +377,7 @@ impl Planner<'_> {
                 let sig = func_sig(to);
                 self.owner(word, &sig, &from.owner, &to.owner);
                 self.comment(word, &sig, &from.comment, &to.comment);
-                self.grants(word, &sig, &from.grants, &to.grants, None);
+                self.grants(grant_word(to), &sig, &from.grants, &to.grants, None);
             }
             DropFunction { function } => self.push_destructive(format!(
                 "DROP {} {}",
@@ -384,6 +396,12 @@ impl Planner<'_> {
             AddColumn { table, column } => {
                 let t = qual(table);
                 self.push(format!("ALTER TABLE {t} ADD COLUMN {}", column_def(column)));
+                self.column_storage(
+                    table,
+                    &column.name,
+                    &Column::new(&column.name, &column.type_),
+                    column,
+                );
                 let target = format!("{t}.{}", ident(&column.name));
                 self.comment("COLUMN", &target, &None, &column.comment);
                 self.grants("TABLE", &t, &[], &column.grants, Some(&column.name));
@@ -482,6 +500,88 @@ impl Planner<'_> {
                 ident(&trigger.name),
                 qual(&trigger.table)
             )),
+            CreateOther { other } => self.create_other(other),
+            DropOther { other } => match &other.drop {
+                Some(d) => self.push(d.clone()),
+                None => self.unsupported(format!(
+                    "dropping {} {}: no single statement undoes it",
+                    other.kind, other.name
+                )),
+            },
+        }
+    }
+
+    /// An object kept as the statements that create it (inspection built them from the
+    /// catalogs, with every name quoted); one lockstep only detects cannot be created.
+    fn create_other(&mut self, o: &Other) {
+        if !o.modelled() {
+            self.unsupported(format!("not modelled: {} {}", o.kind, o.name));
+        }
+        for sql in &o.create {
+            self.push(sql.clone());
+        }
+    }
+
+    /// `SET STORAGE`, `SET COMPRESSION`, attribute options and the statistics target, as
+    /// pg_dump sets them: after the table exists, on the table alone.
+    fn column_storage(&mut self, table: &QualName, column: &str, from: &Column, to: &Column) {
+        let (a, b) = (&from.storage, &to.storage);
+        if a == b {
+            return;
+        }
+        let alter = |rest: String| {
+            format!(
+                "ALTER TABLE ONLY {} ALTER COLUMN {} {rest}",
+                qual(table),
+                ident(column)
+            )
+        };
+        if a.storage != b.storage {
+            // The type's own storage when the model says default.
+            let to = b.storage.as_deref().map(keyword);
+            self.push(alter(format!(
+                "SET STORAGE {}",
+                to.unwrap_or_else(|| "DEFAULT".into())
+            )));
+        }
+        if a.compression != b.compression {
+            let to = b.compression.as_deref().map(ident);
+            self.push(alter(format!(
+                "SET COMPRESSION {}",
+                to.unwrap_or_else(|| "DEFAULT".into())
+            )));
+        }
+        if a.options != b.options {
+            let keys = |o: &[String]| -> Vec<String> {
+                o.iter()
+                    .map(|kv| kv.split('=').next().unwrap_or("").to_string())
+                    .filter(|k| !b.options.iter().any(|x| x.starts_with(&format!("{k}="))))
+                    .collect()
+            };
+            let gone = keys(&a.options);
+            if !gone.is_empty() {
+                self.push(alter(format!("RESET ({})", reloptions(&gone))));
+            }
+            if !b.options.is_empty() {
+                self.push(alter(format!("SET ({})", reloptions(&b.options))));
+            }
+        }
+        if a.statistics != b.statistics {
+            self.push(alter(format!(
+                "SET STATISTICS {}",
+                b.statistics.unwrap_or(-1)
+            )));
+        }
+        if a.fdw_options != b.fdw_options {
+            if let Some(o) = &b.fdw_options {
+                // A foreign table's column options are written in CREATE FOREIGN TABLE;
+                // here they only change, which needs the previous keys dropped.
+                self.unsupported(format!(
+                    "options of foreign table column {}.{}: ({o}); drop and re-create the foreign table",
+                    shown_qual(table),
+                    shown(column)
+                ));
+            }
         }
     }
 
@@ -587,10 +687,19 @@ impl Planner<'_> {
                 if *not_null {
                     s.push_str(" NOT NULL");
                 }
-                for (cn, def) in checks {
+                // A NOT VALID check cannot be declared inline; it is added after.
+                let (later, inline): (Vec<_>, Vec<_>) =
+                    checks.iter().partition(|(_, d)| d.ends_with(" NOT VALID"));
+                for (cn, def) in inline {
                     s.push_str(&format!(" CONSTRAINT {} {def}", ident(cn)));
                 }
                 self.push(s);
+                for (cn, def) in later {
+                    self.push(format!(
+                        "ALTER DOMAIN {name} ADD CONSTRAINT {} {def}",
+                        ident(cn)
+                    ));
+                }
                 "DOMAIN"
             }
             TypeKind::Composite { attributes } => {
@@ -796,9 +905,9 @@ impl Planner<'_> {
 
     fn create_table(&mut self, t: &Table) {
         let name = qual(&t.name);
-        if t.kind == TableKind::Foreign {
+        if t.kind == TableKind::Foreign && t.foreign_server.is_none() {
             self.unsupported(format!(
-                "foreign table {}: lockstep does not create foreign tables (it needs the server and user mapping)",
+                "foreign table {}: its server was not read",
                 shown_qual(&t.name)
             ));
             return;
@@ -809,6 +918,8 @@ impl Planner<'_> {
         let mut s = String::new();
         s.push_str(if t.unlogged {
             "CREATE UNLOGGED TABLE "
+        } else if t.kind == TableKind::Foreign {
+            "CREATE FOREIGN TABLE "
         } else {
             "CREATE TABLE "
         });
@@ -827,7 +938,14 @@ impl Planner<'_> {
             }
             s.push_str(&format!(" {}", po.bound));
         } else {
-            let mut items: Vec<String> = t.columns.iter().map(column_def).collect();
+            let mut items: Vec<String> = t
+                .columns
+                .iter()
+                .map(|c| match &c.storage.fdw_options {
+                    Some(o) => format!("{} OPTIONS ({o})", column_def(c)),
+                    None => column_def(c),
+                })
+                .collect();
             items.extend(cons);
             if items.is_empty() {
                 s.push_str(" ()");
@@ -844,10 +962,24 @@ impl Planner<'_> {
         if let Some(k) = &t.partition_key {
             s.push_str(&format!(" PARTITION BY {k}"));
         }
+        if let (TableKind::Foreign, Some(server)) = (t.kind, &t.foreign_server) {
+            s.push_str(&format!(" SERVER {server}"));
+        }
         if !t.options.is_empty() {
             s.push_str(&format!(" WITH ({})", reloptions(&t.options)));
         }
         self.push(s);
+        for c in &t.columns {
+            let written = ColumnStorage {
+                fdw_options: c.storage.fdw_options.clone(),
+                ..ColumnStorage::default()
+            };
+            let plain = Column {
+                storage: written,
+                ..Column::new(&c.name, &c.type_)
+            };
+            self.column_storage(&t.name, &c.name, &plain, c);
+        }
         if t.partition_of.is_some() {
             // Partition columns come from the parent; only their extras are set here.
             for c in &t.columns {
@@ -973,6 +1105,20 @@ impl Planner<'_> {
                 }
             }
         }
+        if from.replica_identity != to.replica_identity {
+            self.push(format!(
+                "ALTER TABLE ONLY {name} REPLICA IDENTITY {}",
+                to.replica_identity.as_deref().unwrap_or("DEFAULT")
+            ));
+        }
+        if from.foreign_server != to.foreign_server {
+            self.unsupported(format!(
+                "server or options of foreign table {}: {} → {}; drop and re-create the foreign table",
+                shown_qual(&to.name),
+                from.foreign_server.as_deref().unwrap_or("none"),
+                to.foreign_server.as_deref().unwrap_or("none")
+            ));
+        }
         if from.partition_key != to.partition_key || from.kind != to.kind {
             self.unsupported(format!(
                 "partitioning of {}: PostgreSQL cannot change a table's partition key or turn a table into a partitioned one in place",
@@ -1059,6 +1205,7 @@ impl Planner<'_> {
         }
         self.comment("COLUMN", &format!("{t}.{c}"), &from.comment, &to.comment);
         self.grants("TABLE", &t, &from.grants, &to.grants, Some(&to.name));
+        self.column_storage(table, &to.name, from, to);
     }
 
     fn add_constraint(&mut self, table: &QualName, c: &Constraint) {
