@@ -63,6 +63,23 @@ impl QualName {
     }
 }
 
+/// Declares a kind of object that has an owner, a comment and grants: the three fields
+/// are appended, with the serde rules every such kind shares (left out when empty).
+macro_rules! owned {
+    ($(#[$attr:meta])* pub struct $name:ident { $($field:tt)* }) => {
+        $(#[$attr])*
+        pub struct $name {
+            $($field)*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub owner: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub comment: Option<String>,
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub grants: Vec<Grant>,
+        }
+    };
+}
+
 /// The whole database as lockstep sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -189,16 +206,12 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Namespace {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub grants: Vec<Grant>,
+owned! {
+    #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Namespace {
+        pub name: String,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,24 +252,21 @@ pub struct Role {
 fn yes() -> bool {
     true
 }
+
 fn minus_one() -> i32 {
     -1
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TypeDef {
-    pub name: QualName,
-    pub kind: TypeKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub grants: Vec<Grant>,
-    /// Not compared: used to order creation.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub depends_on: Vec<String>,
+owned! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct TypeDef {
+        pub name: QualName,
+        pub kind: TypeKind,
+        /// Not compared: used to order creation.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub depends_on: Vec<String>,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -303,27 +313,23 @@ pub struct Attribute {
     pub collation: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Sequence {
-    pub name: QualName,
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub start: i64,
-    pub increment: i64,
-    pub min: i64,
-    pub max: i64,
-    pub cache: i64,
-    pub cycle: bool,
-    /// `table.column` that owns the sequence (`OWNED BY`), as `schema.table.column`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owned_by: Option<ColumnRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub grants: Vec<Grant>,
+owned! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Sequence {
+        pub name: QualName,
+        #[serde(rename = "type")]
+        pub type_: String,
+        pub start: i64,
+        pub increment: i64,
+        pub min: i64,
+        pub max: i64,
+        pub cache: i64,
+        pub cycle: bool,
+        /// `table.column` that owns the sequence (`OWNED BY`), as `schema.table.column`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub owned_by: Option<ColumnRef>,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -343,73 +349,69 @@ pub enum TableKind {
     Foreign,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Table {
-    pub name: QualName,
-    #[serde(default)]
-    pub kind: TableKind,
-    /// `PARTITION BY` clause for partitioned tables, as the server prints it. On MySQL
-    /// the whole partitioning clause, partition definitions included.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partition_key: Option<String>,
-    /// Set when this table is a partition: parent and bound (`FOR VALUES ...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partition_of: Option<PartitionOf>,
-    /// Inheritance parents (PostgreSQL `INHERITS`), in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inherits: Vec<QualName>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub unlogged: bool,
-    /// Ordered: column order is part of a table.
-    pub columns: Vec<Column>,
-    /// Order-insensitive; see [`Constraint::key`].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub constraints: Vec<Constraint>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub grants: Vec<Grant>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub rls_enabled: bool,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub rls_forced: bool,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub policies: BTreeMap<String, Policy>,
-    /// Storage parameters (`WITH (fillfactor=70)`), as `key=value`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub options: Vec<String>,
-    /// SQLite `WITHOUT ROWID`.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub without_rowid: bool,
-    /// SQLite `STRICT`.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub strict: bool,
-    /// SQLite virtual table: the module and its arguments after `USING`, `fts4(a, b)`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub virtual_using: Option<String>,
-    /// MySQL storage engine.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine: Option<String>,
-    /// MySQL default character set and collation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub charset: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub collation: Option<String>,
-    /// Set by MySQL inspection when this table, regenerated from the model, differs from
-    /// the server's own `SHOW CREATE TABLE`: what differs. A diff always reports such a
-    /// table and plans nothing for it, rather than act on a model that may be wrong.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mismatch: Option<String>,
-    /// PostgreSQL `REPLICA IDENTITY` when not the default: `FULL`, `NOTHING` or
-    /// `USING INDEX name` (the name quoted as SQL).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replica_identity: Option<String>,
-    /// PostgreSQL foreign table: its server and options, `name [OPTIONS (...)]`, as SQL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub foreign_server: Option<String>,
+owned! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Table {
+        pub name: QualName,
+        #[serde(default)]
+        pub kind: TableKind,
+        /// `PARTITION BY` clause for partitioned tables, as the server prints it. On MySQL
+        /// the whole partitioning clause, partition definitions included.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub partition_key: Option<String>,
+        /// Set when this table is a partition: parent and bound (`FOR VALUES ...`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub partition_of: Option<PartitionOf>,
+        /// Inheritance parents (PostgreSQL `INHERITS`), in order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub inherits: Vec<QualName>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        pub unlogged: bool,
+        /// Ordered: column order is part of a table.
+        pub columns: Vec<Column>,
+        /// Order-insensitive; see [`Constraint::key`].
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub constraints: Vec<Constraint>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        pub rls_enabled: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        pub rls_forced: bool,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        pub policies: BTreeMap<String, Policy>,
+        /// Storage parameters (`WITH (fillfactor=70)`), as `key=value`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub options: Vec<String>,
+        /// SQLite `WITHOUT ROWID`.
+        #[serde(default, skip_serializing_if = "is_false")]
+        pub without_rowid: bool,
+        /// SQLite `STRICT`.
+        #[serde(default, skip_serializing_if = "is_false")]
+        pub strict: bool,
+        /// SQLite virtual table: the module and its arguments after `USING`, `fts4(a, b)`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub virtual_using: Option<String>,
+        /// MySQL storage engine.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub engine: Option<String>,
+        /// MySQL default character set and collation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub charset: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub collation: Option<String>,
+        /// Set by MySQL inspection when this table, regenerated from the model, differs from
+        /// the server's own `SHOW CREATE TABLE`: what differs. A diff always reports such a
+        /// table and plans nothing for it, rather than act on a model that may be wrong.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mismatch: Option<String>,
+        /// PostgreSQL `REPLICA IDENTITY` when not the default: `FULL`, `NOTHING` or
+        /// `USING INDEX name` (the name quoted as SQL).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub replica_identity: Option<String>,
+        /// PostgreSQL foreign table: its server and options, `name [OPTIONS (...)]`, as SQL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub foreign_server: Option<String>,
+    }
 }
 
 impl Table {
@@ -728,37 +730,33 @@ impl Index {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct View {
-    pub name: QualName,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub materialized: bool,
-    /// The query, canonical as the server prints it, whitespace-normalized.
-    pub definition: String,
-    /// Column names, in order, for display.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub columns: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub options: Vec<String>,
-    /// `WITH CHECK OPTION` and similar, as text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check_option: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub grants: Vec<Grant>,
-    /// Column comments, name → comment.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub column_comments: BTreeMap<String, String>,
-    /// Not compared: the objects this view reads, for ordering.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub depends_on: Vec<String>,
-    /// SQLite: the original CREATE VIEW text, needed to re-create it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sql: Option<String>,
+owned! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct View {
+        pub name: QualName,
+        #[serde(default, skip_serializing_if = "is_false")]
+        pub materialized: bool,
+        /// The query, canonical as the server prints it, whitespace-normalized.
+        pub definition: String,
+        /// Column names, in order, for display.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub columns: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub options: Vec<String>,
+        /// `WITH CHECK OPTION` and similar, as text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub check_option: Option<String>,
+        /// Column comments, name → comment.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        pub column_comments: BTreeMap<String, String>,
+        /// Not compared: the objects this view reads, for ordering.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub depends_on: Vec<String>,
+        /// SQLite: the original CREATE VIEW text, needed to re-create it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub sql: Option<String>,
+    }
 }
 
 impl View {
@@ -781,30 +779,26 @@ impl View {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Function {
-    pub name: QualName,
-    /// `function`, `procedure`, `aggregate` or `window`.
-    pub kind: String,
-    /// Identity arguments: `integer, text`.
-    pub arguments: String,
-    /// Result type, as the server prints it; empty for procedures.
-    #[serde(default)]
-    pub returns: String,
-    pub language: String,
-    /// The complete `CREATE OR REPLACE FUNCTION` statement as the server prints it.
-    /// The diff compares it with insignificant whitespace removed.
-    pub definition: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub grants: Vec<Grant>,
-    /// Not compared: types and tables its signature uses, for ordering.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub depends_on: Vec<String>,
+owned! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Function {
+        pub name: QualName,
+        /// `function`, `procedure`, `aggregate` or `window`.
+        pub kind: String,
+        /// Identity arguments: `integer, text`.
+        pub arguments: String,
+        /// Result type, as the server prints it; empty for procedures.
+        #[serde(default)]
+        pub returns: String,
+        pub language: String,
+        /// The complete `CREATE OR REPLACE FUNCTION` statement as the server prints it.
+        /// The diff compares it with insignificant whitespace removed.
+        pub definition: String,
+        /// Not compared: types and tables its signature uses, for ordering.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub depends_on: Vec<String>,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
