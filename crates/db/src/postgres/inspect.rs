@@ -455,10 +455,11 @@ pub const QUERY_COUNT: usize = STEPS.len() + LATE_STEPS.len();
 /// The catalog queries in the order inspection runs them, for the benchmark's floor
 /// (the same statements through psql, with no model built): `examples/pg_catalog_floor.rs`.
 pub fn catalog_queries() -> impl Iterator<Item = &'static str> {
-    STEPS
-        .iter()
-        .map(|(_, sql, _)| *sql)
-        .chain(LATE_STEPS.iter().map(|(_, pick, _)| pick(i32::MAX, true)))
+    STEPS.iter().map(|(_, sql, _)| *sql).chain(
+        LATE_STEPS
+            .iter()
+            .map(|(_, pick, _)| pick.sql(i32::MAX, true)),
+    )
 }
 
 thread_local! {
@@ -507,7 +508,7 @@ pub async fn inspect(
     for (what, pick, apply) in LATE_STEPS {
         count_statement();
         let (version, superuser) = b.capabilities;
-        sqlx::query(pick(version, superuser))
+        sqlx::query(pick.sql(version, superuser))
             .try_map(|row: PgRow| apply(&mut b, &row))
             .fetch_all(&mut *tx)
             .await
@@ -1996,108 +1997,69 @@ const SQL_COLUMN_STORAGE_13: &str = column_storage!("NULL::text", "");
 /// everything (a subscription's connection string).
 const SQL_CAPABILITIES: &str = "SELECT current_setting('server_version_num')::int4 AS version, current_setting('is_superuser') = 'on' AS superuser";
 
-/// The steps that run after [`STEPS`], with the statement for a server's version and
-/// privileges.
-type Pick = fn(i32, bool) -> &'static str;
+/// The statement a step after [`STEPS`] runs, for the server's version and privileges.
+#[derive(Clone, Copy)]
+enum Pick {
+    Always(&'static str),
+    /// The first from this `server_version_num` on, the second before.
+    Since(i32, &'static str, &'static str),
+    /// The first for a superuser, the second for other roles.
+    Superuser(&'static str, &'static str),
+}
 
+impl Pick {
+    fn sql(self, version: i32, superuser: bool) -> &'static str {
+        match self {
+            Pick::Always(s) => s,
+            Pick::Since(v, new, old) => {
+                if version >= v {
+                    new
+                } else {
+                    old
+                }
+            }
+            Pick::Superuser(yes, no) => {
+                if superuser {
+                    yes
+                } else {
+                    no
+                }
+            }
+        }
+    }
+}
+
+use Pick::{Always, Since, Superuser};
+
+#[rustfmt::skip] // a table: one step a line
 const LATE_STEPS: [(&str, Pick, Apply); 27] = [
-    (
-        "server capabilities",
-        |_, _| SQL_CAPABILITIES,
-        Builder::capabilities,
-    ),
-    ("aggregates", |_, _| SQL_AGGREGATES, Builder::aggregates),
-    (
-        "replica identities",
-        |_, _| SQL_REPLICA_IDENTITY,
-        Builder::replica_identity,
-    ),
-    (
-        "foreign tables",
-        |_, _| SQL_FOREIGN_TABLES,
-        Builder::foreign_tables,
-    ),
-    (
-        "column storage",
-        |v, _| {
-            if v >= 140000 {
-                SQL_COLUMN_STORAGE
-            } else {
-                SQL_COLUMN_STORAGE_13
-            }
-        },
-        Builder::column_storage,
-    ),
-    ("collations", |_, _| SQL_COLLATIONS, Builder::others),
-    (
-        "text search parsers",
-        |_, _| SQL_TS_PARSERS,
-        Builder::others,
-    ),
-    (
-        "text search templates",
-        |_, _| SQL_TS_TEMPLATES,
-        Builder::others,
-    ),
-    (
-        "text search dictionaries",
-        |_, _| SQL_TS_DICTS,
-        Builder::others,
-    ),
-    (
-        "text search configurations",
-        |_, _| SQL_TS_CONFIGS,
-        Builder::others,
-    ),
-    ("operators", |_, _| SQL_OPERATORS, Builder::others),
-    ("operator families", |_, _| SQL_OPFAMILIES, Builder::others),
-    ("operator classes", |_, _| SQL_OPCLASSES, Builder::others),
-    ("casts", |_, _| SQL_CASTS, Builder::others),
-    ("access methods", |_, _| SQL_ACCESS_METHODS, Builder::others),
-    ("conversions", |_, _| SQL_CONVERSIONS, Builder::others),
-    ("transforms", |_, _| SQL_TRANSFORMS, Builder::others),
-    ("foreign-data wrappers", |_, _| SQL_FDWS, Builder::others),
-    ("foreign servers", |_, _| SQL_SERVERS, Builder::others),
-    ("user mappings", |_, _| SQL_USER_MAPPINGS, Builder::others),
-    ("rules", |_, _| SQL_RULES, Builder::others),
-    (
-        "extended statistics",
-        |_, _| SQL_STATISTICS,
-        Builder::others,
-    ),
-    (
-        "publications",
-        |v, _| {
-            if v >= 150000 {
-                SQL_PUBLICATIONS
-            } else {
-                SQL_PUBLICATIONS_14
-            }
-        },
-        Builder::others,
-    ),
-    (
-        "subscriptions",
-        |_, su| {
-            if su {
-                SQL_SUBSCRIPTIONS
-            } else {
-                SQL_SUBSCRIPTIONS_UNPRIVILEGED
-            }
-        },
-        Builder::others,
-    ),
-    ("event triggers", |_, _| SQL_EVENT_TRIGGERS, Builder::others),
-    (
-        "default privileges",
-        |_, _| SQL_DEFAULT_ACLS,
-        Builder::others,
-    ),
-    (
-        "objects of other kinds",
-        |_, _| SQL_NOT_MODELLED,
-        Builder::others,
-    ),
+    ("server capabilities", Always(SQL_CAPABILITIES), Builder::capabilities),
+    ("aggregates", Always(SQL_AGGREGATES), Builder::aggregates),
+    ("replica identities", Always(SQL_REPLICA_IDENTITY), Builder::replica_identity),
+    ("foreign tables", Always(SQL_FOREIGN_TABLES), Builder::foreign_tables),
+    ("column storage", Since(140000, SQL_COLUMN_STORAGE, SQL_COLUMN_STORAGE_13), Builder::column_storage),
+    ("collations", Always(SQL_COLLATIONS), Builder::others),
+    ("text search parsers", Always(SQL_TS_PARSERS), Builder::others),
+    ("text search templates", Always(SQL_TS_TEMPLATES), Builder::others),
+    ("text search dictionaries", Always(SQL_TS_DICTS), Builder::others),
+    ("text search configurations", Always(SQL_TS_CONFIGS), Builder::others),
+    ("operators", Always(SQL_OPERATORS), Builder::others),
+    ("operator families", Always(SQL_OPFAMILIES), Builder::others),
+    ("operator classes", Always(SQL_OPCLASSES), Builder::others),
+    ("casts", Always(SQL_CASTS), Builder::others),
+    ("access methods", Always(SQL_ACCESS_METHODS), Builder::others),
+    ("conversions", Always(SQL_CONVERSIONS), Builder::others),
+    ("transforms", Always(SQL_TRANSFORMS), Builder::others),
+    ("foreign-data wrappers", Always(SQL_FDWS), Builder::others),
+    ("foreign servers", Always(SQL_SERVERS), Builder::others),
+    ("user mappings", Always(SQL_USER_MAPPINGS), Builder::others),
+    ("rules", Always(SQL_RULES), Builder::others),
+    ("extended statistics", Always(SQL_STATISTICS), Builder::others),
+    ("publications", Since(150000, SQL_PUBLICATIONS, SQL_PUBLICATIONS_14), Builder::others),
+    ("subscriptions", Superuser(SQL_SUBSCRIPTIONS, SQL_SUBSCRIPTIONS_UNPRIVILEGED), Builder::others),
+    ("event triggers", Always(SQL_EVENT_TRIGGERS), Builder::others),
+    ("default privileges", Always(SQL_DEFAULT_ACLS), Builder::others),
+    ("objects of other kinds", Always(SQL_NOT_MODELLED), Builder::others),
 ];
 
 impl Builder {
