@@ -282,3 +282,57 @@ fn mariadb_plans_never_guess_renames_and_keep_values() {
         run(&server(&m.url, Dialect::Mysql), 16);
     }
 }
+
+/// `lockstep diff` plans a rename only when `--rename` or a migration declares it, and
+/// otherwise says what to pass.
+#[test]
+fn diff_renames_only_what_is_declared() {
+    use crate::harness::{expect, Project};
+    let (a, b) = (TestSqlite::new(), TestSqlite::new());
+    a.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, c TEXT); INSERT INTO t VALUES (1, 'x');");
+    b.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT);");
+    let dir = tempfile::tempdir().unwrap();
+    let sql = |extra: &[&str], code: i32| {
+        let mut args = vec!["diff", a.url.as_str(), b.url.as_str(), "--format", "sql"];
+        args.extend(extra);
+        expect(dir.path(), &args, code).text()
+    };
+    let plain = sql(&[], 1);
+    assert!(plain.contains("DROP COLUMN \"c\""), "{plain}");
+    assert!(!plain.contains("RENAME"), "{plain}");
+    assert!(
+        plain.contains("possible rename: main.t.c -> main.t.b; pass `--rename t.c=b` if it is one"),
+        "{plain}"
+    );
+    let declared = sql(&["--rename", "t.c=b"], 1);
+    assert!(
+        declared.contains("ALTER TABLE \"t\" RENAME COLUMN \"c\" TO \"b\""),
+        "{declared}"
+    );
+    assert!(!declared.contains("DROP"), "{declared}");
+    let wrong = sql(&["--rename", "t.x=b"], 2);
+    assert!(
+        wrong.contains("--rename t.x=b: FROM has no column main.t.x"),
+        "{wrong}"
+    );
+    // A migration of the project declares it too.
+    let p = Project::new(&[]);
+    p.migration(
+        "1",
+        "create",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, c TEXT);",
+    );
+    p.migration("2", "rename", "ALTER TABLE t RENAME COLUMN c TO b;");
+    let r = expect(p.path(), &["diff", &a.url, &b.url, "--format", "json"], 1);
+    let v: serde_json::Value = serde_json::from_slice(&r.out.stdout).unwrap();
+    assert_eq!(
+        v["renames"][0]["declared_by"], "migration 2 rename",
+        "{v:#}"
+    );
+    assert!(
+        v["statements"][0]["sql"]
+            .as_str()
+            .is_some_and(|s| s.contains("RENAME COLUMN")),
+        "{v:#}"
+    );
+}

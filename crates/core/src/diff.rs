@@ -1385,6 +1385,70 @@ impl ColumnRename {
     }
 }
 
+/// Column renames that migrations declare (`RENAME COLUMN`, MySQL's `CHANGE`) and that
+/// explain `from` → `to`: the old name only in `from`, the new one only in `to`. A rename
+/// of a renamed column counts from the first name too; two declarations for one column
+/// are none. Each comes with the label of the migration that declares it. `migrations`
+/// are (label, up script) in order.
+pub fn renames_in_migrations<'m>(
+    migrations: impl IntoIterator<Item = (String, &'m str)>,
+    from: &Database,
+    to: &Database,
+) -> Vec<(ColumnRename, String)> {
+    use crate::sql::shapes::{touched, Touch};
+    // (table, old, new, label), chains followed.
+    let mut seen: Vec<(String, String, String, String)> = vec![];
+    for (label, text) in migrations {
+        for t in touched(text) {
+            let (Some(col), Touch::RenamedTo(new)) = (t.column, t.touch) else {
+                continue;
+            };
+            let chained: Vec<_> = seen
+                .iter()
+                .filter(|(tb, _, n, _)| {
+                    tb.eq_ignore_ascii_case(&t.table) && n.eq_ignore_ascii_case(&col)
+                })
+                .map(|(tb, o, _, _)| (tb.clone(), o.clone(), new.clone(), label.clone()))
+                .collect();
+            seen.extend(chained);
+            seen.push((t.table, col, new, label.clone()));
+        }
+    }
+    // Names are as written; PostgreSQL folds unquoted ones to lower case.
+    let same = |model: &str, written: &str| model == written || model == written.to_lowercase();
+    let mut out: Vec<(ColumnRename, String)> = vec![];
+    for (table, old, new, label) in seen {
+        for (q, f) in from.tables.iter().filter(|(q, _)| same(&q.name, &table)) {
+            let Some(t) = to.tables.get(q) else {
+                continue;
+            };
+            let name = |tb: &Table, n: &str| {
+                tb.columns
+                    .iter()
+                    .find(|c| same(&c.name, n))
+                    .map(|c| c.name.clone())
+            };
+            let (Some(o), Some(n)) = (name(f, &old), name(t, &new)) else {
+                continue;
+            };
+            let r = ColumnRename {
+                table: q.clone(),
+                from: o,
+                to: n,
+            };
+            if r.fits(f, t) && !out.iter().any(|(x, _)| *x == r) {
+                out.push((r, label.clone()));
+            }
+        }
+    }
+    let all: Vec<ColumnRename> = out.iter().map(|(r, _)| r.clone()).collect();
+    out.retain(|(r, _)| {
+        !all.iter()
+            .any(|x| x != r && x.table == r.table && (x.from == r.from || x.to == r.to))
+    });
+    out
+}
+
 /// Columns a diff drops and adds in one table that may be one column renamed: paired one
 /// to one by the same definition apart from the name, or the only column dropped with the
 /// only column added. Never planned as renames; plans and reports point them out.
@@ -2071,6 +2135,58 @@ mod tests {
     }
 
     #[test]
+    fn migrations_declare_renames_that_fit() {
+        let side = |cols: &[(&str, &str)]| {
+            let mut d = db();
+            let t = table("orders", cols);
+            d.tables.insert(t.name.clone(), t);
+            d
+        };
+        let a = side(&[
+            ("id", "integer"),
+            ("cust_ref", "text"),
+            ("total", "numeric"),
+        ]);
+        let b = side(&[
+            ("id", "integer"),
+            ("customer", "text"),
+            ("amount", "numeric"),
+        ]);
+        let migs = [
+            (
+                "1".to_string(),
+                "ALTER TABLE orders RENAME COLUMN cust_ref TO customer_ref;",
+            ),
+            (
+                "2".to_string(),
+                "ALTER TABLE Orders RENAME customer_ref TO Customer;",
+            ),
+            (
+                "3".to_string(),
+                "ALTER TABLE orders RENAME COLUMN total TO amount;",
+            ),
+            (
+                "4".to_string(),
+                "ALTER TABLE other RENAME COLUMN total TO amount;",
+            ),
+        ];
+        let got: Vec<String> =
+            renames_in_migrations(migs.iter().map(|(l, t)| (l.clone(), *t)), &a, &b)
+                .into_iter()
+                .map(|(r, by)| format!("{} by {by}", r.arg()))
+                .collect();
+        // A chain counts from its first name; unquoted names fold to lower case.
+        assert_eq!(
+            got,
+            ["orders.cust_ref=customer by 2", "orders.total=amount by 3"]
+        );
+        // The other direction does not fit.
+        assert!(
+            renames_in_migrations(migs.iter().map(|(l, t)| (l.clone(), *t)), &b, &a).is_empty()
+        );
+    }
+
+    #[test]
     fn possible_renames_pair_one_to_one() {
         let ch = |from: &[(&str, &str)], to: &[(&str, &str)]| {
             let mut a = db();
@@ -2096,6 +2212,62 @@ mod tests {
         assert!(ch(&[("x", "text"), ("y", "text")], &[("z", "text")]).is_empty());
         // Retyped as well: only as the one dropped and the one added.
         assert_eq!(ch(&[("x", "text")], &[("z", "integer")]), ["x>z"]);
+    }
+
+    proptest::proptest! {
+        /// Inserting, dropping and reordering columns never plans a rename on any
+        /// engine; declaring the possible ones plans exactly those.
+        #[test]
+        fn no_plan_renames_what_nobody_declared(
+            types in proptest::collection::vec(0usize..3, 1..7),
+            dropped in proptest::collection::vec(proptest::bool::weighted(0.3), 7),
+            added in proptest::collection::vec((0usize..9, 0usize..3), 0..4),
+            shuffle in proptest::bool::ANY,
+        ) {
+            const TYPES: [&str; 3] = ["integer", "text", "bigint"];
+            for dialect in [Dialect::Postgres, Dialect::Sqlite, Dialect::Mysql] {
+                let schema = if dialect == Dialect::Postgres { "public" } else { "main" };
+                let mut t = Table::new(QualName::new(schema, "t"));
+                t.columns = types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ty)| Column::new(format!("c{i}"), TYPES[*ty]))
+                    .collect();
+                let mut a = Database::empty(dialect);
+                a.tables.insert(t.name.clone(), t.clone());
+                let mut cols: Vec<Column> = t
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !dropped[*i])
+                    .map(|(_, c)| c.clone())
+                    .collect();
+                if shuffle {
+                    cols.reverse();
+                }
+                for (k, (pos, ty)) in added.iter().enumerate() {
+                    let at = pos % (cols.len() + 1);
+                    cols.insert(at, Column::new(format!("n{k}"), TYPES[*ty]));
+                }
+                let mut b = a.clone();
+                b.tables.get_mut(&t.name).unwrap().columns = cols;
+                let ch = diff(&a, &b);
+                proptest::prop_assert!(
+                    !ch.iter().any(|c| matches!(c, Change::RenameColumn { .. })),
+                    "{:?}",
+                    ch
+                );
+                let sql = crate::plan::plan(&ch, &a, &b).to_sql();
+                proptest::prop_assert!(!sql.contains("RENAME COLUMN"), "{}", sql);
+                let possible = possible_renames(&ch);
+                let declared = diff_with(&a, &b, &possible);
+                let renamed = declared
+                    .iter()
+                    .filter(|c| matches!(c, Change::RenameColumn { .. }))
+                    .count();
+                proptest::prop_assert_eq!(renamed, possible.len());
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::source::{self, Loaded};
 use crate::{fail, Session};
-use lockstep_core::diff::{diff_with as compare, Change, ColumnRename};
+use lockstep_core::diff::{diff_with as compare, renames_in_migrations, Change, ColumnRename};
 use lockstep_core::model::{Database, QualName};
 use lockstep_core::plan::{self, Plan};
 use serde::Serialize;
@@ -173,66 +173,22 @@ fn parse_rename(arg: &str, from: &Database, to: &Database) -> Result<ColumnRenam
     }
 }
 
-/// Column renames the project's migrations declare (`RENAME COLUMN`, MySQL's `CHANGE`)
-/// that explain the two sides: the old name only in FROM, the new one only in TO. A
-/// rename of a renamed column counts from the first name too.
+/// Column renames the project's migrations declare that explain the two sides.
 fn migration_renames(s: &Session, from: &Database, to: &Database) -> Vec<Declared> {
-    use lockstep_core::sql::shapes::{touched, Touch};
     let Ok(m) = s.migrations() else {
         return vec![];
     };
-    // (table, old, new, declared by), chains followed.
-    let mut seen: Vec<(String, String, String, String)> = vec![];
-    for mig in &m.set.migrations {
-        for t in touched(&mig.up.text) {
-            let (Some(col), Touch::RenamedTo(new)) = (t.column, t.touch) else {
-                continue;
-            };
-            let by = format!("migration {} {}", mig.version, mig.name);
-            let chained: Vec<(String, String, String, String)> = seen
-                .iter()
-                .filter(|(tb, _, n, _)| *tb == t.table && *n == col)
-                .map(|(tb, o, _, _)| (tb.clone(), o.clone(), new.clone(), by.clone()))
-                .collect();
-            seen.extend(chained);
-            seen.push((t.table.clone(), col, new, by));
-        }
-    }
-    // Unquoted names are as written; PostgreSQL folds them to lower case.
-    let matches = |model: &str, written: &str| model == written || model == written.to_lowercase();
-    let mut out: Vec<Declared> = vec![];
-    for (table, old, new, by) in seen {
-        for q in from.tables.keys().filter(|q| matches(&q.name, &table)) {
-            let (Some(f), Some(t)) = (from.tables.get(q), to.tables.get(q)) else {
-                continue;
-            };
-            let name = |tb: &lockstep_core::model::Table, n: &str| {
-                tb.columns
-                    .iter()
-                    .find(|c| matches(&c.name, n))
-                    .map(|c| c.name.clone())
-            };
-            let (Some(o), Some(n)) = (name(f, &old), name(t, &new)) else {
-                continue;
-            };
-            let r = ColumnRename {
-                table: q.clone(),
-                from: o,
-                to: n,
-            };
-            if r.fits(f, t) && !out.iter().any(|d| d.rename == r) {
-                out.push(Declared {
-                    rename: r,
-                    declared_by: by.clone(),
-                });
-            }
-        }
-    }
-    // Two declarations for one column are no declaration.
-    let clash = |a: &ColumnRename, b: &ColumnRename| {
-        a != b && a.table == b.table && (a.from == b.from || a.to == b.to)
-    };
-    let all: Vec<ColumnRename> = out.iter().map(|d| d.rename.clone()).collect();
-    out.retain(|d| !all.iter().any(|x| clash(x, &d.rename)));
-    out
+    let scripts = m.set.migrations.iter().map(|x| {
+        (
+            format!("migration {} {}", x.version, x.name),
+            x.up.text.as_str(),
+        )
+    });
+    renames_in_migrations(scripts, from, to)
+        .into_iter()
+        .map(|(rename, declared_by)| Declared {
+            rename,
+            declared_by,
+        })
+        .collect()
 }
