@@ -990,8 +990,16 @@ fn lemmy_consecutive_pairs() {
             );
         }
         let mut reasons = drops_of_kept(&changes, &p, &n, &n1);
-        if !p.unsupported.is_empty() {
-            reasons.push(format!("unsupported: {}", p.unsupported.join("; ")));
+        // A column added in the middle goes to the end: PostgreSQL cannot make the order,
+        // which the plan reports and which is not a failure (docs/diff.md).
+        let order = |c: &Change| matches!(c, Change::ColumnOrder { .. });
+        let unsupported: Vec<&String> = p
+            .unsupported
+            .iter()
+            .filter(|u| !u.starts_with("column order of "))
+            .collect();
+        if !unsupported.is_empty() {
+            reasons.push(format!("unsupported: {unsupported:?}"));
         }
         let t = Instant::now();
         if !p.statements.is_empty() {
@@ -1003,7 +1011,8 @@ fn lemmy_consecutive_pairs() {
                 )),
                 Ok(()) => {
                     let after = copy.inspect();
-                    let rest = diff(&after, &n1);
+                    let mut rest = diff(&after, &n1);
+                    rest.retain(|c| !order(c));
                     if !rest.is_empty() {
                         reasons.push(format!(
                             "{} differences remain after the plan of {} changes:\n{}",

@@ -1329,12 +1329,13 @@ pub struct ColumnRename {
 }
 
 impl ColumnRename {
-    /// Whether the rename explains the two tables: `from` only before, `to` only after.
+    /// Whether the rename explains the two tables: `from` before and `to` after, and not
+    /// `to` before. `from` may be there after too: a new column that took the old name
+    /// (Lemmy renames `newest_comment_time` and adds a new one).
     pub fn fits(&self, before: &Table, after: &Table) -> bool {
         before.column(&self.from).is_some()
             && before.column(&self.to).is_none()
             && after.column(&self.to).is_some()
-            && after.column(&self.from).is_none()
     }
 
     /// Why the rename does not apply to these two schemas, if it does not.
@@ -1352,8 +1353,6 @@ impl ColumnRename {
             format!("FROM already has a column {}.{}", self.table, self.to)
         } else if !has(a, &self.to) {
             format!("TO has no column {}.{}", self.table, self.to)
-        } else if has(a, &self.from) {
-            format!("TO still has the column {}.{}", self.table, self.from)
         } else {
             return Ok(());
         };
@@ -2180,6 +2179,23 @@ mod tests {
             got,
             ["orders.cust_ref=customer by 2", "orders.total=amount by 3"]
         );
+        // A new column may take the old name.
+        let mut c = b.clone();
+        c.tables
+            .values_mut()
+            .next()
+            .unwrap()
+            .columns
+            .push(Column::new("total", "integer"));
+        let ch = diff_with(
+            &a,
+            &c,
+            &renames_in_migrations(migs.iter().map(|(l, t)| (l.clone(), *t)), &a, &c)
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(kinds(&ch), ["rename", "rename", "add"], "{ch:?}");
         // The other direction does not fit.
         assert!(
             renames_in_migrations(migs.iter().map(|(l, t)| (l.clone(), *t)), &b, &a).is_empty()
