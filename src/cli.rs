@@ -59,7 +59,7 @@ pub enum Command {
     ///
     /// Exits 0 when identical, 1 when different.
     #[command(
-        after_help = "Examples:\n  lockstep diff qa prod                       what prod has that qa has not\n  lockstep diff @20240101000000 prod --format sql\n\nExit codes: 0 identical, 1 different, 2 a source could not be read."
+        after_help = "Examples:\n  lockstep diff qa prod                       what prod has that qa has not\n  lockstep diff @20240101000000 prod --format sql\n  lockstep diff prod qa --format sql --rename orders.total=amount\n\nExit codes: 0 identical, 1 different, 2 a source could not be read."
     )]
     Diff {
         /// The source to compare from (a URL, an environment, @VERSION or a snapshot
@@ -73,6 +73,15 @@ pub enum Command {
         /// json: both.
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
+        /// Declare a column rename (repeatable): TABLE.OLD=NEW or SCHEMA.TABLE.OLD=NEW.
+        /// Without one, a column on one side only is dropped and added, never renamed;
+        /// renames the project's migrations make are declared already.
+        #[arg(long = "rename", value_name = "TABLE.OLD=NEW")]
+        renames: Vec<String>,
+        /// Where no ALTER can make a change (a table that becomes partitioned), plan a
+        /// rebuild: a new table, the rows copied, the old table dropped (destructive).
+        #[arg(long)]
+        allow_rebuild: bool,
     },
     /// Show each environment's version, pending migrations and problems.
     ///

@@ -114,9 +114,19 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Diff { from, to, format } => {
+        Command::Diff {
+            from,
+            to,
+            format,
+            renames,
+            allow_rebuild,
+        } => {
             let s = config.map(|c| Session::new(c, terminal_events()));
-            let r = lockstep_engine::diff::diff(s.as_ref(), &from, &to).await?;
+            let opts = lockstep_engine::diff::DiffOptions {
+                renames,
+                allow_rebuild,
+            };
+            let r = lockstep_engine::diff::diff(s.as_ref(), &from, &to, &opts).await?;
             match format {
                 DiffFormat::Json => json(&r.json())?,
                 DiffFormat::Sql => {

@@ -38,6 +38,19 @@ pub fn text(r: &DiffReport) -> String {
     for u in &r.plan.unsupported {
         s.push_str(&format!("  {} {u}\n", paint(FAIL, "! cannot be planned:")));
     }
+    for n in &r.plan.notes {
+        s.push_str(&format!("  {} {n}\n", paint(CHANGED, "note:")));
+    }
+    for d in &r.renames {
+        s.push_str(&format!(
+            "  {} {}.{} → {} (declared by {})\n",
+            paint(CHANGED, "rename:"),
+            d.rename.table,
+            d.rename.from,
+            d.rename.to,
+            d.declared_by
+        ));
+    }
     s
 }
 

@@ -11,7 +11,7 @@
 //! (`../shared/corpus/get.sh`) is missing, unless `LOCKSTEP_REQUIRE_SERVICES=1`.
 
 use crate::support::{self, TestPg};
-use lockstep_core::diff::{diff, Change};
+use lockstep_core::diff::{diff, diff_with, renames_in_migrations, Change};
 use lockstep_core::model::{ConstraintKind, Database, Dialect, QualName};
 use lockstep_core::plan::{self, ident, qual, Plan};
 use lockstep_db::DbUrl;
@@ -1002,7 +1002,12 @@ fn lemmy_consecutive_pairs() {
         };
         let n1 = cur.inspect();
         t_inspect += t.elapsed();
-        let changes = diff(&n, &n1);
+        // The migration declares its renames, as it would for `lockstep diff`.
+        let declared: Vec<_> = renames_in_migrations([(name.clone(), sql.as_str())], &n, &n1)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        let changes = diff_with(&n, &n1, &declared);
         if !changes.is_empty() {
             nonempty += 1;
         }
@@ -1016,8 +1021,16 @@ fn lemmy_consecutive_pairs() {
             );
         }
         let mut reasons = drops_of_kept(&changes, &p, &n, &n1);
-        if !p.unsupported.is_empty() {
-            reasons.push(format!("unsupported: {}", p.unsupported.join("; ")));
+        // A column added in the middle goes to the end: PostgreSQL cannot make the order,
+        // which the plan reports and which is not a failure (docs/diff.md).
+        let order = |c: &Change| matches!(c, Change::ColumnOrder { .. });
+        let unsupported: Vec<&String> = p
+            .unsupported
+            .iter()
+            .filter(|u| !u.starts_with("column order of "))
+            .collect();
+        if !unsupported.is_empty() {
+            reasons.push(format!("unsupported: {unsupported:?}"));
         }
         let t = Instant::now();
         if !p.statements.is_empty() {
@@ -1029,7 +1042,8 @@ fn lemmy_consecutive_pairs() {
                 )),
                 Ok(()) => {
                     let after = copy.inspect();
-                    let rest = diff(&after, &n1);
+                    let mut rest = diff(&after, &n1);
+                    rest.retain(|c| !order(c));
                     if !rest.is_empty() {
                         reasons.push(format!(
                             "{} differences remain after the plan of {} changes:\n{}",

@@ -32,6 +32,8 @@ mod mysql_inspect;
 mod mysql_lint;
 mod mysql_support;
 mod parity;
+mod plan_fixes;
+mod rename_prop;
 mod resources;
 mod roles;
 mod safety;

@@ -542,6 +542,14 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
     }
     let (expected, actual) = (&expected, &actual);
     let changes = diff(expected, actual);
+    // A column gone and one come that may be it renamed are one item, "named a → named
+    // b", as they were made. Plans never take the guess (see `diff::possible_renames`).
+    let possible = crate::diff::possible_renames(&changes);
+    let changes = if possible.is_empty() {
+        changes
+    } else {
+        crate::diff::diff_with(expected, actual, &possible)
+    };
     // Tables that became or stopped being partitions: the constraints they share with
     // the parent move between "cloned" and "local" in the catalog without changing.
     let repartitioned: Vec<&QualName> = actual

@@ -43,9 +43,14 @@ pub fn capabilities(d: Dialect) -> Capabilities {
 }
 
 /// The plan that turns `from` into `to`, in `to`'s dialect.
-pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
+pub fn plan(
+    changes: &[Change],
+    from: &Database,
+    to: &Database,
+    opts: crate::plan::Options,
+) -> Plan {
     match to.dialect {
-        Dialect::Postgres => postgres::plan(changes, from, to),
+        Dialect::Postgres => postgres::plan::plan_with(changes, from, to, opts),
         Dialect::Sqlite => sqlite::plan(changes, from, to),
         Dialect::Mysql => mysql::plan(changes, from, to),
     }

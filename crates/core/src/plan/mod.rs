@@ -59,6 +59,18 @@ pub struct Plan {
     pub statements: Vec<Statement>,
     /// Changes the engine offers no way to make (e.g. reordering PostgreSQL columns).
     pub unsupported: Vec<String>,
+    /// What people should know about the plan as a whole: a drop and an add that may be
+    /// a rename, a rebuild that `--allow-rebuild` would plan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Choices the caller makes for a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Rebuild a table (new table, copy, swap, drop) where no ALTER can make a change.
+    /// SQLite always does (its documented procedure); elsewhere only when asked.
+    pub allow_rebuild: bool,
 }
 
 impl Plan {
@@ -67,6 +79,10 @@ impl Plan {
         let mut out = String::new();
         for u in &self.unsupported {
             out.push_str(&comment(&format!("lockstep: cannot express: {u}")));
+            out.push('\n');
+        }
+        for n in &self.notes {
+            out.push_str(&comment(&format!("lockstep: {n}")));
             out.push('\n');
         }
         for s in &self.statements {
@@ -103,7 +119,19 @@ impl Plan {
 
 /// Plans for the dialect of `to`.
 pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
-    crate::dialect::plan(changes, from, to)
+    plan_with(changes, from, to, Options::default())
+}
+
+/// [`plan`] with the caller's choices. Every dialect's plan points out the drops and adds
+/// that may be renames (it never plans one that was not declared).
+pub fn plan_with(changes: &[Change], from: &Database, to: &Database, opts: Options) -> Plan {
+    let mut p = crate::dialect::plan(changes, from, to, opts);
+    p.notes.extend(
+        crate::diff::possible_renames(changes)
+            .iter()
+            .map(|r| r.hint()),
+    );
+    p
 }
 
 fn names<'a>(

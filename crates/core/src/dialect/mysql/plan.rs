@@ -16,8 +16,8 @@
 //! assumption does not hold. Without environment facts (a plan from a snapshot) no
 //! algorithm is named, and the notes stay.
 //!
-//! Identifiers are always backquoted by [`ident`]. Nothing is ever renamed: a column
-//! that exists on one side only is added or dropped.
+//! Identifiers are always backquoted by [`ident`]. Nothing is renamed unless declared
+//! (docs/diff.md): a column that exists on one side only is added or dropped.
 //!
 //! The database a model was read from is the schema [`SCHEMA`], whatever its name on
 //! the server, so that environments with different database names compare equal.
@@ -783,7 +783,7 @@ impl Planner<'_> {
                 self.columns_of(table).retain(|n| n != &column.name);
             }
             Change::RenameColumn { table, from, to } => {
-                // Not inferred for MySQL; planned when a diff carries one anyway.
+                // Only a declared rename (a migration's, or `--rename`) reaches here.
                 self.push(format!(
                     "ALTER TABLE {} RENAME COLUMN {} TO {}",
                     qual(table),

@@ -8,14 +8,25 @@ use crate::diff::Change;
 use crate::model::*;
 use crate::normalize::sql_text;
 use crate::plan::{
-    dollar_quote, ident, keyword, pg_literal as literal, qual, shown, shown_qual, sql_name, Plan,
-    Statement,
+    dollar_quote, ident, keyword, pg_literal as literal, qual, shown, shown_qual, sql_name,
+    Options, Plan, Statement,
 };
 use std::collections::BTreeSet;
 
-pub fn plan(changes: &[Change], _from: &Database, to: &Database) -> Plan {
+pub fn plan(changes: &[Change], from: &Database, to: &Database) -> Plan {
+    plan_with(changes, from, to, Options::default())
+}
+
+pub fn plan_with(changes: &[Change], from: &Database, to: &Database, opts: Options) -> Plan {
+    let rebuilds = if opts.allow_rebuild {
+        rebuild::tables(from, to)
+    } else {
+        BTreeSet::new()
+    };
+    let at = rebuild::positions(changes, &rebuilds);
     let mut p = Planner {
         out: Plan::default(),
+        from,
         to,
     };
     if changes.iter().any(|c| {
@@ -28,14 +39,20 @@ pub fn plan(changes: &[Change], _from: &Database, to: &Database) -> Plan {
         // them at run time either way. pg_dump does the same.
         p.push("SET check_function_bodies = false");
     }
-    for c in changes {
-        p.change(c);
+    for (i, c) in changes.iter().enumerate() {
+        for t in at.get(&i).into_iter().flatten() {
+            p.rebuild(t, changes);
+        }
+        if !rebuild::absorbed(c, &rebuilds) {
+            p.change(c);
+        }
     }
     p.out
 }
 
 struct Planner<'a> {
     out: Plan,
+    from: &'a Database,
     to: &'a Database,
 }
 
@@ -177,6 +194,47 @@ pub fn column_def(c: &Column) -> String {
     s
 }
 
+/// The table `table` is a partition of, in `db`.
+fn parent_of<'d>(db: &'d Database, table: &QualName) -> Option<&'d Table> {
+    let po = db.tables.get(table)?.partition_of.as_ref()?;
+    db.tables.get(&po.parent)
+}
+
+/// Whether `sql` names `name`: an unquoted word folded to lower case, a quoted one exactly.
+fn mentions(sql: &str, name: &str) -> bool {
+    crate::sql::lex::code(sql).iter().any(|t| match t.kind {
+        crate::sql::lex::TokenKind::Word => t.text.to_lowercase() == name,
+        _ => t.name().is_some_and(|n| n == name),
+    })
+}
+
+/// Whether a column type as the server prints it (`mood`, `"Mood"`, `app.mood[]`) is an
+/// enum of `db`: `Some(true)` for an array of one.
+fn enum_base(db: &Database, ty: &str) -> Option<bool> {
+    let (base, array) = match ty.trim().strip_suffix("[]") {
+        Some(b) => (b, true),
+        None => (ty.trim(), false),
+    };
+    let toks = crate::sql::lex::code(base);
+    let names: Vec<String> = toks
+        .iter()
+        .filter(|t| !t.is_punct("."))
+        .map(|t| match t.kind {
+            crate::sql::lex::TokenKind::Word => Some(t.text.to_lowercase()),
+            _ => t.name(),
+        })
+        .collect::<Option<_>>()?;
+    let found = db.types.values().any(|t| {
+        matches!(t.kind, TypeKind::Enum { .. })
+            && match names.as_slice() {
+                [n] => *n == t.name.name,
+                [s, n] => *s == t.name.schema && *n == t.name.name,
+                _ => false,
+            }
+    });
+    found.then_some(array)
+}
+
 /// Privileges an object has when created, besides its owner's: PostgreSQL grants
 /// EXECUTE on functions and USAGE on types to PUBLIC by default.
 fn default_grants(kind: &str) -> Vec<Grant> {
@@ -192,7 +250,7 @@ fn default_grants(kind: &str) -> Vec<Grant> {
     }]
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
     fn push(&mut self, sql: impl Into<String>) {
         self.out.statements.push(Statement::new(sql));
     }
@@ -395,13 +453,17 @@ impl Planner<'_> {
             }
             AddColumn { table, column } => {
                 let t = qual(table);
-                self.push(format!("ALTER TABLE {t} ADD COLUMN {}", column_def(column)));
-                self.column_storage(
-                    table,
-                    &column.name,
-                    &Column::new(&column.name, &column.type_),
-                    column,
-                );
+                // A partition gets its parent's new column from the parent; PostgreSQL
+                // refuses to add it again (`cannot add column to a partition`).
+                if self.parent_column(table, &column.name).is_none() {
+                    self.push(format!("ALTER TABLE {t} ADD COLUMN {}", column_def(column)));
+                    self.column_storage(
+                        table,
+                        &column.name,
+                        &Column::new(&column.name, &column.type_),
+                        column,
+                    );
+                }
                 let target = format!("{t}.{}", ident(&column.name));
                 self.comment("COLUMN", &target, &None, &column.comment);
                 self.grants("TABLE", &t, &[], &column.grants, Some(&column.name));
@@ -413,6 +475,8 @@ impl Planner<'_> {
                 ident(from),
                 ident(to)
             )),
+            // Dropped from the parent, it goes from the partitions too.
+            DropColumn { table, column } if self.parent_drops(table, &column.name) => {}
             DropColumn { table, column } => self.push_destructive(format!(
                 "ALTER TABLE {} DROP COLUMN {}",
                 qual(table),
@@ -447,16 +511,7 @@ impl Planner<'_> {
                     ));
                 }
             }
-            CreateIndex { index } => {
-                self.push(format!(
-                    "CREATE {}INDEX {} ON {} {}",
-                    if index.unique { "UNIQUE " } else { "" },
-                    ident(&index.name.name),
-                    qual(&index.table),
-                    index.definition
-                ));
-                self.comment("INDEX", &qual(&index.name), &None, &index.comment);
-            }
+            CreateIndex { index } => self.create_index(index),
             AlterIndex { from, to } => {
                 self.comment("INDEX", &qual(&from.name), &from.comment, &to.comment)
             }
@@ -1119,29 +1174,77 @@ impl Planner<'_> {
                 to.foreign_server.as_deref().unwrap_or("none")
             ));
         }
-        if from.partition_key != to.partition_key || from.kind != to.kind {
+        if rebuild::needs(from, to) {
+            let why = if rebuild::possible(self.from, self.to, to) {
+                "pass `--allow-rebuild` to plan a rebuild (a new table, the rows copied, the old table dropped)"
+            } else {
+                "lockstep rebuilds such a table only when none of its partitions stays, and this one keeps some"
+            };
             self.unsupported(format!(
-                "partitioning of {}: PostgreSQL cannot change a table's partition key or turn a table into a partitioned one in place",
+                "partitioning of {}: no ALTER changes a table's partition key or makes it partitioned (or not); {why}",
                 shown_qual(&to.name)
             ));
         }
         self.table_props(from, to);
     }
 
+    /// The column of `table`'s parent that `table` has as a partition, before and after
+    /// (the same column twice when the plan adds it to the parent): ALTERs of the parent
+    /// reach the partition, and some are refused on the partition itself.
+    fn parent_column(&self, table: &QualName, col: &str) -> Option<(&'a Column, &'a Column)> {
+        let (pf, pt) = (parent_of(self.from, table)?, parent_of(self.to, table)?);
+        if pf.name != pt.name {
+            return None;
+        }
+        let c = pt.column(col)?;
+        Some((pf.column(col).unwrap_or(c), c))
+    }
+
+    /// Whether the column leaves a partition because it leaves its parent.
+    fn parent_drops(&self, table: &QualName, col: &str) -> bool {
+        match (parent_of(self.from, table), parent_of(self.to, table)) {
+            (Some(pf), Some(pt)) => {
+                pf.name == pt.name && pf.column(col).is_some() && pt.column(col).is_none()
+            }
+            _ => false,
+        }
+    }
+
     fn alter_column(&mut self, table: &QualName, from: &Column, to: &Column) {
         let t = qual(table);
         let c = ident(&to.name);
         let alter = |rest: String| format!("ALTER TABLE {t} ALTER COLUMN {c} {rest}");
+        // What the parent's own ALTER brings to a partition is not repeated on it (the
+        // server refuses a type change there).
+        let (from, to) = match self.parent_column(table, &to.name) {
+            Some((pf, pt)) => {
+                let mut f = from.clone();
+                if pf.type_ != pt.type_ && pt.type_ == to.type_ {
+                    f.type_ = to.type_.clone();
+                    f.collation = to.collation.clone();
+                }
+                if pf.not_null != pt.not_null && pt.not_null == to.not_null {
+                    f.not_null = to.not_null;
+                }
+                if pf.generated != pt.generated && pt.generated == to.generated {
+                    f.generated = to.generated.clone();
+                }
+                (std::borrow::Cow::Owned(f), to)
+            }
+            None => (std::borrow::Cow::Borrowed(from), to),
+        };
+        let from = from.as_ref();
         let default_changes =
             from.default.as_deref().map(sql_text) != to.default.as_deref().map(sql_text);
         if from.generated != to.generated {
-            match (&from.generated, &to.generated) {
-                (Some(_), None) => self.push(alter("DROP EXPRESSION".into())),
-                _ => self.unsupported(format!(
-                    "generation expression of {}.{}: PostgreSQL 15 cannot set it in place",
-                    shown_qual(table),
-                    shown(&to.name)
-                )),
+            if let (Some(_), None) = (&from.generated, &to.generated) {
+                self.push(alter("DROP EXPRESSION".into()));
+            } else {
+                // PostgreSQL 15 has no SET EXPRESSION, and no ALTER makes a plain column
+                // generated. A generated column is recomputed from its row, so dropping
+                // and adding it loses nothing; a plain column's values are lost.
+                self.readd_column(table, from, to);
+                return;
             }
         }
         if from.identity.is_some() && to.identity.is_none() {
@@ -1156,7 +1259,16 @@ impl Planner<'_> {
                 .as_ref()
                 .map(|c| format!(" COLLATE {}", sql_name(c)))
                 .unwrap_or_default();
-            let stmt = alter(format!("TYPE {}{coll} USING {c}::{}", to.type_, to.type_));
+            // An enum converts to another type through text only (`cannot cast type a to
+            // b`), arrays of enums element by element.
+            let via = match enum_base(self.from, &from.type_) {
+                Some(array) => format!("::text{}", if array { "[]" } else { "" }),
+                None => String::new(),
+            };
+            let stmt = alter(format!(
+                "TYPE {}{coll} USING {c}{via}::{}",
+                to.type_, to.type_
+            ));
             if !crate::diff::keeps_values(&from.type_, &to.type_) {
                 self.push_destructive(stmt);
             } else {
@@ -1206,6 +1318,76 @@ impl Planner<'_> {
         self.comment("COLUMN", &format!("{t}.{c}"), &from.comment, &to.comment);
         self.grants("TABLE", &t, &from.grants, &to.grants, Some(&to.name));
         self.column_storage(table, &to.name, from, to);
+    }
+
+    /// Drops a column and adds it again in its new form, at the end of the table, with
+    /// the indexes and constraints of the table that name it (dropped with it).
+    fn readd_column(&mut self, table: &QualName, from: &Column, to: &Column) {
+        let t = qual(table);
+        let stmt = format!("ALTER TABLE {t} DROP COLUMN {}", ident(&from.name));
+        if from.generated.is_some() {
+            let mut s = Statement::new(stmt);
+            s.note = Some(format!(
+                "{}.{} is generated: dropped and added again, its values recomputed",
+                shown_qual(table),
+                shown(&to.name)
+            ));
+            self.out.statements.push(s);
+        } else {
+            self.push_destructive(stmt);
+        }
+        self.push(format!("ALTER TABLE {t} ADD COLUMN {}", column_def(to)));
+        self.comment(
+            "COLUMN",
+            &format!("{t}.{}", ident(&to.name)),
+            &None,
+            &to.comment,
+        );
+        self.grants("TABLE", &t, &[], &to.grants, Some(&to.name));
+        let Some(tt) = self.to.tables.get(table) else {
+            return;
+        };
+        let names = |text: &str| mentions(text, &to.name);
+        let constraints: Vec<Constraint> = tt
+            .constraints
+            .iter()
+            .filter(|k| match &k.kind {
+                ConstraintKind::PrimaryKey { columns, .. }
+                | ConstraintKind::Unique { columns, .. }
+                | ConstraintKind::ForeignKey { columns, .. } => columns.contains(&to.name),
+                ConstraintKind::Check { expression, .. } => names(expression),
+                ConstraintKind::Exclusion { definition } => names(definition),
+            })
+            .cloned()
+            .collect();
+        for k in &constraints {
+            self.add_constraint(table, k);
+        }
+        let indexes: Vec<Index> = self
+            .to
+            .indexes
+            .values()
+            .filter(|i| {
+                i.table == *table
+                    && !i.constraint
+                    && (i.columns.contains(&to.name) || names(&i.definition))
+            })
+            .cloned()
+            .collect();
+        for i in &indexes {
+            self.create_index(i);
+        }
+    }
+
+    fn create_index(&mut self, index: &Index) {
+        self.push(format!(
+            "CREATE {}INDEX {} ON {} {}",
+            if index.unique { "UNIQUE " } else { "" },
+            ident(&index.name.name),
+            qual(&index.table),
+            index.definition
+        ));
+        self.comment("INDEX", &qual(&index.name), &None, &index.comment);
     }
 
     fn add_constraint(&mut self, table: &QualName, c: &Constraint) {
@@ -1327,6 +1509,321 @@ impl Planner<'_> {
             &to.comment,
         );
     }
+}
+
+/// Rebuilding a table whose partitioning changes (`--allow-rebuild`): the old table is
+/// set aside, a new one created in the target's shape (with its new partitions), the
+/// rows copied, the old table dropped, and what the drop took along (indexes, keys,
+/// triggers, policies, other tables' foreign keys, sequence ownership) made again.
+mod rebuild {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Whether only a rebuild can turn `f` into `t`.
+    pub fn needs(f: &Table, t: &Table) -> bool {
+        (f.partition_key != t.partition_key || f.kind != t.kind)
+            && f.kind != TableKind::Foreign
+            && t.kind != TableKind::Foreign
+    }
+
+    /// Whether the rebuild can keep every row: partitions of the old table either go
+    /// (their rows are copied with the parent's) or there are none. A partition that
+    /// stays would keep its rows and get them copied too.
+    pub fn possible(from: &Database, to: &Database, t: &Table) -> bool {
+        !from.tables.values().any(|p| {
+            p.partition_of
+                .as_ref()
+                .is_some_and(|po| po.parent == t.name)
+                && to.tables.contains_key(&p.name)
+        })
+    }
+
+    /// The tables the plan rebuilds.
+    pub fn tables(from: &Database, to: &Database) -> BTreeSet<QualName> {
+        to.tables
+            .values()
+            .filter(|t| {
+                from.tables
+                    .get(&t.name)
+                    .is_some_and(|f| needs(f, t) && possible(from, to, t))
+            })
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    fn partition_parent(t: &Table) -> Option<&QualName> {
+        t.partition_of.as_ref().map(|p| &p.parent)
+    }
+
+    /// Changes the rebuild makes itself: everything about the rebuilt table but the
+    /// foreign keys the plan adds (they wait for every table), and its new partitions.
+    pub fn absorbed(c: &Change, rebuilds: &BTreeSet<QualName>) -> bool {
+        use Change::*;
+        let on = |q: &QualName| rebuilds.contains(q);
+        match c {
+            AddColumn { table, .. }
+            | AlterColumn { table, .. }
+            | DropColumn { table, .. }
+            | ColumnOrder { table, .. }
+            | RenameColumn { table, .. }
+            | DropConstraint { table, .. }
+            | AlterConstraint { table, .. }
+            | CreatePolicy { table, .. }
+            | DropPolicy { table, .. } => on(table),
+            AddConstraint { table, constraint } => {
+                on(table) && !matches!(constraint.kind, ConstraintKind::ForeignKey { .. })
+            }
+            CreateIndex { index } | DropIndex { index } => on(&index.table),
+            AlterIndex { to, .. } => on(&to.table),
+            CreateTrigger { trigger } | DropTrigger { trigger } => on(&trigger.table),
+            AlterTrigger { to, .. } => on(&to.table),
+            AlterTable { to, .. } => on(&to.name),
+            // New partitions are created with the new table; old ones go with the old.
+            CreateTable { table } | DropTable { table } => partition_parent(table).is_some_and(on),
+            _ => false,
+        }
+    }
+
+    /// Where each rebuild runs: before the first change that needs the new table (its
+    /// columns, keys, indexes, partitions, a view, a foreign key naming it), and never
+    /// before what its columns may need (types, sequences, functions, which come first).
+    pub fn positions(
+        changes: &[Change],
+        rebuilds: &BTreeSet<QualName>,
+    ) -> BTreeMap<usize, Vec<QualName>> {
+        use Change::*;
+        let mut at: BTreeMap<usize, Vec<QualName>> = BTreeMap::new();
+        for q in rebuilds {
+            let first = changes.iter().position(|c| match c {
+                AddColumn { table, .. }
+                | AlterColumn { table, .. }
+                | ColumnOrder { table, .. }
+                | CreatePolicy { table, .. } => table == q,
+                AddConstraint { table, constraint } => {
+                    table == q
+                        || matches!(&constraint.kind,
+                            ConstraintKind::ForeignKey { references, .. } if references == q)
+                }
+                CreateIndex { index } => index.table == *q,
+                CreateTrigger { trigger } => trigger.table == *q,
+                AlterTrigger { to, .. } => to.table == *q,
+                AlterTable { to: t, .. } => t.name == *q || partition_parent(t) == Some(q),
+                CreateTable { table } => partition_parent(table) == Some(q),
+                CreateView { .. } => true,
+                _ => false,
+            });
+            let last = changes.len().saturating_sub(1);
+            at.entry(first.unwrap_or(last)).or_default().push(q.clone());
+        }
+        at
+    }
+}
+
+impl Planner<'_> {
+    fn rebuild(&mut self, q: &QualName, changes: &[Change]) {
+        let (Some(f), Some(t)) = (self.from.tables.get(q), self.to.tables.get(q)) else {
+            return;
+        };
+        let name = qual(q);
+        let old = QualName::new(&q.schema, format!("lockstep_old_{}", q.name));
+        let renames: Vec<(&String, &String)> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::RenameColumn { table, from, to } if table == q => Some((from, to)),
+                _ => None,
+            })
+            .collect();
+        let dropped_fk = |table: &QualName, c: &Constraint| {
+            changes.iter().any(|x| {
+                matches!(x, Change::DropConstraint { table: tt, constraint }
+                    if tt == table && constraint.name == c.name)
+            })
+        };
+        let added_fk = |table: &QualName, c: &Constraint| {
+            changes.iter().any(|x| {
+                matches!(x, Change::AddConstraint { table: tt, constraint }
+                    if tt == table && constraint.name == c.name)
+            })
+        };
+        // What the old table's drop would take along or be refused for.
+        let owned: Vec<&Sequence> = self
+            .from
+            .sequences
+            .values()
+            .filter(|s| s.owned_by.as_ref().is_some_and(|o| o.table == *q))
+            .collect();
+        for s in &owned {
+            if self.to.sequences.contains_key(&s.name) {
+                self.push(format!("ALTER SEQUENCE {} OWNED BY NONE", qual(&s.name)));
+            }
+        }
+        let referencing: Vec<(QualName, Constraint)> = self
+            .from
+            .tables
+            .values()
+            .filter(|o| o.name != *q && self.to.tables.contains_key(&o.name))
+            .flat_map(|o| {
+                o.constraints.iter().filter_map(move |c| match &c.kind {
+                    ConstraintKind::ForeignKey { references, .. } if references == q => {
+                        Some((o.name.clone(), c.clone()))
+                    }
+                    _ => None,
+                })
+            })
+            .filter(|(o, c)| c.name.is_some() && !dropped_fk(o, c))
+            .collect();
+        for (o, c) in &referencing {
+            self.push(format!(
+                "ALTER TABLE {} DROP CONSTRAINT {}",
+                qual(o),
+                ident(c.name.as_deref().unwrap_or_default())
+            ));
+        }
+        let mut aside =
+            Statement::new(format!("ALTER TABLE {name} RENAME TO {}", ident(&old.name)));
+        aside.note = Some(format!(
+            "rebuild of {} (--allow-rebuild): no ALTER changes its partitioning; its rows are copied into a new table and the old one dropped",
+            shown_qual(q)
+        ));
+        self.out.statements.push(aside);
+        // Keys and indexes come after the copy: their names are still the old table's.
+        let mut bare = t.clone();
+        bare.constraints
+            .retain(|c| matches!(c.kind, ConstraintKind::Check { .. }) && !c.not_valid);
+        bare.policies.clear();
+        self.create_table(&bare);
+        for c in changes {
+            if let Change::CreateTable { table } = c {
+                if partition_parent_is(table, q) {
+                    self.create_table(table);
+                }
+            }
+        }
+        let source = |target: &str| -> String {
+            renames
+                .iter()
+                .find(|(_, new)| *new == target)
+                .map(|(old, _)| (*old).clone())
+                .unwrap_or_else(|| target.to_string())
+        };
+        let copied: Vec<(&Column, String)> = t
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_none())
+            .filter_map(|c| {
+                let s = source(&c.name);
+                f.column(&s)
+                    .filter(|o| o.generated.is_none())
+                    .map(|_| (c, s))
+            })
+            .collect();
+        if !copied.is_empty() {
+            let targets: Vec<String> = copied.iter().map(|(c, _)| ident(&c.name)).collect();
+            let sources: Vec<String> = copied
+                .iter()
+                .map(|(c, s)| {
+                    let from_type = f.column(s).map(|o| o.type_.as_str()).unwrap_or_default();
+                    if from_type == c.type_ {
+                        ident(s)
+                    } else {
+                        format!("{}::{}", ident(s), c.type_)
+                    }
+                })
+                .collect();
+            let overriding = if copied.iter().any(|(c, _)| c.identity.is_some()) {
+                " OVERRIDING SYSTEM VALUE"
+            } else {
+                ""
+            };
+            self.push(format!(
+                "INSERT INTO {name} ({}){overriding} SELECT {} FROM {}",
+                targets.join(", "),
+                sources.join(", "),
+                qual(&old)
+            ));
+            for (c, _) in copied.iter().filter(|(c, _)| c.identity.is_some()) {
+                // The new identity continues after the highest copied value.
+                self.push(format!(
+                    "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({}, {}), m) FROM (SELECT max({}) AS m FROM {name}) x WHERE m IS NOT NULL",
+                    literal(&name),
+                    literal(&c.name),
+                    ident(&c.name)
+                ));
+            }
+        }
+        self.push_destructive(format!("DROP TABLE {}", qual(&old)));
+        for c in &t.constraints {
+            let inline = matches!(c.kind, ConstraintKind::Check { .. }) && !c.not_valid;
+            let planned = matches!(c.kind, ConstraintKind::ForeignKey { .. }) && added_fk(q, c);
+            if !inline && !planned {
+                self.add_constraint(q, c);
+            }
+        }
+        let indexes: Vec<Index> = self
+            .to
+            .indexes
+            .values()
+            .filter(|i| i.table == *q && !i.constraint)
+            .cloned()
+            .collect();
+        for i in &indexes {
+            self.create_index(i);
+        }
+        let triggers: Vec<Trigger> = self
+            .to
+            .triggers
+            .values()
+            .filter(|tr| tr.table == *q)
+            .cloned()
+            .collect();
+        for tr in &triggers {
+            self.push(tr.definition.trim_end().trim_end_matches(';').to_string());
+            self.trigger_props(
+                &Trigger {
+                    enabled: None,
+                    comment: None,
+                    ..tr.clone()
+                },
+                tr,
+            );
+        }
+        for p in t.policies.values() {
+            self.create_policy(q, p);
+        }
+        let owned_after: Vec<Sequence> = self
+            .to
+            .sequences
+            .values()
+            .filter(|s| s.owned_by.as_ref().is_some_and(|o| o.table == *q))
+            .cloned()
+            .collect();
+        for s in &owned_after {
+            if let Some(o) = &s.owned_by {
+                self.push(format!(
+                    "ALTER SEQUENCE {} OWNED BY {name}.{}",
+                    qual(&s.name),
+                    ident(&o.column)
+                ));
+            }
+        }
+        for (o, c) in &referencing {
+            let again = self
+                .to
+                .tables
+                .get(o)
+                .and_then(|ot| ot.constraints.iter().find(|k| k.name == c.name))
+                .cloned();
+            if let Some(k) = again {
+                if !added_fk(o, &k) {
+                    self.add_constraint(o, &k);
+                }
+            }
+        }
+    }
+}
+
+fn partition_parent_is(t: &Table, q: &QualName) -> bool {
+    t.partition_of.as_ref().is_some_and(|p| p.parent == *q)
 }
 
 #[cfg(test)]

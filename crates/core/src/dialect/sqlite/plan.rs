@@ -269,7 +269,7 @@ struct Planner<'a> {
     to: &'a Database,
     /// Whether `PRAGMA defer_foreign_keys` was already emitted.
     deferred: bool,
-    /// Inferred column renames per table, old name → new name.
+    /// Declared column renames per table, old name → new name.
     renames: BTreeMap<QualName, Vec<(String, String)>>,
 }
 
