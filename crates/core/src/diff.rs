@@ -728,46 +728,63 @@ fn pair_indexes<'a>(
     (pairs, still_a, only_b)
 }
 
-/// Changes, bucketed by the phase they run in; `diff` concatenates the phases.
-#[derive(Default)]
-struct Phases {
-    drop_others: Vec<Change>,
-    drop_triggers: Vec<Change>,
-    drop_policies: Vec<Change>,
-    drop_views: Vec<Change>,
-    drop_fks: Vec<Change>,
-    drop_constraints: Vec<Change>,
-    drop_indexes: Vec<Change>,
-    drop_functions_early: Vec<Change>,
-    drop_types_early: Vec<Change>,
-    seq_disown: Vec<Change>,
-    renames: Vec<Change>,
-    pre: Vec<Change>,
-    types_create: Vec<Change>,
-    sequences: Vec<Change>,
-    functions_early: Vec<Change>,
-    tables_create: Vec<Change>,
-    columns: Vec<Change>,
-    drop_columns: Vec<Change>,
-    drop_tables: Vec<Change>,
-    constraints: Vec<Change>,
-    indexes: Vec<Change>,
-    functions_late: Vec<Change>,
-    views: Vec<Change>,
-    view_indexes: Vec<Change>,
-    fks: Vec<Change>,
-    triggers: Vec<Change>,
-    policies: Vec<Change>,
-    table_props: Vec<Change>,
-    drop_functions: Vec<Change>,
-    drop_sequences: Vec<Change>,
-    drop_types: Vec<Change>,
-    drop_schemas: Vec<Change>,
-    drop_extensions: Vec<Change>,
-    others_before_types: Vec<Change>,
-    others_before_tables: Vec<Change>,
-    others_after_tables: Vec<Change>,
-    others_last: Vec<Change>,
+/// Declares [`Phases`] with one bucket of changes per phase, in the order the phases
+/// run, so the order is written once.
+macro_rules! phases {
+    ($($phase:ident),* $(,)?) => {
+        /// Changes, bucketed by the phase they run in.
+        #[derive(Default)]
+        struct Phases {
+            $($phase: Vec<Change>,)*
+        }
+
+        impl Phases {
+            /// Every phase's changes, phase after phase.
+            fn into_changes(self) -> Vec<Change> {
+                [$(self.$phase),*].into_iter().flatten().collect()
+            }
+        }
+    };
+}
+
+phases! {
+    drop_others,
+    drop_triggers,
+    drop_policies,
+    drop_views,
+    drop_fks,
+    drop_constraints,
+    drop_indexes,
+    drop_functions_early,
+    drop_types_early,
+    seq_disown,
+    drop_columns,
+    drop_tables,
+    renames,
+    pre,
+    others_before_types,
+    types_create,
+    sequences,
+    functions_early,
+    others_before_tables,
+    tables_create,
+    columns,
+    constraints,
+    indexes,
+    functions_late,
+    views,
+    view_indexes,
+    fks,
+    triggers,
+    policies,
+    table_props,
+    others_after_tables,
+    drop_functions,
+    drop_sequences,
+    drop_types,
+    drop_schemas,
+    drop_extensions,
+    others_last,
 }
 
 /// Diffs `from` into `to`: the returned changes, applied in order, turn `from` into `to`.
@@ -1248,87 +1265,7 @@ pub fn diff_with(from: &Database, to: &Database, renames: &[ColumnRename]) -> Ve
 
     diff_others(from, to, &mut p);
 
-    let Phases {
-        drop_others,
-        drop_triggers,
-        drop_policies,
-        drop_views,
-        drop_fks,
-        drop_constraints,
-        drop_indexes,
-        drop_functions_early,
-        drop_types_early,
-        seq_disown,
-        drop_columns,
-        drop_tables,
-        renames,
-        pre,
-        types_create,
-        sequences,
-        functions_early,
-        tables_create,
-        columns,
-        constraints,
-        indexes,
-        functions_late,
-        views,
-        view_indexes,
-        fks,
-        triggers,
-        policies,
-        table_props,
-        drop_functions,
-        drop_sequences,
-        drop_types,
-        drop_schemas,
-        drop_extensions,
-        others_before_types,
-        others_before_tables,
-        others_after_tables,
-        others_last,
-    } = p;
-    [
-        drop_others,
-        drop_triggers,
-        drop_policies,
-        drop_views,
-        drop_fks,
-        drop_constraints,
-        drop_indexes,
-        drop_functions_early,
-        drop_types_early,
-        seq_disown,
-        drop_columns,
-        drop_tables,
-        renames,
-        pre,
-        others_before_types,
-        types_create,
-        sequences,
-        functions_early,
-        others_before_tables,
-        tables_create,
-        columns,
-        constraints,
-        indexes,
-        functions_late,
-        views,
-        view_indexes,
-        fks,
-        triggers,
-        policies,
-        table_props,
-        others_after_tables,
-        drop_functions,
-        drop_sequences,
-        drop_types,
-        drop_schemas,
-        drop_extensions,
-        others_last,
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    p.into_changes()
 }
 
 /// Objects compared by definition: a changed one is dropped and created again, each in
