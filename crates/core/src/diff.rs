@@ -362,17 +362,27 @@ fn opt(o: &Option<String>) -> String {
     o.clone().unwrap_or_else(|| "none".into())
 }
 
+/// "label old → new" where an optional text differs.
+fn text_change(parts: &mut Vec<String>, label: &str, x: &Option<String>, y: &Option<String>) {
+    if x != y {
+        parts.push(format!("{label} {} → {}", opt(x), opt(y)));
+    }
+}
+
 fn column_delta(a: &Column, b: &Column) -> String {
     let mut parts = vec![];
     if a.type_ != b.type_ {
         parts.push(format!("type {} → {}", a.type_, b.type_));
     }
     if a.not_null != b.not_null {
-        parts.push(if b.not_null {
-            "set not null".into()
-        } else {
-            "drop not null".into()
-        });
+        parts.push(
+            if b.not_null {
+                "set not null"
+            } else {
+                "drop not null"
+            }
+            .into(),
+        );
     }
     if !same_expr(&a.default, &b.default) {
         parts.push(format!("default {} → {}", opt(&a.default), opt(&b.default)));
@@ -381,48 +391,19 @@ fn column_delta(a: &Column, b: &Column) -> String {
         parts.push("identity".into());
     }
     if a.generated != b.generated {
-        parts.push(format!(
-            "generated {} → {}",
-            a.generated
-                .as_ref()
-                .map(|g| g.expression.clone())
-                .unwrap_or("none".into()),
-            b.generated
-                .as_ref()
-                .map(|g| g.expression.clone())
-                .unwrap_or("none".into())
-        ));
+        let expr = |c: &Column| c.generated.as_ref().map(|g| g.expression.clone());
+        parts.push(format!("generated {} → {}", opt(&expr(a)), opt(&expr(b))));
     }
-    if a.collation != b.collation {
-        parts.push(format!(
-            "collation {} → {}",
-            opt(&a.collation),
-            opt(&b.collation)
-        ));
-    }
-    if a.charset != b.charset {
-        parts.push(format!("charset {} → {}", opt(&a.charset), opt(&b.charset)));
-    }
-    if a.on_update != b.on_update {
-        parts.push(format!(
-            "on update {} → {}",
-            opt(&a.on_update),
-            opt(&b.on_update)
-        ));
-    }
+    text_change(&mut parts, "collation", &a.collation, &b.collation);
+    text_change(&mut parts, "charset", &a.charset, &b.charset);
+    text_change(&mut parts, "on update", &a.on_update, &b.on_update);
     if a.auto_increment != b.auto_increment {
         parts.push("auto increment".into());
     }
     if a.invisible != b.invisible {
-        parts.push(if b.invisible {
-            "invisible".into()
-        } else {
-            "visible".into()
-        });
+        parts.push(if b.invisible { "invisible" } else { "visible" }.into());
     }
-    if a.comment != b.comment {
-        parts.push(format!("comment {} → {}", opt(&a.comment), opt(&b.comment)));
-    }
+    text_change(&mut parts, "comment", &a.comment, &b.comment);
     if a.grants != b.grants {
         parts.push(format!(
             "grants {} → {}",
