@@ -86,6 +86,24 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 # Runs `runs` times, or once when the first run of either side took over a minute.
 n_runs() { python3 -c "print(1 if max($1, $2) > 60 else $runs)"; }
 
+# Runs the functions $1 and $2 (labelled $3 and $4), each printing what `measure`
+# prints, side by side, alternating which goes first, `runs` times (once when the first
+# run of either took over a minute); prints every run and the medians, and leaves the
+# median wall times in a_med and b_med.
+alternate() {
+    local a b i=1 at=() bt=()
+    printf "%-6s %14s %14s\n" run "$3 s" "$4 s"
+    while :; do
+        if [ $((i % 2)) = 1 ]; then a=$("$1"); b=$("$2"); else b=$("$2"); a=$("$1"); fi
+        at+=("${a% *}"); bt+=("${b% *}")
+        printf "%-6s %14s %14s\n" "$i" "${a% *}" "${b% *}"
+        [ "$i" -ge "$(n_runs "${at[0]}" "${bt[0]}")" ] && break
+        i=$((i + 1))
+    done
+    a_med=$(median "${at[@]}"); b_med=$(median "${bt[@]}")
+    printf "%-6s %14s %14s\n" median "$a_med" "$b_med"
+}
+
 echo "== generating $tables tables (and $deploy_tables for deploy)"
 python3 bench/gen_10k.py --tables "$tables" >"$work/schema.sql"
 python3 bench/gen_10k.py --tables "$deploy_tables" >"$work/deploy.sql"
@@ -120,19 +138,9 @@ if want replay; then
         PGOPTIONS="-c synchronous_commit=off -c client_min_messages=warning" \
             measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$psql_url"
     }
-    lt=(); pt=()
-    printf "%-6s %14s %14s\n" run "lockstep s" "psql s"
-    i=1
-    while :; do
-        if [ $((i % 2)) = 1 ]; then l=$(replay_lockstep); p=$(replay_psql); else p=$(replay_psql); l=$(replay_lockstep); fi
-        lt+=("${l% *}"); pt+=("${p% *}")
-        printf "%-6s %14s %14s\n" "$i" "${l% *}" "${p% *}"
-        [ "$i" -ge "$(n_runs "${lt[0]}" "${pt[0]}")" ] && break
-        i=$((i + 1))
-    done
+    alternate replay_lockstep replay_psql lockstep psql
     dropdb_ lockstep_bench_scale_psql
-    l=$(median "${lt[@]}"); p=$(median "${pt[@]}")
-    printf "%-6s %14s %14s\n" median "$l" "$p"
+    l="$a_med"; p="$b_med"
     echo "RESULT replay: lockstep/psql(synchronous_commit=off) = $(ratio "$l" "$p")x (goal <= 1.0x)"
 fi
 
@@ -143,19 +151,10 @@ if want drift; then
     first=$(cd "$work/p10k" && measure "$bin" drift --env bench --expected replay) \
         || { echo "the first drift check did not come out clean" >&2; exit 1; }
     echo "first drift check (replays, fills the cache): ${first% *} s"
-    dt=(); it=()
-    printf "%-6s %14s %14s\n" run "drift s" "inspect s"
-    i=1
-    while :; do
-        d=$(cd "$work/p10k" && measure "$bin" drift --env bench --expected replay)
-        n=$(measure "$bin" inspect "$env_url" --format json)
-        dt+=("${d% *}"); it+=("${n% *}")
-        printf "%-6s %14s %14s\n" "$i" "${d% *}" "${n% *}"
-        [ "$i" -ge "$(n_runs "${dt[0]}" "${it[0]}")" ] && break
-        i=$((i + 1))
-    done
-    d=$(median "${dt[@]}"); n=$(median "${it[@]}")
-    printf "%-6s %14s %14s\n" median "$d" "$n"
+    drift_second() { (cd "$work/p10k" && measure "$bin" drift --env bench --expected replay); }
+    inspect_bare() { measure "$bin" inspect "$env_url" --format json; }
+    alternate drift_second inspect_bare drift inspect
+    d="$a_med"; n="$b_med"
     echo "RESULT drift: second drift/inspect = $(ratio "$d" "$n")x (goal <= 1.5x)"
 fi
 
@@ -173,19 +172,9 @@ if want deploy; then
         PGOPTIONS="-c client_min_messages=warning" \
             measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/deploy.sql" "$dep_url"
     }
-    lt=(); pt=()
-    printf "%-6s %14s %14s\n" run "lockstep s" "psql s"
-    i=1
-    while :; do
-        if [ $((i % 2)) = 1 ]; then l=$(deploy_lockstep); p=$(deploy_psql); else p=$(deploy_psql); l=$(deploy_lockstep); fi
-        lt+=("${l% *}"); pt+=("${p% *}")
-        printf "%-6s %14s %14s\n" "$i" "${l% *}" "${p% *}"
-        [ "$i" -ge "$(n_runs "${lt[0]}" "${pt[0]}")" ] && break
-        i=$((i + 1))
-    done
+    alternate deploy_lockstep deploy_psql lockstep psql
     dropdb_ lockstep_bench_scale_deploy
-    l=$(median "${lt[@]}"); p=$(median "${pt[@]}")
-    printf "%-6s %14s %14s\n" median "$l" "$p"
+    l="$a_med"; p="$b_med"
     echo "RESULT deploy: lockstep/psql(autocommit) = $(ratio "$l" "$p")x (goal <= 1.2x)"
 fi
 
