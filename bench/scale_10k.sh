@@ -86,6 +86,21 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 # Runs `runs` times, or once when the first run of either side took over a minute.
 n_runs() { python3 -c "print(1 if max($1, $2) > 60 else $runs)"; }
 
+# lockstep returns once the server runs the DROP DATABASE of its scratch database, not
+# once the files are gone (see crates/db/src/scratch.rs): the next timed command must
+# not pay for that, so `settle` waits, untimed, until every scratch database that was
+# not there at the last `scratch_before` is gone (other people's may come and go).
+scratch_dbs() { psql -X -At "$admin" -c "SELECT datname FROM pg_database WHERE datname LIKE 'lockstep\_scratch\_%' ORDER BY 1"; }
+scratch_before() { scratch_dbs >"$work/scratch.before"; }
+settle() {
+    local i
+    for i in $(seq 1 3600); do
+        [ -z "$(scratch_dbs | comm -23 - "$work/scratch.before")" ] && return
+        sleep 0.5
+    done
+    echo "scratch databases still on the server after 30 min" >&2
+}
+
 # Runs the functions $1 and $2 (labelled $3 and $4), each printing what `measure`
 # prints, side by side, alternating which goes first, `runs` times (once when the first
 # run of either took over a minute); prints every run and the medians, and leaves the
@@ -131,7 +146,9 @@ if want replay; then
     psql_url="$(url_of lockstep_bench_scale_psql)"
     replay_lockstep() {
         rm -rf "$work/p10k/.lockstep/cache" "$work/p10k/snapshots"
+        scratch_before
         (cd "$work/p10k" && measure "$bin" snapshot --to 1)
+        settle
     }
     replay_psql() {
         fresh lockstep_bench_scale_psql
@@ -148,9 +165,11 @@ if want drift; then
     echo
     echo "== second drift check (expected by replay) vs a bare inspect, $tables tables"
     rm -rf "$work/p10k/.lockstep/cache"
+    scratch_before
     first=$(cd "$work/p10k" && measure "$bin" drift --env bench --expected replay) \
         || { echo "the first drift check did not come out clean" >&2; exit 1; }
     echo "first drift check (replays, fills the cache): ${first% *} s"
+    settle
     drift_second() { (cd "$work/p10k" && measure "$bin" drift --env bench --expected replay); }
     inspect_bare() { measure "$bin" inspect "$env_url" --format json; }
     alternate drift_second inspect_bare drift inspect
