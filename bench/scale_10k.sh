@@ -13,7 +13,10 @@
 #            peak memory; then the same again with the other core busy (a shell loop)
 #
 #   bench/scale_10k.sh [--runs N] [--tables N] [--deploy-tables N] [--no-build]
-#                      [--only replay,drift,deploy,inspect]
+#                      [--only replay,drift,deploy,inspect] [--reuse-env]
+#
+# --reuse-env keeps lockstep_bench_scale_env at the end and, when it exists already,
+# does not load it again (loading 10,000 tables takes minutes): for several --only runs.
 #
 # Server: $LOCKSTEP_TEST_PG (default postgres://postgres@127.0.0.1:5432/postgres). The
 # databases lockstep_bench_scale_* are dropped first and at the end.
@@ -24,6 +27,7 @@ tables=10000
 deploy_tables=2000
 build=1
 only="replay,drift,deploy,inspect"
+reuse_env=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs="$2"; shift ;;
@@ -31,7 +35,8 @@ while [ $# -gt 0 ]; do
         --deploy-tables) deploy_tables="$2"; shift ;;
         --no-build) build=0 ;;
         --only) only="$2"; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        --reuse-env) reuse_env=1 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -62,7 +67,8 @@ floor_gen="$target/release/examples/pg_catalog_floor"
 
 work="$(mktemp -d)"
 busy_pid=""
-dbs=(lockstep_bench_scale_env lockstep_bench_scale_psql lockstep_bench_scale_deploy)
+dbs=(lockstep_bench_scale_psql lockstep_bench_scale_deploy)
+[ "$reuse_env" = 1 ] || dbs+=(lockstep_bench_scale_env)
 dropdb_() { psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1 || true; }
 cleanup() {
     [ -n "$busy_pid" ] && kill "$busy_pid" 2>/dev/null || true
@@ -132,12 +138,22 @@ project() { # dir, schema file, env url
 }
 env_url="$(url_of lockstep_bench_scale_env)"
 project "$work/p10k" "$work/schema.sql" "$env_url"
-
-if want replay || want drift; then
-    echo "== loading $tables tables into lockstep_bench_scale_env (psql, not timed) and baselining it"
+load_env() {
+    if [ "$reuse_env" = 1 ] && [ "$(psql -X -At "$admin" -c "SELECT count(*) FROM pg_database WHERE datname = 'lockstep_bench_scale_env'")" = 1 ]; then
+        echo "== reusing lockstep_bench_scale_env"
+        return
+    fi
+    echo "== loading $tables tables into lockstep_bench_scale_env (psql, not timed)"
     fresh lockstep_bench_scale_env
     PGOPTIONS="-c synchronous_commit=off" psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$env_url" >/dev/null
-    (cd "$work/p10k" && "$bin" baseline --env bench --to 1 --no-verify >/dev/null)
+}
+
+if want replay || want drift; then
+    load_env
+    if [ "$(psql -X -At "$env_url" -c "SELECT to_regclass('lockstep.history') IS NULL")" = t ]; then
+        echo "== baselining it"
+        (cd "$work/p10k" && "$bin" baseline --env bench --to 1 --no-verify >/dev/null)
+    fi
 fi
 
 if want replay; then
@@ -199,9 +215,7 @@ fi
 
 if want inspect; then
     if ! want replay && ! want drift; then
-        echo "== loading $tables tables into lockstep_bench_scale_env (psql, not timed)"
-        fresh lockstep_bench_scale_env
-        PGOPTIONS="-c synchronous_commit=off" psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$env_url" >/dev/null
+        load_env
     fi
     "$floor_gen" >"$work/floor.sql"
     inspect_round() { # label
