@@ -13,7 +13,10 @@
 #            peak memory; then the same again with the other core busy (a shell loop)
 #
 #   bench/scale_10k.sh [--runs N] [--tables N] [--deploy-tables N] [--no-build]
-#                      [--only replay,drift,deploy,inspect]
+#                      [--only replay,drift,deploy,inspect] [--reuse-env]
+#
+# --reuse-env keeps lockstep_bench_scale_env at the end and, when it exists already,
+# does not load it again (loading 10,000 tables takes minutes): for several --only runs.
 #
 # Server: $LOCKSTEP_TEST_PG (default postgres://postgres@127.0.0.1:5432/postgres). The
 # databases lockstep_bench_scale_* are dropped first and at the end.
@@ -24,6 +27,7 @@ tables=10000
 deploy_tables=2000
 build=1
 only="replay,drift,deploy,inspect"
+reuse_env=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs="$2"; shift ;;
@@ -31,7 +35,8 @@ while [ $# -gt 0 ]; do
         --deploy-tables) deploy_tables="$2"; shift ;;
         --no-build) build=0 ;;
         --only) only="$2"; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        --reuse-env) reuse_env=1 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -62,7 +67,8 @@ floor_gen="$target/release/examples/pg_catalog_floor"
 
 work="$(mktemp -d)"
 busy_pid=""
-dbs=(lockstep_bench_scale_env lockstep_bench_scale_psql lockstep_bench_scale_deploy)
+dbs=(lockstep_bench_scale_psql lockstep_bench_scale_deploy)
+[ "$reuse_env" = 1 ] || dbs+=(lockstep_bench_scale_env)
 dropdb_() { psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1 || true; }
 cleanup() {
     [ -n "$busy_pid" ] && kill "$busy_pid" 2>/dev/null || true
@@ -86,6 +92,39 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 # Runs `runs` times, or once when the first run of either side took over a minute.
 n_runs() { python3 -c "print(1 if max($1, $2) > 60 else $runs)"; }
 
+# lockstep returns once the server runs the DROP DATABASE of its scratch database, not
+# once the files are gone (see crates/db/src/scratch.rs): the next timed command must
+# not pay for that, so `settle` waits, untimed, until every scratch database that was
+# not there at the last `scratch_before` is gone (other people's may come and go).
+scratch_dbs() { psql -X -At "$admin" -c "SELECT datname FROM pg_database WHERE datname LIKE 'lockstep\_scratch\_%' ORDER BY 1"; }
+scratch_before() { scratch_dbs >"$work/scratch.before"; }
+settle() {
+    local i
+    for i in $(seq 1 3600); do
+        [ -z "$(scratch_dbs | comm -23 - "$work/scratch.before")" ] && return
+        sleep 0.5
+    done
+    echo "scratch databases still on the server after 30 min" >&2
+}
+
+# Runs the functions $1 and $2 (labelled $3 and $4), each printing what `measure`
+# prints, side by side, alternating which goes first, `runs` times (once when the first
+# run of either took over a minute); prints every run and the medians, and leaves the
+# median wall times in a_med and b_med.
+alternate() {
+    local a b i=1 at=() bt=()
+    printf "%-6s %14s %14s\n" run "$3 s" "$4 s"
+    while :; do
+        if [ $((i % 2)) = 1 ]; then a=$("$1"); b=$("$2"); else b=$("$2"); a=$("$1"); fi
+        at+=("${a% *}"); bt+=("${b% *}")
+        printf "%-6s %14s %14s\n" "$i" "${a% *}" "${b% *}"
+        [ "$i" -ge "$(n_runs "${at[0]}" "${bt[0]}")" ] && break
+        i=$((i + 1))
+    done
+    a_med=$(median "${at[@]}"); b_med=$(median "${bt[@]}")
+    printf "%-6s %14s %14s\n" median "$a_med" "$b_med"
+}
+
 echo "== generating $tables tables (and $deploy_tables for deploy)"
 python3 bench/gen_10k.py --tables "$tables" >"$work/schema.sql"
 python3 bench/gen_10k.py --tables "$deploy_tables" >"$work/deploy.sql"
@@ -99,12 +138,22 @@ project() { # dir, schema file, env url
 }
 env_url="$(url_of lockstep_bench_scale_env)"
 project "$work/p10k" "$work/schema.sql" "$env_url"
-
-if want replay || want drift; then
-    echo "== loading $tables tables into lockstep_bench_scale_env (psql, not timed) and baselining it"
+load_env() {
+    if [ "$reuse_env" = 1 ] && [ "$(psql -X -At "$admin" -c "SELECT count(*) FROM pg_database WHERE datname = 'lockstep_bench_scale_env'")" = 1 ]; then
+        echo "== reusing lockstep_bench_scale_env"
+        return
+    fi
+    echo "== loading $tables tables into lockstep_bench_scale_env (psql, not timed)"
     fresh lockstep_bench_scale_env
     PGOPTIONS="-c synchronous_commit=off" psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$env_url" >/dev/null
-    (cd "$work/p10k" && "$bin" baseline --env bench --to 1 --no-verify >/dev/null)
+}
+
+if want replay || want drift; then
+    load_env
+    if [ "$(psql -X -At "$env_url" -c "SELECT to_regclass('lockstep.history') IS NULL")" = t ]; then
+        echo "== baselining it"
+        (cd "$work/p10k" && "$bin" baseline --env bench --to 1 --no-verify >/dev/null)
+    fi
 fi
 
 if want replay; then
@@ -113,26 +162,18 @@ if want replay; then
     psql_url="$(url_of lockstep_bench_scale_psql)"
     replay_lockstep() {
         rm -rf "$work/p10k/.lockstep/cache" "$work/p10k/snapshots"
+        scratch_before
         (cd "$work/p10k" && measure "$bin" snapshot --to 1)
+        settle
     }
     replay_psql() {
         fresh lockstep_bench_scale_psql
         PGOPTIONS="-c synchronous_commit=off -c client_min_messages=warning" \
             measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$psql_url"
     }
-    lt=(); pt=()
-    printf "%-6s %14s %14s\n" run "lockstep s" "psql s"
-    i=1
-    while :; do
-        if [ $((i % 2)) = 1 ]; then l=$(replay_lockstep); p=$(replay_psql); else p=$(replay_psql); l=$(replay_lockstep); fi
-        lt+=("${l% *}"); pt+=("${p% *}")
-        printf "%-6s %14s %14s\n" "$i" "${l% *}" "${p% *}"
-        [ "$i" -ge "$(n_runs "${lt[0]}" "${pt[0]}")" ] && break
-        i=$((i + 1))
-    done
+    alternate replay_lockstep replay_psql lockstep psql
     dropdb_ lockstep_bench_scale_psql
-    l=$(median "${lt[@]}"); p=$(median "${pt[@]}")
-    printf "%-6s %14s %14s\n" median "$l" "$p"
+    l="$a_med"; p="$b_med"
     echo "RESULT replay: lockstep/psql(synchronous_commit=off) = $(ratio "$l" "$p")x (goal <= 1.0x)"
 fi
 
@@ -140,22 +181,15 @@ if want drift; then
     echo
     echo "== second drift check (expected by replay) vs a bare inspect, $tables tables"
     rm -rf "$work/p10k/.lockstep/cache"
+    scratch_before
     first=$(cd "$work/p10k" && measure "$bin" drift --env bench --expected replay) \
         || { echo "the first drift check did not come out clean" >&2; exit 1; }
     echo "first drift check (replays, fills the cache): ${first% *} s"
-    dt=(); it=()
-    printf "%-6s %14s %14s\n" run "drift s" "inspect s"
-    i=1
-    while :; do
-        d=$(cd "$work/p10k" && measure "$bin" drift --env bench --expected replay)
-        n=$(measure "$bin" inspect "$env_url" --format json)
-        dt+=("${d% *}"); it+=("${n% *}")
-        printf "%-6s %14s %14s\n" "$i" "${d% *}" "${n% *}"
-        [ "$i" -ge "$(n_runs "${dt[0]}" "${it[0]}")" ] && break
-        i=$((i + 1))
-    done
-    d=$(median "${dt[@]}"); n=$(median "${it[@]}")
-    printf "%-6s %14s %14s\n" median "$d" "$n"
+    settle
+    drift_second() { (cd "$work/p10k" && measure "$bin" drift --env bench --expected replay); }
+    inspect_bare() { measure "$bin" inspect "$env_url" --format json; }
+    alternate drift_second inspect_bare drift inspect
+    d="$a_med"; n="$b_med"
     echo "RESULT drift: second drift/inspect = $(ratio "$d" "$n")x (goal <= 1.5x)"
 fi
 
@@ -173,27 +207,15 @@ if want deploy; then
         PGOPTIONS="-c client_min_messages=warning" \
             measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/deploy.sql" "$dep_url"
     }
-    lt=(); pt=()
-    printf "%-6s %14s %14s\n" run "lockstep s" "psql s"
-    i=1
-    while :; do
-        if [ $((i % 2)) = 1 ]; then l=$(deploy_lockstep); p=$(deploy_psql); else p=$(deploy_psql); l=$(deploy_lockstep); fi
-        lt+=("${l% *}"); pt+=("${p% *}")
-        printf "%-6s %14s %14s\n" "$i" "${l% *}" "${p% *}"
-        [ "$i" -ge "$(n_runs "${lt[0]}" "${pt[0]}")" ] && break
-        i=$((i + 1))
-    done
+    alternate deploy_lockstep deploy_psql lockstep psql
     dropdb_ lockstep_bench_scale_deploy
-    l=$(median "${lt[@]}"); p=$(median "${pt[@]}")
-    printf "%-6s %14s %14s\n" median "$l" "$p"
+    l="$a_med"; p="$b_med"
     echo "RESULT deploy: lockstep/psql(autocommit) = $(ratio "$l" "$p")x (goal <= 1.2x)"
 fi
 
 if want inspect; then
     if ! want replay && ! want drift; then
-        echo "== loading $tables tables into lockstep_bench_scale_env (psql, not timed)"
-        fresh lockstep_bench_scale_env
-        PGOPTIONS="-c synchronous_commit=off" psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$env_url" >/dev/null
+        load_env
     fi
     "$floor_gen" >"$work/floor.sql"
     inspect_round() { # label

@@ -725,3 +725,81 @@ fn inspect_pg_is_read_only_and_leaves_the_session_alone() {
         db.close().await;
     });
 }
+
+/// Inspection writes most index definitions itself instead of asking `pg_get_indexdef`
+/// (which costs the server a cache fill per index); what it writes must read exactly as
+/// the function prints it, for every kind of index, the ones it leaves to the function
+/// included. The fixture lives in a schema off the `search_path`, so the function
+/// qualifies names here as it does under inspection's empty one.
+#[test]
+fn inspect_pg_index_definitions_read_as_pg_get_indexdef() {
+    let Some(pg) = TestPg::new("inspect_idxdef") else {
+        return;
+    };
+    pg.exec(
+        r#"CREATE SCHEMA ix;
+        CREATE TYPE ix.mood AS ENUM ('a', 'b');
+        CREATE DOMAIN ix.posint AS int CHECK (VALUE > 0);
+        CREATE TABLE ix.t (id bigint PRIMARY KEY, a int NOT NULL, b text, "Mixed Case" text,
+            "select" int, c varchar(20), d text COLLATE "C", e ix.mood, f ix.posint, g jsonb,
+            h int[], r int4range, p point, ts timestamptz, n numeric(10, 2));
+        CREATE INDEX t_a ON ix.t (a);
+        CREATE INDEX t_a_b ON ix.t (a, b);
+        CREATE INDEX t_desc ON ix.t (a DESC, b ASC NULLS FIRST, ts DESC NULLS LAST, n NULLS LAST);
+        CREATE UNIQUE INDEX t_uniq ON ix.t (a, id);
+        CREATE INDEX t_incl ON ix.t (id DESC) INCLUDE (b, "Mixed Case");
+        CREATE INDEX t_partial ON ix.t (a) WHERE b IS NOT NULL AND a > 5;
+        CREATE INDEX t_quoted ON ix.t ("Mixed Case", "select");
+        CREATE INDEX t_varchar ON ix.t (c);
+        CREATE INDEX t_collate_col ON ix.t (d);
+        CREATE INDEX t_collate_idx ON ix.t (b COLLATE "C");
+        CREATE INDEX t_collate_default ON ix.t (d COLLATE "default");
+        CREATE INDEX t_pattern ON ix.t (b text_pattern_ops);
+        CREATE INDEX t_enum ON ix.t (e);
+        CREATE INDEX t_domain ON ix.t (f);
+        CREATE INDEX t_expr ON ix.t (lower(b), (a + 1) DESC);
+        CREATE INDEX t_expr_int ON ix.t ((id % 100), a DESC NULLS LAST, abs(a)) INCLUDE (b);
+        CREATE INDEX t_expr_coll ON ix.t ((b || 'x') COLLATE "C");
+        CREATE INDEX t_expr_partial ON ix.t ((a * 2)) WHERE "select" > 0;
+        CREATE INDEX t_fill ON ix.t (a) WITH (fillfactor = 70);
+        CREATE INDEX t_hash ON ix.t USING hash (b);
+        CREATE INDEX t_gin ON ix.t USING gin (g);
+        CREATE INDEX t_gin_path ON ix.t USING gin (g jsonb_path_ops);
+        CREATE INDEX t_gin_arr ON ix.t USING gin (h);
+        CREATE INDEX t_gist ON ix.t USING gist (r);
+        CREATE INDEX t_gist_pt ON ix.t USING gist (p);
+        CREATE INDEX t_brin ON ix.t USING brin (ts) WITH (pages_per_range = 16);
+        CREATE INDEX t_spgist ON ix.t USING spgist (b);
+        CREATE TABLE ix.parted (k int NOT NULL, v text) PARTITION BY RANGE (k);
+        CREATE TABLE ix.parted_1 PARTITION OF ix.parted FOR VALUES FROM (0) TO (10);
+        CREATE INDEX parted_kv ON ix.parted (k, v DESC);
+        CREATE INDEX parted_1_own ON ix.parted_1 (v);
+        CREATE MATERIALIZED VIEW ix.mv AS SELECT id, a FROM ix.t;
+        CREATE UNIQUE INDEX mv_id ON ix.mv (id);
+        DO $$ BEGIN
+          IF current_setting('server_version_num')::int >= 150000 THEN
+            EXECUTE 'CREATE UNIQUE INDEX t_nnd ON ix.t (b, a) NULLS NOT DISTINCT';
+          END IF;
+        END $$;"#,
+    );
+    let db = pg.inspect();
+    let ours: std::collections::BTreeMap<String, String> = db
+        .indexes
+        .values()
+        .map(|i| (i.name.to_string(), i.definition.clone()))
+        .collect();
+    let theirs = crate::harness::pg_value(
+        &pg.url,
+        "SELECT string_agg(n.nspname || '.' || c.relname || '=' || substring(pg_get_indexdef(c.oid) from ' USING (.*)$'), chr(10) ORDER BY n.nspname || '.' || c.relname) \
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'ix' AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')) \
+           AND NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)",
+    );
+    let theirs: std::collections::BTreeMap<String, String> = theirs
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), format!("USING {v}")))
+        .collect();
+    assert!(theirs.len() >= 30, "the fixture's indexes: {theirs:?}");
+    assert_eq!(ours, theirs);
+}

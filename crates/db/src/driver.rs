@@ -191,6 +191,9 @@ pub trait Driver {
     async fn list_scratch(c: &mut Self::Conn) -> Vec<String>;
     /// Waits (bounded) until no session still runs the creation of `name`.
     async fn wait_for_create(c: &mut Self::Conn, name: &str);
+    /// Whether another session is seen running the drop of `name` (which the server
+    /// then finishes on its own). False where that cannot be told.
+    async fn drop_running(c: &mut Self::Conn, name: &str) -> bool;
     /// The role a connection runs as, for owner mapping of replays.
     async fn role(c: &mut Self::Conn) -> Option<String>;
     /// Scratch databases live in memory (no server to create them on).
@@ -328,6 +331,9 @@ macro_rules! dialect {
             }
             async fn wait_for_create(c: &mut $conn, name: &str) {
                 scratch::wait_for_create(c, name).await
+            }
+            async fn drop_running(c: &mut $conn, name: &str) -> bool {
+                scratch::drop_running(c, name).await
             }
             async fn role(c: &mut $conn) -> Option<String> {
                 scratch::role(c).await

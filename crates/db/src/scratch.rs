@@ -321,14 +321,46 @@ fn unregister(name: &str) {
 }
 
 /// Drops a scratch database; it stays registered when that fails, for [`drop_all`].
+///
+/// The caller waits until the server is seen running the drop, not for its end: on
+/// PostgreSQL, `DROP DATABASE` unlinks every file of the database (a cold replay of
+/// 10,000 tables leaves some 80,000; minutes on a slow disk) and forces a checkpoint,
+/// all after the result the command wanted is out; once begun, the server finishes it
+/// whether the client stays or not (it commits before it answers). If the drop
+/// fails, the database is registered again, for [`drop_all`] or, after the process
+/// is gone, the next run's sweep. Where the server cannot be seen running it (the
+/// dialect's `drop_running` says no), the caller waits for the end.
 async fn drop_named(server: &DbUrl, name: &str) {
-    if let Ok(mut a) = Db::connect(server, false).await {
-        let r = a.drop_scratch(name).await;
-        a.close().await;
-        if r.is_ok() {
+    let Ok(mut a) = Db::connect(server, false).await else {
+        return;
+    };
+    let Ok(mut watch) = Db::connect(server, false).await else {
+        if a.drop_scratch(name).await.is_ok() {
             unregister(name);
         }
+        a.close().await;
+        return;
+    };
+    let (srv, n) = (server.clone(), name.to_string());
+    let mut dropping = tokio::spawn(async move {
+        let r = a.drop_scratch(&n).await;
+        a.close().await;
+        match r {
+            Ok(()) => unregister(&n),
+            Err(_) => register(&srv, &n, false),
+        }
+    });
+    loop {
+        tokio::select! {
+            _ = &mut dropping => break,
+            _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+        }
+        if dispatch!(&mut watch.conn, |c, D| D::drop_running(c, name).await) {
+            unregister(name);
+            break;
+        }
     }
+    watch.close().await;
 }
 
 /// Drops every scratch database this process still has: after its command was cancelled

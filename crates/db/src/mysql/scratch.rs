@@ -36,6 +36,11 @@ pub async fn list(c: &mut MySqlConnection) -> Vec<String> {
 /// CREATE DATABASE is quick and atomic on MySQL: nothing to wait for.
 pub async fn wait_for_create(_: &mut MySqlConnection, _: &str) {}
 
+/// Not told: the caller waits for the drop's end.
+pub async fn drop_running(_: &mut MySqlConnection, _: &str) -> bool {
+    false
+}
+
 pub async fn role(c: &mut MySqlConnection) -> Option<String> {
     sqlx::query("SELECT CURRENT_USER()")
         .fetch_one(&mut *c)

@@ -61,19 +61,28 @@ pub async fn list(c: &mut PgConnection) -> Vec<String> {
 pub async fn wait_for_create(c: &mut PgConnection, name: &str) {
     let sent = format!("CREATE DATABASE {}", quote(name));
     for _ in 0..300 {
-        let running = sqlx::query(
-            "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND position($1 in query) > 0",
-        )
-        .bind(&sent)
-        .fetch_optional(&mut *c)
-        .await
-        .map(|r| r.is_some())
-        .unwrap_or(false);
-        if !running {
+        if !running(c, &sent).await {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// Whether another session runs the DROP DATABASE of `name` that [`drop`] sends.
+pub async fn drop_running(c: &mut PgConnection, name: &str) -> bool {
+    running(c, &format!("DROP DATABASE IF EXISTS {}", quote(name))).await
+}
+
+/// Whether another session is running a statement that contains `sent`.
+async fn running(c: &mut PgConnection, sent: &str) -> bool {
+    sqlx::query(
+        "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND position($1 in query) > 0",
+    )
+    .bind(sent)
+    .fetch_optional(&mut *c)
+    .await
+    .map(|r| r.is_some())
+    .unwrap_or(false)
 }
 
 pub async fn role(c: &mut PgConnection) -> Option<String> {

@@ -17,6 +17,11 @@ pub async fn list(_: &mut SqliteConnection) -> Vec<String> {
 
 pub async fn wait_for_create(_: &mut SqliteConnection, _: &str) {}
 
+/// SQLite scratch databases live in memory: nothing is ever dropped on a server.
+pub async fn drop_running(_: &mut SqliteConnection, _: &str) -> bool {
+    false
+}
+
 /// SQLite has no roles.
 pub async fn role(_: &mut SqliteConnection) -> Option<String> {
     None
