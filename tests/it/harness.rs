@@ -8,6 +8,7 @@
 
 use crate::support;
 use lockstep_db::{Db, DbError, DbUrl};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -48,27 +49,45 @@ impl Run {
 }
 
 /// Waits for `child`, killing it once `limit` has passed (the guard only turns a hang
-/// into a failure; it is never the thing measured).
+/// into a failure; it is never the thing measured). Its pipes are read while it runs:
+/// a child blocked on a full pipe would otherwise look like a hang.
 pub fn wait_guarded(mut child: Child, limit: Duration) -> Run {
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let start = Instant::now();
     let mut killed = false;
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
         }
         if start.elapsed() > limit {
             let _ = child.kill();
             killed = true;
-            break;
+            break child.wait().expect("wait");
         }
         std::thread::sleep(Duration::from_millis(10));
-    }
+    };
     let took = start.elapsed();
     Run {
-        out: child.wait_with_output().expect("output"),
+        out: Output {
+            status,
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+        },
         killed_by_guard: killed,
         took,
     }
+}
+
+/// Reads a pipe to its end on a thread of its own; nothing when there is no pipe.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 pub fn run_guarded(dir: &Path, args: &[&str], limit: Duration) -> Run {
