@@ -1,14 +1,12 @@
 //! The binary's interface contract: exit codes, formats, errors, redaction.
 
 use crate::support::{self, TestSqlite};
-use std::process::{Command, Output};
+use std::process::Output;
 
+/// The guarded runner of `harness`, arguments first.
+#[track_caller]
 pub fn lockstep(args: &[&str], dir: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lockstep"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run lockstep")
+    crate::harness::lockstep(dir, args, crate::harness::LIMIT)
 }
 
 fn text(o: &Output) -> (String, String) {

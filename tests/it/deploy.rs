@@ -17,75 +17,18 @@
 //! with `RAISE EXCEPTION` (see `pg_value`) and conditions are checked on SQLite with a
 //! deliberate integer overflow (see `sqlite_true`).
 
+use crate::harness::{block, text, Project};
 use crate::support::{self, inspect, pg_value, TestPg, TestSqlite};
 use lockstep_core::diff::{diff, Change};
 use lockstep_core::model::Database;
 use lockstep_db::{Db, DbError, DbUrl};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------------ running lockstep
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_lockstep")
-}
-
-fn lockstep(dir: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run lockstep")
-}
-
-fn spawn(dir: &Path, args: &[&str]) -> Child {
-    Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn lockstep")
-}
-
-/// Runs lockstep and kills it when it takes longer than `limit` (a hung deploy waiting
-/// on a lock nobody holds fails the test instead of hanging it).
-fn lockstep_timeout(dir: &Path, args: &[&str], limit: Duration) -> Output {
-    let mut child = spawn(dir, args);
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let o = child.wait_with_output().expect("output");
-            let (out, err) = text(&o);
-            panic!(
-                "`lockstep {}` did not finish within {limit:?} (a lock left behind?)\n{out}{err}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-/// stdout and stderr together, for "the message names X" checks.
-fn all(o: &Output) -> String {
-    let (a, b) = text(o);
-    format!("{a}{b}")
-}
 
 fn code(o: &Output) -> Option<i32> {
     o.status.code()
@@ -97,7 +40,7 @@ fn expect_code(o: &Output, want: i32, what: &str) {
         panic!(
             "{what}: expected exit {want}, got {:?}\n--- output ---\n{}",
             code(o),
-            all(o)
+            text(o)
         );
     }
 }
@@ -126,15 +69,17 @@ fn json_versions(v: &Value) -> Vec<String> {
 }
 
 /// `lockstep status --env E --format json`: (exit code, the environment's object).
-fn status(dir: &Path, env: &str) -> (Option<i32>, Value, String) {
-    let o = lockstep_timeout(
-        dir,
+fn status(p: &Project, env: &str) -> (Option<i32>, Value, String) {
+    let o = p.run_timeout(
         &["status", "--env", env, "--format", "json"],
         Duration::from_secs(60),
     );
-    let (out, err) = text(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
     let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| {
-        panic!("status --format json did not print one JSON object ({e}):\n{out}{err}")
+        panic!(
+            "status --format json did not print one JSON object ({e}):\n{}",
+            text(&o)
+        )
     });
     let envs = v["environments"]
         .as_array()
@@ -144,63 +89,10 @@ fn status(dir: &Path, env: &str) -> (Option<i32>, Value, String) {
         .find(|e| e["env"] == env)
         .unwrap_or_else(|| panic!("status JSON has no environment {env}: {out}"))
         .clone();
-    (code(&o), e, format!("{out}{err}"))
-}
-
-// ------------------------------------------------------------------------ projects
-
-/// A project directory: lockstep.toml and a migrations directory.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(layout: Option<&str>, envs: &[(&str, &str)]) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        let mut toml = String::from("migrations = \"migrations\"\n");
-        if let Some(l) = layout {
-            toml.push_str(&format!("layout = \"{l}\"\n"));
-        }
-        for (name, url) in envs {
-            toml.push_str(&format!("\n[env.{name}]\nurl = \"{url}\"\n"));
-        }
-        std::fs::write(dir.path().join("lockstep.toml"), toml).unwrap();
-        std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
-        Project { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn migrations(&self) -> PathBuf {
-        self.dir.path().join("migrations")
-    }
-
-    /// Writes a native-layout migration; returns the up file's name.
-    fn native(&self, version: &str, name: &str, up: &str, down: Option<&str>) -> String {
-        let up_name = format!("{version}_{name}.up.sql");
-        std::fs::write(self.migrations().join(&up_name), up).unwrap();
-        if let Some(d) = down {
-            std::fs::write(
-                self.migrations().join(format!("{version}_{name}.down.sql")),
-                d,
-            )
-            .unwrap();
-        }
-        up_name
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        lockstep_timeout(self.path(), args, Duration::from_secs(300))
-    }
+    (code(&o), e, text(&o))
 }
 
 // ------------------------------------------------------------------------ reading databases
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    support::rt().block_on(f)
-}
 
 /// Like `pg_value`, or None when `table` does not exist.
 fn pg_value_if(url: &str, table: &str, sql: &str) -> Option<String> {
@@ -327,8 +219,8 @@ fn assert_same(a: &Database, b: &Database, what: &str) {
 
 /// `lockstep inspect URL --format json` without the server facts (roles created by
 /// tests running at the same time would change them).
-fn inspect_json(dir: &Path, url: &str) -> Value {
-    let o = lockstep(dir, &["inspect", url, "--format", "json"]);
+fn inspect_json(p: &Project, url: &str) -> Value {
+    let o = p.run(&["inspect", url, "--format", "json"]);
     expect_code(&o, 0, "inspect --format json");
     let mut v: Value = serde_json::from_slice(&o.stdout).expect("inspect JSON");
     if let Some(m) = v.as_object_mut() {
@@ -437,7 +329,7 @@ fn deploy_lemmy_then_rollback_fails_and_changes_nothing() {
     };
     let dirs = lemmy_dirs(&src);
     assert_eq!(dirs.len(), 233, "Lemmy migrations in the corpus");
-    let p = Project::new(Some("diesel"), &[("dev", &target.url)]);
+    let p = Project::with_layout("diesel", &[("dev", &target.url)]);
     std::fs::remove_dir(p.migrations()).unwrap();
     copy_dir(&src, &p.migrations());
     let versions: Vec<String> = dirs
@@ -446,16 +338,16 @@ fn deploy_lemmy_then_rollback_fails_and_changes_nothing() {
         .collect();
 
     // A dry run changes nothing: same schema, no history rows.
-    let before = inspect_json(p.path(), &target.url);
+    let before = inspect_json(&p, &target.url);
     let o = p.run(&["deploy", "--env", "dev", "--dry-run"]);
     expect_code(&o, 0, "deploy --dry-run");
     assert!(
-        all(&o).contains("create_user"),
+        text(&o).contains("create_user"),
         "dry run lists what would run:\n{}",
-        all(&o)
+        text(&o)
     );
     assert_eq!(
-        inspect_json(p.path(), &target.url),
+        inspect_json(&p, &target.url),
         before,
         "dry run changed the schema"
     );
@@ -480,9 +372,9 @@ fn deploy_lemmy_then_rollback_fails_and_changes_nothing() {
     assert!(sum.exists(), "deploy writes lockstep.sum when missing");
     assert!(
         sum_existed
-            || (all(&o).contains("lockstep.sum") && all(&o).to_lowercase().contains("commit")),
+            || (text(&o).contains("lockstep.sum") && text(&o).to_lowercase().contains("commit")),
         "deploy tells you to commit lockstep.sum:\n{}",
-        all(&o)
+        text(&o)
     );
     let sum_lines = std::fs::read_to_string(&sum)
         .unwrap()
@@ -491,7 +383,7 @@ fn deploy_lemmy_then_rollback_fails_and_changes_nothing() {
         .count();
     assert_eq!(sum_lines, 233, "one lockstep.sum line per migration");
 
-    let (c, e, out) = status(p.path(), "dev");
+    let (c, e, out) = status(&p, "dev");
     assert_eq!(c, Some(0), "status after deploy:\n{out}");
     assert_eq!(json_versions(&e["applied"]), versions, "status: applied");
     assert!(
@@ -532,14 +424,14 @@ fn deploy_lemmy_then_rollback_fails_and_changes_nothing() {
         "Lemmy: the same files one by one through the driver: {:.2?}",
         t.elapsed()
     );
-    let o = lockstep(p.path(), &["diff", &target.url, &reference.url]);
+    let o = p.run(&["diff", &target.url, &reference.url]);
     expect_code(&o, 0, "lockstep diff deployed vs applied-by-hand");
 
     // Rollback to the diesel setup migration: the downs break partway.
     let (fail_dir, fail_line, fail_msg) = lemmy_first_failing_down(&reference.url, &src, &dirs)
         .expect("Lemmy's down files are expected to break partway");
     eprintln!("Lemmy: the downs break at {fail_dir}/down.sql:{fail_line}: {fail_msg}");
-    let json_before = inspect_json(p.path(), &target.url);
+    let json_before = inspect_json(&p, &target.url);
     let model_before = inspect(&target.url);
     let o = p.run(&[
         "rollback",
@@ -549,7 +441,7 @@ fn deploy_lemmy_then_rollback_fails_and_changes_nothing() {
         "00000000000000",
         "--yes",
     ]);
-    let out = all(&o);
+    let out = text(&o);
     expect_code(&o, 1, "rollback through Lemmy's broken downs");
     assert!(
         out.contains(&fail_dir),
@@ -575,13 +467,13 @@ fn deploy_lemmy_then_rollback_fails_and_changes_nothing() {
         "rollback left changes behind",
     );
     assert_eq!(
-        inspect_json(p.path(), &target.url),
+        inspect_json(&p, &target.url),
         json_before,
         "inspect JSON before/after rollback"
     );
-    let o = lockstep(p.path(), &["diff", &target.url, &reference.url]);
+    let o = p.run(&["diff", &target.url, &reference.url]);
     expect_code(&o, 0, "lockstep diff after the failed rollback");
-    let (_, e, out) = status(p.path(), "dev");
+    let (_, e, out) = status(&p, "dev");
     assert_eq!(
         json_versions(&e["applied"]),
         versions,
@@ -758,7 +650,7 @@ fn print_outcomes(outcomes: &BTreeMap<Point, usize>) {
 
 /// A project holding the crash-test directory, with one environment `dev` at `url`.
 fn crash_project(migs: &[Mig], url: &str) -> Project {
-    let p = Project::new(None, &[("dev", url)]);
+    let p = Project::new(&[("dev", url)]);
     for m in migs {
         p.native(&m.version, m.name, &m.file_text(), None);
     }
@@ -788,7 +680,7 @@ fn time_full_deploy(
 /// Starts `deploy --env dev` in `p` and kills it after `delay` ms unless it has finished
 /// by then, in which case it must have succeeded. Returns whether it finished.
 fn deploy_killed_after(p: &Project, delay: u64, ctx: &str) -> bool {
-    let mut child = spawn(p.path(), &["deploy", "--env", "dev"]);
+    let mut child = p.spawn(&["deploy", "--env", "dev"]);
     std::thread::sleep(Duration::from_millis(delay));
     let finished = child.try_wait().unwrap().is_some();
     if !finished {
@@ -804,7 +696,7 @@ fn deploy_killed_after(p: &Project, delay: u64, ctx: &str) -> bool {
 /// The deploy after a kill (with `extra` arguments), guarded for a minute.
 fn redeploy(p: &Project, extra: &[&str]) -> Output {
     let args = [&["deploy", "--env", "dev"][..], extra].concat();
-    lockstep_timeout(p.path(), &args, Duration::from_secs(60))
+    p.run_timeout(&args, Duration::from_secs(60))
 }
 
 #[test]
@@ -904,7 +796,7 @@ fn crash_safety_sigkill_postgres() {
             .or_default() += 1;
 
         // The statement in doubt is reported.
-        let (sc, _, sout) = status(p.path(), "dev");
+        let (sc, _, sout) = status(&p, "dev");
         if let Some(stmt) = &doubt_stmt {
             assert_eq!(
                 sc,
@@ -928,12 +820,12 @@ fn crash_safety_sigkill_postgres() {
                 let Some(stmt) = &doubt_stmt else {
                     panic!(
                         "{ctx}: deploy after the kill failed without a statement in doubt:\n{}",
-                        all(&o)
+                        text(&o)
                     );
                 };
                 stopped_on_doubt += 1;
                 let head = code_head(stmt);
-                let out = all(&o);
+                let out = text(&o);
                 assert!(
                     out.contains(&head),
                     "{ctx}: the refusal names the statement in doubt ({head}):\n{out}"
@@ -970,7 +862,7 @@ fn crash_safety_sigkill_postgres() {
             }
             other => panic!(
                 "{ctx}: deploy after the kill exited {other:?}:\n{}",
-                all(&o)
+                text(&o)
             ),
         }
 
@@ -999,7 +891,7 @@ fn crash_safety_sigkill_postgres() {
             dup, "0",
             "{ctx}: a version with more than one up/applied row"
         );
-        let (sc, e, sout) = status(p.path(), "dev");
+        let (sc, e, sout) = status(&p, "dev");
         assert_eq!(sc, Some(0), "{ctx}: status after recovery:\n{sout}");
         assert!(
             json_versions(&e["pending"]).is_empty(),
@@ -1190,7 +1082,7 @@ fn eight_concurrent_deploys_apply_each_migration_once() {
     let Some(refdb) = TestPg::new("concurrent_ref") else {
         return;
     };
-    let p = Project::new(None, &[("dev", &db.url)]);
+    let p = Project::new(&[("dev", &db.url)]);
     let mut versions = Vec::new();
     for i in 1..=7 {
         let v = format!("2024020100000{i}");
@@ -1212,7 +1104,7 @@ fn eight_concurrent_deploys_apply_each_migration_once() {
     expect_code(&o, 0, "deploy --to 1");
 
     let children: Vec<Child> = (0..8)
-        .map(|_| spawn(p.path(), &["deploy", "--env", "dev"]))
+        .map(|_| p.spawn(&["deploy", "--env", "dev"]))
         .collect();
     let start = Instant::now();
     let mut results = Vec::new();
@@ -1232,7 +1124,7 @@ fn eight_concurrent_deploys_apply_each_migration_once() {
     let took = start.elapsed();
     let mut summary = BTreeMap::<String, usize>::new();
     for (i, o) in results.iter().enumerate() {
-        let out = all(o);
+        let out = text(o);
         match code(o) {
             Some(0) => *summary.entry("exit 0".into()).or_default() += 1,
             Some(c) => {
@@ -1271,7 +1163,7 @@ fn eight_concurrent_deploys_apply_each_migration_once() {
         &db.inspect(),
         "after 8 concurrent deploys",
     );
-    let (c, e, out) = status(p.path(), "dev");
+    let (c, e, out) = status(&p, "dev");
     assert_eq!(c, Some(0), "{out}");
     assert_eq!(json_versions(&e["applied"]), versions);
 }
@@ -1303,7 +1195,7 @@ fn ten_with_error(p: &Project) -> String {
 
 #[track_caller]
 fn assert_names_syntax_error(o: &Output, bad: &str) {
-    let out = all(o);
+    let out = text(o);
     expect_code(o, 1, "deploy with a syntax error in migration 5");
     assert!(
         out.contains(&format!("{bad}:3")),
@@ -1319,10 +1211,10 @@ fn assert_names_syntax_error(o: &Output, bad: &str) {
 /// neither the schema (as `live` reads it) nor what `inspect` prints; then `status`
 /// shows nothing applied and exits 1. Returns the project and the status JSON.
 fn failed_deploy_changes_nothing(url: &str, live: impl Fn() -> Database) -> (Project, Value) {
-    let p = Project::new(None, &[("dev", url)]);
+    let p = Project::new(&[("dev", url)]);
     let bad = ten_with_error(&p);
     let before = live();
-    let json_before = inspect_json(p.path(), url);
+    let json_before = inspect_json(&p, url);
     let o = p.run(&["deploy", "--env", "dev"]);
     assert_names_syntax_error(&o, &bad);
     assert_same(
@@ -1330,8 +1222,8 @@ fn failed_deploy_changes_nothing(url: &str, live: impl Fn() -> Database) -> (Pro
         &live(),
         &format!("a failed deploy to {url} changed the schema"),
     );
-    assert_eq!(inspect_json(p.path(), url), json_before);
-    let (c, e, out) = status(p.path(), "dev");
+    assert_eq!(inspect_json(&p, url), json_before);
+    let (c, e, out) = status(&p, "dev");
     assert!(json_versions(&e["applied"]).is_empty(), "{out}");
     assert_eq!(
         c,
@@ -1391,7 +1283,7 @@ fn transaction_control_in_files_on_postgres() {
     let Some(db) = TestPg::new("txctl") else {
         return;
     };
-    let p = Project::new(None, &[("dev", &db.url)]);
+    let p = Project::new(&[("dev", &db.url)]);
     p.native(
         "20240301000001",
         "wrapped",
@@ -1434,11 +1326,11 @@ fn transaction_control_in_files_on_postgres() {
     expect_code(&p.run(&["hash"]), 0, "hash");
     let dry = p.run(&["deploy", "--env", "dev", "--dry-run"]);
     expect_code(&dry, 1, "dry run of a file with COMMIT part way");
-    assert!(all(&dry).contains("refused"), "{}", all(&dry));
-    assert!(all(&dry).contains("nothing was run"), "{}", all(&dry));
+    assert!(text(&dry).contains("refused"), "{}", text(&dry));
+    assert!(text(&dry).contains("nothing was run"), "{}", text(&dry));
     let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(&o, 1, "deploy of a file with COMMIT part way");
-    let out = all(&o);
+    let out = text(&o);
     assert!(
         out.contains(&format!("{bad}:2")),
         "names file and line:\n{out}"
@@ -1457,7 +1349,7 @@ fn transaction_control_in_files_on_postgres() {
     // lint reports the same statement.
     let path = p.migrations().join(&bad);
     let l = p.run(&["lint", path.to_str().unwrap()]);
-    assert!(all(&l).contains("transaction-control"), "{}", all(&l));
+    assert!(text(&l).contains("transaction-control"), "{}", text(&l));
 
     // A down script of only DROP INDEX CONCURRENTLY runs without a transaction, though
     // its up script ran in one.
@@ -1490,7 +1382,7 @@ fn transaction_control_in_files_on_postgres() {
 fn transaction_control_in_files_on_sqlite() {
     let db = TestSqlite::new();
     db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY);");
-    let p = Project::new(None, &[("dev", &db.url)]);
+    let p = Project::new(&[("dev", &db.url)]);
     p.native(
         "20240301000001",
         "wrapped",
@@ -1505,7 +1397,7 @@ fn transaction_control_in_files_on_sqlite() {
     );
     let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(&o, 1, "deploy of a file with COMMIT part way");
-    assert!(all(&o).contains("nothing was run"), "{}", all(&o));
+    assert!(text(&o).contains("nothing was run"), "{}", text(&o));
     // The refusal comes before the first migration runs, so `a` is not there either.
     for t in ["a", "b", "c"] {
         assert!(!sqlite_has_table(&db.url, t), "{t} left behind");
@@ -1515,7 +1407,7 @@ fn transaction_control_in_files_on_sqlite() {
 #[test]
 fn edited_migration_is_refused_and_crlf_only_is_not() {
     let db = TestSqlite::new();
-    let p = Project::new(None, &[("dev", &db.url)]);
+    let p = Project::new(&[("dev", &db.url)]);
     let f1 = p.native(
         "20240401000001",
         "one",
@@ -1540,7 +1432,7 @@ fn edited_migration_is_refused_and_crlf_only_is_not() {
         p.migrations().join("lockstep.sum").exists(),
         "lockstep.sum written"
     );
-    let (_, e, _) = status(p.path(), "dev");
+    let (_, e, _) = status(&p, "dev");
     assert_eq!(
         json_versions(&e["applied"]),
         ["20240401000001", "20240401000002"]
@@ -1550,7 +1442,7 @@ fn edited_migration_is_refused_and_crlf_only_is_not() {
     let path1 = p.migrations().join(&f1);
     let original = std::fs::read_to_string(&path1).unwrap();
     std::fs::write(&path1, original.replace('\n', "\r\n")).unwrap();
-    let (c, _, out) = status(p.path(), "dev");
+    let (c, _, out) = status(&p, "dev");
     assert_eq!(c, Some(0), "CRLF-only change flagged by status:\n{out}");
     let o = p.run(&["deploy", "--env", "dev", "--to", "20240401000002"]);
     expect_code(&o, 0, "deploy after a CRLF-only change");
@@ -1562,9 +1454,9 @@ fn edited_migration_is_refused_and_crlf_only_is_not() {
     let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(&o, 1, "deploy with an edited applied migration");
     assert!(
-        all(&o).contains(&f2),
+        text(&o).contains(&f2),
         "the refusal names {f2}:\n{}",
-        all(&o)
+        text(&o)
     );
     assert_same(
         &before,
@@ -1575,7 +1467,7 @@ fn edited_migration_is_refused_and_crlf_only_is_not() {
         !sqlite_has_table(&db.url, "three"),
         "a refused deploy ran migration 3"
     );
-    let (c, _, out) = status(p.path(), "dev");
+    let (c, _, out) = status(&p, "dev");
     assert_eq!(
         c,
         Some(1),
@@ -1594,7 +1486,7 @@ fn edited_migration_is_refused_and_crlf_only_is_not() {
 #[test]
 fn lockstep_sum_disagreeing_with_a_pending_file_is_refused() {
     let db = TestSqlite::new();
-    let p = Project::new(None, &[("dev", &db.url)]);
+    let p = Project::new(&[("dev", &db.url)]);
     p.native(
         "20240501000001",
         "one",
@@ -1623,9 +1515,9 @@ fn lockstep_sum_disagreeing_with_a_pending_file_is_refused() {
     let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(&o, 1, "deploy with lockstep.sum disagreeing");
     assert!(
-        all(&o).contains(&f2),
+        text(&o).contains(&f2),
         "the refusal names {f2}:\n{}",
-        all(&o)
+        text(&o)
     );
     assert!(!sqlite_has_table(&db.url, "two"));
 }
@@ -1633,10 +1525,7 @@ fn lockstep_sum_disagreeing_with_a_pending_file_is_refused() {
 #[test]
 fn wrong_url_exits_2() {
     let db = TestSqlite::new();
-    let p = Project::new(
-        None,
-        &[("dev", "postgres://alice:hunter2@127.0.0.1:1/nowhere")],
-    );
+    let p = Project::new(&[("dev", "postgres://alice:hunter2@127.0.0.1:1/nowhere")]);
     p.native(
         "20240601000001",
         "one",
@@ -1644,7 +1533,7 @@ fn wrong_url_exits_2() {
         None,
     );
     let o = p.run(&["deploy", "--env", "dev"]);
-    let out = all(&o);
+    let out = text(&o);
     expect_code(&o, 2, "deploy to an unreachable server");
     assert!(out.contains("could not connect"), "{out}");
     assert!(!out.contains("hunter2"), "password printed:\n{out}");
@@ -1652,7 +1541,7 @@ fn wrong_url_exits_2() {
     expect_code(&o, 2, "status of an unreachable server");
     let o = p.run(&["deploy", "--env", "nosuchenv"]);
     expect_code(&o, 2, "deploy to an unknown environment");
-    assert!(all(&o).contains("nosuchenv"), "{}", all(&o));
+    assert!(text(&o).contains("nosuchenv"), "{}", text(&o));
     drop(db);
 }
 
@@ -1678,7 +1567,7 @@ fn missing_privilege_exits_2_with_a_clear_message() {
         "the test URL has no postgres@ user to replace: {}",
         db.url
     );
-    let p = Project::new(None, &[("dev", &url)]);
+    let p = Project::new(&[("dev", &url)]);
     p.native(
         "20240701000001",
         "one",
@@ -1686,7 +1575,7 @@ fn missing_privilege_exits_2_with_a_clear_message() {
         None,
     );
     let o = p.run(&["deploy", "--env", "dev"]);
-    let out = all(&o);
+    let out = text(&o);
     expect_code(&o, 2, "deploy as a role without CREATE");
     let low = out.to_lowercase();
     assert!(
@@ -1702,7 +1591,7 @@ fn missing_privilege_exits_2_with_a_clear_message() {
 fn dry_run_changes_nothing_on_sqlite() {
     let db = TestSqlite::new();
     db.exec("CREATE TABLE existing (id INTEGER PRIMARY KEY);");
-    let p = Project::new(None, &[("dev", &db.url)]);
+    let p = Project::new(&[("dev", &db.url)]);
     p.native(
         "20240801000001",
         "first_table",
@@ -1715,21 +1604,21 @@ fn dry_run_changes_nothing_on_sqlite() {
         "CREATE TABLE second (id int);\n",
         None,
     );
-    let json_before = inspect_json(p.path(), &db.url);
+    let json_before = inspect_json(&p, &db.url);
     let o = p.run(&["deploy", "--env", "dev", "--dry-run"]);
     expect_code(&o, 0, "dry run");
-    let out = all(&o);
+    let out = text(&o);
     assert!(
         out.contains("first_table") && out.contains("second_table"),
         "dry run lists what would run:\n{out}"
     );
-    assert_eq!(inspect_json(p.path(), &db.url), json_before);
+    assert_eq!(inspect_json(&p, &db.url), json_before);
     assert!(
         !sqlite_has_table(&db.url, "lockstep_history")
             || sqlite_true(&db.url, "(SELECT count(*) FROM lockstep_history) = 0"),
         "dry run wrote history"
     );
-    let (c, e, out) = status(p.path(), "dev");
+    let (c, e, out) = status(&p, "dev");
     assert_eq!(c, Some(0), "{out}");
     assert_eq!(json_versions(&e["pending"]).len(), 2, "{out}");
 }
@@ -1742,7 +1631,7 @@ fn rollback_keeps_versions_up_to_target_and_refuses_a_missing_down() {
     let Some(refdb) = TestPg::new("rollback_ref") else {
         return;
     };
-    let p = Project::new(None, &[("dev", &db.url)]);
+    let p = Project::new(&[("dev", &db.url)]);
     let ups = [
         "CREATE TABLE a (id int PRIMARY KEY);\n",
         "CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);\n",
@@ -1772,7 +1661,7 @@ fn rollback_keeps_versions_up_to_target_and_refuses_a_missing_down() {
     let o = p.run(&["rollback", "--env", "dev", "--to", &versions[1], "--yes"]);
     expect_code(&o, 0, "rollback --to 2");
     assert_same(&states[2], &db.inspect(), "after rollback --to 2");
-    let (c, e, out) = status(p.path(), "dev");
+    let (c, e, out) = status(&p, "dev");
     assert_eq!(c, Some(0), "{out}");
     assert_eq!(json_versions(&e["applied"]), digits_v[..2], "{out}");
     assert_eq!(json_versions(&e["pending"]), digits_v[2..], "{out}");
@@ -1785,7 +1674,7 @@ fn rollback_keeps_versions_up_to_target_and_refuses_a_missing_down() {
     // Past version 2 there is no down file: refused, nothing changes.
     let o = p.run(&["rollback", "--env", "dev", "--to", "0", "--yes"]);
     expect_code(&o, 1, "rollback past a missing down file");
-    let out = all(&o);
+    let out = text(&o);
     assert!(
         out.contains(&digits_v[1]) || out.contains(&versions[1]),
         "names the migration:\n{out}"
@@ -1808,7 +1697,7 @@ fn rollback_keeps_versions_up_to_target_and_refuses_a_missing_down() {
     let before = db.inspect();
     let o = p.run(&["rollback", "--env", "dev", "--to", &digits_v[1], "--yes"]);
     expect_code(&o, 1, "rollback whose down 3 fails on the data");
-    let out = all(&o);
+    let out = text(&o);
     assert!(
         out.contains("invalid input syntax"),
         "the server's message:\n{out}"
@@ -1831,14 +1720,14 @@ fn rollback_keeps_versions_up_to_target_and_refuses_a_missing_down() {
         &db.inspect(),
         "a failed rollback must change nothing (all-or-nothing)",
     );
-    let (_, e, out) = status(p.path(), "dev");
+    let (_, e, out) = status(&p, "dev");
     assert_eq!(json_versions(&e["applied"]), digits_v, "{out}");
 }
 
 #[test]
 fn new_creates_the_next_migration_in_the_layout() {
     // Native layout.
-    let p = Project::new(None, &[]);
+    let p = Project::new(&[]);
     p.native(
         "20240101000001",
         "first",
@@ -1867,7 +1756,7 @@ fn new_creates_the_next_migration_in_the_layout() {
     );
 
     // Diesel layout.
-    let p = Project::new(Some("diesel"), &[]);
+    let p = Project::with_layout("diesel", &[]);
     std::fs::create_dir_all(p.migrations().join("2019-02-26-002946_create_user")).unwrap();
     std::fs::write(
         p.migrations().join("2019-02-26-002946_create_user/up.sql"),

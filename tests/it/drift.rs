@@ -33,31 +33,19 @@
 //! (prints why and passes) when the server or the corpus is missing, unless
 //! `LOCKSTEP_REQUIRE_SERVICES=1`.
 
-use crate::harness;
+use crate::harness::{self, text, Project};
 use crate::support::{self, TestPg};
 use lockstep_core::plan::ident;
-use lockstep_db::{Db, DbError, DbUrl};
+use lockstep_db::{DbError, DbUrl};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------------ running lockstep
 
-/// Runs lockstep in `dir`; kills it and fails after ten minutes.
-fn lockstep(dir: &Path, args: &[&str]) -> Output {
-    let limit = Duration::from_secs(600);
-    support::finished(harness::run_guarded(dir, args, limit), args, limit)
-}
-
-fn all(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+/// Each run of lockstep is killed, and fails the test, after ten minutes.
+const LIMIT: Duration = Duration::from_secs(600);
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
@@ -65,18 +53,8 @@ fn read(p: &Path) -> String {
 
 // ------------------------------------------------------------------------ databases
 
-fn exec_url(url: &str, sql: &str) -> Result<(), DbError> {
-    let u = DbUrl::parse(url).unwrap();
-    support::rt().block_on(async {
-        let mut db = Db::connect(&u, false).await?;
-        let r = db.execute_script(sql).await;
-        db.close().await;
-        r
-    })
-}
-
 fn admin_exec(sql: &str) -> Result<(), DbError> {
-    exec_url(&support::pg_admin_url(), sql)
+    harness::exec(&support::pg_admin_url(), sql)
 }
 
 /// A copy of a database (`CREATE DATABASE … TEMPLATE …`), dropped on drop.
@@ -132,7 +110,7 @@ impl RoleGuard {
 impl Drop for RoleGuard {
     fn drop(&mut self) {
         for u in &self.urls {
-            let _ = exec_url(u, &format!("DROP OWNED BY {}", ident(&self.name)));
+            let _ = harness::exec(u, &format!("DROP OWNED BY {}", ident(&self.name)));
         }
         let _ = admin_exec(&format!("DROP ROLE IF EXISTS {}", ident(&self.name)));
     }
@@ -140,69 +118,17 @@ impl Drop for RoleGuard {
 
 // ------------------------------------------------------------------------ projects
 
-/// A project directory: lockstep.toml with env `dev` (the deployed database) and, while
-/// a change runs on a copy, env `clone`.
-struct Project {
-    dir: tempfile::TempDir,
-    layout: &'static str,
-    dev_url: String,
-}
-
-impl Project {
-    fn new(layout: &'static str, dev_url: &str) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
-        let p = Project {
-            dir,
-            layout,
-            dev_url: dev_url.to_string(),
-        };
-        p.write_config(None);
-        p
-    }
-
-    fn write_config(&self, clone_url: Option<&str>) {
-        let mut toml = format!(
-            "migrations = \"migrations\"\nlayout = \"{}\"\n\n[env.dev]\nurl = \"{}\"\n",
-            self.layout, self.dev_url
-        );
-        if let Some(u) = clone_url {
-            toml.push_str(&format!("\n[env.clone]\nurl = \"{u}\"\n"));
-        }
-        std::fs::write(self.dir.path().join("lockstep.toml"), toml).unwrap();
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn migrations(&self) -> PathBuf {
-        self.dir.path().join("migrations")
-    }
-
-    fn native(&self, version: &str, name: &str, up: &str) {
-        std::fs::write(
-            self.migrations().join(format!("{version}_{name}.up.sql")),
-            up,
-        )
-        .unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        lockstep(self.path(), args)
-    }
-
-    fn deploy(&self, label: &str) {
-        let t = Instant::now();
-        let o = self.run(&["deploy", "--env", "dev"]);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{label}: lockstep deploy --env dev failed:\n{}",
-            all(&o)
-        );
-        eprintln!("{label}: deployed in {:.1?}", t.elapsed());
-    }
+/// `lockstep deploy --env dev`, which must succeed; prints how long it took.
+fn deploy(p: &Project, label: &str) {
+    let t = Instant::now();
+    let o = p.run_timeout(&["deploy", "--env", "dev"], LIMIT);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{label}: lockstep deploy --env dev failed:\n{}",
+        text(&o)
+    );
+    eprintln!("{label}: deployed in {:.1?}", t.elapsed());
 }
 
 /// One run of `lockstep drift --format json`.
@@ -230,13 +156,13 @@ fn drift(p: &Project, env: &str, extra: &[&str]) -> DriftRun {
     let mut args = vec!["drift", "--env", env, "--format", "json"];
     args.extend_from_slice(extra);
     let t = Instant::now();
-    let o = p.run(&args);
+    let o = p.run_timeout(&args, LIMIT);
     let secs = t.elapsed().as_secs_f64();
     let json = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
     DriftRun {
         code: o.status.code(),
         json,
-        output: all(&o),
+        output: text(&o),
         secs,
     }
 }
@@ -372,13 +298,15 @@ impl Env<'_> {
     /// checks after a revert compare with it (a replay takes seconds, a snapshot does
     /// not); each change itself is compared with a replay.
     fn snapshot(&self) -> Outcome {
-        let o = self.project.run(&["snapshot", "--env", "dev"]);
+        let o = self
+            .project
+            .run_timeout(&["snapshot", "--env", "dev"], LIMIT);
         assert_eq!(
             o.status.code(),
             Some(0),
             "{}: lockstep snapshot failed:\n{}",
             self.corpus,
-            all(&o)
+            text(&o)
         );
         let r = drift(self.project, "dev", &["--expected", "snapshot"]);
         judge(
@@ -401,16 +329,17 @@ impl Env<'_> {
             Some(_) => ("dev", self.pg.url.clone()),
             None => {
                 clone = Clone::of(&self.pg.name);
-                self.project.write_config(Some(&clone.url));
+                self.project
+                    .set_envs(&[("dev", &self.pg.url), ("clone", &clone.url)]);
                 ("clone", clone.url.clone())
             }
         };
-        exec_url(&url, &c.apply)
+        harness::exec(&url, &c.apply)
             .unwrap_or_else(|e| panic!("{}: applying {:?} failed: {e}", self.corpus, c.label));
         let r = drift(self.project, env, &["--expected", "replay"]);
         let mut o = judge(self.corpus, &label, &r, &c.want, "replay");
         if let Some(rev) = &c.revert {
-            exec_url(&url, rev)
+            harness::exec(&url, rev)
                 .unwrap_or_else(|e| panic!("{}: reverting {:?} failed: {e}", self.corpus, c.label));
             let r2 = drift(self.project, env, &["--expected", "snapshot"]);
             let n = r2.items().len();
@@ -426,7 +355,7 @@ impl Env<'_> {
                 ));
             }
         } else {
-            self.project.write_config(None);
+            self.project.set_envs(&[("dev", &self.pg.url)]);
         }
         eprintln!(
             "{}: {} {} ({:.1}s)",
@@ -454,10 +383,10 @@ fn lemmy() -> Option<Vec<Outcome>> {
     let pg = TestPg::new("drift_lemmy")?;
     let role = RoleGuard::new("lsdrift_lemmy", vec![pg.url.clone()]);
     let r = ident(&role.name);
-    let p = Project::new("diesel", &pg.url);
+    let p = Project::with_layout("diesel", &[("dev", &pg.url)]);
     std::fs::remove_dir(p.migrations()).unwrap();
     crate::deploy::copy_dir(&src, &p.migrations());
-    p.deploy("lemmy");
+    deploy(&p, "lemmy");
     let env = Env {
         corpus: "lemmy",
         project: &p,
@@ -570,9 +499,9 @@ fn zabbix_schema() -> Option<String> {
 
 /// Zabbix's schema as one native migration, deployed.
 fn zabbix_project(pg: &TestPg, schema: &str) -> Project {
-    let p = Project::new("lockstep", &pg.url);
-    p.native("1", "zabbix_schema", schema);
-    p.deploy("zabbix");
+    let p = Project::with_layout("lockstep", &[("dev", &pg.url)]);
+    p.native("1", "zabbix_schema", schema, None);
+    deploy(&p, "zabbix");
     p
 }
 
@@ -723,14 +652,14 @@ fn synapse() -> Option<Vec<Outcome>> {
     let pg = TestPg::new("drift_synapse")?;
     let role = RoleGuard::new("lsdrift_synapse", vec![pg.url.clone()]);
     let r = ident(&role.name);
-    let p = Project::new("lockstep", &pg.url);
+    let p = Project::with_layout("lockstep", &[("dev", &pg.url)]);
     let migs = synapse_migrations(&root);
     assert_eq!(migs.len(), 124, "synapse: full schema + 123 SQL deltas");
     for (file, sql) in &migs {
         let (v, name) = file.split_once('_').unwrap();
-        p.native(v, name, sql);
+        p.native(v, name, sql, None);
     }
-    p.deploy("synapse");
+    deploy(&p, "synapse");
     let env = Env {
         corpus: "synapse",
         project: &p,
@@ -887,9 +816,9 @@ CREATE VIEW recent_measurement AS
 
 fn partitions() -> Option<Vec<Outcome>> {
     let pg = TestPg::new("drift_partitions")?;
-    let p = Project::new("lockstep", &pg.url);
-    p.native("1", "measurements", PARTITIONS);
-    p.deploy("partitions");
+    let p = Project::with_layout("lockstep", &[("dev", &pg.url)]);
+    p.native("1", "measurements", PARTITIONS, None);
+    deploy(&p, "partitions");
     let env = Env {
         corpus: "partitions",
         project: &p,
@@ -1093,12 +1022,12 @@ fn drift_from_a_snapshot_and_from_a_replay() {
     assert_eq!(r.code, Some(2), "{}", r.output);
     assert!(r.output.contains("snapshot"), "{}", r.output);
 
-    let o = p.run(&["snapshot", "--env", "dev"]);
-    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    let o = p.run_timeout(&["snapshot", "--env", "dev"], LIMIT);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         p.path().join("snapshots/1.json").is_file(),
         "lockstep snapshot wrote no snapshots/1.json:\n{}",
-        all(&o)
+        text(&o)
     );
 
     // Untouched: no drift, from the snapshot (by default and when asked) or a replay.

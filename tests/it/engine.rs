@@ -8,11 +8,12 @@ use crate::support::{corpus, TestPg, TestSqlite};
 /// A project of one migration (a `customers` table), with `envs` as its environments.
 fn customers_project(envs: &[(&str, &str)]) -> Project {
     let p = Project::new(envs);
-    std::fs::write(
-        p.path().join("migrations/20260101000000_init.up.sql"),
+    p.native(
+        "20260101000000",
+        "init",
         "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n",
-    )
-    .unwrap();
+        None,
+    );
     p
 }
 
@@ -76,20 +77,12 @@ fn check_opens_the_target_once_and_replays_at_most_once() {
     let Some(prod) = TestPg::new("once") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+    let project = Project::with_layout("diesel", &[("prod", &prod.url)]);
+    let dir = project.path();
     // The corpus is read-only for tests: deploy writes lockstep.sum next to the files,
     // so work on a copy.
-    let copy = dir.join("migrations");
-    crate::deploy::copy_dir(&lemmy, &copy);
-    std::fs::write(
-        dir.join("lockstep.toml"),
-        format!(
-            "migrations = \"migrations\"\nlayout = \"diesel\"\n[env.prod]\nurl = \"{}\"\n",
-            prod.url
-        ),
-    )
-    .unwrap();
+    std::fs::remove_dir(project.migrations()).unwrap();
+    crate::deploy::copy_dir(&lemmy, &project.migrations());
     let o = lockstep(&["deploy", "--env", "prod", "--yes"], dir);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
 

@@ -8,6 +8,7 @@
 
 use crate::support;
 use lockstep_db::{Db, DbError, DbUrl};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -43,97 +44,177 @@ impl Run {
 
     /// stdout and stderr together.
     pub fn text(&self) -> String {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&self.out.stdout),
-            String::from_utf8_lossy(&self.out.stderr)
-        )
+        text(&self.out)
     }
 }
 
 /// Waits for `child`, killing it once `limit` has passed (the guard only turns a hang
-/// into a failure; it is never the thing measured).
+/// into a failure; it is never the thing measured). Its pipes are read while it runs:
+/// a child blocked on a full pipe would otherwise look like a hang.
 pub fn wait_guarded(mut child: Child, limit: Duration) -> Run {
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let start = Instant::now();
     let mut killed = false;
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
         }
         if start.elapsed() > limit {
             let _ = child.kill();
             killed = true;
-            break;
+            break child.wait().expect("wait");
         }
         std::thread::sleep(Duration::from_millis(10));
-    }
+    };
     let took = start.elapsed();
     Run {
-        out: child.wait_with_output().expect("output"),
+        out: Output {
+            status,
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+        },
         killed_by_guard: killed,
         took,
     }
+}
+
+/// Reads a pipe to its end on a thread of its own; nothing when there is no pipe.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 pub fn run_guarded(dir: &Path, args: &[&str], limit: Duration) -> Run {
     wait_guarded(spawn(dir, args, &[]), limit)
 }
 
+/// How long a run of lockstep may take unless a test says otherwise.
+pub const LIMIT: Duration = Duration::from_secs(300);
+
+/// Runs `lockstep ARGS` in `dir`; fails the test when it runs longer than `limit` (a
+/// hang, such as a lock left behind, fails instead of hanging the suite).
+#[track_caller]
+pub fn lockstep(dir: &Path, args: &[&str], limit: Duration) -> Output {
+    support::finished(run_guarded(dir, args, limit), args, limit)
+}
+
 /// Runs lockstep and insists on an exit code.
 #[track_caller]
 pub fn expect(dir: &Path, args: &[&str], code: i32) -> Run {
-    let r = run_guarded(dir, args, Duration::from_secs(300));
+    let r = run_guarded(dir, args, LIMIT);
     assert!(
         !r.killed_by_guard && r.code() == Some(code),
         "`lockstep {}`: expected exit {code}, got {:?}{}\n{}",
         args.join(" "),
         r.code(),
         if r.killed_by_guard {
-            " (killed after 300 s)"
+            format!(" (killed after {LIMIT:?})")
         } else {
-            ""
+            String::new()
         },
         r.text()
     );
     r
 }
 
-/// A project directory: lockstep.toml and a native-layout migrations directory.
+/// A project directory: lockstep.toml and its migrations directory, run through the one
+/// guarded runner. `new` leaves out the `layout` key (lockstep detects the layout);
+/// `set_envs` rewrites lockstep.toml with other environments.
 pub struct Project {
     pub dir: tempfile::TempDir,
+    layout: Option<String>,
 }
 
 impl Project {
     pub fn new(envs: &[(&str, &str)]) -> Project {
+        Project::create(None, envs)
+    }
+
+    /// A project with `layout = "…"` in lockstep.toml (no detection).
+    pub fn with_layout(layout: &str, envs: &[(&str, &str)]) -> Project {
+        Project::create(Some(layout.to_string()), envs)
+    }
+
+    fn create(layout: Option<String>, envs: &[(&str, &str)]) -> Project {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+        let p = Project { dir, layout };
+        p.set_envs(envs);
+        p
+    }
+
+    /// Rewrites lockstep.toml with these environments (name, URL), keeping the layout.
+    pub fn set_envs(&self, envs: &[(&str, &str)]) {
         let mut toml = String::from("migrations = \"migrations\"\n");
+        if let Some(l) = &self.layout {
+            toml.push_str(&format!("layout = \"{l}\"\n"));
+        }
         for (name, url) in envs {
             toml.push_str(&format!("\n[env.{name}]\nurl = \"{url}\"\n"));
         }
-        std::fs::write(dir.path().join("lockstep.toml"), toml).unwrap();
-        std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
-        Project { dir }
+        std::fs::write(self.path().join("lockstep.toml"), toml).unwrap();
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn migration(&self, version: &str, name: &str, up: &str) -> PathBuf {
-        let p = self
-            .path()
-            .join("migrations")
-            .join(format!("{version}_{name}.up.sql"));
-        std::fs::write(&p, up).unwrap();
-        std::fs::write(
-            self.path()
-                .join("migrations")
-                .join(format!("{version}_{name}.down.sql")),
-            "SELECT 1;\n",
-        )
-        .unwrap();
-        p
+    pub fn migrations(&self) -> PathBuf {
+        self.path().join("migrations")
     }
+
+    /// Writes a native-layout migration, with a down file when `down` is given; returns
+    /// the up file's name.
+    pub fn native(&self, version: &str, name: &str, up: &str, down: Option<&str>) -> String {
+        let up_name = format!("{version}_{name}.up.sql");
+        std::fs::write(self.migrations().join(&up_name), up).unwrap();
+        if let Some(d) = down {
+            std::fs::write(
+                self.migrations().join(format!("{version}_{name}.down.sql")),
+                d,
+            )
+            .unwrap();
+        }
+        up_name
+    }
+
+    /// A native migration whose down file is a no-op; returns the up file's path.
+    pub fn migration(&self, version: &str, name: &str, up: &str) -> PathBuf {
+        let up_name = self.native(version, name, up, Some("SELECT 1;\n"));
+        self.migrations().join(up_name)
+    }
+
+    /// Starts `lockstep ARGS` in the project directory.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        spawn(self.path(), args, &[])
+    }
+
+    /// Runs `lockstep ARGS` here, guarded by [`LIMIT`].
+    #[track_caller]
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_timeout(args, LIMIT)
+    }
+
+    /// Runs `lockstep ARGS` here, guarded by `limit`.
+    #[track_caller]
+    pub fn run_timeout(&self, args: &[&str], limit: Duration) -> Output {
+        lockstep(self.path(), args, limit)
+    }
+}
+
+/// stdout and stderr together, for "the message names X" checks.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 pub fn block<T>(f: impl std::future::Future<Output = T>) -> T {

@@ -4,25 +4,9 @@
 //! in a file name is refused, and an interrupted `CREATE INDEX CONCURRENTLY` on a quoted
 //! name is settled by its real name.
 
+use crate::harness::{text, Project};
 use crate::support::{pg_value, TestPg, TestSqlite};
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn lockstep(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lockstep"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run lockstep")
-}
-
-fn all(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use std::process::Output;
 
 #[track_caller]
 fn expect_code(o: &Output, want: i32, what: &str) {
@@ -30,24 +14,19 @@ fn expect_code(o: &Output, want: i32, what: &str) {
         o.status.code(),
         Some(want),
         "{what}: expected exit {want}\n--- output ---\n{}",
-        all(o)
+        text(o)
     );
 }
 
 /// A project directory with one environment and native-layout migrations.
-fn project(url: &str, migrations: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("lockstep.toml"),
-        format!("migrations = \"migrations\"\n\n[env.dev]\nurl = \"{url}\"\n"),
-    )
-    .unwrap();
-    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
-    for (name, text) in migrations {
-        std::fs::write(dir.path().join("migrations").join(name), text).unwrap();
+/// Each file is written under its name as given (any name, any bytes), then hashed.
+fn project(url: &str, migrations: &[(&str, &str)]) -> Project {
+    let p = Project::new(&[("dev", url)]);
+    for (name, sql) in migrations {
+        std::fs::write(p.migrations().join(name), sql).unwrap();
     }
-    expect_code(&lockstep(dir.path(), &["hash"]), 0, "hash");
-    dir
+    expect_code(&p.run(&["hash"]), 0, "hash");
+    p
 }
 
 const UNTERMINATED: &str = "CREATE TABLE a (x int);\n/* oops\nCREATE TABLE c (z int);\n";
@@ -55,10 +34,10 @@ const UNTERMINATED_FILE: &str = "20240101000001_oops.up.sql";
 
 /// Deploy and lint of [`UNTERMINATED`] both exit 1 and name the file, the line of the
 /// comment, and what is unterminated.
-fn assert_refused(dir: &Path) {
-    let o = lockstep(dir, &["deploy", "--env", "dev"]);
+fn assert_refused(p: &Project) {
+    let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(&o, 1, "deploy of a file with an unterminated comment");
-    let out = all(&o);
+    let out = text(&o);
     assert!(
         out.contains(&format!("{UNTERMINATED_FILE}:2")),
         "names file and line:\n{out}"
@@ -66,13 +45,13 @@ fn assert_refused(dir: &Path) {
     assert!(out.contains("unterminated /* comment"), "{out}");
     assert!(out.contains("nothing was run"), "{out}");
     assert!(out.contains("hint:"), "{out}");
-    let dry = lockstep(dir, &["deploy", "--env", "dev", "--dry-run"]);
+    let dry = p.run(&["deploy", "--env", "dev", "--dry-run"]);
     expect_code(&dry, 1, "dry run of a file with an unterminated comment");
 
-    let file = dir.join("migrations").join(UNTERMINATED_FILE);
-    let l = lockstep(dir, &["lint", file.to_str().unwrap()]);
+    let file = p.migrations().join(UNTERMINATED_FILE);
+    let l = p.run(&["lint", file.to_str().unwrap()]);
     expect_code(&l, 1, "lint of a file with an unterminated comment");
-    let out = all(&l);
+    let out = text(&l);
     assert!(out.contains("unterminated"), "{out}");
     assert!(out.contains(":2"), "{out}");
 }
@@ -81,23 +60,23 @@ fn assert_refused(dir: &Path) {
 fn unterminated_comment_is_refused_on_sqlite() {
     let db = TestSqlite::new();
     let p = project(&db.url, &[(UNTERMINATED_FILE, UNTERMINATED)]);
-    assert_refused(p.path());
+    assert_refused(&p);
     let m = db.inspect();
     assert!(
         m.tables.is_empty(),
         "a refused deploy created tables: {:?}",
         m.tables.keys().collect::<Vec<_>>()
     );
-    let st = lockstep(p.path(), &["status", "--env", "dev", "--format", "json"]);
+    let st = p.run(&["status", "--env", "dev", "--format", "json"]);
     assert!(
-        all(&st).contains("20240101000001"),
+        text(&st).contains("20240101000001"),
         "the migration stays pending:\n{}",
-        all(&st)
+        text(&st)
     );
     assert!(
-        !all(&st).contains("\"applied\": [\n      \"2024"),
+        !text(&st).contains("\"applied\": [\n      \"2024"),
         "{}",
-        all(&st)
+        text(&st)
     );
 }
 
@@ -107,7 +86,7 @@ fn unterminated_comment_is_refused_on_postgres() {
         return;
     };
     let p = project(&db.url, &[(UNTERMINATED_FILE, UNTERMINATED)]);
-    assert_refused(p.path());
+    assert_refused(&p);
     assert_eq!(
         pg_value(
             &db.url,
@@ -140,7 +119,7 @@ fn byte_order_mark_on_postgres() {
             "\u{feff}-- lockstep:no-transaction\nCREATE TABLE t (x int);\nVACUUM t;\n",
         )],
     );
-    let o = lockstep(p.path(), &["deploy", "--env", "dev"]);
+    let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(&o, 0, "deploy of a file with a byte-order mark");
     assert_eq!(
         pg_value(
@@ -161,7 +140,7 @@ fn byte_order_mark_on_sqlite() {
             "\u{feff}-- lockstep:no-transaction\nCREATE TABLE t (x int);\nVACUUM;\n",
         )],
     );
-    let o = lockstep(p.path(), &["deploy", "--env", "dev"]);
+    let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(&o, 0, "deploy of a file with a byte-order mark");
     assert!(db.inspect().tables.keys().any(|q| q.name == "t"));
 }
@@ -171,26 +150,17 @@ fn byte_order_mark_on_sqlite() {
 #[test]
 fn control_character_in_a_migration_name_is_refused() {
     let db = TestSqlite::new();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("lockstep.toml"),
-        format!(
-            "migrations = \"migrations\"\n\n[env.dev]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )
-    .unwrap();
-    let m = dir.path().join("migrations");
-    std::fs::create_dir_all(&m).unwrap();
+    let p = Project::new(&[("dev", &db.url)]);
+    let m = p.migrations();
     std::fs::write(
         m.join("20240101000001_a\nb.up.sql"),
         "CREATE TABLE t (x int);\n",
     )
     .unwrap();
     for args in [&["hash"][..], &["deploy", "--env", "dev"]] {
-        let o = lockstep(dir.path(), args);
-        assert_ne!(o.status.code(), Some(0), "{args:?}:\n{}", all(&o));
-        let out = all(&o);
+        let o = p.run(args);
+        assert_ne!(o.status.code(), Some(0), "{args:?}:\n{}", text(&o));
+        let out = text(&o);
         assert!(out.contains("control character"), "{args:?}: {out}");
         assert!(out.contains("a\\nb.up.sql"), "{args:?}: names it: {out}");
         assert!(out.contains("hint:"), "{out}");
@@ -212,17 +182,17 @@ fn interrupted_concurrent_index_on_a_quoted_name_is_settled() {
         &[("20240101000001_big.up.sql", "CREATE TABLE big (v int);\n")],
     );
     expect_code(
-        &lockstep(p.path(), &["deploy", "--env", "dev"]),
+        &p.run(&["deploy", "--env", "dev"]),
         0,
         "deploy of the table",
     );
     let stmt = "CREATE INDEX CONCURRENTLY \"big v\" ON big (v)";
     std::fs::write(
-        p.path().join("migrations/20240101000002_idx.up.sql"),
+        p.migrations().join("20240101000002_idx.up.sql"),
         format!("{stmt};\n"),
     )
     .unwrap();
-    expect_code(&lockstep(p.path(), &["hash"]), 0, "hash");
+    expect_code(&p.run(&["hash"]), 0, "hash");
     db.exec(&format!(
         "INSERT INTO big SELECT generate_series(1, 1000);
          CREATE INDEX \"big v\" ON big (v);
@@ -231,9 +201,9 @@ fn interrupted_concurrent_index_on_a_quoted_name_is_settled() {
          VALUES ('20240101000002', 1, '{}', 1, 'started', 'crashed', now());",
         stmt.replace('\'', "''")
     ));
-    let o = lockstep(p.path(), &["deploy", "--env", "dev"]);
+    let o = p.run(&["deploy", "--env", "dev"]);
     expect_code(&o, 0, "deploy settling the interrupted index");
-    let out = all(&o);
+    let out = text(&o);
     assert!(out.contains("did not take effect"), "{out}");
     assert_eq!(
         pg_value(
