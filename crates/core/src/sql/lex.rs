@@ -688,6 +688,10 @@ pub fn code_tokens(sql: &str, dialect: Dialect) -> impl Iterator<Item = Tok<'_>>
         })
 }
 
+/// DDL cut short at each step, for the readers' "garbage does not panic" tests.
+#[cfg(test)]
+pub(crate) const CUT_SHORT: [&str; 4] = ["", "CREATE", "CREATE TABLE", "CREATE TABLE t ("];
+
 /// A code token with its span and dialect, for the readers of stored DDL text (SQLite's
 /// CREATE text, MySQL's SHOW CREATE TABLE) that must tell glued tokens (`f(`, `t.c`) from
 /// spaced ones and keep source ranges.

@@ -681,11 +681,7 @@ mod tests {
 
     #[test]
     fn garbage_does_not_panic() {
-        for s in [
-            "",
-            "CREATE",
-            "CREATE TABLE",
-            "CREATE TABLE t (",
+        let more = [
             "CREATE TABLE t (a int DEFAULT",
             "CREATE TABLE t (KEY (",
             "CREATE TABLE `t",
@@ -693,7 +689,8 @@ mod tests {
             "'\\",
             "CREATE TABLE t (a int /*!50100",
             "CREATE TABLE t (a int) /*!50100 PARTITION BY */ */",
-        ] {
+        ];
+        for s in crate::sql::lex::CUT_SHORT.into_iter().chain(more) {
             let _ = parse_create_table(s, "main");
             let _ = tokenize(s);
         }

@@ -757,17 +757,14 @@ mod tests {
 
     #[test]
     fn garbage_does_not_panic() {
-        for s in [
-            "",
-            "CREATE",
-            "CREATE TABLE",
-            "CREATE TABLE t (",
+        let more = [
             "CREATE TABLE t (a CHECK (",
             "'",
             "[",
             "x'",
             "CREATE INDEX i ON",
-        ] {
+        ];
+        for s in crate::sql::lex::CUT_SHORT.into_iter().chain(more) {
             let _ = parse_create_table(s);
             let _ = parse_create_index(s);
             let _ = parse_create_view(s);
