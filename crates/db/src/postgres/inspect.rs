@@ -1924,7 +1924,11 @@ const SQL_EVENT_TRIGGERS: &str = concat!(
        CASE e.evtenabled WHEN 'O' THEN ARRAY[]::text[]
          ELSE ARRAY['ALTER EVENT TRIGGER ' || quote_ident(e.evtname) || CASE e.evtenabled WHEN 'D' THEN ' DISABLE' WHEN 'R' THEN ' ENABLE REPLICA' ELSE ' ENABLE ALWAYS' END] END AS stmts,
        'DROP EVENT TRIGGER ' || quote_ident(e.evtname) AS drop_sql, 'last' AS phase, ARRAY[]::text[] AS deps
-FROM pg_event_trigger e WHERE ", not_ext!("pg_event_trigger", "e.oid")
+FROM pg_event_trigger e
+-- lockstep's own audit (`lockstep audit install`) is not the schema's.
+WHERE NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                  WHERE p.oid = e.evtfoid AND n.nspname = 'lockstep')
+  AND ", not_ext!("pg_event_trigger", "e.oid")
 );
 
 /// `ALTER DEFAULT PRIVILEGES`. A database-wide entry replaces the built-in default, so
