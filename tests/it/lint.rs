@@ -237,49 +237,31 @@ fn every_rule_and_help_fits_the_engine() {
     sqlite.exec("CREATE TABLE t (a int);");
     let pg = crate::support::TestPg::new("lint_help");
     let mysql = crate::mysql_support::TestMysql::new("lint_help");
-    let engines: [(&str, String, &[&str]); 3] = [
+    // Each engine's rules, written out here rather than read from the rule lists, so
+    // that a rule added to or dropped from an engine shows up as a failure.
+    let engines: [(&str, String, &str); 3] = [
         (
             "postgres",
             "postgres://postgres@127.0.0.1:5432/shop".into(),
-            &[
-                "drop-table",
-                "create-index-non-concurrently",
-                "add-foreign-key-without-not-valid",
-                "missing-lock-timeout",
-                "missing-statement-timeout",
-                "transaction-control",
-            ],
+            "drop-table create-index-non-concurrently add-foreign-key-without-not-valid \
+             missing-lock-timeout missing-statement-timeout transaction-control",
         ),
         (
             "sqlite",
             "sqlite://shop.db".into(),
-            &[
-                "drop-table",
-                "drop-column",
-                "rename-table",
-                "rename-column",
-                "add-required-column",
-                "transaction-control",
-                // SQLite's grammar has no ALTER COLUMN, ADD CONSTRAINT or TRUNCATE.
-                "could-not-parse",
-            ],
+            // SQLite's grammar has no ALTER COLUMN, ADD CONSTRAINT or TRUNCATE.
+            "drop-table drop-column rename-table rename-column add-required-column \
+             transaction-control could-not-parse",
         ),
         (
             "mysql",
             "mysql://root@127.0.0.1:3306/shop".into(),
-            &[
-                "drop-table",
-                "drop-column",
-                "truncate",
-                "rename-table",
-                "rename-column",
-                "change-column-type",
-                "drop-default",
-                "drop-not-null",
-            ],
+            "drop-table drop-column truncate rename-table rename-column change-column-type \
+             drop-default drop-not-null",
         ),
     ];
     for (engine, url, want) in engines {
+        let want: Vec<&str> = want.split_whitespace().collect();
         let found = findings_for(&url);
         let got: std::collections::BTreeSet<&str> = rules(&found).into_iter().collect();
         if engine == "postgres" {

@@ -9,6 +9,7 @@
 //! flat struct keeps the diff a field-by-field comparison.
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -65,14 +66,15 @@ impl QualName {
 
 /// Declares a kind of object that has an owner, a comment and grants: the three fields
 /// are appended, with the serde rules every such kind shares (left out when empty).
+/// Across the model an absent `Option` is left out of the JSON (`skip_serializing_none`)
+/// and reads back as `None`, so snapshots stay small and old ones still load.
 macro_rules! owned {
     ($(#[$attr:meta])* pub struct $name:ident { $($field:tt)* }) => {
+        #[skip_serializing_none]
         $(#[$attr])*
         pub struct $name {
             $($field)*
-            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub owner: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub comment: Option<String>,
             #[serde(default, skip_serializing_if = "Vec::is_empty")]
             pub grants: Vec<Grant>,
@@ -81,6 +83,7 @@ macro_rules! owned {
 }
 
 /// The whole database as lockstep sees it.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
@@ -92,7 +95,6 @@ pub struct Database {
     pub env: EnvFacts,
     /// Set on a model built by replaying migrations: the role the replay ran as, so
     /// owners and grants can be mapped to the role that deploys the environment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_role: Option<String>,
     #[serde(default)]
     pub schemas: BTreeMap<String, Namespace>,
@@ -214,13 +216,13 @@ owned! {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Extension {
     pub name: String,
     pub schema: String,
     pub version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
 
@@ -269,6 +271,7 @@ owned! {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TypeKind {
@@ -279,9 +282,7 @@ pub enum TypeKind {
         base: String,
         #[serde(default)]
         not_null: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         default: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         collation: Option<String>,
         /// Named CHECK constraints: name → `CHECK (...)`.
         #[serde(default)]
@@ -292,24 +293,20 @@ pub enum TypeKind {
     },
     Range {
         subtype: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         subtype_opclass: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         collation: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         canonical: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         subtype_diff: Option<String>,
     },
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attribute {
     pub name: String,
     #[serde(rename = "type")]
     pub type_: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collation: Option<String>,
 }
 
@@ -327,7 +324,6 @@ owned! {
         pub cache: i64,
         pub cycle: bool,
         /// `table.column` that owns the sequence (`OWNED BY`), as `schema.table.column`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub owned_by: Option<ColumnRef>,
     }
 }
@@ -358,10 +354,8 @@ owned! {
         pub kind: TableKind,
         /// `PARTITION BY` clause for partitioned tables, as the server prints it. On MySQL
         /// the whole partitioning clause, partition definitions included.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub partition_key: Option<String>,
         /// Set when this table is a partition: parent and bound (`FOR VALUES ...`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub partition_of: Option<PartitionOf>,
         /// Inheritance parents (PostgreSQL `INHERITS`), in order.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -389,27 +383,20 @@ owned! {
         #[serde(default, skip_serializing_if = "is_false")]
         pub strict: bool,
         /// SQLite virtual table: the module and its arguments after `USING`, `fts4(a, b)`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub virtual_using: Option<String>,
         /// MySQL storage engine.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub engine: Option<String>,
         /// MySQL default character set and collation.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub charset: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub collation: Option<String>,
         /// Set by MySQL inspection when this table, regenerated from the model, differs from
         /// the server's own `SHOW CREATE TABLE`: what differs. A diff always reports such a
         /// table and plans nothing for it, rather than act on a model that may be wrong.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub mismatch: Option<String>,
         /// PostgreSQL `REPLICA IDENTITY` when not the default: `FULL`, `NOTHING` or
         /// `USING INDEX name` (the name quoted as SQL).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub replica_identity: Option<String>,
         /// PostgreSQL foreign table: its server and options, `name [OPTIONS (...)]`, as SQL.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub foreign_server: Option<String>,
     }
 }
@@ -457,6 +444,7 @@ pub struct PartitionOf {
     pub bound: String,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Column {
@@ -468,19 +456,13 @@ pub struct Column {
     #[serde(default)]
     pub not_null: bool,
     /// Default expression as the server canonicalizes it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identity>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated: Option<Generated>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collation: Option<String>,
     /// MySQL column character set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
     /// MySQL `ON UPDATE` expression.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_update: Option<String>,
     /// MySQL `AUTO_INCREMENT`; SQLite `AUTOINCREMENT` on an INTEGER PRIMARY KEY.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -488,7 +470,6 @@ pub struct Column {
     /// MySQL and MariaDB `INVISIBLE`: left out of `SELECT *`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub invisible: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Column-level privileges.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -501,23 +482,20 @@ pub struct Column {
 /// How PostgreSQL stores and samples a column: `SET STORAGE`, `SET COMPRESSION`,
 /// `SET (n_distinct = ...)`, `SET STATISTICS`, and a foreign table column's `OPTIONS`.
 /// Each is None (or empty) when it is the default.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnStorage {
     /// `PLAIN`, `EXTERNAL`, `EXTENDED` or `MAIN`, where it differs from the type's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<String>,
     /// `pglz` or `lz4`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<String>,
     /// Attribute options as `key=value`: `n_distinct=-1`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
     /// Statistics target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statistics: Option<i32>,
     /// A foreign table column's options, as SQL: `column_name 'x'`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fdw_options: Option<String>,
 }
 
@@ -590,11 +568,11 @@ pub struct Generated {
     pub stored: bool,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Constraint {
     /// None where the engine keeps no name (SQLite's unnamed constraints).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub kind: ConstraintKind,
     #[serde(default, skip_serializing_if = "is_false")]
@@ -604,24 +582,22 @@ pub struct Constraint {
     /// `NOT VALID`: present but not checked against existing rows.
     #[serde(default, skip_serializing_if = "is_false")]
     pub not_valid: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConstraintKind {
     PrimaryKey {
         columns: Vec<String>,
         /// PostgreSQL `INCLUDE (...)`, SQLite conflict clause, and the like.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         extra: Option<String>,
     },
     Unique {
         columns: Vec<String>,
         #[serde(default, skip_serializing_if = "is_false")]
         nulls_not_distinct: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         extra: Option<String>,
     },
     ForeignKey {
@@ -673,6 +649,7 @@ impl ConstraintKind {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
@@ -681,12 +658,11 @@ pub struct Policy {
     /// `ALL`, `SELECT`, `INSERT`, `UPDATE`, `DELETE`.
     pub command: String,
     pub roles: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub using: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with_check: Option<String>,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Index {
@@ -703,9 +679,7 @@ pub struct Index {
     /// Key columns or expressions, for display and for impact analysis.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Set when the index backs a constraint of the same name; such an index is
     /// created by its constraint and never on its own.
@@ -745,7 +719,6 @@ owned! {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub options: Vec<String>,
         /// `WITH CHECK OPTION` and similar, as text.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub check_option: Option<String>,
         /// Column comments, name → comment.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -754,7 +727,6 @@ owned! {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub depends_on: Vec<String>,
         /// SQLite: the original CREATE VIEW text, needed to re-create it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sql: Option<String>,
     }
 }
@@ -801,6 +773,7 @@ owned! {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trigger {
@@ -810,9 +783,7 @@ pub struct Trigger {
     /// The full `CREATE TRIGGER` statement as the server prints it (whitespace-normalized).
     pub definition: String,
     /// PostgreSQL `tgenabled`: `O` (origin, the default), `D`, `R`, `A`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Not compared: the function it calls, for ordering.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -837,6 +808,7 @@ pub enum OtherPhase {
 
 /// An object lockstep compares by definition only: its kind, its name, the statements
 /// that create it, as SQL built from the catalogs, and the one that drops it.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Other {
@@ -853,7 +825,6 @@ pub struct Other {
     /// What is compared: the create statements, or a description when there are none.
     pub definition: String,
     /// The statement that drops it; None when it cannot be undone by one statement.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop: Option<String>,
     /// Not compared: keys of other objects it needs, for ordering within its phase.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

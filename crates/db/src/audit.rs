@@ -63,7 +63,7 @@ impl Db {
                     .and_then(|r| r.try_get::<String, _>(0).ok()))
             };
             return Ok(Support::NoHook {
-                why: a.no_hook.to_string(),
+                why: dispatch!(&self.conn, |_c, D| D::NO_AUDIT_HOOK).to_string(),
                 server_log,
             });
         }
@@ -76,7 +76,7 @@ impl Db {
         Ok(if may {
             Support::Installable
         } else {
-            Support::NotAllowed(a.no_hook.to_string())
+            Support::NotAllowed(dispatch!(&self.conn, |_c, D| D::NO_AUDIT_HOOK).to_string())
         })
     }
 

@@ -5,9 +5,8 @@
 //! are written once against this trait.
 
 use crate::stats::Stats;
-use crate::wait::{Limits, Wait};
+use crate::wait::{Limits, OwnRead, Wait};
 use crate::{DbError, DbUrl};
-use lockstep_core::lint::Probe;
 use lockstep_core::model::{Database, Dialect};
 use std::collections::BTreeSet;
 
@@ -61,11 +60,30 @@ pub struct AuditSql {
     pub exists: &'static str,
     /// One boolean: whether this role may install the audit.
     pub can_install: &'static str,
-    /// Why this dialect has no hook, or what it needs, and what lockstep does instead.
-    pub no_hook: &'static str,
     /// One row of text describing the server's own audit log where it has one (MySQL's
     /// and MariaDB's server_audit plugin); empty where there is none to ask about.
     pub server_log: &'static str,
+}
+
+impl AuditSql {
+    /// No hook and no server log: every statement empty.
+    pub const NONE: AuditSql = AuditSql {
+        install: "",
+        uninstall: "",
+        exists: "",
+        can_install: "",
+        server_log: "",
+    };
+}
+
+/// Statement `no` of `version` (at `line` of its file), done by deploy `deploy_id`: what
+/// a checkpoint records.
+pub struct Checkpoint<'a> {
+    pub version: &'a str,
+    pub no: usize,
+    pub statement: &'a str,
+    pub line: usize,
+    pub deploy_id: &'a str,
 }
 
 /// One dialect. The methods take the dialect's own connection; `Db` passes it.
@@ -75,6 +93,9 @@ pub trait Driver {
     const DIALECT: Dialect;
     const HISTORY: HistorySql;
     const AUDIT: AuditSql;
+    /// Why this dialect has no DDL audit hook, or what it needs, and what lockstep does
+    /// instead: prose for people, so it is not among the audit's SQL.
+    const NO_AUDIT_HOOK: &'static str;
     /// The type a value is cast to, to read it as text (`TEXT`, MySQL's `CHAR`).
     const TEXT_TYPE: &'static str;
     /// Replays may send many statements in one round trip (one implicit transaction).
@@ -110,13 +131,7 @@ pub trait Driver {
     /// value a literal, for sending in the same round trip as the statement itself so
     /// that the two commit together, or not at all. None where they cannot share one
     /// transaction (MySQL commits DDL by itself) or one round trip.
-    fn checkpoint_with(
-        version: &str,
-        no: usize,
-        statement: &str,
-        line: usize,
-        deploy_id: &str,
-    ) -> Option<String>;
+    fn checkpoint_with(c: &Checkpoint) -> Option<String>;
     /// The engine's major version (PostgreSQL `15`, MariaDB `10.11`, SQLite `3.45`):
     /// what a replayed schema may depend on besides the migrations.
     async fn engine_major(c: &mut Self::Conn) -> Option<String>;
@@ -166,20 +181,18 @@ pub trait Driver {
     // stats.rs
     async fn table_sizes(
         c: &mut Self::Conn,
-        url: &DbUrl,
-        pid: Option<i32>,
-        limits: &Limits,
+        read: OwnRead<'_>,
         named: &BTreeSet<String>,
     ) -> Result<Stats, DbError>;
-    /// Rows the data check of `probe` finds (NULLs, duplicate groups).
+    /// The one number `sql` (a data check's count, see `stats::probe_sql`) returns, in a
+    /// read-only transaction within the count's time limit.
     async fn count_failing(
         c: &mut Self::Conn,
-        url: &DbUrl,
-        pid: Option<i32>,
-        limits: &Limits,
-        stats: &Stats,
-        probe: &Probe,
+        read: OwnRead<'_>,
+        sql: String,
     ) -> Result<i64, DbError>;
+    /// A name quoted as an identifier, for the data checks' SQL.
+    fn quote(name: &str) -> String;
 
     // scratch.rs
     /// Creates the scratch database `name` on the admin connection's server, with a
@@ -213,6 +226,7 @@ macro_rules! dialect {
             const DIALECT: lockstep_core::model::Dialect = lockstep_core::model::Dialect::$dialect;
             const HISTORY: $crate::driver::HistorySql = history::SQL;
             const AUDIT: $crate::driver::AuditSql = audit::SQL;
+            const NO_AUDIT_HOOK: &'static str = audit::NO_HOOK;
             const TEXT_TYPE: &'static str = history::TEXT;
             const BATCHED_REPLAY: bool = $batched;
             const SCRATCH_IN_MEMORY: bool = $mem;
@@ -259,14 +273,8 @@ macro_rules! dialect {
             ) -> Result<Vec<$crate::audit::AuditRow>, sqlx::Error> {
                 audit::rows(c, since, within_secs).await
             }
-            fn checkpoint_with(
-                version: &str,
-                no: usize,
-                statement: &str,
-                line: usize,
-                deploy_id: &str,
-            ) -> Option<String> {
-                history::checkpoint_with(version, no, statement, line, deploy_id)
+            fn checkpoint_with(c: &$crate::driver::Checkpoint) -> Option<String> {
+                history::checkpoint_with(c)
             }
             async fn engine_major(c: &mut $conn) -> Option<String> {
                 connect::engine_major(c).await
@@ -299,22 +307,20 @@ macro_rules! dialect {
             }
             async fn table_sizes(
                 c: &mut $conn,
-                url: &$crate::DbUrl,
-                pid: Option<i32>,
-                limits: &$crate::wait::Limits,
+                read: $crate::wait::OwnRead<'_>,
                 named: &std::collections::BTreeSet<String>,
             ) -> Result<$crate::stats::Stats, $crate::DbError> {
-                stats::sizes(c, url, pid, limits, named).await
+                stats::sizes(c, read, named).await
             }
             async fn count_failing(
                 c: &mut $conn,
-                url: &$crate::DbUrl,
-                pid: Option<i32>,
-                limits: &$crate::wait::Limits,
-                s: &$crate::stats::Stats,
-                probe: &lockstep_core::lint::Probe,
+                read: $crate::wait::OwnRead<'_>,
+                sql: String,
             ) -> Result<i64, $crate::DbError> {
-                stats::count(c, url, pid, limits, s, probe).await
+                stats::count(c, read, sql).await
+            }
+            fn quote(name: &str) -> String {
+                stats::quote(name)
             }
             async fn create_scratch(
                 c: &mut $conn,

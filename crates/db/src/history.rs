@@ -484,13 +484,14 @@ impl Db {
         no: usize,
         s: &Stmt,
     ) -> Option<String> {
-        let sql = dispatch!(&self.conn, |_c, D| D::checkpoint_with(
-            v.as_str(),
+        let c = crate::driver::Checkpoint {
+            version: v.as_str(),
             no,
-            &s.sql,
-            s.line,
-            &who.deploy_id
-        ))?;
+            statement: &s.sql,
+            line: s.line,
+            deploy_id: &who.deploy_id,
+        };
+        let sql = dispatch!(&self.conn, |_c, D| D::checkpoint_with(&c))?;
         // A tenant's progress table lives in its schema, like the rest of its history.
         // Only the part before the values names tables: the statement's own text, in
         // the values, is left as written.

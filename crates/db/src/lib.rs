@@ -222,11 +222,12 @@ impl Db {
         &mut self,
         named: &BTreeSet<String>,
     ) -> Result<stats::Stats, DbError> {
-        let (url, pid, limits) = (&self.url, self.pid, &self.limits);
-        dispatch!(&mut self.conn, |c, D| D::table_sizes(
-            c, url, pid, limits, named
-        )
-        .await)
+        let read = crate::wait::OwnRead {
+            url: &self.url,
+            pid: self.pid,
+            limits: &self.limits,
+        };
+        dispatch!(&mut self.conn, |c, D| D::table_sizes(c, read, named).await)
     }
 
     pub(crate) async fn count_failing(
@@ -234,11 +235,21 @@ impl Db {
         s: &stats::Stats,
         probe: &lockstep_core::lint::Probe,
     ) -> Result<i64, DbError> {
-        let (url, pid, limits) = (&self.url, self.pid, &self.limits);
-        dispatch!(&mut self.conn, |c, D| D::count_failing(
-            c, url, pid, limits, s, probe
-        )
-        .await)
+        // Where names are schema-qualified (PostgreSQL), the table's schema is the one
+        // its size was read from.
+        let read = crate::wait::OwnRead {
+            url: &self.url,
+            pid: self.pid,
+            limits: &self.limits,
+        };
+        dispatch!(&mut self.conn, |c, D| {
+            let table = match s.schema.get(&probe.table) {
+                Some(schema) => format!("{}.{}", D::quote(schema), D::quote(&probe.table)),
+                None => D::quote(&probe.table),
+            };
+            let sql = stats::probe_sql(&table, &probe.check, D::quote);
+            D::count_failing(c, read, sql).await
+        })
     }
 
     /// The statement that bounds every later lock wait of this session, if any.

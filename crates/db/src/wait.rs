@@ -244,6 +244,15 @@ pub fn is_lock_timeout(code: Option<&str>) -> bool {
     code == Some("55P03")
 }
 
+/// One of lockstep's own reads of a target: where it goes (named in errors), the server
+/// process serving it (for the lock-wait watcher) and its time limits.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnRead<'a> {
+    pub url: &'a DbUrl,
+    pub pid: Option<i32>,
+    pub limits: &'a Limits,
+}
+
 /// Runs one of lockstep's own reads under watch; when a time limit fires, the error says
 /// what the read waited for, who holds it, and what to do.
 pub(crate) async fn own<T>(

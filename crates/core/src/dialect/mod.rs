@@ -7,7 +7,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use crate::diff::Change;
-use crate::model::{Constraint, Database, Dialect};
+use crate::model::{Constraint, ConstraintKind, Database, Dialect, QualName};
 use crate::plan::Plan;
 
 /// What an engine can do, for the planners, deploy and lint.
@@ -88,4 +88,42 @@ mod tests {
             assert!(pg.contains(f), "{f}");
         }
     }
+}
+
+/// How a dialect writes a foreign key. The three planners write the clause alike and
+/// differ only in quoting, in how the referenced table is named, and in which actions
+/// they leave out as the dialect's default, and in what order.
+pub(crate) struct ForeignKeyStyle {
+    pub ident: fn(&str) -> String,
+    /// The referenced table and its columns, after `REFERENCES`.
+    pub target: fn(&QualName, &[String]) -> String,
+    /// The clauses after the target, from the MATCH type, ON UPDATE and ON DELETE
+    /// actions: those that are not the dialect's default, in its order.
+    pub clauses: fn(&str, &str, &str) -> Vec<String>,
+}
+
+/// `FOREIGN KEY (a, b) REFERENCES t (x, y) ...` of a foreign key constraint.
+pub(crate) fn foreign_key_sql(kind: &ConstraintKind, style: &ForeignKeyStyle) -> String {
+    let ConstraintKind::ForeignKey {
+        columns,
+        references,
+        ref_columns,
+        on_delete,
+        on_update,
+        match_,
+    } = kind
+    else {
+        unreachable!("foreign_key_sql is only called on foreign keys")
+    };
+    let cols = columns.iter().map(|c| (style.ident)(c)).collect::<Vec<_>>();
+    let mut s = format!(
+        "FOREIGN KEY ({}) REFERENCES {}",
+        cols.join(", "),
+        (style.target)(references, ref_columns)
+    );
+    for clause in (style.clauses)(match_, on_update, on_delete) {
+        s.push(' ');
+        s.push_str(&clause);
+    }
+    s
 }

@@ -5,14 +5,14 @@
 
 use crate::driver::AuditSql;
 
+/// Why there is no audit hook here, or what it needs (`Driver::NO_AUDIT_HOOK`).
+pub const NO_HOOK: &str =
+    "MySQL and MariaDB have no DDL triggers, so lockstep cannot record who changes the schema";
+
 pub const SQL: AuditSql = AuditSql {
-    install: "",
-    uninstall: "",
-    exists: "",
-    can_install: "",
-    no_hook: "MySQL and MariaDB have no DDL triggers, so lockstep cannot record who changes the schema",
     // Fails (unknown system variable) where the plugin is not loaded.
     server_log: "SELECT CONCAT('the server_audit plugin is loaded: logging ', IF(@@server_audit_logging, 'ON', 'OFF'), ', events ''', @@server_audit_events, ''', output ', @@server_audit_output_type, IF(@@server_audit_output_type = 'file', CONCAT(' to ', @@server_audit_file_path, ' on the server'), ''))",
+    ..AuditSql::NONE
 };
 
 pub use crate::audit::no_hook::{ddl_statements, mark_deploy, rows};

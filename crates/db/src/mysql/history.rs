@@ -82,6 +82,6 @@ pub fn begin_own_read(_: &crate::Limits) -> Option<String> {
 }
 
 /// None: MySQL and MariaDB commit DDL by itself, so a statement and its checkpoint cannot commit together.
-pub fn checkpoint_with(_: &str, _: usize, _: &str, _: usize, _: &str) -> Option<String> {
+pub fn checkpoint_with(_: &crate::driver::Checkpoint) -> Option<String> {
     None
 }

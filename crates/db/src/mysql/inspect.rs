@@ -22,7 +22,7 @@
 use crate::{DbError, DbUrl};
 use lockstep_core::dialect::mysql::text::{self, quote_str};
 use lockstep_core::dialect::mysql::types::{self, KeyPart, RawIndex};
-use lockstep_core::dialect::mysql::{create_table, ident, Server, SCHEMA};
+use lockstep_core::dialect::mysql::{column_text, create_table, ident, Server, SCHEMA};
 use lockstep_core::model::*;
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{Executor, Row};
@@ -1079,8 +1079,8 @@ pub fn difference(server: &text::ParsedTable, ours: &text::ParsedTable) -> Optio
             return Some(format!(
                 "column {}: the server has {:?}, lockstep read {:?}",
                 ident(&a.name),
-                column_summary(a),
-                column_summary(b)
+                column_text(a),
+                column_text(b)
             ));
         }
     }
@@ -1134,42 +1134,6 @@ pub fn difference(server: &text::ParsedTable, ours: &text::ParsedTable) -> Optio
         ));
     }
     None
-}
-
-fn column_summary(c: &Column) -> String {
-    let mut s = c.type_.clone();
-    if let Some(cs) = &c.charset {
-        s.push_str(&format!(" charset {cs}"));
-    }
-    if let Some(co) = &c.collation {
-        s.push_str(&format!(" collate {co}"));
-    }
-    if c.not_null {
-        s.push_str(" not null");
-    }
-    if let Some(d) = &c.default {
-        s.push_str(&format!(" default {d}"));
-    }
-    if let Some(u) = &c.on_update {
-        s.push_str(&format!(" on update {u}"));
-    }
-    if let Some(g) = &c.generated {
-        s.push_str(&format!(
-            " as ({}){}",
-            g.expression,
-            if g.stored { " stored" } else { "" }
-        ));
-    }
-    if c.auto_increment {
-        s.push_str(" auto_increment");
-    }
-    if c.invisible {
-        s.push_str(" invisible");
-    }
-    if let Some(cm) = &c.comment {
-        s.push_str(&format!(" comment {cm:?}"));
-    }
-    s
 }
 
 /// The schema (lockstep's own time limits are not applied on MySQL yet).

@@ -2,12 +2,13 @@
 //! estimate and data plus index length) in one query, indexes from `STATISTICS`; data
 //! counts in a read-only transaction with a statement time limit.
 
-use crate::stats::{probe_sql, Stats, COUNT_LIMIT};
-use crate::{DbError, DbUrl};
-use lockstep_core::lint::{Probe, TableSize};
+use crate::stats::{Stats, COUNT_LIMIT};
+use crate::wait::OwnRead;
+use crate::DbError;
+use lockstep_core::lint::TableSize;
 use sqlx::{Executor, MySqlConnection, Row};
 
-fn quote(ident: &str) -> String {
+pub(crate) fn quote(ident: &str) -> String {
     format!("`{}`", ident.replace('`', "``"))
 }
 
@@ -16,11 +17,10 @@ const INDEXES: &str = "SELECT DISTINCT LOWER(INDEX_NAME), LOWER(TABLE_NAME) FROM
 
 pub async fn sizes(
     c: &mut MySqlConnection,
-    url: &DbUrl,
-    _pid: Option<i32>,
-    _limits: &crate::Limits,
+    r: OwnRead<'_>,
     _named: &std::collections::BTreeSet<String>,
 ) -> Result<Stats, DbError> {
+    let url = r.url;
     let err = |what: &'static str| move |e: sqlx::Error| DbError::query(what, url, e);
     let mut out = Stats::default();
     for r in sqlx::query(SIZES)
@@ -47,15 +47,7 @@ pub async fn sizes(
     Ok(out)
 }
 
-pub async fn count(
-    c: &mut MySqlConnection,
-    url: &DbUrl,
-    _pid: Option<i32>,
-    _limits: &crate::Limits,
-    _stats: &Stats,
-    probe: &Probe,
-) -> Result<i64, DbError> {
-    let sql = probe_sql(&quote(&probe.table), &probe.check, quote);
+pub async fn count(c: &mut MySqlConnection, r: OwnRead<'_>, sql: String) -> Result<i64, DbError> {
     let limit_ms = COUNT_LIMIT.as_millis();
     async {
         // MariaDB reads max_statement_time in seconds, MySQL max_execution_time in ms;
@@ -79,5 +71,5 @@ pub async fn count(
         n
     }
     .await
-    .map_err(|e| DbError::query("counting rows", url, e))
+    .map_err(|e| DbError::query("counting rows", r.url, e))
 }

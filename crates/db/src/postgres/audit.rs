@@ -16,12 +16,15 @@ use crate::audit::AuditRow;
 use crate::driver::AuditSql;
 use sqlx::{PgConnection, Row};
 
+/// Why there is no audit hook here, or what it needs (`Driver::NO_AUDIT_HOOK`).
+pub const NO_HOOK: &str =
+    "event triggers can only be created by a superuser (managed servers such as Neon forbid them, Supabase does not fire them for its superusers' DDL, and a read replica cannot have them)";
+
 pub const SQL: AuditSql = AuditSql {
     install: INSTALL,
     uninstall: UNINSTALL,
     exists: "SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'lockstep_audit_ddl'",
     can_install: "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
-    no_hook: "event triggers can only be created by a superuser (managed servers such as Neon forbid them, Supabase does not fire them for its superusers' DDL, and a read replica cannot have them)",
     server_log: "",
 };
 

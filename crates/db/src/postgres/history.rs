@@ -74,19 +74,14 @@ pub fn begin_own_read(limits: &crate::Limits) -> Option<String> {
 /// the statement: PostgreSQL runs the two as one implicit transaction, so the statement
 /// and its checkpoint commit together. Text goes in dollar quotes, which mean the same
 /// whatever `standard_conforming_strings` a migration set.
-pub fn checkpoint_with(
-    version: &str,
-    no: usize,
-    statement: &str,
-    line: usize,
-    deploy_id: &str,
-) -> Option<String> {
+pub fn checkpoint_with(c: &crate::driver::Checkpoint) -> Option<String> {
     use lockstep_core::plan::dollar_quote as q;
+    let (no, line) = (c.no, c.line);
     Some(format!(
         "INSERT INTO lockstep.progress (version, statement_no, statement, line, state, deploy_id, updated_at) VALUES ({}, {no}, {}, {line}, 'done', {}, clock_timestamp()) ON CONFLICT (version, statement_no) DO UPDATE SET state = 'done', deploy_id = EXCLUDED.deploy_id, updated_at = EXCLUDED.updated_at",
-        q(version),
-        q(statement),
-        q(deploy_id)
+        q(c.version),
+        q(c.statement),
+        q(c.deploy_id)
     ))
 }
 

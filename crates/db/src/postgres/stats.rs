@@ -1,13 +1,14 @@
 //! Table sizes (the planner's estimates and `pg_total_relation_size`, in one catalog
 //! query) and data counts, within lockstep's time limits.
 
-use crate::stats::{probe_sql, Stats, COUNT_LIMIT};
+use crate::stats::{Stats, COUNT_LIMIT};
 use crate::wait::Limits;
+use crate::wait::OwnRead;
 use crate::{DbError, DbUrl};
-use lockstep_core::lint::{Probe, TableSize};
+use lockstep_core::lint::TableSize;
 use sqlx::{Connection, PgConnection, Row};
 
-fn quote(ident: &str) -> String {
+pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
@@ -43,12 +44,10 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
 /// a lock on each table).
 pub async fn sizes(
     c: &mut PgConnection,
-    url: &DbUrl,
-    pid: Option<i32>,
-    limits: &Limits,
+    r: OwnRead<'_>,
     _named: &std::collections::BTreeSet<String>,
 ) -> Result<Stats, DbError> {
-    crate::wait::own(url, pid, limits, read_sizes(c, url, limits)).await
+    crate::wait::own(r.url, r.pid, r.limits, read_sizes(c, r.url, r.limits)).await
 }
 
 async fn read_sizes(c: &mut PgConnection, url: &DbUrl, limits: &Limits) -> Result<Stats, DbError> {
@@ -94,22 +93,11 @@ async fn read_sizes(c: &mut PgConnection, url: &DbUrl, limits: &Limits) -> Resul
 /// Counts the rows `probe` would fail on, read-only, with lockstep's lock timeout and a
 /// statement timeout of 30 s at most: a count is worth less than the time it would hold
 /// up lint.
-pub async fn count(
-    c: &mut PgConnection,
-    url: &DbUrl,
-    pid: Option<i32>,
-    limits: &Limits,
-    stats: &Stats,
-    probe: &Probe,
-) -> Result<i64, DbError> {
-    let table = match stats.schema.get(&probe.table) {
-        Some(s) => format!("{}.{}", quote(s), quote(&probe.table)),
-        None => quote(&probe.table),
-    };
-    let sql = probe_sql(&table, &probe.check, quote);
+pub async fn count(c: &mut PgConnection, r: OwnRead<'_>, sql: String) -> Result<i64, DbError> {
+    let (url, pid) = (r.url, r.pid);
     let limits = Limits {
-        statement: limits.statement.min(COUNT_LIMIT),
-        ..*limits
+        statement: r.limits.statement.min(COUNT_LIMIT),
+        ..*r.limits
     };
     let count = async {
         let begin = format!("BEGIN READ ONLY; {}", limits.set_local());

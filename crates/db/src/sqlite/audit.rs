@@ -3,13 +3,10 @@
 
 use crate::driver::AuditSql;
 
-pub const SQL: AuditSql = AuditSql {
-    install: "",
-    uninstall: "",
-    exists: "",
-    can_install: "",
-    no_hook: "SQLite has no hook that sees schema changes made by other connections, so there is no DDL audit",
-    server_log: "",
-};
+/// Why there is no audit hook here, or what it needs (`Driver::NO_AUDIT_HOOK`).
+pub const NO_HOOK: &str =
+    "SQLite has no hook that sees schema changes made by other connections, so there is no DDL audit";
+
+pub const SQL: AuditSql = AuditSql::NONE;
 
 pub use crate::audit::no_hook::{ddl_statements, mark_deploy, rows};

@@ -72,6 +72,6 @@ pub fn begin_own_read(_: &crate::Limits) -> Option<String> {
 }
 
 /// None: SQLite runs each statement of a script in its own transaction unless told otherwise; its no-transaction files are rare and small.
-pub fn checkpoint_with(_: &str, _: usize, _: &str, _: usize, _: &str) -> Option<String> {
+pub fn checkpoint_with(_: &crate::driver::Checkpoint) -> Option<String> {
     None
 }

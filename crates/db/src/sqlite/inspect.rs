@@ -327,17 +327,6 @@ fn norm_type(t: &str) -> String {
     }
 }
 
-fn constraint(name: Option<String>, kind: ConstraintKind) -> Constraint {
-    Constraint {
-        name,
-        kind,
-        deferrable: false,
-        initially_deferred: false,
-        not_valid: false,
-        comment: None,
-    }
-}
-
 fn same_names(a: &[String], b: &[String]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
@@ -475,7 +464,7 @@ fn assemble(raw: Raw) -> Database {
             .unwrap_or_default();
         if !pk.is_empty() {
             let parsed = take(&|k| matches!(k, ConstraintSqlKind::PrimaryKey(_)));
-            t.constraints.push(constraint(
+            t.constraints.push(Constraint::new(
                 parsed.as_ref().and_then(|p| p.name.clone()),
                 ConstraintKind::PrimaryKey {
                     columns: pk,
@@ -495,7 +484,7 @@ fn assemble(raw: Raw) -> Database {
                 .unwrap_or_default();
             let parsed =
                 take(&|k| matches!(k, ConstraintSqlKind::Unique(c) if same_names(c, &cols)));
-            t.constraints.push(constraint(
+            t.constraints.push(Constraint::new(
                 parsed.as_ref().and_then(|p| p.name.clone()),
                 ConstraintKind::Unique {
                     columns: cols,
@@ -544,7 +533,7 @@ fn assemble(raw: Raw) -> Database {
             } else {
                 first.match_.to_ascii_uppercase()
             };
-            let mut c = constraint(
+            let mut c = Constraint::new(
                 parsed.as_ref().and_then(|p| p.name.clone()),
                 ConstraintKind::ForeignKey {
                     columns: from_cols,
@@ -562,7 +551,7 @@ fn assemble(raw: Raw) -> Database {
 
         for c in &ts.constraints {
             if let ConstraintSqlKind::Check(expr) = &c.kind {
-                t.constraints.push(constraint(
+                t.constraints.push(Constraint::new(
                     c.name.clone(),
                     ConstraintKind::Check {
                         expression: expr.clone(),
@@ -644,20 +633,13 @@ fn assemble(raw: Raw) -> Database {
     }
     for o in &raw.objects {
         if o.kind == "view" {
+            let definition =
+                text::parse_create_view(&o.sql).unwrap_or_else(|| text::squash_str(&o.sql));
             let v = View {
-                name: QualName::new(MAIN, &o.name),
-                materialized: false,
-                definition: text::parse_create_view(&o.sql)
-                    .unwrap_or_else(|| text::squash_str(&o.sql)),
                 columns: view_cols.get(o.name.as_str()).cloned().unwrap_or_default(),
-                options: vec![],
-                check_option: None,
-                owner: None,
-                comment: None,
-                grants: vec![],
-                column_comments: BTreeMap::new(),
                 depends_on: depends(&o.sql, &[&o.name]),
                 sql: Some(o.sql.clone()),
+                ..View::new(QualName::new(MAIN, &o.name), definition)
             };
             db.views.insert(v.name.clone(), v);
         } else {

@@ -2,23 +2,23 @@
 //! keeps no cheap estimate), and for each table one of whose indexes a statement drops;
 //! bytes are unknown. Data counts in a transaction that is rolled back.
 
-use crate::stats::{probe_sql, Stats};
-use crate::{DbError, DbUrl};
-use lockstep_core::lint::{Probe, TableSize};
+use crate::stats::Stats;
+use crate::wait::OwnRead;
+use crate::DbError;
+use lockstep_core::lint::TableSize;
 use sqlx::{Connection, SqliteConnection};
 use std::collections::BTreeSet;
 
-fn quote(ident: &str) -> String {
+pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 pub async fn sizes(
     c: &mut SqliteConnection,
-    url: &DbUrl,
-    _pid: Option<i32>,
-    _limits: &crate::Limits,
+    r: OwnRead<'_>,
     named: &BTreeSet<String>,
 ) -> Result<Stats, DbError> {
+    let url = r.url;
     let err = |what: &'static str| move |e: sqlx::Error| DbError::query(what, url, e);
     let mut out = Stats::default();
     let mut tx = c.begin().await.map_err(err("starting a transaction"))?;
@@ -62,15 +62,7 @@ pub async fn sizes(
     Ok(out)
 }
 
-pub async fn count(
-    c: &mut SqliteConnection,
-    url: &DbUrl,
-    _pid: Option<i32>,
-    _limits: &crate::Limits,
-    _stats: &Stats,
-    probe: &Probe,
-) -> Result<i64, DbError> {
-    let sql = probe_sql(&quote(&probe.table), &probe.check, quote);
+pub async fn count(c: &mut SqliteConnection, r: OwnRead<'_>, sql: String) -> Result<i64, DbError> {
     async {
         let mut tx = c.begin().await?;
         let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
@@ -80,5 +72,5 @@ pub async fn count(
         n
     }
     .await
-    .map_err(|e| DbError::query("counting rows", url, e))
+    .map_err(|e| DbError::query("counting rows", r.url, e))
 }

@@ -24,6 +24,7 @@
 //! Objects in other databases keep their database's name.
 
 use super::{text, types};
+use crate::dialect::{foreign_key_sql, ForeignKeyStyle};
 use crate::diff::{topo, Change};
 use crate::model::*;
 use crate::plan::{Plan, Statement};
@@ -323,6 +324,17 @@ fn column_sql(
     s
 }
 
+/// A column's definition after its name, for people (a message that two readings of a
+/// column differ): the same text a plan would write.
+pub fn column_text(c: &Column) -> String {
+    let unknown = Server {
+        mariadb: None,
+        version: (0, 0, 0),
+    };
+    let sql = column_sql(c, None, None, unknown);
+    sql[ident(&c.name).len()..].trim_start().to_string()
+}
+
 fn cols(v: &[String]) -> String {
     v.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
 }
@@ -331,6 +343,19 @@ fn cols(v: &[String]) -> String {
 pub fn constraint_text(c: &Constraint) -> String {
     constraint_sql(c)
 }
+
+const FOREIGN_KEY: ForeignKeyStyle = ForeignKeyStyle {
+    ident,
+    target: |t, c| format!("{} ({})", qual(t), cols(c)),
+    // RESTRICT is MySQL's default action, and SHOW CREATE TABLE leaves it out.
+    clauses: |_, on_update, on_delete| {
+        [("ON DELETE", on_delete), ("ON UPDATE", on_update)]
+            .into_iter()
+            .filter(|(_, a)| *a != "RESTRICT")
+            .map(|(w, a)| format!("{w} {a}"))
+            .collect()
+    },
+};
 
 /// A table constraint as written inside CREATE TABLE or after ALTER TABLE ADD.
 fn constraint_sql(c: &Constraint) -> String {
@@ -349,31 +374,12 @@ fn constraint_sql(c: &Constraint) -> String {
             let name = c.name.as_deref().map(|n| format!("{} ", ident(n)));
             format!("UNIQUE KEY {}({})", name.unwrap_or_default(), cols(columns))
         }
-        ConstraintKind::ForeignKey {
-            columns,
-            references,
-            ref_columns,
-            on_delete,
-            on_update,
-            ..
-        } => {
-            let mut s = String::new();
-            if let Some(n) = &c.name {
-                s.push_str(&format!("CONSTRAINT {} ", ident(n)));
+        ConstraintKind::ForeignKey { .. } => {
+            let fk = foreign_key_sql(&c.kind, &FOREIGN_KEY);
+            match &c.name {
+                Some(n) => format!("CONSTRAINT {} {fk}", ident(n)),
+                None => fk,
             }
-            s.push_str(&format!(
-                "FOREIGN KEY ({}) REFERENCES {} ({})",
-                cols(columns),
-                qual(references),
-                cols(ref_columns)
-            ));
-            if on_delete != "RESTRICT" {
-                s.push_str(&format!(" ON DELETE {on_delete}"));
-            }
-            if on_update != "RESTRICT" {
-                s.push_str(&format!(" ON UPDATE {on_update}"));
-            }
-            s
         }
         ConstraintKind::Check { expression, .. } => match &c.name {
             Some(n) => format!("CONSTRAINT {} CHECK ({expression})", ident(n)),
@@ -1543,20 +1549,18 @@ mod tests {
 
     #[test]
     fn names_the_server_chose_pair_by_definition() {
-        let fk = |name: &str| Constraint {
-            name: Some(name.into()),
-            kind: ConstraintKind::ForeignKey {
-                columns: vec!["p".into()],
-                references: QualName::new(SCHEMA, "parent"),
-                ref_columns: vec!["id".into()],
-                on_delete: "RESTRICT".into(),
-                on_update: "RESTRICT".into(),
-                match_: "NONE".into(),
-            },
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
-            comment: None,
+        let fk = |name: &str| {
+            Constraint::new(
+                Some(name.into()),
+                ConstraintKind::ForeignKey {
+                    columns: vec!["p".into()],
+                    references: QualName::new(SCHEMA, "parent"),
+                    ref_columns: vec!["id".into()],
+                    on_delete: "RESTRICT".into(),
+                    on_update: "RESTRICT".into(),
+                    match_: "NONE".into(),
+                },
+            )
         };
         let mut a = db("mariadb", "10.11.6");
         let mut t = table("child", &[("id", "int"), ("p", "int")]);

@@ -1,12 +1,34 @@
 //! How PostgreSQL writes objects as SQL text: constraint bodies, in the form the planner
 //! emits and drift describes.
 
+use crate::dialect::{foreign_key_sql, ForeignKeyStyle};
 use crate::model::*;
 use crate::plan::{ident, keyword, qual};
 
+const FOREIGN_KEY: ForeignKeyStyle = ForeignKeyStyle {
+    ident,
+    target: |t, c| format!("{}({})", qual(t), cols(c)),
+    // pg_get_constraintdef's order, each left out where it is the default.
+    clauses: |match_, on_update, on_delete| {
+        let clauses = [
+            ("MATCH", match_, "SIMPLE"),
+            ("ON UPDATE", on_update, "NO ACTION"),
+            ("ON DELETE", on_delete, "NO ACTION"),
+        ];
+        clauses
+            .into_iter()
+            .filter(|(_, v, default)| v != default)
+            .map(|(w, v, _)| format!("{w} {}", keyword(v)))
+            .collect()
+    },
+};
+
+fn cols(v: &[String]) -> String {
+    v.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
+}
+
 /// The SQL text of a constraint body (after `CONSTRAINT name`).
 pub fn constraint_body(c: &Constraint) -> String {
-    let cols = |v: &[String]| v.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
     let mut s = match &c.kind {
         ConstraintKind::PrimaryKey { columns, extra } => format!(
             "PRIMARY KEY ({}){}",
@@ -33,31 +55,7 @@ pub fn constraint_body(c: &Constraint) -> String {
                 .map(|e| format!(" {e}"))
                 .unwrap_or_default()
         ),
-        ConstraintKind::ForeignKey {
-            columns,
-            references,
-            ref_columns,
-            on_delete,
-            on_update,
-            match_,
-        } => {
-            let mut s = format!(
-                "FOREIGN KEY ({}) REFERENCES {}({})",
-                cols(columns),
-                qual(references),
-                cols(ref_columns)
-            );
-            if match_ != "SIMPLE" {
-                s.push_str(&format!(" MATCH {}", keyword(match_)));
-            }
-            if on_update != "NO ACTION" {
-                s.push_str(&format!(" ON UPDATE {}", keyword(on_update)));
-            }
-            if on_delete != "NO ACTION" {
-                s.push_str(&format!(" ON DELETE {}", keyword(on_delete)));
-            }
-            s
-        }
+        ConstraintKind::ForeignKey { .. } => foreign_key_sql(&c.kind, &FOREIGN_KEY),
         ConstraintKind::Check {
             expression,
             no_inherit,

@@ -13,6 +13,7 @@
 
 use super::text;
 use super::types::type_sql;
+use crate::dialect::{foreign_key_sql, ForeignKeyStyle};
 use crate::diff::Change;
 use crate::model::*;
 use crate::normalize::sql_text;
@@ -638,9 +639,27 @@ fn fk_action(a: &str) -> Option<&'static str> {
         .find(|x| x.eq_ignore_ascii_case(a.trim()))
 }
 
+const FOREIGN_KEY: ForeignKeyStyle = ForeignKeyStyle {
+    ident,
+    // SQLite names the table alone, and the columns only when they were written.
+    target: |t, c| match c {
+        [] => ident(&t.name),
+        c => format!("{} ({})", ident(&t.name), cols(c)),
+    },
+    clauses: |_, on_update, on_delete| {
+        [("ON DELETE", on_delete), ("ON UPDATE", on_update)]
+            .into_iter()
+            .filter_map(|(w, a)| fk_action(a).map(|a| format!("{w} {a}")))
+            .collect()
+    },
+};
+
+fn cols(v: &[String]) -> String {
+    v.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
+}
+
 /// A table constraint, or None when SQLite has no form for it.
 fn constraint_sql(c: &Constraint) -> Option<String> {
-    let cols = |v: &[String]| v.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
     let body = match &c.kind {
         ConstraintKind::PrimaryKey { columns, extra } => {
             format!("PRIMARY KEY ({}){}", cols(columns), conflict_sql(extra))
@@ -649,28 +668,8 @@ fn constraint_sql(c: &Constraint) -> Option<String> {
             format!("UNIQUE ({}){}", cols(columns), conflict_sql(extra))
         }
         ConstraintKind::Check { expression, .. } => format!("CHECK ({})", expr(expression)),
-        ConstraintKind::ForeignKey {
-            columns,
-            references,
-            ref_columns,
-            on_delete,
-            on_update,
-            ..
-        } => {
-            let mut s = format!(
-                "FOREIGN KEY ({}) REFERENCES {}",
-                cols(columns),
-                ident(&references.name)
-            );
-            if !ref_columns.is_empty() {
-                s.push_str(&format!(" ({})", cols(ref_columns)));
-            }
-            if let Some(a) = fk_action(on_delete) {
-                s.push_str(&format!(" ON DELETE {a}"));
-            }
-            if let Some(a) = fk_action(on_update) {
-                s.push_str(&format!(" ON UPDATE {a}"));
-            }
+        ConstraintKind::ForeignKey { .. } => {
+            let mut s = foreign_key_sql(&c.kind, &FOREIGN_KEY);
             if c.deferrable {
                 s.push_str(if c.initially_deferred {
                     " DEFERRABLE INITIALLY DEFERRED"
