@@ -68,17 +68,47 @@ impl QualName {
 /// are appended, with the serde rules every such kind shares (left out when empty).
 /// Across the model an absent `Option` is left out of the JSON (`skip_serializing_none`)
 /// and reads back as `None`, so snapshots stay small and old ones still load.
+/// `then m;` hands the struct to macro `m` for more fields.
 macro_rules! owned {
     ($(#[$attr:meta])* pub struct $name:ident { $($field:tt)* }) => {
-        #[skip_serializing_none]
+        owned! { then item; $(#[$attr])* pub struct $name { $($field)* } }
+    };
+    (then $then:ident; $(#[$attr:meta])* pub struct $name:ident { $($field:tt)* }) => {
+        $then! {
+            #[skip_serializing_none]
+            $(#[$attr])*
+            pub struct $name {
+                $($field)*
+                pub owner: Option<String>,
+                pub comment: Option<String>,
+                #[serde(default, skip_serializing_if = "Vec::is_empty")]
+                pub grants: Vec<Grant>,
+            }
+        }
+    };
+}
+
+/// The options of a sequence, which an identity column's own sequence has too: declared
+/// once, appended to both, flat in the JSON as they always were (serde's `flatten` does
+/// not work with `deny_unknown_fields`).
+macro_rules! sequence_options {
+    ($(#[$attr:meta])* pub struct $name:ident { $($field:tt)* }) => {
         $(#[$attr])*
         pub struct $name {
             $($field)*
-            pub owner: Option<String>,
-            pub comment: Option<String>,
-            #[serde(default, skip_serializing_if = "Vec::is_empty")]
-            pub grants: Vec<Grant>,
+            pub start: i64,
+            pub increment: i64,
+            pub min: i64,
+            pub max: i64,
+            pub cache: i64,
+            pub cycle: bool,
         }
+    };
+}
+
+macro_rules! item {
+    ($item:item) => {
+        $item
     };
 }
 
@@ -311,18 +341,13 @@ pub struct Attribute {
 }
 
 owned! {
+    then sequence_options;
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Sequence {
         pub name: QualName,
         #[serde(rename = "type")]
         pub type_: String,
-        pub start: i64,
-        pub increment: i64,
-        pub min: i64,
-        pub max: i64,
-        pub cache: i64,
-        pub cycle: bool,
         /// `table.column` that owns the sequence (`OWNED BY`), as `schema.table.column`.
         pub owned_by: Option<ColumnRef>,
     }
@@ -547,17 +572,13 @@ impl Column {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Identity {
-    /// `ALWAYS` or `BY DEFAULT`.
-    pub always: bool,
-    pub start: i64,
-    pub increment: i64,
-    pub min: i64,
-    pub max: i64,
-    pub cache: i64,
-    pub cycle: bool,
+sequence_options! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Identity {
+        /// `ALWAYS` or `BY DEFAULT`.
+        pub always: bool,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
