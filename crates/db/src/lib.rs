@@ -9,6 +9,7 @@ pub mod apply;
 pub mod audit;
 pub mod driver;
 pub mod history;
+pub mod memo;
 pub mod mysql;
 pub mod postgres;
 pub mod scratch;
@@ -21,6 +22,7 @@ use crate::driver::Driver;
 use lockstep_core::model::{Database, Dialect};
 use std::collections::BTreeSet;
 
+pub use crate::memo::SchemaMemo;
 pub use crate::url::DbUrl;
 pub use crate::wait::Limits;
 
@@ -176,7 +178,26 @@ impl Db {
     /// Reads the whole schema in one read-only, consistent snapshot.
     pub async fn inspect(&mut self) -> Result<Database, DbError> {
         let (url, pid, limits) = (&self.url, self.pid, &self.limits);
-        dispatch!(&mut self.conn, |c, D| D::inspect(c, url, pid, limits).await)
+        dispatch!(&mut self.conn, |c, D| D::inspect(c, url, pid, limits, None)
+            .await)
+        .map(std::sync::Arc::unwrap_or_clone)
+    }
+
+    /// The same, sharing the model of a schema `memo` has seen (and remembering this
+    /// one) where the dialect can tell that cheaply: the members of a fleet.
+    pub async fn inspect_shared(
+        &mut self,
+        memo: &SchemaMemo,
+    ) -> Result<std::sync::Arc<Database>, DbError> {
+        let (url, pid, limits) = (&self.url, self.pid, &self.limits);
+        dispatch!(&mut self.conn, |c, D| D::inspect(
+            c,
+            url,
+            pid,
+            limits,
+            Some(memo)
+        )
+        .await)
     }
 
     /// Runs a multi-statement script as one unit (no implicit transaction added).
