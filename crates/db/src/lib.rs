@@ -151,6 +151,12 @@ pub struct Db {
     pub(crate) pid: Option<i32>,
     /// Time limits on lockstep's own queries on this connection.
     pub limits: Limits,
+    /// lockstep's tables were read on this connection with every column this version
+    /// writes, so a deploy neither looks them up again nor creates them (nothing
+    /// lockstep runs drops them): a fleet member's deploy with nothing to apply is then
+    /// two reads of history instead of four statements each, and no DDL. Set only by a
+    /// read, never by `ensure_history`, whose work a rolled-back transaction could undo.
+    pub(crate) history_current: bool,
 }
 
 impl Db {
@@ -166,6 +172,7 @@ impl Db {
             conn,
             pid: None,
             limits: Limits::default(),
+            history_current: false,
         };
         db.pid = dispatch!(&mut db.conn, |c, D| D::pid(c).await);
         Ok(db)
