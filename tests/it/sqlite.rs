@@ -293,6 +293,44 @@ fn virtual_tables_round_trip() {
     assert_round_trip(&m);
 }
 
+/// A fleet's members share the model of one schema: the memo hands back the model read
+/// before only for the same CREATE texts and settings, and never for virtual tables.
+#[test]
+fn a_schema_memo_shares_only_identical_schemas() {
+    use lockstep_db::{Db, DbUrl, SchemaMemo};
+    use std::sync::Arc;
+    let schema = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);";
+    let a = db(schema);
+    let b = db(schema);
+    let settings = db(&format!("{schema} PRAGMA user_version = 7;"));
+    let index = db(&format!("{schema} CREATE INDEX t_v ON t (v);"));
+    let fts = "CREATE VIRTUAL TABLE docs USING fts5(title);";
+    let (v1, v2) = (db(fts), db(fts));
+    let memo = SchemaMemo::default();
+    let shared = |d: &TestSqlite| {
+        support::rt().block_on(async {
+            let mut c = Db::connect(&DbUrl::parse(&d.url).unwrap(), false)
+                .await
+                .unwrap();
+            let m = c.inspect_shared(&memo).await.unwrap();
+            c.close().await;
+            m
+        })
+    };
+    let (ma, mb) = (shared(&a), shared(&b));
+    assert!(Arc::ptr_eq(&ma, &mb));
+    assert_eq!(*ma, a.inspect());
+    for d in [&settings, &index] {
+        let m = shared(d);
+        assert!(!Arc::ptr_eq(&ma, &m));
+        assert_eq!(*m, d.inspect());
+    }
+    assert!(!Arc::ptr_eq(&shared(&v1), &shared(&v2)));
+    // Memoized now, and still told apart.
+    assert!(Arc::ptr_eq(&shared(&b), &ma));
+    assert_eq!(*shared(&index), index.inspect());
+}
+
 fn change_case(before: &str, after: &str) -> (TestSqlite, String) {
     let a = db(before);
     let b = db(after);

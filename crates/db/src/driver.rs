@@ -6,9 +6,10 @@
 
 use crate::stats::Stats;
 use crate::wait::{Limits, OwnRead, Wait};
-use crate::{DbError, DbUrl};
+use crate::{DbError, DbUrl, SchemaMemo};
 use lockstep_core::model::{Database, Dialect};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// lockstep's own tables in one dialect: the SQL of each statement the history needs.
 /// Parameters are bound in the order the comments give.
@@ -111,13 +112,15 @@ pub trait Driver {
 
     // inspect.rs
     /// The whole schema, in one read-only consistent snapshot, with a fixed number of
-    /// catalog queries.
+    /// catalog queries; or `memo`'s model of it, where the dialect can tell cheaply that
+    /// this schema is one read before.
     async fn inspect(
         c: &mut Self::Conn,
         url: &DbUrl,
         pid: Option<i32>,
         limits: &Limits,
-    ) -> Result<Database, DbError>;
+        memo: Option<&SchemaMemo>,
+    ) -> Result<Arc<Database>, DbError>;
 
     // history.rs
     /// The statement that starts a read of lockstep's own tables within lockstep's time
@@ -248,8 +251,9 @@ macro_rules! dialect {
                 url: &$crate::DbUrl,
                 pid: Option<i32>,
                 limits: &$crate::wait::Limits,
-            ) -> Result<lockstep_core::model::Database, $crate::DbError> {
-                inspect::schema(c, url, pid, limits).await
+                memo: Option<&$crate::SchemaMemo>,
+            ) -> Result<std::sync::Arc<lockstep_core::model::Database>, $crate::DbError> {
+                inspect::schema(c, url, pid, limits, memo).await
             }
             fn begin_own_read(limits: &$crate::wait::Limits) -> Option<String> {
                 history::begin_own_read(limits)

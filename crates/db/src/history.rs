@@ -131,6 +131,9 @@ impl Db {
     /// Creates the history and progress tables when missing, and brings a table an
     /// older lockstep made up to date.
     pub async fn ensure_history(&mut self) -> Result<(), DbError> {
+        if self.history_current {
+            return Ok(());
+        }
         let sql = self.own_sql(|h| h.create);
         self.exec("creating lockstep's history table", &sql).await?;
         if !self.has_code_checksum().await? {
@@ -156,11 +159,17 @@ impl Db {
     }
 
     async fn read_history_now(&mut self) -> Result<(Vec<HistoryRow>, Vec<ProgressRow>), DbError> {
-        if !self.history_exists().await? {
-            return Ok((vec![], vec![]));
-        }
-        // Reads never write: a table an older lockstep made is read as it is.
-        let current = self.has_code_checksum().await?;
+        let current = if self.history_current {
+            true
+        } else {
+            if !self.history_exists().await? {
+                return Ok((vec![], vec![]));
+            }
+            // Reads never write: a table an older lockstep made is read as it is.
+            let current = self.has_code_checksum().await?;
+            self.history_current = current;
+            current
+        };
         let url = self.url.clone();
         let err = |e| DbError::query("reading lockstep's history", &url, e);
         let mut hist = vec![];

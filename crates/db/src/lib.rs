@@ -9,6 +9,7 @@ pub mod apply;
 pub mod audit;
 pub mod driver;
 pub mod history;
+pub mod memo;
 pub mod mysql;
 pub mod postgres;
 pub mod scratch;
@@ -21,6 +22,7 @@ use crate::driver::Driver;
 use lockstep_core::model::{Database, Dialect};
 use std::collections::BTreeSet;
 
+pub use crate::memo::SchemaMemo;
 pub use crate::url::DbUrl;
 pub use crate::wait::Limits;
 
@@ -149,6 +151,12 @@ pub struct Db {
     pub(crate) pid: Option<i32>,
     /// Time limits on lockstep's own queries on this connection.
     pub limits: Limits,
+    /// lockstep's tables were read on this connection with every column this version
+    /// writes, so a deploy neither looks them up again nor creates them (nothing
+    /// lockstep runs drops them): a fleet member's deploy with nothing to apply is then
+    /// two reads of history instead of four statements each, and no DDL. Set only by a
+    /// read, never by `ensure_history`, whose work a rolled-back transaction could undo.
+    pub(crate) history_current: bool,
 }
 
 impl Db {
@@ -164,6 +172,7 @@ impl Db {
             conn,
             pid: None,
             limits: Limits::default(),
+            history_current: false,
         };
         db.pid = dispatch!(&mut db.conn, |c, D| D::pid(c).await);
         Ok(db)
@@ -176,7 +185,26 @@ impl Db {
     /// Reads the whole schema in one read-only, consistent snapshot.
     pub async fn inspect(&mut self) -> Result<Database, DbError> {
         let (url, pid, limits) = (&self.url, self.pid, &self.limits);
-        dispatch!(&mut self.conn, |c, D| D::inspect(c, url, pid, limits).await)
+        dispatch!(&mut self.conn, |c, D| D::inspect(c, url, pid, limits, None)
+            .await)
+        .map(std::sync::Arc::unwrap_or_clone)
+    }
+
+    /// The same, sharing the model of a schema `memo` has seen (and remembering this
+    /// one) where the dialect can tell that cheaply: the members of a fleet.
+    pub async fn inspect_shared(
+        &mut self,
+        memo: &SchemaMemo,
+    ) -> Result<std::sync::Arc<Database>, DbError> {
+        let (url, pid, limits) = (&self.url, self.pid, &self.limits);
+        dispatch!(&mut self.conn, |c, D| D::inspect(
+            c,
+            url,
+            pid,
+            limits,
+            Some(memo)
+        )
+        .await)
     }
 
     /// Runs a multi-statement script as one unit (no implicit transaction added).

@@ -9,7 +9,7 @@ use crate::project::{self, Migrations};
 use lockstep_core::migrate::state::{self, HistoryRow, ProgressRow, State};
 use lockstep_core::migrate::{Migration, Version};
 use lockstep_core::model::Database;
-use lockstep_db::{Db, DbUrl};
+use lockstep_db::{Db, DbUrl, SchemaMemo};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -21,6 +21,9 @@ pub struct Session {
     /// locked only to find a key's cell: replays on different servers run at once, and
     /// the members waiting for one replay wait on its cell.
     replays: std::sync::Mutex<HashMap<String, Arc<ReplayCell>>>,
+    /// Live schemas read, shared by the targets opened (a fleet's members mostly have
+    /// one schema).
+    schemas: Arc<SchemaMemo>,
 }
 
 type ReplayCell = tokio::sync::OnceCell<Arc<Replayed>>;
@@ -41,6 +44,7 @@ impl Session {
             events,
             migrations: OnceLock::new(),
             replays: Default::default(),
+            schemas: Default::default(),
         }
     }
 
@@ -168,6 +172,7 @@ impl Session {
             progress,
             foreign,
             actual: None,
+            schemas: self.schemas.clone(),
             events: self.events.clone(),
         })
     }
@@ -379,7 +384,8 @@ pub struct Target {
     pub progress: Vec<ProgressRow>,
     /// Another tool's history table (tool, applied versions) when lockstep has none.
     pub foreign: Option<(String, Vec<Version>)>,
-    actual: Option<Database>,
+    actual: Option<Arc<Database>>,
+    schemas: Arc<SchemaMemo>,
     events: Events,
 }
 
@@ -400,7 +406,7 @@ impl Target {
         if self.actual.is_none() {
             let m = self
                 .db
-                .inspect()
+                .inspect_shared(&self.schemas)
                 .await
                 .with_context(|| format!("inspecting {}", self.env))?;
             self.actual = Some(m);
@@ -408,7 +414,7 @@ impl Target {
                 env: self.env.clone(),
             });
         }
-        Ok(self.actual.as_ref().expect("just set"))
+        Ok(self.actual.as_deref().expect("just set"))
     }
 
     /// Forgets the cached live schema and history (after a deploy changed them).

@@ -85,19 +85,22 @@ pub fn sum_problems(m: &crate::project::Migrations) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(m.sum_path()) else {
         return vec![];
     };
-    let dir = crate::project::display_path(&m.dir);
+    // Resolved only for a message: it canonicalizes, and a fleet checks once per member.
+    let dir = || crate::project::display_path(&m.dir);
     match sum::parse(&text) {
         Ok(lines) => sum::verify(&m.set, &lines)
             .into_iter()
             .map(|p| {
                 format!(
-                    "{dir}/{p}\n  hint: deploy refuses until {} agrees; if the change is intended and the migration is not applied anywhere, run `lockstep hash` and commit it",
+                    "{}/{p}\n  hint: deploy refuses until {} agrees; if the change is intended and the migration is not applied anywhere, run `lockstep hash` and commit it",
+                    dir(),
                     sum::FILE_NAME
                 )
             })
             .collect(),
         Err(e) => vec![format!(
-            "{dir}/{e}\n  hint: restore the file from git, or run `lockstep hash` to write it again"
+            "{}/{e}\n  hint: restore the file from git, or run `lockstep hash` to write it again",
+            dir()
         )],
     }
 }

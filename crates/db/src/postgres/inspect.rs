@@ -1570,8 +1570,11 @@ pub async fn schema(
     url: &DbUrl,
     pid: Option<i32>,
     limits: &crate::Limits,
-) -> Result<Database, DbError> {
-    crate::wait::own(url, pid, limits, inspect(c, url, limits)).await
+    // Telling that a catalog is one read before would take most of reading it.
+    _memo: Option<&crate::SchemaMemo>,
+) -> Result<std::sync::Arc<Database>, DbError> {
+    let db = crate::wait::own(url, pid, limits, inspect(c, url, limits)).await?;
+    Ok(std::sync::Arc::new(db))
 }
 
 // ---------------------------------------------------------------------------- objects compared by definition

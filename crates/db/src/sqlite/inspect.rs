@@ -4,14 +4,16 @@
 //! names, CHECKs, collations, generated expressions, AUTOINCREMENT) lives only in the
 //! stored CREATE text, which `lockstep_core::dialect::sqlite::text` reads. Each query joins
 //! a pragma over every table at once, so the number of queries is fixed whatever the size
-//! of the schema, and all of them run in one read transaction.
+//! of the schema, and all of them run in one read transaction. Since all of it derives
+//! from the stored text, a schema whose text a [`SchemaMemo`] has seen is not read again.
 
-use crate::{DbError, DbUrl};
+use crate::{DbError, DbUrl, SchemaMemo};
 use lockstep_core::dialect::sqlite::text::{self, ConstraintSqlKind, TableSql};
 use lockstep_core::model::*;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, Row};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 const MAIN: &str = "main";
 
@@ -91,7 +93,14 @@ const VIEW_COLUMNS_SQL: &str = "SELECT m.name, p.name FROM sqlite_schema m \
 const ONE_VIEW_COLUMNS_SQL: &str =
     "SELECT ?1, name FROM pragma_table_info(?1, 'main') ORDER BY cid";
 
-pub async fn inspect(conn: &mut sqlx::SqliteConnection, url: &DbUrl) -> Result<Database, DbError> {
+/// Every object's stored CREATE text: what every pragma above derives from.
+const SCHEMA_TEXT_SQL: &str = "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY rowid";
+
+pub async fn inspect(
+    conn: &mut sqlx::SqliteConnection,
+    url: &DbUrl,
+    memo: Option<&SchemaMemo>,
+) -> Result<Arc<Database>, DbError> {
     let err = |what: &str| {
         let what = format!("inspecting SQLite ({what})");
         move |e: sqlx::Error| DbError::query(what, url, e)
@@ -101,6 +110,23 @@ pub async fn inspect(conn: &mut sqlx::SqliteConnection, url: &DbUrl) -> Result<D
         .fetch_one(&mut *tx)
         .await
         .map_err(err("settings"))?;
+    let env: Vec<String> = (0..8)
+        .map(|i| get_str(&env, i).unwrap_or_default())
+        .collect();
+    let key = match memo {
+        Some(_) => {
+            let rows = sqlx::query(SCHEMA_TEXT_SQL)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err("schema text"))?;
+            memo_key(&env, &rows)
+        }
+        None => None,
+    };
+    if let Some(model) = memo.zip(key.as_deref()).and_then(|(m, k)| m.get(k)) {
+        tx.commit().await.map_err(err("commit"))?;
+        return Ok(model);
+    }
     let tables = sqlx::query(TABLES_SQL)
         .fetch_all(&mut *tx)
         .await
@@ -154,9 +180,7 @@ pub async fn inspect(conn: &mut sqlx::SqliteConnection, url: &DbUrl) -> Result<D
     tx.commit().await.map_err(err("commit"))?;
 
     let raw = Raw {
-        env: (0..8)
-            .map(|i| get_str(&env, i).unwrap_or_default())
-            .collect(),
+        env,
         tables: tables
             .iter()
             .map(|r| RawTable {
@@ -222,7 +246,37 @@ pub async fn inspect(conn: &mut sqlx::SqliteConnection, url: &DbUrl) -> Result<D
             })
             .collect(),
     };
-    Ok(assemble(raw))
+    let model = Arc::new(assemble(raw));
+    if let (Some(m), Some(k)) = (memo, key) {
+        m.put(k, model.clone());
+    }
+    Ok(model)
+}
+
+/// What a schema's model is a function of, for [`SchemaMemo`]: the settings read and
+/// each object's CREATE text (each field length-prefixed, so that no two schemas give the
+/// same key). None when the schema has a virtual table, whose columns come from its
+/// module and may depend on more than the text (a file it reads, say).
+fn memo_key(env: &[String], rows: &[SqliteRow]) -> Option<String> {
+    let mut key = String::new();
+    let mut field = |s: &str| {
+        key.push_str(&s.len().to_string());
+        key.push(':');
+        key.push_str(s);
+    };
+    env.iter().for_each(|s| field(s));
+    for r in rows {
+        let sql = get_str(r, 3).unwrap_or_default();
+        let head = sql.get(..20).unwrap_or_default();
+        if head.eq_ignore_ascii_case("CREATE VIRTUAL TABLE") {
+            return None;
+        }
+        for i in 0..3 {
+            field(&get_str(r, i).unwrap_or_default());
+        }
+        field(&sql);
+    }
+    Some(key)
 }
 
 // Pragma results carry no declared types, so values are read as whatever they hold.
@@ -664,6 +718,7 @@ pub async fn schema(
     url: &DbUrl,
     _pid: Option<i32>,
     _limits: &crate::Limits,
-) -> Result<Database, DbError> {
-    inspect(c, url).await
+    memo: Option<&SchemaMemo>,
+) -> Result<Arc<Database>, DbError> {
+    inspect(c, url, memo).await
 }
