@@ -795,10 +795,9 @@ fn inspect_pg_index_definitions_read_as_pg_get_indexdef() {
          WHERE n.nspname = 'ix' AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')) \
            AND NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)",
     );
-    let theirs: std::collections::BTreeMap<String, String> = theirs
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), format!("USING {v}")))
+    let theirs: std::collections::BTreeMap<String, String> = name_values(&theirs)
+        .into_iter()
+        .map(|(k, v)| (k, format!("USING {v}")))
         .collect();
     assert!(theirs.len() >= 30, "the fixture's indexes: {theirs:?}");
     assert_eq!(ours, theirs);
@@ -864,11 +863,7 @@ fn inspect_pg_key_constraints_read_as_pg_get_constraintdef() {
          FROM pg_constraint k JOIN pg_class i ON i.oid = k.conindid \
          WHERE k.conrelid = 'ck.t'::regclass AND k.contype IN ('p', 'u')",
     );
-    let theirs: std::collections::BTreeMap<String, String> = theirs
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let theirs = name_values(&theirs);
     assert!(theirs.len() >= 3, "the fixture's keys: {theirs:?}");
     assert_eq!(ours, theirs);
     assert_eq!(
@@ -878,4 +873,12 @@ fn inspect_pg_key_constraints_read_as_pg_get_constraintdef() {
     assert_eq!(refs["t_fk"], "y,x");
     assert_eq!(refs["t_fk1"], "z");
     assert_eq!(refs["t_self"], "c");
+}
+
+/// `name=value` lines, as the comparisons above have the server print them.
+fn name_values(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
