@@ -751,6 +751,14 @@ fn inspect_pg_index_definitions_read_as_pg_get_indexdef() {
         CREATE INDEX t_partial ON ix.t (a) WHERE b IS NOT NULL AND a > 5;
         CREATE INDEX t_quoted ON ix.t ("Mixed Case", "select");
         CREATE INDEX t_varchar ON ix.t (c);
+        CREATE INDEX t_varchar_ops ON ix.t (c varchar_ops);
+        CREATE INDEX t_varchar_pattern ON ix.t (c varchar_pattern_ops);
+        CREATE INDEX t_varchar_text_ops ON ix.t (c text_ops DESC);
+        CREATE INDEX t_varchar_coll ON ix.t (c COLLATE "C");
+        CREATE INDEX t_varchar_hash ON ix.t USING hash (c);
+        CREATE INDEX t_varchar_brin ON ix.t USING brin (c);
+        CREATE INDEX t_varchar_spgist ON ix.t USING spgist (c);
+        CREATE INDEX t_varchar_expr ON ix.t ((c || 'x'));
         CREATE INDEX t_collate_col ON ix.t (d);
         CREATE INDEX t_collate_idx ON ix.t (b COLLATE "C");
         CREATE INDEX t_collate_default ON ix.t (d COLLATE "default");

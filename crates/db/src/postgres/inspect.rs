@@ -331,7 +331,11 @@ WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND k.conparentid = 0 AND k.conislo
 /// inspecting 20,000 indexes; the columns it would look up are already read, and
 /// the defaults are decided here in one pass over `pg_index` (`plain`), with the same
 /// rule as `pg_get_indexdef`: the collation is printed when it is not the column's,
-/// the operator class when it is not the default one for the column's type.
+/// the operator class when it is not the default one for the column's type. That
+/// default is the class for the type itself, or, for `varchar` (binary-coercible to
+/// `text`, the preferred type of its category) with no class of its own, `text`'s
+/// (`GetDefaultOpClass`); other coercible cases, domains included, are left to the
+/// function.
 /// `plain` is decided for the indexes this statement returns only, by the same
 /// filters as the outer statement: over every index of the database (the system's,
 /// TOAST's and the constraints' included, 40,000 for 10,000 tables) the server hashed
@@ -366,7 +370,9 @@ JOIN (SELECT x.indexrelid,
                                       THEN x.coll = 0 AND o.opckeytype = 0
                                            AND o.opcintype = ia.atttypid
                                       ELSE x.coll IN (0, a.attcollation)
-                                           AND o.opcintype = a.atttypid
+                                           AND (o.opcintype = a.atttypid
+                                                OR o.opcintype = 'text'::regtype AND a.atttypid = 'varchar'::regtype
+                                                   AND NOT EXISTS (SELECT FROM pg_opclass e WHERE e.opcmethod = o.opcmethod AND e.opcdefault AND e.opcintype = a.atttypid))
                                       END, false)) AS plain
       FROM (SELECT xi.indexrelid, xi.indrelid, u.attnum, u.opclass, u.coll, u.k
             FROM pg_index xi
