@@ -751,6 +751,14 @@ fn inspect_pg_index_definitions_read_as_pg_get_indexdef() {
         CREATE INDEX t_partial ON ix.t (a) WHERE b IS NOT NULL AND a > 5;
         CREATE INDEX t_quoted ON ix.t ("Mixed Case", "select");
         CREATE INDEX t_varchar ON ix.t (c);
+        CREATE INDEX t_varchar_ops ON ix.t (c varchar_ops);
+        CREATE INDEX t_varchar_pattern ON ix.t (c varchar_pattern_ops);
+        CREATE INDEX t_varchar_text_ops ON ix.t (c text_ops DESC);
+        CREATE INDEX t_varchar_coll ON ix.t (c COLLATE "C");
+        CREATE INDEX t_varchar_hash ON ix.t USING hash (c);
+        CREATE INDEX t_varchar_brin ON ix.t USING brin (c);
+        CREATE INDEX t_varchar_spgist ON ix.t USING spgist (c);
+        CREATE INDEX t_varchar_expr ON ix.t ((c || 'x'));
         CREATE INDEX t_collate_col ON ix.t (d);
         CREATE INDEX t_collate_idx ON ix.t (b COLLATE "C");
         CREATE INDEX t_collate_default ON ix.t (d COLLATE "default");
@@ -795,11 +803,90 @@ fn inspect_pg_index_definitions_read_as_pg_get_indexdef() {
          WHERE n.nspname = 'ix' AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')) \
            AND NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)",
     );
-    let theirs: std::collections::BTreeMap<String, String> = theirs
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), format!("USING {v}")))
+    let theirs: std::collections::BTreeMap<String, String> = name_values(&theirs)
+        .into_iter()
+        .map(|(k, v)| (k, format!("USING {v}")))
         .collect();
     assert!(theirs.len() >= 30, "the fixture's indexes: {theirs:?}");
     assert_eq!(ours, theirs);
+}
+
+/// Key constraints are read field by field, not through `pg_get_constraintdef`: what
+/// the function prints after a key's columns (its `INCLUDE` list, quoted names
+/// included) and its `NULLS NOT DISTINCT` must read the same, and a foreign key's
+/// referenced columns must come in the key's order, one column or several.
+#[test]
+fn inspect_pg_key_constraints_read_as_pg_get_constraintdef() {
+    let Some(pg) = TestPg::new("inspect_keydef") else {
+        return;
+    };
+    pg.exec(
+        r#"CREATE SCHEMA ck;
+        CREATE SCHEMA other;
+        CREATE TABLE other.r (x int, y int, z int, UNIQUE (y, x), UNIQUE (z));
+        CREATE TABLE ck.t (id int, "Odd Col" text, b int, c int, "select" int,
+            CONSTRAINT t_pk PRIMARY KEY (id) INCLUDE ("Odd Col", "select") WITH (fillfactor = 70),
+            CONSTRAINT t_u UNIQUE (b, c) INCLUDE (id) DEFERRABLE INITIALLY DEFERRED,
+            CONSTRAINT t_u2 UNIQUE (c),
+            CONSTRAINT t_fk FOREIGN KEY (b, c) REFERENCES other.r (y, x),
+            CONSTRAINT t_fk1 FOREIGN KEY ("select") REFERENCES other.r (z),
+            CONSTRAINT t_self FOREIGN KEY (b) REFERENCES ck.t (c));
+        DO $$ BEGIN
+          IF current_setting('server_version_num')::int >= 150000 THEN
+            EXECUTE 'ALTER TABLE ck.t ADD CONSTRAINT t_nnd UNIQUE NULLS NOT DISTINCT ("select") INCLUDE (c)';
+          END IF;
+        END $$;"#,
+    );
+    let db = pg.inspect();
+    let t = &db.tables[&q("ck", "t")];
+    let mut ours = std::collections::BTreeMap::new();
+    let mut refs = std::collections::BTreeMap::new();
+    for c in &t.constraints {
+        let name = c.name.clone().unwrap();
+        match &c.kind {
+            ConstraintKind::PrimaryKey { extra, .. } => {
+                ours.insert(name, format!("f|{}", extra.clone().unwrap_or_default()));
+            }
+            ConstraintKind::Unique {
+                extra,
+                nulls_not_distinct,
+                ..
+            } => {
+                let nnd = if *nulls_not_distinct { "t" } else { "f" };
+                ours.insert(name, format!("{nnd}|{}", extra.clone().unwrap_or_default()));
+            }
+            ConstraintKind::ForeignKey { ref_columns, .. } => {
+                refs.insert(name, ref_columns.join(","));
+            }
+            _ => {}
+        }
+    }
+    // The function's text after the column list, flags dropped, and the index's
+    // storage parameters after it, as the model keeps them.
+    let theirs = crate::harness::pg_value(
+        &pg.url,
+        "SELECT string_agg(k.conname || '=' || CASE WHEN pg_get_constraintdef(k.oid) LIKE 'UNIQUE NULLS NOT DISTINCT%' THEN 't' ELSE 'f' END || '|' \
+                || concat_ws(' ', NULLIF(regexp_replace(regexp_replace(pg_get_constraintdef(k.oid), '^[^)]*\\)\\s*', ''), '\\s*DEFERRABLE.*$', ''), ''), \
+                             'WITH (' || array_to_string(i.reloptions, ', ') || ')'), chr(10) ORDER BY k.conname) \
+         FROM pg_constraint k JOIN pg_class i ON i.oid = k.conindid \
+         WHERE k.conrelid = 'ck.t'::regclass AND k.contype IN ('p', 'u')",
+    );
+    let theirs = name_values(&theirs);
+    assert!(theirs.len() >= 3, "the fixture's keys: {theirs:?}");
+    assert_eq!(ours, theirs);
+    assert_eq!(
+        theirs["t_pk"],
+        r#"f|INCLUDE ("Odd Col", "select") WITH (fillfactor=70)"#
+    );
+    assert_eq!(refs["t_fk"], "y,x");
+    assert_eq!(refs["t_fk1"], "z");
+    assert_eq!(refs["t_self"], "c");
+}
+
+/// `name=value` lines, as the comparisons above have the server print them.
+fn name_values(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }

@@ -1,5 +1,5 @@
 //! Prints the PostgreSQL inspector's catalog queries as one psql script, in one
-//! `REPEATABLE READ READ ONLY` transaction as inspection runs them. `bench/scale_10k.sh`
+//! transaction begun as inspection begins it (`REPEATABLE READ READ ONLY`, JIT off). `bench/scale_10k.sh`
 //! runs it through `psql > /dev/null` as the floor of `lockstep inspect`: the server's
 //! work and the rows' transfer, with no model built and nothing rendered.
 
@@ -7,7 +7,7 @@ use std::io::Write;
 
 fn main() {
     let mut out = std::io::stdout().lock();
-    let mut script = String::from("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n");
+    let mut script = format!("{};\n", lockstep_db::postgres::inspect::BEGIN);
     for sql in lockstep_db::postgres::inspect::catalog_queries() {
         script.push_str(sql.trim());
         script.push_str(";\n");

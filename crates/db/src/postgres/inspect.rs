@@ -91,6 +91,16 @@ macro_rules! grants {
     };
 }
 
+/// How the inspection's transaction starts (lockstep's time limits follow it in the
+/// same message). JIT compilation is off: it starts once a statement's estimated cost
+/// passes `jit_above_cost`, and the statements here are many small catalog lookups
+/// whose compiling costs more than it saves. Forced on for the index and column
+/// statements at 10,000 tables (`jit_above_cost`, `jit_inline_above_cost` and
+/// `jit_optimize_above_cost` at 0), it added 1.0 to 1.4 s to each; their estimates
+/// (64,000 and 6,000) are under the default threshold of 100,000 there, but grow with
+/// the schema.
+pub const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off";
+
 /// Empty, or the one schema the session is confined to.
 const SQL_SEARCH_PATH: &str = "SELECT pg_catalog.set_config('search_path', COALESCE(pg_catalog.quote_ident(NULLIF(pg_catalog.current_setting('lockstep.schema', true), '')), ''), true)";
 
@@ -217,10 +227,17 @@ ORDER BY h.inhrelid, h.inhseqno";
 /// differs from the type's own; `regcollation` prints it quoted and, outside
 /// `pg_catalog`, qualified, as it would be written in SQL. Unordered: sorting 100,000
 /// wide rows spills to disk on the server, sorting them in Rust is instant.
+///
+/// A default cannot refer to a column, so it is deparsed without its relation
+/// (`pg_get_expr(adbin, 0)` prints the same text): given one, the function looks the
+/// relation's name up first, a catalog cache miss per table on a fresh session, which
+/// was a quarter of this statement at 10,000 tables. A generated column's expression
+/// does refer to columns, and keeps it.
 const SQL_COLUMNS: &str = concat!(
     "SELECT a.attrelid AS rel, a.attnum AS num, a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type,
        a.atttypid AS type_oid, a.attnotnull AS not_null,
-       pg_get_expr(ad.adbin, ad.adrelid) AS default_expr,
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0)
+            ELSE pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr,
        a.attgenerated::text AS generated, a.attidentity::text AS identity, a.attislocal AS is_local,
        NULLIF(quote_ident(a.attname), a.attname::text) AS quoted,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
@@ -236,7 +253,9 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c') AND a.attnum > 0 AND NOT a.att
 
 /// Column privileges, apart from the columns: few columns have any, and an ACL
 /// subquery in the columns statement slows all 100,000 rows down. Only explicit
-/// grants: a column's default ACL is empty.
+/// grants: a column's default ACL is empty. Only tables' columns are shown; without
+/// the `relkind` test the statement probed `pg_attribute` for every index, sequence
+/// and TOAST table as well (five times the tables).
 const SQL_COLUMN_GRANTS: &str = concat!(
     "SELECT a.attrelid AS rel, a.attnum AS num,
        ARRAY(SELECT CASE WHEN g.is_grantable THEN 't' ELSE 'f' END || g.privilege_type || ':' || CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END
@@ -244,27 +263,38 @@ const SQL_COLUMN_GRANTS: &str = concat!(
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND ",
+WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'f') AND ",
     user_ns!("n")
 );
 
 /// Table constraints declared on the table itself: those a partition or an
 /// inheritance child received from its parent (`conparentid`, `NOT conislocal`) are
-/// the parent's. The full definition is only printed where it is needed (keys and
-/// exclusions); foreign keys and checks are read field by field. A key's index
-/// storage parameters are not part of `pg_get_constraintdef`, so they come separately,
-/// as `pg_dump` reads them. Own columns come as numbers, named from the columns
-/// already read; a foreign key's referenced table may be outside the model, so its
-/// columns are named here.
+/// the parent's. The full definition is only printed for exclusions; keys, foreign
+/// keys and checks are read field by field. What `pg_get_constraintdef` prints after a
+/// key's columns is its `INCLUDE` list, the index's key positions past the
+/// constraint's own (`index_key_nums`), named as the function names them (quoted
+/// column names, see [`Builder::key_included`]); on a fresh session the function
+/// costs a catalog cache fill per key, a third of this statement at 10,000 tables.
+/// A key's index storage parameters are not part of `pg_get_constraintdef` either,
+/// so they come separately, as `pg_dump` reads them. Own columns come as numbers,
+/// named from the columns already read; a foreign key's referenced table may be
+/// outside the model, so its columns are named here, the usual single column by one
+/// index probe instead of a join and a sort per key.
 const SQL_CONSTRAINTS: &str = concat!(
     "SELECT k.oid, k.conrelid AS rel, k.conname::text AS name, k.contype::text AS kind,
        k.condeferrable AS deferrable, k.condeferred AS deferred, k.convalidated AS validated,
        k.connoinherit AS no_inherit,
-       CASE WHEN k.contype IN ('p', 'u', 'x') THEN pg_get_constraintdef(k.oid) END AS def,
+       CASE WHEN k.contype = 'x' THEN pg_get_constraintdef(k.oid) END AS def,
+       CASE WHEN k.contype IN ('p', 'u') THEN ki_i.indkey::text END AS index_key_nums,
+       CASE WHEN k.contype = 'u' THEN (to_jsonb(ki_i) ->> 'indnullsnotdistinct')::bool END AS nulls_not_distinct,
        CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) END AS check_expr,
        k.conkey AS column_nums,
-       CASE WHEN k.contype = 'f' THEN
-            ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(num, ord)
+       CASE WHEN k.contype <> 'f' THEN NULL
+            WHEN cardinality(k.confkey) = 1 THEN
+            ARRAY[(SELECT a.attname::text FROM pg_attribute a
+                   WHERE a.attrelid = k.confrelid AND a.attnum = k.confkey[1])]
+            ELSE ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(num, ord)
                   JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.num
                   ORDER BY u.ord)
        END AS ref_columns,
@@ -276,6 +306,7 @@ FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class ki ON ki.oid = k.conindid
+LEFT JOIN pg_index ki_i ON ki_i.indexrelid = k.conindid
 LEFT JOIN pg_class rc ON rc.oid = k.confrelid
 LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND k.conparentid = 0 AND k.conislocal
@@ -300,7 +331,16 @@ WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND k.conparentid = 0 AND k.conislo
 /// inspecting 20,000 indexes; the columns it would look up are already read, and
 /// the defaults are decided here in one pass over `pg_index` (`plain`), with the same
 /// rule as `pg_get_indexdef`: the collation is printed when it is not the column's,
-/// the operator class when it is not the default one for the column's type.
+/// the operator class when it is not the default one for the column's type. That
+/// default is the class for the type itself, or, for `varchar` (binary-coercible to
+/// `text`, the preferred type of its category) with no class of its own, `text`'s
+/// (`GetDefaultOpClass`); other coercible cases, domains included, are left to the
+/// function.
+/// `plain` is decided for the indexes this statement returns only, by the same
+/// filters as the outer statement: over every index of the database (the system's,
+/// TOAST's and the constraints' included, 40,000 for 10,000 tables) the server hashed
+/// the whole of `pg_attribute` twice, where the 20,000 indexes shown take an index
+/// probe per key.
 /// `indnullsnotdistinct` exists from PostgreSQL 15 on, so it is read through the
 /// row's JSON, and only for unique indexes.
 const SQL_INDEXES: &str = concat!(
@@ -330,12 +370,21 @@ JOIN (SELECT x.indexrelid,
                                       THEN x.coll = 0 AND o.opckeytype = 0
                                            AND o.opcintype = ia.atttypid
                                       ELSE x.coll IN (0, a.attcollation)
-                                           AND o.opcintype = a.atttypid
+                                           AND (o.opcintype = a.atttypid
+                                                OR o.opcintype = 'text'::regtype AND a.atttypid = 'varchar'::regtype
+                                                   AND NOT EXISTS (SELECT FROM pg_opclass e WHERE e.opcmethod = o.opcmethod AND e.opcdefault AND e.opcintype = a.atttypid))
                                       END, false)) AS plain
       FROM (SELECT xi.indexrelid, xi.indrelid, u.attnum, u.opclass, u.coll, u.k
-            FROM pg_index xi,
+            FROM pg_index xi
+            JOIN pg_class xc ON xc.oid = xi.indrelid
+            JOIN pg_namespace xs ON xs.oid = xc.relnamespace,
                  unnest(xi.indkey::int2[], xi.indclass::oid[], xi.indcollation::oid[])
-                   WITH ORDINALITY AS u(attnum, opclass, coll, k)) x
+                   WITH ORDINALITY AS u(attnum, opclass, coll, k)
+            WHERE xc.relkind IN ('r', 'p', 'm')
+              AND NOT EXISTS (SELECT FROM pg_constraint xk WHERE xk.conindid = xi.indexrelid AND xk.contype IN ('p', 'u', 'x'))
+              AND ",
+    user_ns!("xs"),
+    ") x
       LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.attnum
       LEFT JOIN pg_attribute ia ON ia.attrelid = x.indexrelid AND ia.attnum = x.k
       LEFT JOIN pg_opclass o ON o.oid = x.opclass
@@ -521,10 +570,7 @@ pub async fn inspect(
 ) -> Result<Database, DbError> {
     count_statement();
     // One round trip: the limits are sent with BEGIN.
-    let begin = format!(
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {}",
-        limits.set_local()
-    );
+    let begin = format!("{BEGIN}; {}", limits.set_local());
     let mut tx = conn
         .begin_with(sqlx::AssertSqlSafe(begin))
         .await
@@ -638,6 +684,14 @@ struct Builder {
 
 type R<T = ()> = Result<T, sqlx::Error>;
 
+/// Which relations of the model a row's parts may belong to (see [`Builder::held`]).
+#[derive(Clone, Copy)]
+enum Held {
+    Tables,
+    Views,
+    Relations,
+}
+
 fn grants(raw: Vec<String>) -> Vec<Grant> {
     let mut by_key: BTreeMap<(String, String), bool> = BTreeMap::new();
     for item in raw {
@@ -673,38 +727,17 @@ fn strip_constraint_flags(def: &str) -> &str {
     d
 }
 
-/// What follows the parenthesized column list of `PRIMARY KEY (...)` or
-/// `UNIQUE [NULLS NOT DISTINCT] (...)`: `INCLUDE (...)`, `WITH (...)`,
-/// `USING INDEX TABLESPACE ...`. Quoted identifiers may contain parentheses.
-fn key_tail(def: &str) -> Option<String> {
-    use lockstep_core::sql::lex::{Dialect, Lexer, TokenKind};
-    let def = strip_constraint_flags(def);
-    let mut depth = 0usize;
-    for t in Lexer::new(def, Dialect::Postgres).filter(|t| t.kind == TokenKind::Punct) {
-        match t.text {
-            "(" => depth += 1,
-            ")" if depth > 0 => {
-                depth -= 1;
-                if depth == 0 {
-                    let rest = def[t.end()..].trim();
-                    return (!rest.is_empty()).then(|| rest.to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// A key's `extra`: the definition's tail, then its index's storage parameters,
-/// in the order `PRIMARY KEY (...) INCLUDE (...) WITH (...)` takes them.
-fn key_extra(def: &str, index_options: Option<&str>) -> Option<String> {
+/// A key's `extra`, what `pg_get_constraintdef` prints after its columns (the
+/// `INCLUDE` list), then its index's storage parameters, in the order
+/// `PRIMARY KEY (...) INCLUDE (...) WITH (...)` takes them.
+fn key_extra(included: &[String], index_options: Option<&str>) -> Option<String> {
+    let include = (!included.is_empty()).then(|| format!("INCLUDE ({})", included.join(", ")));
     let with = index_options
         .filter(|o| !o.is_empty())
         .map(|o| format!("WITH ({o})"));
-    match (key_tail(def), with) {
-        (Some(t), Some(w)) => Some(format!("{t} {w}")),
-        (t, w) => t.or(w),
+    match (include, with) {
+        (Some(i), Some(w)) => Some(format!("{i} {w}")),
+        (i, w) => i.or(w),
     }
 }
 
@@ -1078,34 +1111,48 @@ impl Builder {
         Ok(())
     }
 
-    fn column_grants(&mut self, row: &PgRow) -> R {
+    /// The relation in `column` of a row about one of its parts, when the model holds
+    /// it as `held` says; the parts of the others are not read.
+    fn held(&self, row: &PgRow, column: &str, held: Held) -> R<Option<Oid>> {
+        let oid: Oid = row.try_get(column)?;
+        let table = || self.tables.contains_key(&oid);
+        let view = || self.views.contains_key(&oid);
+        let yes = match held {
+            Held::Tables => table(),
+            Held::Views => view(),
+            Held::Relations => table() || view(),
+        };
+        Ok(yes.then_some(oid))
+    }
+
+    /// The table column of a row's `rel` and `num`, when the model shows it: hidden
+    /// inherited columns and other relations' columns are not in it.
+    fn table_column(&mut self, row: &PgRow) -> R<Option<&mut Column>> {
         let rel: Oid = row.try_get("rel")?;
         let num: i16 = row.try_get("num")?;
-        let raw: Vec<String> = row.try_get("grants")?;
-        // Hidden inherited columns and other relations' columns are not in the model.
-        let shown = self
-            .table_columns
-            .get(&rel)
-            .is_some_and(|cols| cols.iter().any(|(n, _)| *n == num));
-        if !shown {
-            return Ok(());
-        }
-        let grants = self.grants(raw);
-        let column = self
+        Ok(self
             .table_columns
             .get_mut(&rel)
-            .and_then(|cols| cols.iter_mut().find(|(n, _)| *n == num));
-        if let Some((_, c)) = column {
+            .and_then(|cols| cols.iter_mut().find(|(n, _)| *n == num))
+            .map(|(_, c)| c))
+    }
+
+    fn column_grants(&mut self, row: &PgRow) -> R {
+        // Looked up first: the grantees of a column not shown are not roles in use.
+        if self.table_column(row)?.is_none() {
+            return Ok(());
+        }
+        let grants = self.grants(row.try_get("grants")?);
+        if let Some(c) = self.table_column(row)? {
             c.grants = grants;
         }
         Ok(())
     }
 
     fn constraints(&mut self, row: &PgRow) -> R {
-        let rel: Oid = row.try_get("rel")?;
-        if !self.tables.contains_key(&rel) {
+        let Some(rel) = self.held(row, "rel", Held::Tables)? else {
             return Ok(());
-        }
+        };
         let oid: Oid = row.try_get("oid")?;
         let kind: String = row.try_get("kind")?;
         let nums: Vec<i16> = row
@@ -1120,18 +1167,23 @@ impl Builder {
                     .unwrap_or_else(|| n.to_string())
             })
             .collect();
-        let def: Option<String> = row.try_get("def")?;
-        let def = def.unwrap_or_default();
-        let index_options: Option<String> = row.try_get("index_options")?;
-        let extra = key_extra(&def, index_options.as_deref());
+        let extra = || -> R<Option<String>> {
+            let included = self.key_included(rel, row, nums.len())?;
+            let index_options: Option<String> = row.try_get("index_options")?;
+            Ok(key_extra(&included, index_options.as_deref()))
+        };
         let kind = match kind.as_str() {
-            "p" => ConstraintKind::PrimaryKey { columns, extra },
+            "p" => ConstraintKind::PrimaryKey {
+                columns,
+                extra: extra()?,
+            },
             "u" => ConstraintKind::Unique {
                 columns,
-                // The definition is canonical and says so from 15 on; earlier
-                // servers have no such option, and the prefix is then absent.
-                nulls_not_distinct: def.starts_with("UNIQUE NULLS NOT DISTINCT"),
-                extra,
+                // Absent before 15, which has no such option.
+                nulls_not_distinct: row
+                    .try_get::<Option<bool>, _>("nulls_not_distinct")?
+                    .unwrap_or(false),
+                extra: extra()?,
             },
             "f" => ConstraintKind::ForeignKey {
                 columns,
@@ -1160,7 +1212,10 @@ impl Builder {
                 no_inherit: row.try_get("no_inherit")?,
             },
             "x" => ConstraintKind::Exclusion {
-                definition: strip_constraint_flags(&def).to_string(),
+                definition: strip_constraint_flags(
+                    &row.try_get::<Option<String>, _>("def")?.unwrap_or_default(),
+                )
+                .to_string(),
             },
             _ => return Ok(()),
         };
@@ -1179,10 +1234,9 @@ impl Builder {
     }
 
     fn indexes(&mut self, row: &PgRow) -> R {
-        let rel: Oid = row.try_get("rel")?;
-        if !self.tables.contains_key(&rel) && !self.views.contains_key(&rel) {
+        let Some(rel) = self.held(row, "rel", Held::Relations)? else {
             return Ok(());
-        }
+        };
         let oid: Oid = row.try_get("oid")?;
         let schema: String = row.try_get("schema")?;
         let name = QualName::new(schema.clone(), row.try_get::<String, _>("name")?);
@@ -1277,15 +1331,25 @@ impl Builder {
             .collect())
     }
 
-    /// The `INCLUDE` columns (always plain columns), quoted.
+    /// The `INCLUDE` columns of an index (always plain columns), quoted.
     fn index_included(&self, rel: Oid, row: &PgRow) -> R<Vec<String>> {
-        let nums: &str = row.try_get("key_nums")?;
         let count: i16 = row.try_get("key_count")?;
-        Ok(nums
-            .split_whitespace()
-            .skip(usize::try_from(count).unwrap_or(0))
+        Ok(self.included(rel, row.try_get("key_nums")?, count))
+    }
+
+    /// A key constraint's `INCLUDE` columns, as `pg_get_constraintdef` names them.
+    fn key_included(&self, rel: Oid, row: &PgRow, keys: usize) -> R<Vec<String>> {
+        let nums: Option<&str> = row.try_get("index_key_nums")?;
+        Ok(self.included(rel, nums.unwrap_or_default(), keys))
+    }
+
+    /// The positions of an index's `indkey` (as text) past its `keys` key columns,
+    /// quoted.
+    fn included(&self, rel: Oid, nums: &str, keys: impl TryInto<usize>) -> Vec<String> {
+        nums.split_whitespace()
+            .skip(keys.try_into().unwrap_or(0))
             .map(|n| self.column_sql(rel, n))
-            .collect())
+            .collect()
     }
 
     /// Column `num` of `rel` as SQL names it: quoted where it has to be.
@@ -1302,10 +1366,9 @@ impl Builder {
     }
 
     fn policies(&mut self, row: &PgRow) -> R {
-        let rel: Oid = row.try_get("rel")?;
-        if !self.tables.contains_key(&rel) {
+        let Some(rel) = self.held(row, "rel", Held::Tables)? else {
             return Ok(());
-        }
+        };
         let mut roles: Vec<String> = row.try_get("roles")?;
         roles.sort();
         roles.dedup();
@@ -1453,8 +1516,7 @@ impl Builder {
     }
 
     fn triggers(&mut self, row: &PgRow) -> R {
-        let rel: Oid = row.try_get("rel")?;
-        if !self.tables.contains_key(&rel) && !self.views.contains_key(&rel) {
+        if self.held(row, "rel", Held::Relations)?.is_none() {
             return Ok(());
         }
         let oid: Oid = row.try_get("oid")?;
@@ -1478,10 +1540,9 @@ impl Builder {
     }
 
     fn view_deps(&mut self, row: &PgRow) -> R {
-        let view: Oid = row.try_get("view")?;
-        if !self.views.contains_key(&view) {
+        let Some(view) = self.held(row, "view", Held::Views)? else {
             return Ok(());
-        }
+        };
         let catalog: String = row.try_get("catalog")?;
         let Some(catalog) = Catalog::parse(&catalog) else {
             return Ok(());
@@ -2204,13 +2265,7 @@ impl Builder {
     }
 
     fn column_storage(&mut self, row: &PgRow) -> R {
-        let rel: Oid = row.try_get("rel")?;
-        let num: i16 = row.try_get("num")?;
-        let column = self
-            .table_columns
-            .get_mut(&rel)
-            .and_then(|cols| cols.iter_mut().find(|(n, _)| *n == num));
-        if let Some((_, c)) = column {
+        if let Some(c) = self.table_column(row)? {
             c.storage = ColumnStorage {
                 storage: row.try_get("storage")?,
                 compression: row.try_get("compression")?,
