@@ -116,9 +116,7 @@ pub trait Driver {
     /// this schema is one read before.
     async fn inspect(
         c: &mut Self::Conn,
-        url: &DbUrl,
-        pid: Option<i32>,
-        limits: &Limits,
+        read: OwnRead<'_>,
         memo: Option<&SchemaMemo>,
     ) -> Result<Arc<Database>, DbError>;
 
@@ -248,12 +246,10 @@ macro_rules! dialect {
             }
             async fn inspect(
                 c: &mut $conn,
-                url: &$crate::DbUrl,
-                pid: Option<i32>,
-                limits: &$crate::wait::Limits,
+                read: $crate::wait::OwnRead<'_>,
                 memo: Option<&$crate::SchemaMemo>,
             ) -> Result<std::sync::Arc<lockstep_core::model::Database>, $crate::DbError> {
-                inspect::schema(c, url, pid, limits, memo).await
+                inspect::schema(c, read, memo).await
             }
             fn begin_own_read(limits: &$crate::wait::Limits) -> Option<String> {
                 history::begin_own_read(limits)

@@ -184,10 +184,9 @@ impl Db {
 
     /// Reads the whole schema in one read-only, consistent snapshot.
     pub async fn inspect(&mut self) -> Result<Database, DbError> {
-        let (url, pid, limits) = (&self.url, self.pid, &self.limits);
-        dispatch!(&mut self.conn, |c, D| D::inspect(c, url, pid, limits, None)
-            .await)
-        .map(std::sync::Arc::unwrap_or_clone)
+        self.inspect_with(None)
+            .await
+            .map(std::sync::Arc::unwrap_or_clone)
     }
 
     /// The same, sharing the model of a schema `memo` has seen (and remembering this
@@ -196,15 +195,25 @@ impl Db {
         &mut self,
         memo: &SchemaMemo,
     ) -> Result<std::sync::Arc<Database>, DbError> {
-        let (url, pid, limits) = (&self.url, self.pid, &self.limits);
-        dispatch!(&mut self.conn, |c, D| D::inspect(
-            c,
-            url,
-            pid,
-            limits,
-            Some(memo)
-        )
-        .await)
+        self.inspect_with(Some(memo)).await
+    }
+
+    async fn inspect_with(
+        &mut self,
+        memo: Option<&SchemaMemo>,
+    ) -> Result<std::sync::Arc<Database>, DbError> {
+        let (conn, read) = self.conn_and_read();
+        dispatch!(conn, |c, D| D::inspect(c, read, memo).await)
+    }
+
+    /// The connection, and what one of lockstep's own reads on it needs to know.
+    fn conn_and_read(&mut self) -> (&mut Conn, wait::OwnRead<'_>) {
+        let read = wait::OwnRead {
+            url: &self.url,
+            pid: self.pid,
+            limits: &self.limits,
+        };
+        (&mut self.conn, read)
     }
 
     /// Runs a multi-statement script as one unit (no implicit transaction added).
@@ -250,12 +259,8 @@ impl Db {
         &mut self,
         named: &BTreeSet<String>,
     ) -> Result<stats::Stats, DbError> {
-        let read = crate::wait::OwnRead {
-            url: &self.url,
-            pid: self.pid,
-            limits: &self.limits,
-        };
-        dispatch!(&mut self.conn, |c, D| D::table_sizes(c, read, named).await)
+        let (conn, read) = self.conn_and_read();
+        dispatch!(conn, |c, D| D::table_sizes(c, read, named).await)
     }
 
     pub(crate) async fn count_failing(
@@ -265,12 +270,8 @@ impl Db {
     ) -> Result<i64, DbError> {
         // Where names are schema-qualified (PostgreSQL), the table's schema is the one
         // its size was read from.
-        let read = crate::wait::OwnRead {
-            url: &self.url,
-            pid: self.pid,
-            limits: &self.limits,
-        };
-        dispatch!(&mut self.conn, |c, D| {
+        let (conn, read) = self.conn_and_read();
+        dispatch!(conn, |c, D| {
             let table = match s.schema.get(&probe.table) {
                 Some(schema) => format!("{}.{}", D::quote(schema), D::quote(&probe.table)),
                 None => D::quote(&probe.table),

@@ -1139,13 +1139,11 @@ pub fn difference(server: &text::ParsedTable, ours: &text::ParsedTable) -> Optio
 /// The schema (lockstep's own time limits are not applied on MySQL yet).
 pub async fn schema(
     c: &mut MySqlConnection,
-    url: &DbUrl,
-    _pid: Option<i32>,
-    _limits: &crate::Limits,
+    read: crate::wait::OwnRead<'_>,
     // Telling that a catalog is one read before would take most of reading it.
     _memo: Option<&crate::SchemaMemo>,
 ) -> Result<std::sync::Arc<Database>, DbError> {
-    Ok(std::sync::Arc::new(inspect(c, url).await?))
+    Ok(std::sync::Arc::new(inspect(c, read.url).await?))
 }
 
 #[cfg(test)]

@@ -1628,13 +1628,11 @@ impl Builder {
 /// who was in the way.
 pub async fn schema(
     c: &mut PgConnection,
-    url: &DbUrl,
-    pid: Option<i32>,
-    limits: &crate::Limits,
-    // Telling that a catalog is one read before would take most of reading it.
+    r: crate::wait::OwnRead<'_>,
+    // The catalog is read whole: telling that it is one read before would cost as much.
     _memo: Option<&crate::SchemaMemo>,
 ) -> Result<std::sync::Arc<Database>, DbError> {
-    let db = crate::wait::own(url, pid, limits, inspect(c, url, limits)).await?;
+    let db = crate::wait::own(r.url, r.pid, r.limits, inspect(c, r.url, r.limits)).await?;
     Ok(std::sync::Arc::new(db))
 }
 

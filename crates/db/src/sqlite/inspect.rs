@@ -715,10 +715,8 @@ fn assemble(raw: Raw) -> Database {
 /// The schema (SQLite has no time limits to apply).
 pub async fn schema(
     c: &mut sqlx::SqliteConnection,
-    url: &DbUrl,
-    _pid: Option<i32>,
-    _limits: &crate::Limits,
+    read: crate::wait::OwnRead<'_>,
     memo: Option<&SchemaMemo>,
 ) -> Result<Arc<Database>, DbError> {
-    inspect(c, url, memo).await
+    inspect(c, read.url, memo).await
 }
