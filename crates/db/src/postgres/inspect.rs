@@ -507,30 +507,52 @@ WHERE d.classid = 'pg_rewrite'::regclass AND r.ev_class >= 16384
 
 type Apply = fn(&mut Builder, &PgRow) -> Result<(), sqlx::Error>;
 
+/// How a step's rows enter the model.
+#[derive(Clone, Copy)]
+enum Enter {
+    Rows(Apply),
+    /// Rows about the parts of a relation, named by its oid in the column given: only
+    /// those of relations the model holds (as [`Held`] says) enter, with that oid.
+    Parts(&'static str, Held, fn(&mut Builder, Oid, &PgRow) -> R),
+}
+
+impl Enter {
+    fn row(self, b: &mut Builder, row: &PgRow) -> R {
+        match self {
+            Enter::Rows(apply) => apply(b, row),
+            Enter::Parts(column, held, apply) => match b.held(row, column, held)? {
+                Some(rel) => apply(b, rel, row),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
 /// Every catalog query, in the order it runs: what it reads (for errors), the SQL,
 /// and how each of its rows enters the model. Later steps rely on maps earlier ones fill
 /// (columns need their tables, for instance).
-const STEPS: [(&str, &str, Apply); 20] = [
-    ("the search path", SQL_SEARCH_PATH, |_, _| Ok(())),
-    ("server settings", SQL_SETTINGS, Builder::settings),
-    ("comments", SQL_COMMENTS, Builder::comments),
-    ("roles", SQL_ROLES, Builder::roles),
-    ("schemas", SQL_SCHEMAS, Builder::schemas),
-    ("extensions", SQL_EXTENSIONS, Builder::extensions),
-    ("tables and views", SQL_RELATIONS, Builder::relations),
-    ("sequences", SQL_SEQUENCES, Builder::sequences),
-    ("table inheritance", SQL_INHERITS, Builder::inherits),
-    ("columns", SQL_COLUMNS, Builder::columns),
-    ("column grants", SQL_COLUMN_GRANTS, Builder::column_grants),
-    ("constraints", SQL_CONSTRAINTS, Builder::constraints),
-    ("indexes", SQL_INDEXES, Builder::indexes),
-    ("policies", SQL_POLICIES, Builder::policies),
-    ("types", SQL_TYPES, Builder::types),
-    ("enum labels", SQL_ENUM_LABELS, Builder::enum_labels),
-    ("domain checks", SQL_DOMAIN_CHECKS, Builder::domain_checks),
-    ("functions", SQL_FUNCTIONS, Builder::functions),
-    ("triggers", SQL_TRIGGERS, Builder::triggers),
-    ("view dependencies", SQL_VIEW_DEPS, Builder::view_deps),
+#[rustfmt::skip]
+const STEPS: [(&str, &str, Enter); 20] = [
+    ("the search path",   SQL_SEARCH_PATH,   Enter::Rows(|_, _| Ok(()))),
+    ("server settings",   SQL_SETTINGS,      Enter::Rows(Builder::settings)),
+    ("comments",          SQL_COMMENTS,      Enter::Rows(Builder::comments)),
+    ("roles",             SQL_ROLES,         Enter::Rows(Builder::roles)),
+    ("schemas",           SQL_SCHEMAS,       Enter::Rows(Builder::schemas)),
+    ("extensions",        SQL_EXTENSIONS,    Enter::Rows(Builder::extensions)),
+    ("tables and views",  SQL_RELATIONS,     Enter::Rows(Builder::relations)),
+    ("sequences",         SQL_SEQUENCES,     Enter::Rows(Builder::sequences)),
+    ("table inheritance", SQL_INHERITS,      Enter::Rows(Builder::inherits)),
+    ("columns",           SQL_COLUMNS,       Enter::Rows(Builder::columns)),
+    ("column grants",     SQL_COLUMN_GRANTS, Enter::Rows(Builder::column_grants)),
+    ("constraints",       SQL_CONSTRAINTS,   Enter::Parts("rel", Held::Tables, Builder::constraints)),
+    ("indexes",           SQL_INDEXES,       Enter::Parts("rel", Held::Relations, Builder::indexes)),
+    ("policies",          SQL_POLICIES,      Enter::Parts("rel", Held::Tables, Builder::policies)),
+    ("types",             SQL_TYPES,         Enter::Rows(Builder::types)),
+    ("enum labels",       SQL_ENUM_LABELS,   Enter::Rows(Builder::enum_labels)),
+    ("domain checks",     SQL_DOMAIN_CHECKS, Enter::Rows(Builder::domain_checks)),
+    ("functions",         SQL_FUNCTIONS,     Enter::Rows(Builder::functions)),
+    ("triggers",          SQL_TRIGGERS,      Enter::Parts("rel", Held::Relations, Builder::triggers)),
+    ("view dependencies", SQL_VIEW_DEPS,     Enter::Parts("view", Held::Views, Builder::view_deps)),
 ];
 
 /// Statements one inspection runs besides `BEGIN` and `COMMIT`, whatever the schema.
@@ -576,12 +598,12 @@ pub async fn inspect(
         .await
         .map_err(|e| DbError::query("starting a read-only transaction", url, e))?;
     let mut b = Builder::new();
-    for (what, sql, apply) in STEPS {
+    for (what, sql, enter) in STEPS {
         count_statement();
         // Each row enters the model as it arrives, so Rust works while the server is
         // still producing the rest. The rows themselves are not kept: `()` per row.
         sqlx::query(sql)
-            .try_map(|row: PgRow| apply(&mut b, &row))
+            .try_map(|row: PgRow| enter.row(&mut b, &row))
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| DbError::query(format!("reading {what}"), url, e))?;
@@ -1149,10 +1171,7 @@ impl Builder {
         Ok(())
     }
 
-    fn constraints(&mut self, row: &PgRow) -> R {
-        let Some(rel) = self.held(row, "rel", Held::Tables)? else {
-            return Ok(());
-        };
+    fn constraints(&mut self, rel: Oid, row: &PgRow) -> R {
         let oid: Oid = row.try_get("oid")?;
         let kind: String = row.try_get("kind")?;
         let nums: Vec<i16> = row
@@ -1233,10 +1252,7 @@ impl Builder {
         Ok(())
     }
 
-    fn indexes(&mut self, row: &PgRow) -> R {
-        let Some(rel) = self.held(row, "rel", Held::Relations)? else {
-            return Ok(());
-        };
+    fn indexes(&mut self, rel: Oid, row: &PgRow) -> R {
         let oid: Oid = row.try_get("oid")?;
         let schema: String = row.try_get("schema")?;
         let name = QualName::new(schema.clone(), row.try_get::<String, _>("name")?);
@@ -1365,10 +1381,7 @@ impl Builder {
             .unwrap_or_else(|| num.to_string())
     }
 
-    fn policies(&mut self, row: &PgRow) -> R {
-        let Some(rel) = self.held(row, "rel", Held::Tables)? else {
-            return Ok(());
-        };
+    fn policies(&mut self, rel: Oid, row: &PgRow) -> R {
         let mut roles: Vec<String> = row.try_get("roles")?;
         roles.sort();
         roles.dedup();
@@ -1515,10 +1528,7 @@ impl Builder {
         Ok(())
     }
 
-    fn triggers(&mut self, row: &PgRow) -> R {
-        if self.held(row, "rel", Held::Relations)?.is_none() {
-            return Ok(());
-        }
+    fn triggers(&mut self, _rel: Oid, row: &PgRow) -> R {
         let oid: Oid = row.try_get("oid")?;
         let table = QualName::new(
             row.try_get::<String, _>("schema")?,
@@ -1539,10 +1549,7 @@ impl Builder {
         Ok(())
     }
 
-    fn view_deps(&mut self, row: &PgRow) -> R {
-        let Some(view) = self.held(row, "view", Held::Views)? else {
-            return Ok(());
-        };
+    fn view_deps(&mut self, view: Oid, row: &PgRow) -> R {
         let catalog: String = row.try_get("catalog")?;
         let Some(catalog) = Catalog::parse(&catalog) else {
             return Ok(());
