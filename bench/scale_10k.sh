@@ -179,10 +179,12 @@ if want replay; then
     # thousands at 10,000 tables, fall to the next checkpoint, inside the next timed
     # command, which after psql's run is lockstep's.
     replay_psql() {
+        local rc=0
         fresh "$psql_db"
         PGOPTIONS="-c synchronous_commit=off -c client_min_messages=warning" \
-            measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$psql_url"
+            measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$psql_url" || rc=$?
         dropdb_ "$psql_db"
+        return "$rc"
     }
     alternate replay_lockstep replay_psql lockstep psql
     dropdb_ "$psql_db"
