@@ -19,7 +19,10 @@
 # does not load it again (loading 10,000 tables takes minutes): for several --only runs.
 #
 # Server: $LOCKSTEP_TEST_PG (default postgres://postgres@127.0.0.1:5432/postgres). The
-# databases lockstep_bench_scale_* are dropped first and at the end.
+# databases psql and deploy write to are named after this run's pid
+# (lockstep_bench_scale_psql_PID, ..._deploy_PID), so two runs on one server do not drop
+# each other's; they and lockstep_bench_scale_env (unless --reuse-env) are dropped at
+# the end.
 set -euo pipefail
 
 runs=3
@@ -67,7 +70,9 @@ floor_gen="$target/release/examples/pg_catalog_floor"
 
 work="$(mktemp -d)"
 busy_pid=""
-dbs=(lockstep_bench_scale_psql lockstep_bench_scale_deploy)
+psql_db="lockstep_bench_scale_psql_$$"
+deploy_db="lockstep_bench_scale_deploy_$$"
+dbs=("$psql_db" "$deploy_db")
 [ "$reuse_env" = 1 ] || dbs+=(lockstep_bench_scale_env)
 dropdb_() { psql -q -X "$admin" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1 || true; }
 cleanup() {
@@ -138,6 +143,9 @@ project() { # dir, schema file, env url
 }
 env_url="$(url_of lockstep_bench_scale_env)"
 project "$work/p10k" "$work/schema.sql" "$env_url"
+# The replay needs only a server to create its scratch database on, not the loaded
+# environment: `snapshot` never reads or writes the environment itself.
+project "$work/preplay" "$work/schema.sql" "$admin"
 load_env() {
     if [ "$reuse_env" = 1 ] && [ "$(psql -X -At "$admin" -c "SELECT count(*) FROM pg_database WHERE datname = 'lockstep_bench_scale_env'")" = 1 ]; then
         echo "== reusing lockstep_bench_scale_env"
@@ -148,7 +156,7 @@ load_env() {
     PGOPTIONS="-c synchronous_commit=off" psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$env_url" >/dev/null
 }
 
-if want replay || want drift; then
+if want drift; then
     load_env
     if [ "$(psql -X -At "$env_url" -c "SELECT to_regclass('lockstep.history') IS NULL")" = t ]; then
         echo "== baselining it"
@@ -159,20 +167,27 @@ fi
 if want replay; then
     echo
     echo "== cold replay of $tables tables: lockstep snapshot (no cache) vs psql -f with synchronous_commit=off"
-    psql_url="$(url_of lockstep_bench_scale_psql)"
+    psql_url="$(url_of "$psql_db")"
     replay_lockstep() {
-        rm -rf "$work/p10k/.lockstep/cache" "$work/p10k/snapshots"
+        rm -rf "$work/preplay/.lockstep/cache" "$work/preplay/snapshots"
         scratch_before
-        (cd "$work/p10k" && measure "$bin" snapshot --to 1)
+        (cd "$work/preplay" && measure "$bin" snapshot --to 1)
         settle
     }
+    # psql's database is dropped after its run, untimed, as lockstep's scratch database
+    # is (`settle`): otherwise its dirty buffers and the fsyncs of its files, tens of
+    # thousands at 10,000 tables, fall to the next checkpoint, inside the next timed
+    # command, which after psql's run is lockstep's.
     replay_psql() {
-        fresh lockstep_bench_scale_psql
+        local rc=0
+        fresh "$psql_db"
         PGOPTIONS="-c synchronous_commit=off -c client_min_messages=warning" \
-            measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$psql_url"
+            measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/schema.sql" "$psql_url" || rc=$?
+        dropdb_ "$psql_db"
+        return "$rc"
     }
     alternate replay_lockstep replay_psql lockstep psql
-    dropdb_ lockstep_bench_scale_psql
+    dropdb_ "$psql_db"
     l="$a_med"; p="$b_med"
     echo "RESULT replay: lockstep/psql(synchronous_commit=off) = $(ratio "$l" "$p")x (goal <= 1.0x)"
 fi
@@ -196,19 +211,19 @@ fi
 if want deploy; then
     echo
     echo "== deploy of $deploy_tables tables as one no-transaction migration vs psql -f (autocommit)"
-    dep_url="$(url_of lockstep_bench_scale_deploy)"
+    dep_url="$(url_of "$deploy_db")"
     project "$work/p2k" "$work/deploy.sql" "$dep_url"
     deploy_lockstep() {
-        fresh lockstep_bench_scale_deploy
+        fresh "$deploy_db"
         (cd "$work/p2k" && measure "$bin" deploy --env bench)
     }
     deploy_psql() {
-        fresh lockstep_bench_scale_deploy
+        fresh "$deploy_db"
         PGOPTIONS="-c client_min_messages=warning" \
             measure psql -q -X -v ON_ERROR_STOP=1 -f "$work/deploy.sql" "$dep_url"
     }
     alternate deploy_lockstep deploy_psql lockstep psql
-    dropdb_ lockstep_bench_scale_deploy
+    dropdb_ "$deploy_db"
     l="$a_med"; p="$b_med"
     echo "RESULT deploy: lockstep/psql(autocommit) = $(ratio "$l" "$p")x (goal <= 1.2x)"
 fi

@@ -37,6 +37,14 @@ fn scratch_of(url: &str, pids: &[u32]) -> usize {
         .count()
 }
 
+/// Whether some session is dropping a scratch database.
+fn scratch_drops_running(url: &str) -> bool {
+    pg_value(
+        url,
+        "SELECT count(*)::text FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'DROP DATABASE IF EXISTS \"lockstep\\_scratch\\_%'",
+    ) != "0"
+}
+
 /// The N of "dropped N scratch database(s) {what}" notes in a run's output.
 fn dropped_in(text: &str, what: &str) -> usize {
     text.lines()
@@ -157,7 +165,14 @@ fn fifty_interruptions_leave_no_scratch_database() {
     let left_before = scratch_of(&db.url, &pids);
     let r = expect(p.path(), &["drift", "--env", "dev"], 0);
     removed += dropped_in(&r.text(), "left by killed runs");
-    let left = scratch_of(&db.url, &pids);
+    // A run returns once the server runs a drop (its own or a sweep's), not once the
+    // files are gone: what is left must be on its way out, and then gone.
+    let start = Instant::now();
+    let mut left = scratch_of(&db.url, &pids);
+    while left > 0 && scratch_drops_running(&db.url) && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(100));
+        left = scratch_of(&db.url, &pids);
+    }
     eprintln!("interruptions (signal, command) -> (runs, interrupted, finished first):");
     for ((s, c), (n, hit, done)) in &table {
         eprintln!("  {s:<8} {c:<9} {n:>3} runs, {hit:>3} interrupted, {done:>3} finished first");

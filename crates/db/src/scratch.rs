@@ -64,7 +64,7 @@ impl Scratch {
                 let mut admin = Db::connect(server, false).await?;
                 let owner = Owner::me();
                 let name = owner.name();
-                let swept = sweep(&mut admin).await;
+                let swept = sweep(&mut admin, server).await;
                 if !swept.is_empty() {
                     note(&format!(
                         "dropped {} scratch database(s) left by killed runs on {}: {}",
@@ -101,7 +101,7 @@ impl Scratch {
                 let db = match Db::connect(&server.with_database(&name), false).await {
                     Ok(db) => db,
                     Err(e) => {
-                        drop_named(server, &name).await;
+                        drop_named(server, &name, Keep::Registered).await;
                         return Err(e);
                     }
                 };
@@ -239,7 +239,7 @@ impl Scratch {
     pub async fn drop(self) {
         self.db.close().await;
         if let Some(admin) = self.admin {
-            drop_named(&admin, &self.name).await;
+            drop_named(&admin, &self.name, Keep::Registered).await;
         }
     }
 }
@@ -320,7 +320,17 @@ fn unregister(name: &str) {
     live().retain(|x| x.name != name);
 }
 
-/// Drops a scratch database; it stays registered when that fails, for [`drop_all`].
+/// What becomes of a database whose drop failed.
+#[derive(Clone, Copy, PartialEq)]
+enum Keep {
+    /// This process's own: registered again, for [`drop_all`].
+    Registered,
+    /// One a sweep found: the next sweep tries again.
+    Unregistered,
+}
+
+/// Drops a scratch database; with [`Keep::Registered`] it stays registered when that
+/// fails, for [`drop_all`].
 ///
 /// The caller waits until the server is seen running the drop, not for its end: on
 /// PostgreSQL, `DROP DATABASE` unlinks every file of the database (a cold replay of
@@ -330,16 +340,17 @@ fn unregister(name: &str) {
 /// fails, the database is registered again, for [`drop_all`] or, after the process
 /// is gone, the next run's sweep. Where the server cannot be seen running it (the
 /// dialect's `drop_running` says no), the caller waits for the end.
-async fn drop_named(server: &DbUrl, name: &str) {
+async fn drop_named(server: &DbUrl, name: &str, keep: Keep) -> bool {
     let Ok(mut a) = Db::connect(server, false).await else {
-        return;
+        return false;
     };
     let Ok(mut watch) = Db::connect(server, false).await else {
-        if a.drop_scratch(name).await.is_ok() {
+        let ok = a.drop_scratch(name).await.is_ok();
+        if ok {
             unregister(name);
         }
         a.close().await;
-        return;
+        return ok;
     };
     let (srv, n) = (server.clone(), name.to_string());
     let mut dropping = tokio::spawn(async move {
@@ -347,20 +358,23 @@ async fn drop_named(server: &DbUrl, name: &str) {
         a.close().await;
         match r {
             Ok(()) => unregister(&n),
-            Err(_) => register(&srv, &n, false),
+            Err(_) if keep == Keep::Registered => register(&srv, &n, false),
+            Err(_) => {}
         }
+        r.is_ok()
     });
-    loop {
+    let begun = loop {
         tokio::select! {
-            _ = &mut dropping => break,
+            r = &mut dropping => break r.unwrap_or(false),
             _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
         }
         if dispatch!(&mut watch.conn, |c, D| D::drop_running(c, name).await) {
             unregister(name);
-            break;
+            break true;
         }
-    }
+    };
     watch.close().await;
+    begun
 }
 
 /// Drops every scratch database this process still has: after its command was cancelled
@@ -511,7 +525,14 @@ fn owner_gone(name: &str, my_host: &str) -> bool {
 
 /// Drops the scratch databases on `admin`'s server that this role may drop and whose
 /// owners are provably gone. Returns their names.
-async fn sweep(admin: &mut Db) -> Vec<String> {
+///
+/// Like a run's own, these drops are waited for only until the server runs them, and
+/// one the server is already running is left to it: a run returns before its scratch
+/// database's files are gone, so the next run, a second later, finds that database
+/// with its owner gone; sending the drop again would wait on the first one's lock until
+/// every file is unlinked (tens of seconds for 2,000 tables), and charge that run for
+/// the previous one's drop.
+async fn sweep(admin: &mut Db, server: &DbUrl) -> Vec<String> {
     let Some(me) = host_id() else {
         return vec![];
     };
@@ -522,7 +543,10 @@ async fn sweep(admin: &mut Db) -> Vec<String> {
         if mine.contains(&name) || !owner_gone(&name, &me) {
             continue;
         }
-        if admin.drop_scratch(&name).await.is_ok() {
+        if dispatch!(&mut admin.conn, |c, D| D::drop_running(c, &name).await) {
+            continue;
+        }
+        if drop_named(server, &name, Keep::Unregistered).await {
             dropped.push(name);
         }
     }
