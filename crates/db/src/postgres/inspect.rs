@@ -547,11 +547,11 @@ const STEPS: [(&str, &str, Enter); 20] = [
     ("constraints",       SQL_CONSTRAINTS,   Enter::Parts("rel", Held::Tables, Builder::constraints)),
     ("indexes",           SQL_INDEXES,       Enter::Parts("rel", Held::Relations, Builder::indexes)),
     ("policies",          SQL_POLICIES,      Enter::Parts("rel", Held::Tables, Builder::policies)),
+    ("triggers",          SQL_TRIGGERS,      Enter::Parts("rel", Held::Relations, Builder::triggers)),
     ("types",             SQL_TYPES,         Enter::Rows(Builder::types)),
     ("enum labels",       SQL_ENUM_LABELS,   Enter::Rows(Builder::enum_labels)),
     ("domain checks",     SQL_DOMAIN_CHECKS, Enter::Rows(Builder::domain_checks)),
     ("functions",         SQL_FUNCTIONS,     Enter::Rows(Builder::functions)),
-    ("triggers",          SQL_TRIGGERS,      Enter::Parts("rel", Held::Relations, Builder::triggers)),
     ("view dependencies", SQL_VIEW_DEPS,     Enter::Parts("view", Held::Views, Builder::view_deps)),
 ];
 
@@ -658,16 +658,6 @@ impl Catalog {
     }
 }
 
-/// An identity column's sequence parameters; `always` comes from the column.
-struct IdentitySeq {
-    start: i64,
-    increment: i64,
-    min: i64,
-    max: i64,
-    cache: i64,
-    cycle: bool,
-}
-
 struct Builder {
     db: Database,
     comments: HashMap<(Catalog, Oid, i32), String>,
@@ -681,7 +671,9 @@ struct Builder {
     partition_parent: HashMap<Oid, Oid>,
     /// Tables with inheritance parents: they show only their local columns.
     inherits_from: HashSet<Oid>,
-    identity_seqs: HashMap<(Oid, String), IdentitySeq>,
+    /// Identity columns' sequence parameters by (table, column); `always` comes from the
+    /// column, read later.
+    identity_seqs: HashMap<(Oid, String), Identity>,
     /// Columns by table and `attnum`, sorted into their tables at the end.
     table_columns: HashMap<Oid, Vec<(i16, Column)>>,
     view_columns: HashMap<Oid, Vec<(i16, String)>>,
@@ -705,6 +697,36 @@ struct Builder {
 }
 
 type R<T = ()> = Result<T, sqlx::Error>;
+
+/// `Type { a, b, ...; rest }`: each field listed first is read from the row's column of
+/// the same name (what sqlx's `FromRow` derive does, for model types of another crate);
+/// `rest` is written as in a struct literal.
+macro_rules! from_row {
+    ($row:expr, $ty:ident { $($field:ident),+ $(; $($rest:tt)*)? }) => {
+        $ty { $($field: $row.try_get(stringify!($field))?,)+ $($($rest)*)? }
+    };
+}
+
+/// The name of a catalog's one-letter code (`polcmd`, `prokind`), or `otherwise`.
+fn named_code(code: &str, names: &[(&str, &str)], otherwise: &str) -> String {
+    let name = names.iter().find(|(c, _)| *c == code).map(|(_, n)| *n);
+    name.unwrap_or(otherwise).to_string()
+}
+
+/// A text column that may be NULL, as empty text when it is.
+fn text_or_empty(row: &PgRow, column: &str) -> R<String> {
+    Ok(row
+        .try_get::<Option<String>, _>(column)?
+        .unwrap_or_default())
+}
+
+/// The object a row is about, from its `schema` and `name` columns.
+fn qual_name(row: &PgRow) -> R<QualName> {
+    Ok(QualName::new(
+        row.try_get::<String, _>("schema")?,
+        row.try_get::<String, _>("name")?,
+    ))
+}
 
 /// Which relations of the model a row's parts may belong to (see [`Builder::held`]).
 #[derive(Clone, Copy)]
@@ -815,6 +837,19 @@ impl Builder {
         Some(owner)
     }
 
+    /// A row's owner, comment and grants, for the kinds that have all three (`owned!`
+    /// in the model); the roles they name are roles in use.
+    fn owned(
+        &mut self,
+        row: &PgRow,
+        catalog: Catalog,
+        oid: Oid,
+    ) -> R<(Option<String>, Option<String>, Vec<Grant>)> {
+        let owner = self.owner(row.try_get("owner")?);
+        let grants = self.grants(row.try_get("grants")?);
+        Ok((owner, self.comment(catalog, oid, 0), grants))
+    }
+
     fn grants(&mut self, raw: Vec<String>) -> Vec<Grant> {
         let g = grants(raw);
         for grant in &g {
@@ -860,29 +895,22 @@ impl Builder {
     fn roles(&mut self, row: &PgRow) -> R {
         let mut member_of: Vec<String> = row.try_get("member_of")?;
         member_of.sort();
-        self.all_roles.push(Role {
-            name: row.try_get("name")?,
-            login: row.try_get("login")?,
-            superuser: row.try_get("superuser")?,
-            createdb: row.try_get("createdb")?,
-            createrole: row.try_get("createrole")?,
-            inherit: row.try_get("inherit")?,
-            replication: row.try_get("replication")?,
-            bypassrls: row.try_get("bypassrls")?,
-            connection_limit: row.try_get("connection_limit")?,
-            member_of,
-        });
+        self.all_roles.push(from_row!(row, Role {
+            name, login, superuser, createdb, createrole, inherit, replication, bypassrls,
+            connection_limit; member_of
+        }));
         Ok(())
     }
 
     fn schemas(&mut self, row: &PgRow) -> R {
         let oid: Oid = row.try_get("oid")?;
         let name: String = row.try_get("name")?;
+        let (owner, comment, grants) = self.owned(row, Catalog::Namespace, oid)?;
         let ns = Namespace {
             name: name.clone(),
-            owner: self.owner(row.try_get("owner")?),
-            comment: self.comment(Catalog::Namespace, oid, 0),
-            grants: self.grants(row.try_get("grants")?),
+            owner,
+            comment,
+            grants,
         };
         self.db.schemas.insert(name, ns);
         Ok(())
@@ -903,17 +931,12 @@ impl Builder {
 
     fn relations(&mut self, row: &PgRow) -> R {
         let oid: Oid = row.try_get("oid")?;
-        let name = QualName::new(
-            row.try_get::<String, _>("schema")?,
-            row.try_get::<String, _>("name")?,
-        );
+        let name = qual_name(row)?;
         let kind: String = row.try_get("kind")?;
         let options: Vec<String> = row
             .try_get::<Option<Vec<String>>, _>("options")?
             .unwrap_or_default();
-        let owner = self.owner(row.try_get("owner")?);
-        let grants = self.grants(row.try_get("grants")?);
-        let comment = self.comment(Catalog::Class, oid, 0);
+        let (owner, comment, grants) = self.owned(row, Catalog::Class, oid)?;
         self.rel_names.insert(oid, name.clone());
         let key = name.key();
         self.type_keys.insert(row.try_get("row_type")?, key.clone());
@@ -978,35 +1001,18 @@ impl Builder {
         let dep_type: Option<String> = row.try_get("dep_type")?;
         let owner_rel: Option<Oid> = row.try_get("owner_rel")?;
         let owner_column: Option<String> = row.try_get("owner_column")?;
-        let (start, increment, min, max, cache, cycle) = (
-            row.try_get("start")?,
-            row.try_get("increment")?,
-            row.try_get("min")?,
-            row.try_get("max")?,
-            row.try_get("cache")?,
-            row.try_get("cycle")?,
-        );
+        // Read once as an identity's options: an identity sequence is kept as that.
+        let o = from_row!(row, Identity {
+            start, increment, min, max, cache, cycle; always: false
+        });
         // An identity sequence is part of its column, not an object of its own.
         if let (Some("i"), Some(rel), Some(column)) =
             (dep_type.as_deref(), owner_rel, owner_column.clone())
         {
-            self.identity_seqs.insert(
-                (rel, column),
-                IdentitySeq {
-                    start,
-                    increment,
-                    min,
-                    max,
-                    cache,
-                    cycle,
-                },
-            );
+            self.identity_seqs.insert((rel, column), o);
             return Ok(());
         }
-        let name = QualName::new(
-            row.try_get::<String, _>("schema")?,
-            row.try_get::<String, _>("name")?,
-        );
+        let name = qual_name(row)?;
         let owned_by = match (
             row.try_get::<Option<String>, _>("owner_schema")?,
             row.try_get::<Option<String>, _>("owner_table")?,
@@ -1018,19 +1024,20 @@ impl Builder {
             }),
             _ => None,
         };
+        let (owner, comment, grants) = self.owned(row, Catalog::Class, oid)?;
         let seq = Sequence {
             name: name.clone(),
             type_: row.try_get("type")?,
-            start,
-            increment,
-            min,
-            max,
-            cache,
-            cycle,
+            start: o.start,
+            increment: o.increment,
+            min: o.min,
+            max: o.max,
+            cache: o.cache,
+            cycle: o.cycle,
             owned_by,
-            owner: self.owner(row.try_get("owner")?),
-            comment: self.comment(Catalog::Class, oid, 0),
-            grants: self.grants(row.try_get("grants")?),
+            owner,
+            comment,
+            grants,
         };
         self.rel_names.insert(oid, name.clone());
         self.db.sequences.insert(name, seq);
@@ -1051,7 +1058,7 @@ impl Builder {
 
     /// The identity sequence of a column. On PostgreSQL 17+ partitions share their
     /// parent's identity sequence, which hangs off the parent's column.
-    fn identity_seq(&self, rel: Oid, column: &str) -> Option<&IdentitySeq> {
+    fn identity_seq(&self, rel: Oid, column: &str) -> Option<&Identity> {
         let mut rel = rel;
         // Bounded: a partition tree cannot be deeper than the number of tables.
         for _ in 0..=self.partition_parent.len() {
@@ -1120,12 +1127,7 @@ impl Builder {
         if identity == "a" || identity == "d" {
             c.identity = self.identity_seq(rel, &c.name).map(|s| Identity {
                 always: identity == "a",
-                start: s.start,
-                increment: s.increment,
-                min: s.min,
-                max: s.max,
-                cache: s.cache,
-                cycle: s.cycle,
+                ..s.clone()
             });
         }
         c.comment = comment;
@@ -1207,10 +1209,8 @@ impl Builder {
             "f" => ConstraintKind::ForeignKey {
                 columns,
                 references: QualName::new(
-                    row.try_get::<Option<String>, _>("ref_schema")?
-                        .unwrap_or_default(),
-                    row.try_get::<Option<String>, _>("ref_table")?
-                        .unwrap_or_default(),
+                    text_or_empty(row, "ref_schema")?,
+                    text_or_empty(row, "ref_table")?,
                 ),
                 ref_columns: row
                     .try_get::<Option<Vec<String>>, _>("ref_columns")?
@@ -1225,16 +1225,11 @@ impl Builder {
                 .to_string(),
             },
             "c" => ConstraintKind::Check {
-                expression: row
-                    .try_get::<Option<String>, _>("check_expr")?
-                    .unwrap_or_default(),
+                expression: text_or_empty(row, "check_expr")?,
                 no_inherit: row.try_get("no_inherit")?,
             },
             "x" => ConstraintKind::Exclusion {
-                definition: strip_constraint_flags(
-                    &row.try_get::<Option<String>, _>("def")?.unwrap_or_default(),
-                )
-                .to_string(),
+                definition: strip_constraint_flags(&text_or_empty(row, "def")?).to_string(),
             },
             _ => return Ok(()),
         };
@@ -1390,14 +1385,16 @@ impl Builder {
         let policy = Policy {
             name: name.clone(),
             permissive: row.try_get("permissive")?,
-            command: match row.try_get::<String, _>("cmd")?.as_str() {
-                "r" => "SELECT",
-                "a" => "INSERT",
-                "w" => "UPDATE",
-                "d" => "DELETE",
-                _ => "ALL",
-            }
-            .to_string(),
+            command: named_code(
+                row.try_get("cmd")?,
+                &[
+                    ("r", "SELECT"),
+                    ("a", "INSERT"),
+                    ("w", "UPDATE"),
+                    ("d", "DELETE"),
+                ],
+                "ALL",
+            ),
             roles,
             using: row.try_get("using_expr")?,
             with_check: row.try_get("check_expr")?,
@@ -1410,19 +1407,14 @@ impl Builder {
 
     fn types(&mut self, row: &PgRow) -> R {
         let oid: Oid = row.try_get("oid")?;
-        let name = QualName::new(
-            row.try_get::<String, _>("schema")?,
-            row.try_get::<String, _>("name")?,
-        );
+        let name = qual_name(row)?;
         let mut refs = Vec::new();
         let kind = match row.try_get::<String, _>("kind")?.as_str() {
             "e" => TypeKind::Enum { labels: vec![] },
             "d" => {
                 refs.push(row.try_get("base_oid")?);
                 TypeKind::Domain {
-                    base: row
-                        .try_get::<Option<String>, _>("base")?
-                        .unwrap_or_default(),
+                    base: text_or_empty(row, "base")?,
                     not_null: row.try_get("not_null")?,
                     default: row.try_get("default_expr")?,
                     collation: row.try_get("collation")?,
@@ -1434,9 +1426,7 @@ impl Builder {
                     refs.push(sub);
                 }
                 TypeKind::Range {
-                    subtype: row
-                        .try_get::<Option<String>, _>("subtype")?
-                        .unwrap_or_default(),
+                    subtype: text_or_empty(row, "subtype")?,
                     subtype_opclass: row.try_get("subtype_opclass")?,
                     collation: row.try_get("collation")?,
                     canonical: row.try_get("canonical")?,
@@ -1458,12 +1448,13 @@ impl Builder {
         if let Some(array) = row.try_get::<Option<Oid>, _>("array_oid")? {
             self.type_keys.insert(array, key);
         }
+        let (owner, comment, grants) = self.owned(row, Catalog::Type, oid)?;
         let def = TypeDef {
             name,
             kind,
-            owner: self.owner(row.try_get("owner")?),
-            comment: self.comment(Catalog::Type, oid, 0),
-            grants: self.grants(row.try_get("grants")?),
+            owner,
+            comment,
+            grants,
             depends_on: vec![],
         };
         self.types.insert(oid, (def, refs));
@@ -1506,21 +1497,21 @@ impl Builder {
         let name: String = row.try_get("name")?;
         let arguments: String = row.try_get("args")?;
         let key = format!("{schema}.{name}({arguments})");
+        let (owner, comment, grants) = self.owned(row, Catalog::Proc, oid)?;
         let f = Function {
             name: QualName::new(schema, name),
-            kind: match row.try_get::<String, _>("kind")?.as_str() {
-                "p" => "procedure",
-                "w" => "window",
-                _ => "function",
-            }
-            .to_string(),
+            kind: named_code(
+                row.try_get("kind")?,
+                &[("p", "procedure"), ("w", "window")],
+                "function",
+            ),
             arguments,
             returns: row.try_get("result")?,
             language: row.try_get("language")?,
             definition: row.try_get("def")?,
-            owner: self.owner(row.try_get("owner")?),
-            comment: self.comment(Catalog::Proc, oid, 0),
-            grants: self.grants(row.try_get("grants")?),
+            owner,
+            comment,
+            grants,
             depends_on: vec![],
         };
         let refs: Vec<Oid> = row.try_get("type_oids")?;
