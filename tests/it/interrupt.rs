@@ -104,6 +104,7 @@ fn fifty_interruptions_leave_no_scratch_database() {
         })
         .collect();
 
+    const HANDLERS_READY_MS: u64 = 25;
     let mut rng = Rng::new(SEED);
     let signals = ["INT", "TERM", "KILL"];
     let mut pids = vec![];
@@ -116,7 +117,11 @@ fn fifty_interruptions_leave_no_scratch_database() {
         let which = rng.below(3) as usize;
         let cmd = commands[which];
         let sig = signals[rng.below(3) as usize];
-        let delay = rng.below(spans[which].max(1));
+        // Not before the process can have installed its handlers: a signal that lands
+        // while the binary is still being loaded takes the default action (the process
+        // dies by the signal, exit status None) in any program, and says nothing about
+        // lockstep. Main installs them before anything else.
+        let delay = HANDLERS_READY_MS + rng.below(spans[which].max(1));
         let child = spawn(p.path(), cmd, &[("TMPDIR", &tmpdir)]);
         pids.push(child.id());
         std::thread::sleep(Duration::from_millis(delay));
