@@ -112,6 +112,9 @@ pub async fn dispatch(args: Args) -> Result<ExitCode> {
                 }
                 InspectFormat::Text => out(&render::diff::summary(&loaded))?,
             }
+            // The process ends next; freeing a model of 10,000 tables piece by piece
+            // (a million allocations) took 50 ms of a 1.3 s inspection.
+            std::mem::forget(loaded);
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff {

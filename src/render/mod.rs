@@ -48,10 +48,25 @@ pub fn err(s: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A report as the contract's JSON: one pretty-printed object. The status page serves
-/// the same bytes.
+/// A report as the contract's JSON: one pretty-printed object, the same bytes as
+/// `lockstep_engine::json_text` (which the status page serves).
+///
+/// Streamed to stdout rather than built first: an inspection of 10,000 tables is 29 MB
+/// of JSON, and building that string and then copying it through the colour-stripping
+/// stream cost 140 ms of a 1.3 s command. JSON never carries styles, so it needs no
+/// stripping.
 pub fn json<T: Serialize>(report: &T) -> anyhow::Result<()> {
-    out(&lockstep_engine::json_text(report)?)
+    crate::ui::clear();
+    let write = || -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        serde_json::to_writer_pretty(&mut w, report)?;
+        w.write_all(b"\n")?;
+        w.flush()
+    };
+    match write() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }
 
 /// `n thing(s)` with the right plural for people.
