@@ -170,7 +170,14 @@ impl Scratch {
     /// inside one, or adds an enum value (unusable until it commits) runs alone. SQLite
     /// runs statement by statement.
     pub async fn run(&mut self, scripts: &[ReplayScript<'_>]) -> Result<(), ReplayError> {
-        const BATCH: usize = 200;
+        // A batch holds its locks until it commits: about 4.4 per statement of DDL
+        // (889 for 200 CREATE TABLE/INDEX statements of bench/gen_10k.py), out of a
+        // lock table shared by every session of the server (64 per connection by
+        // default). At 200 a replay on a busy shared server took an eighth of it and
+        // could run another session out of shared memory; at 50 it takes about 220.
+        // Batches of 50 and of 200 replayed 10,000 tables in times within each
+        // other's noise (bench/README.md, issue 16).
+        const BATCH: usize = 50;
         let batching = dispatch!(&self.db.conn, |_c, D| D::BATCHED_REPLAY);
         let batchable = |sql: &str| {
             lockstep_core::sql::split::shares_a_transaction(sql) && !adds_enum_value(sql)
