@@ -10,6 +10,7 @@ use crate::diff::{diff, grants_text, Change};
 use crate::model::*;
 use crate::normalize::sql_text;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -434,9 +435,17 @@ pub const TOOL_HISTORY_TABLES: &[&str] = &[
 /// Schemas a tool creates for its history table alone (Atlas on PostgreSQL).
 const TOOL_HISTORY_SCHEMAS: &[&str] = &["atlas_schema_revisions"];
 
-fn without_tool_tables(db: &Database) -> Database {
-    let mut db = db.clone();
+/// The database without other tools' history tables, borrowed when it has none (the
+/// usual case: cloning two models of 10,000 tables and freeing them again was a fifth
+/// of a drift check's time outside the server).
+fn without_tool_tables(db: &Database) -> Cow<'_, Database> {
     let tool = |q: &QualName| TOOL_HISTORY_TABLES.contains(&q.name.as_str());
+    let tool_schema = |s: &String| TOOL_HISTORY_SCHEMAS.contains(&s.as_str());
+    // Indexes, triggers and owned sequences of a tool table only exist with the table.
+    if !db.tables.keys().any(tool) && !db.schemas.keys().any(tool_schema) {
+        return Cow::Borrowed(db);
+    }
+    let mut db = db.clone();
     db.tables.retain(|k, _| !tool(k));
     db.schemas
         .retain(|k, _| !TOOL_HISTORY_SCHEMAS.contains(&k.as_str()));
@@ -444,7 +453,7 @@ fn without_tool_tables(db: &Database) -> Database {
     db.triggers.retain(|_, t| !tool(&t.table));
     db.sequences
         .retain(|_, s| !s.owned_by.as_ref().is_some_and(|o| tool(&o.table)));
-    db
+    Cow::Owned(db)
 }
 
 /// Tables present only in `expected` paired with tables present only in `actual` that
@@ -538,9 +547,9 @@ pub fn drift(expected: &Database, actual: &Database) -> Vec<DriftItem> {
             Some(format!("named {}", from.name)),
             Some(format!("named {}", to.name)),
         ));
-        rename_table(&mut expected, &from, &to);
+        rename_table(expected.to_mut(), &from, &to);
     }
-    let (expected, actual) = (&expected, &actual);
+    let (expected, actual): (&Database, &Database) = (&expected, &actual);
     let changes = diff(expected, actual);
     // A column gone and one come that may be it renamed are one item, "named a → named
     // b", as they were made. Plans never take the guess (see `diff::possible_renames`).
