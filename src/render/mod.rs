@@ -24,15 +24,19 @@ use std::io::Write;
 /// A reader that went away (`lockstep check | head -1`) is no error, but it must not
 /// change the exit code either: a gate whose output nobody reads still fails.
 pub fn out(s: &str) -> anyhow::Result<()> {
-    crate::ui::clear();
-    let write = || -> std::io::Result<()> {
+    to_stdout(|| {
         let mut stdout = crate::ui::stdout();
         stdout.write_all(s.as_bytes())?;
         if !s.ends_with('\n') {
             stdout.write_all(b"\n")?;
         }
         stdout.flush()
-    };
+    })
+}
+
+/// Runs `write` after the progress bars are gone; a reader that went away is no error.
+fn to_stdout(write: impl FnOnce() -> std::io::Result<()>) -> anyhow::Result<()> {
+    crate::ui::clear();
     match write() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => Ok(r?),
@@ -56,17 +60,12 @@ pub fn err(s: &str) -> anyhow::Result<()> {
 /// stream cost 140 ms of a 1.3 s command. JSON never carries styles, so it needs no
 /// stripping.
 pub fn json<T: Serialize>(report: &T) -> anyhow::Result<()> {
-    crate::ui::clear();
-    let write = || -> std::io::Result<()> {
+    to_stdout(|| {
         let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         serde_json::to_writer_pretty(&mut w, report)?;
         w.write_all(b"\n")?;
         w.flush()
-    };
-    match write() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => Ok(r?),
-    }
+    })
 }
 
 /// `n thing(s)` with the right plural for people.

@@ -66,30 +66,6 @@ pub fn constraint_text(d: Dialect, c: &Constraint) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-    use std::path::Path;
-
-    /// A dialect is one folder with the same file names as every other.
-    #[test]
-    fn every_dialect_folder_has_the_same_files() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/dialect");
-        let files = |d: &str| -> BTreeSet<String> {
-            std::fs::read_dir(dir.join(d))
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        };
-        let pg = files("postgres");
-        assert_eq!(files("sqlite"), pg);
-        assert_eq!(files("mysql"), pg);
-        for f in ["mod.rs", "plan.rs", "types.rs", "text.rs"] {
-            assert!(pg.contains(f), "{f}");
-        }
-    }
-}
-
 /// How a dialect writes a foreign key. The three planners write the clause alike and
 /// differ only in quoting, in how the referenced table is named, and in which actions
 /// they leave out as the dialect's default, and in what order.
@@ -126,4 +102,28 @@ pub(crate) fn foreign_key_sql(kind: &ConstraintKind, style: &ForeignKeyStyle) ->
         s.push_str(&clause);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// A dialect is one folder with the same file names as every other.
+    #[test]
+    fn every_dialect_folder_has_the_same_files() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/dialect");
+        let files = |d: &str| -> BTreeSet<String> {
+            std::fs::read_dir(dir.join(d))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+        let pg = files("postgres");
+        assert_eq!(files("sqlite"), pg);
+        assert_eq!(files("mysql"), pg);
+        for f in ["mod.rs", "plan.rs", "types.rs", "text.rs"] {
+            assert!(pg.contains(f), "{f}");
+        }
+    }
 }
