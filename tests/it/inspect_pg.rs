@@ -677,10 +677,11 @@ fn inspect_pg_runs_a_fixed_number_of_statements() {
     let small = pg.inspect();
     let for_small = lockstep_db::postgres::inspect::statements_issued() - before;
     assert_eq!(small.tables.len(), 1);
-    assert_eq!(
-        for_small,
-        lockstep_db::postgres::inspect::QUERY_COUNT + 2,
-        "BEGIN, the catalog queries, COMMIT"
+    // BEGIN, the catalog queries, COMMIT; no collation, operator, rule, publication and
+    // the like here, so their statements are skipped.
+    assert!(
+        for_small < lockstep_db::postgres::inspect::QUERY_COUNT + 2,
+        "{for_small} statements: kinds the schema has none of were read"
     );
 
     pg.exec(

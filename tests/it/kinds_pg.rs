@@ -28,6 +28,11 @@ struct Case {
     change: &'static str,
 }
 
+/// A foreign table with options of its own and on a column.
+const FOREIGN_TABLE: &str = "CREATE FOREIGN DATA WRAPPER dummy; CREATE SERVER vendor FOREIGN DATA WRAPPER dummy;
+    CREATE FOREIGN TABLE remote_sales (id int OPTIONS (column_name 'sale_id'), total numeric NOT NULL)
+      SERVER vendor OPTIONS (table_name 'sales');";
+
 const CASES: &[Case] = &[
     Case {
         kind: "aggregate",
@@ -96,10 +101,14 @@ const CASES: &[Case] = &[
     Case {
         kind: "foreign table",
         object: "public.remote_sales",
-        setup: "CREATE FOREIGN DATA WRAPPER dummy; CREATE SERVER vendor FOREIGN DATA WRAPPER dummy;
-                CREATE FOREIGN TABLE remote_sales (id int OPTIONS (column_name 'sale_id'), total numeric NOT NULL)
-                  SERVER vendor OPTIONS (table_name 'sales');",
+        setup: FOREIGN_TABLE,
         change: "ALTER FOREIGN TABLE remote_sales OPTIONS (SET table_name 'all_sales');",
+    },
+    Case {
+        kind: "column",
+        object: "public.remote_sales.id",
+        setup: FOREIGN_TABLE,
+        change: "ALTER FOREIGN TABLE remote_sales ALTER COLUMN id OPTIONS (SET column_name 'sale_no');",
     },
     Case {
         kind: "text search configuration",

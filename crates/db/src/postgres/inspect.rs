@@ -1,8 +1,9 @@
 //! PostgreSQL inspection (13 and later).
 //!
 //! The whole schema is read inside one `REPEATABLE READ READ ONLY` transaction (with
-//! lockstep's lock and statement timeouts, see `wait.rs`) with a fixed list of catalog queries ([`QUERY_COUNT`] of them), one per object kind, whatever
-//! the number of objects. Per-object round trips are what make catalog readers slow on
+//! lockstep's lock and statement timeouts, see `wait.rs`) with a fixed list of catalog
+//! queries (at most [`QUERY_COUNT`]), one per object kind, whatever the number of
+//! objects; kinds that one statement finds absent are skipped. Per-object round trips are what make catalog readers slow on
 //! big schemas, so every query returns all objects of its kind and the model is
 //! assembled in Rust from maps keyed by OID.
 //!
@@ -43,16 +44,32 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 // spliced into SQL. The transaction runs with an empty `search_path`, so unqualified
 // catalog names can only resolve to `pg_catalog`.
 
-/// Namespaces lockstep shows, for the `pg_namespace` alias `$n`. Every schema whose
-/// name starts with `pg_` is the system's (`pg_catalog`, `pg_toast`, `pg_temp_N`,
-/// `pg_toast_temp_N`; users may not create such names).
-macro_rules! user_ns {
+/// Namespaces lockstep shows, for the `pg_namespace` alias `$n`, tested on each row.
+/// Every schema whose name starts with `pg_` is the system's (`pg_catalog`,
+/// `pg_toast`, `pg_temp_N`, `pg_toast_temp_N`; users may not create such names). Only
+/// the index statement uses this form (see [`user_ns`]).
+macro_rules! user_ns_row {
     ($n:literal) => {
         concat!(
             "(", $n, ".nspname !~ '^pg_' AND ", $n,
             ".nspname NOT IN ('information_schema', 'lockstep') AND COALESCE(pg_catalog.current_setting('lockstep.schema', true), '') IN ('', ",
             $n, ".nspname::text) AND NOT EXISTS (SELECT FROM pg_depend xn WHERE xn.classid = 'pg_namespace'::regclass AND xn.objid = ",
             $n, ".oid AND xn.deptype = 'e'))"
+        )
+    };
+}
+
+/// The same test as [`user_ns_row`], as membership in the list of shown namespaces,
+/// which the server builds once per statement (an `InitPlan`). Tested per row, the
+/// regular expression and the two `current_setting` calls ran for every pair of
+/// object and namespace where the planner chose a nested loop: 40 ms of the sequences'
+/// statement at 10,000 tables. The index statement keeps the per-row form: with the
+/// list, its estimates grew and its plan hashed all of `pg_attribute` twice (100 ms
+/// more).
+macro_rules! user_ns {
+    ($n:literal) => {
+        concat!(
+            $n, ".oid = ANY (ARRAY(SELECT un.oid FROM pg_namespace un WHERE un.nspname !~ '^pg_' AND un.nspname NOT IN ('information_schema', 'lockstep') AND COALESCE(pg_catalog.current_setting('lockstep.schema', true), '') IN ('', un.nspname::text) AND NOT EXISTS (SELECT FROM pg_depend xn WHERE xn.classid = 'pg_namespace'::regclass AND xn.objid = un.oid AND xn.deptype = 'e')))"
         )
     };
 }
@@ -233,23 +250,45 @@ ORDER BY h.inhrelid, h.inhseqno";
 /// relation's name up first, a catalog cache miss per table on a fresh session, which
 /// was a quarter of this statement at 10,000 tables. A generated column's expression
 /// does refer to columns, and keeps it.
-const SQL_COLUMNS: &str = concat!(
-    "SELECT a.attrelid AS rel, a.attnum AS num, a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type,
+/// Every column, with what `ALTER COLUMN ... SET` changes from the defaults: storage,
+/// compression (PostgreSQL 14 on), options and statistics target (a foreign table's
+/// column options come with the foreign tables). Read here, on the rows the statement
+/// visits anyway: a statement of their own visited all 100,000 columns of 10,000 tables
+/// again for the few that have any (90 ms). The options come raw, as a subquery per
+/// row would keep the statement off parallel workers (50 ms at 10,000 tables), and
+/// Rust drops those named `pg_...`: the server's own (some builds stamp columns with
+/// one), which no user can set and pg_dump leaves out.
+macro_rules! columns {
+    ($compression:literal) => {
+        concat!(
+            "SELECT a.attrelid AS rel, a.attnum AS num, a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type,
        a.atttypid AS type_oid, a.attnotnull AS not_null,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0)
             ELSE pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr,
        a.attgenerated::text AS generated, a.attidentity::text AS identity, a.attislocal AS is_local,
        NULLIF(quote_ident(a.attname), a.attname::text) AS quoted,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
-            THEN a.attcollation::regcollation::text END AS collation
+            THEN a.attcollation::regcollation::text END AS collation,
+       CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END END AS storage,
+       ", $compression, " AS compression,
+       a.attoptions AS options,
+       CASE WHEN COALESCE(a.attstattarget, -1) >= 0 THEN a.attstattarget::int4 END AS statistics
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c') AND a.attnum > 0 AND NOT a.attisdropped AND ",
-    user_ns!("n")
-);
+            user_ns!("n")
+        )
+    };
+}
+
+const SQL_COLUMNS: &str =
+    columns!("CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END");
+
+/// PostgreSQL 13 has no per-column compression.
+const SQL_COLUMNS_13: &str = columns!("NULL::text");
 
 /// Column privileges, apart from the columns: few columns have any, and an ACL
 /// subquery in the columns statement slows all 100,000 rows down. Only explicit
@@ -341,9 +380,9 @@ WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND k.conparentid = 0 AND k.conislo
 /// TOAST's and the constraints' included, 40,000 for 10,000 tables) the server hashed
 /// the whole of `pg_attribute` twice, where the 20,000 indexes shown take an index
 /// probe per key.
-/// `indnullsnotdistinct` exists from PostgreSQL 15 on, so it is read through the
-/// row's JSON, and only for unique indexes.
-const SQL_INDEXES: &str = concat!(
+macro_rules! indexes {
+    ($nulls_not_distinct:literal) => {
+        concat!(
     "SELECT i.indexrelid AS oid, i.indrelid AS rel, n.nspname::text AS schema, ic.relname::text AS name,
        c.relname::text AS table_name, i.indisunique AS is_unique, am.amname::text AS am,
        CASE WHEN ic.reloptions IS NOT NULL OR NOT kc.plain
@@ -351,7 +390,7 @@ const SQL_INDEXES: &str = concat!(
             THEN pg_get_indexdef(i.indexrelid)
        END AS def,
        i.indkey::text AS key_nums, i.indnkeyatts AS key_count, i.indoption::text AS key_options,
-       CASE WHEN i.indisunique THEN (to_jsonb(i) ->> 'indnullsnotdistinct')::bool END AS nulls_not_distinct,
+       ", $nulls_not_distinct, " AS nulls_not_distinct,
        CASE WHEN i.indexprs IS NOT NULL THEN
             ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, false)
                   FROM generate_series(1, i.indnkeyatts::int) k
@@ -383,17 +422,24 @@ JOIN (SELECT x.indexrelid,
             WHERE xc.relkind IN ('r', 'p', 'm')
               AND NOT EXISTS (SELECT FROM pg_constraint xk WHERE xk.conindid = xi.indexrelid AND xk.contype IN ('p', 'u', 'x'))
               AND ",
-    user_ns!("xs"),
+    user_ns_row!("xs"),
     ") x
       LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.attnum
       LEFT JOIN pg_attribute ia ON ia.attrelid = x.indexrelid AND ia.attnum = x.k
       LEFT JOIN pg_opclass o ON o.oid = x.opclass
       GROUP BY x.indexrelid) kc ON kc.indexrelid = i.indexrelid
 WHERE c.relkind IN ('r', 'p', 'm') AND ",
-    user_ns!("n"),
+    user_ns_row!("n"),
     " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))
   AND NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)"
-);
+)
+    };
+}
+
+const SQL_INDEXES: &str = indexes!("i.indnullsnotdistinct");
+
+/// `indnullsnotdistinct` exists from PostgreSQL 15 on.
+const SQL_INDEXES_14: &str = indexes!("NULL::bool");
 
 /// Unfiltered (the catalog is small); policies of tables outside the model are dropped.
 const SQL_POLICIES: &str = "
@@ -532,40 +578,42 @@ impl Enter {
 /// and how each of its rows enters the model. Later steps rely on maps earlier ones fill
 /// (columns need their tables, for instance).
 #[rustfmt::skip]
-const STEPS: [(&str, &str, Enter); 20] = [
-    ("the search path",   SQL_SEARCH_PATH,   Enter::Rows(|_, _| Ok(()))),
-    ("server settings",   SQL_SETTINGS,      Enter::Rows(Builder::settings)),
-    ("comments",          SQL_COMMENTS,      Enter::Rows(Builder::comments)),
-    ("roles",             SQL_ROLES,         Enter::Rows(Builder::roles)),
-    ("schemas",           SQL_SCHEMAS,       Enter::Rows(Builder::schemas)),
-    ("extensions",        SQL_EXTENSIONS,    Enter::Rows(Builder::extensions)),
-    ("tables and views",  SQL_RELATIONS,     Enter::Rows(Builder::relations)),
-    ("sequences",         SQL_SEQUENCES,     Enter::Rows(Builder::sequences)),
-    ("table inheritance", SQL_INHERITS,      Enter::Rows(Builder::inherits)),
-    ("columns",           SQL_COLUMNS,       Enter::Rows(Builder::columns)),
-    ("column grants",     SQL_COLUMN_GRANTS, Enter::Rows(Builder::column_grants)),
-    ("constraints",       SQL_CONSTRAINTS,   Enter::Parts("rel", Held::Tables, Builder::constraints)),
-    ("indexes",           SQL_INDEXES,       Enter::Parts("rel", Held::Relations, Builder::indexes)),
-    ("policies",          SQL_POLICIES,      Enter::Parts("rel", Held::Tables, Builder::policies)),
-    ("triggers",          SQL_TRIGGERS,      Enter::Parts("rel", Held::Relations, Builder::triggers)),
-    ("types",             SQL_TYPES,         Enter::Rows(Builder::types)),
-    ("enum labels",       SQL_ENUM_LABELS,   Enter::Rows(Builder::enum_labels)),
-    ("domain checks",     SQL_DOMAIN_CHECKS, Enter::Rows(Builder::domain_checks)),
-    ("functions",         SQL_FUNCTIONS,     Enter::Rows(Builder::functions)),
-    ("view dependencies", SQL_VIEW_DEPS,     Enter::Parts("view", Held::Views, Builder::view_deps)),
+const STEPS: [(&str, Pick, Enter); 22] = [
+    ("the search path",   Always(SQL_SEARCH_PATH),   Enter::Rows(|_, _| Ok(()))),
+    ("server capabilities", Always(SQL_CAPABILITIES), Enter::Rows(Builder::capabilities)),
+    ("server settings",   Always(SQL_SETTINGS),      Enter::Rows(Builder::settings)),
+    ("comments",          Always(SQL_COMMENTS),      Enter::Rows(Builder::comments)),
+    ("roles",             Always(SQL_ROLES),         Enter::Rows(Builder::roles)),
+    ("schemas",           Always(SQL_SCHEMAS),       Enter::Rows(Builder::schemas)),
+    ("extensions",        Always(SQL_EXTENSIONS),    Enter::Rows(Builder::extensions)),
+    ("tables and views",  Always(SQL_RELATIONS),     Enter::Rows(Builder::relations)),
+    ("sequences",         Always(SQL_SEQUENCES),     Enter::Rows(Builder::sequences)),
+    ("table inheritance", Always(SQL_INHERITS),      Enter::Rows(Builder::inherits)),
+    ("columns",           Since(140000, SQL_COLUMNS, SQL_COLUMNS_13), Enter::Rows(Builder::columns)),
+    ("column grants",     Always(SQL_COLUMN_GRANTS), Enter::Rows(Builder::column_grants)),
+    ("constraints",       Always(SQL_CONSTRAINTS),   Enter::Parts("rel", Held::Tables, Builder::constraints)),
+    ("indexes",           Since(150000, SQL_INDEXES, SQL_INDEXES_14),       Enter::Parts("rel", Held::Relations, Builder::indexes)),
+    ("policies",          Always(SQL_POLICIES),      Enter::Parts("rel", Held::Tables, Builder::policies)),
+    ("triggers",          Always(SQL_TRIGGERS),      Enter::Parts("rel", Held::Relations, Builder::triggers)),
+    ("types",             Always(SQL_TYPES),         Enter::Rows(Builder::types)),
+    ("enum labels",       Always(SQL_ENUM_LABELS),   Enter::Rows(Builder::enum_labels)),
+    ("domain checks",     Always(SQL_DOMAIN_CHECKS), Enter::Rows(Builder::domain_checks)),
+    ("functions",         Always(SQL_FUNCTIONS),     Enter::Rows(Builder::functions)),
+    ("view dependencies", Always(SQL_VIEW_DEPS),     Enter::Parts("view", Held::Views, Builder::view_deps)),
+    ("object kinds present", Always(SQL_PRESENT),    Enter::Rows(Builder::present)),
 ];
 
-/// Statements one inspection runs besides `BEGIN` and `COMMIT`, whatever the schema.
+/// Statements one inspection runs at most besides `BEGIN` and `COMMIT`, whatever the
+/// schema (the kinds [`SQL_PRESENT`] finds absent are not read).
 pub const QUERY_COUNT: usize = STEPS.len() + LATE_STEPS.len();
 
 /// The catalog queries in the order inspection runs them, for the benchmark's floor
 /// (the same statements through psql, with no model built): `examples/pg_catalog_floor.rs`.
 pub fn catalog_queries() -> impl Iterator<Item = &'static str> {
-    STEPS.iter().map(|(_, sql, _)| *sql).chain(
-        LATE_STEPS
-            .iter()
-            .map(|(_, pick, _)| pick.sql(i32::MAX, true)),
-    )
+    let steps = STEPS.iter().map(|(_, pick, _)| pick);
+    steps
+        .chain(LATE_STEPS.iter().map(|(_, pick, _, _)| pick))
+        .map(|pick| pick.sql(i32::MAX, true))
 }
 
 thread_local! {
@@ -598,8 +646,11 @@ pub async fn inspect(
         .await
         .map_err(|e| DbError::query("starting a read-only transaction", url, e))?;
     let mut b = Builder::new();
-    for (what, sql, enter) in STEPS {
+    for (what, pick, enter) in STEPS {
         count_statement();
+        // The server's version is known from the second step on.
+        let (version, superuser) = b.capabilities;
+        let sql = pick.sql(version, superuser);
         // Each row enters the model as it arrives, so Rust works while the server is
         // still producing the rest. The rows themselves are not kept: `()` per row.
         sqlx::query(sql)
@@ -608,7 +659,10 @@ pub async fn inspect(
             .await
             .map_err(|e| DbError::query(format!("reading {what}"), url, e))?;
     }
-    for (what, pick, apply) in LATE_STEPS {
+    for (what, pick, apply, gate) in LATE_STEPS {
+        if gate.is_some_and(|g| !b.present.contains(g)) {
+            continue;
+        }
         count_statement();
         let (version, superuser) = b.capabilities;
         sqlx::query(pick.sql(version, superuser))
@@ -692,6 +746,8 @@ struct Builder {
     view_refs: HashMap<Oid, Vec<(Catalog, Oid)>>,
     /// Server version number and whether the session is a superuser's.
     capabilities: (i32, bool),
+    /// The gates of [`LATE_STEPS`] that [`SQL_PRESENT`] found objects for.
+    present: HashSet<&'static str>,
     /// An aggregate's support functions, by key, for creation order.
     agg_deps: HashMap<Oid, Vec<String>>,
 }
@@ -824,6 +880,7 @@ impl Builder {
             functions: HashMap::new(),
             view_refs: HashMap::new(),
             capabilities: (0, false),
+            present: HashSet::new(),
             agg_deps: HashMap::new(),
         }
     }
@@ -1131,6 +1188,18 @@ impl Builder {
             });
         }
         c.comment = comment;
+        c.storage = ColumnStorage {
+            storage: row.try_get("storage")?,
+            compression: row.try_get("compression")?,
+            options: row
+                .try_get::<Option<Vec<String>>, _>("options")?
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|o| !o.starts_with("pg_"))
+                .collect(),
+            statistics: row.try_get("statistics")?,
+            fdw_options: None,
+        };
         self.table_columns.entry(rel).or_default().push((num, c));
         Ok(())
     }
@@ -1154,11 +1223,14 @@ impl Builder {
     fn table_column(&mut self, row: &PgRow) -> R<Option<&mut Column>> {
         let rel: Oid = row.try_get("rel")?;
         let num: i16 = row.try_get("num")?;
-        Ok(self
-            .table_columns
+        Ok(self.column_mut(rel, num))
+    }
+
+    fn column_mut(&mut self, rel: Oid, num: i16) -> Option<&mut Column> {
+        self.table_columns
             .get_mut(&rel)
             .and_then(|cols| cols.iter_mut().find(|(n, _)| *n == num))
-            .map(|(_, c)| c))
+            .map(|(_, c)| c)
     }
 
     fn column_grants(&mut self, row: &PgRow) -> R {
@@ -2122,42 +2194,16 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND c.relreplident <> 'd' AND ", user_ns!("n")
 );
 
+/// A foreign table's server and options, and its columns' options, each as
+/// `attnum options`.
 const SQL_FOREIGN_TABLES: &str = concat!(
     "SELECT f.ftrelid AS rel, quote_ident(s.srvname) || ",
     fdw_options!("f.ftoptions"),
-    " AS server
+    " AS server,
+       ARRAY(SELECT a.attnum || ' ' || (SELECT string_agg(quote_ident(split_part(o, '=', 1)) || ' ' || quote_literal(substr(o, strpos(o, '=') + 1)), ', ') FROM unnest(a.attfdwoptions) o)
+             FROM pg_attribute a WHERE a.attrelid = f.ftrelid AND a.attnum > 0 AND NOT a.attisdropped AND a.attfdwoptions IS NOT NULL) AS column_options
 FROM pg_foreign_table f JOIN pg_foreign_server s ON s.oid = f.ftserver"
 );
-
-/// Columns whose storage, compression, options, statistics target or foreign-data
-/// options are not the default. Options named `pg_...` are the server's own (some
-/// builds stamp every column with one, which no user can set and pg_dump leaves out).
-macro_rules! column_storage {
-    ($compression:literal, $has_compression:literal) => {
-        concat!(
-            "SELECT a.attrelid AS rel, a.attnum AS num,
-       CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END END AS storage,
-       ", $compression, " AS compression,
-       NULLIF(ARRAY(SELECT o FROM unnest(a.attoptions) o WHERE o !~ '^pg_'), '{}') AS options,
-       CASE WHEN COALESCE(a.attstattarget, -1) >= 0 THEN a.attstattarget::int4 END AS statistics,
-       (SELECT string_agg(quote_ident(split_part(o, '=', 1)) || ' ' || quote_literal(substr(o, strpos(o, '=') + 1)), ', ') FROM unnest(a.attfdwoptions) o) AS fdw_options
-FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_type t ON t.oid = a.atttypid
-WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
-  AND (a.attstorage <> t.typstorage OR EXISTS (SELECT FROM unnest(a.attoptions) o WHERE o !~ '^pg_') OR COALESCE(a.attstattarget, -1) >= 0
-       OR a.attfdwoptions IS NOT NULL", $has_compression, ") AND ",
-            user_ns!("n")
-        )
-    };
-}
-
-const SQL_COLUMN_STORAGE: &str = column_storage!(
-    "CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END",
-    " OR a.attcompression <> ''"
-);
-
-/// PostgreSQL 13 has no per-column compression.
-const SQL_COLUMN_STORAGE_13: &str = column_storage!("NULL::text", "");
 
 /// Which statements a server can run: the version and whether the role may read
 /// everything (a subscription's connection string).
@@ -2197,35 +2243,67 @@ impl Pick {
 
 use Pick::{Always, Since, Superuser};
 
+/// Which kinds the steps after [`STEPS`] may find, in one statement, so that a
+/// database without them (most) skips their statements: on a fresh session each costs
+/// its planning on cold catalog caches, together about a third of inspecting a small
+/// schema, which a fleet pays per member. Each test is a superset of its statement's
+/// rows: whatever a user or an extension creates has an OID from 16384
+/// (`FirstNormalObjectId`; the counter wraps around to it, never below), and the
+/// catalogs tested for any row at all hold nothing of the system's. A user mapping
+/// needs a server.
+const SQL_PRESENT: &str = "
+SELECT EXISTS (SELECT FROM pg_proc WHERE oid >= 16384 AND prokind = 'a') AS aggregates,
+       EXISTS (SELECT FROM pg_foreign_table) AS foreign_tables,
+       EXISTS (SELECT FROM pg_collation WHERE oid >= 16384) AS collations,
+       EXISTS (SELECT FROM pg_ts_parser WHERE oid >= 16384) AS ts_parsers,
+       EXISTS (SELECT FROM pg_ts_template WHERE oid >= 16384) AS ts_templates,
+       EXISTS (SELECT FROM pg_ts_dict WHERE oid >= 16384) AS ts_dicts,
+       EXISTS (SELECT FROM pg_ts_config WHERE oid >= 16384) AS ts_configs,
+       EXISTS (SELECT FROM pg_operator WHERE oid >= 16384) AS operators,
+       EXISTS (SELECT FROM pg_opfamily WHERE oid >= 16384) AS opfamilies,
+       EXISTS (SELECT FROM pg_opclass WHERE oid >= 16384) AS opclasses,
+       EXISTS (SELECT FROM pg_cast WHERE oid >= 16384) AS casts,
+       EXISTS (SELECT FROM pg_am WHERE oid >= 16384) AS access_methods,
+       EXISTS (SELECT FROM pg_conversion WHERE oid >= 16384) AS conversions,
+       EXISTS (SELECT FROM pg_transform) AS transforms,
+       EXISTS (SELECT FROM pg_foreign_data_wrapper) AS fdws,
+       EXISTS (SELECT FROM pg_foreign_server) AS servers,
+       EXISTS (SELECT FROM pg_rewrite WHERE oid >= 16384 AND rulename <> '_RETURN') AS rules,
+       EXISTS (SELECT FROM pg_statistic_ext) AS statistics,
+       EXISTS (SELECT FROM pg_publication) AS publications,
+       EXISTS (SELECT FROM pg_subscription s WHERE s.subdbid <> 0) AS subscriptions,
+       EXISTS (SELECT FROM pg_event_trigger) AS event_triggers,
+       EXISTS (SELECT FROM pg_default_acl) AS default_acls,
+       EXISTS (SELECT FROM pg_type WHERE oid >= 16384 AND typtype IN ('b', 'p') AND typcategory <> 'A')
+         OR EXISTS (SELECT FROM pg_language WHERE oid >= 16384) AS not_modelled";
+
 #[rustfmt::skip] // a table: one step a line
-const LATE_STEPS: [(&str, Pick, Apply); 27] = [
-    ("server capabilities", Always(SQL_CAPABILITIES), Builder::capabilities),
-    ("aggregates", Always(SQL_AGGREGATES), Builder::aggregates),
-    ("replica identities", Always(SQL_REPLICA_IDENTITY), Builder::replica_identity),
-    ("foreign tables", Always(SQL_FOREIGN_TABLES), Builder::foreign_tables),
-    ("column storage", Since(140000, SQL_COLUMN_STORAGE, SQL_COLUMN_STORAGE_13), Builder::column_storage),
-    ("collations", Always(SQL_COLLATIONS), Builder::others),
-    ("text search parsers", Always(SQL_TS_PARSERS), Builder::others),
-    ("text search templates", Always(SQL_TS_TEMPLATES), Builder::others),
-    ("text search dictionaries", Always(SQL_TS_DICTS), Builder::others),
-    ("text search configurations", Always(SQL_TS_CONFIGS), Builder::others),
-    ("operators", Always(SQL_OPERATORS), Builder::others),
-    ("operator families", Always(SQL_OPFAMILIES), Builder::others),
-    ("operator classes", Always(SQL_OPCLASSES), Builder::others),
-    ("casts", Always(SQL_CASTS), Builder::others),
-    ("access methods", Always(SQL_ACCESS_METHODS), Builder::others),
-    ("conversions", Always(SQL_CONVERSIONS), Builder::others),
-    ("transforms", Always(SQL_TRANSFORMS), Builder::others),
-    ("foreign-data wrappers", Always(SQL_FDWS), Builder::others),
-    ("foreign servers", Always(SQL_SERVERS), Builder::others),
-    ("user mappings", Always(SQL_USER_MAPPINGS), Builder::others),
-    ("rules", Always(SQL_RULES), Builder::others),
-    ("extended statistics", Always(SQL_STATISTICS), Builder::others),
-    ("publications", Since(150000, SQL_PUBLICATIONS, SQL_PUBLICATIONS_14), Builder::others),
-    ("subscriptions", Superuser(SQL_SUBSCRIPTIONS, SQL_SUBSCRIPTIONS_UNPRIVILEGED), Builder::others),
-    ("event triggers", Always(SQL_EVENT_TRIGGERS), Builder::others),
-    ("default privileges", Always(SQL_DEFAULT_ACLS), Builder::others),
-    ("objects of other kinds", Always(SQL_NOT_MODELLED), Builder::others),
+const LATE_STEPS: [(&str, Pick, Apply, Option<&str>); 25] = [
+    ("aggregates", Always(SQL_AGGREGATES), Builder::aggregates, Some("aggregates")),
+    ("replica identities", Always(SQL_REPLICA_IDENTITY), Builder::replica_identity, None),
+    ("foreign tables", Always(SQL_FOREIGN_TABLES), Builder::foreign_tables, Some("foreign_tables")),
+    ("collations", Always(SQL_COLLATIONS), Builder::others, Some("collations")),
+    ("text search parsers", Always(SQL_TS_PARSERS), Builder::others, Some("ts_parsers")),
+    ("text search templates", Always(SQL_TS_TEMPLATES), Builder::others, Some("ts_templates")),
+    ("text search dictionaries", Always(SQL_TS_DICTS), Builder::others, Some("ts_dicts")),
+    ("text search configurations", Always(SQL_TS_CONFIGS), Builder::others, Some("ts_configs")),
+    ("operators", Always(SQL_OPERATORS), Builder::others, Some("operators")),
+    ("operator families", Always(SQL_OPFAMILIES), Builder::others, Some("opfamilies")),
+    ("operator classes", Always(SQL_OPCLASSES), Builder::others, Some("opclasses")),
+    ("casts", Always(SQL_CASTS), Builder::others, Some("casts")),
+    ("access methods", Always(SQL_ACCESS_METHODS), Builder::others, Some("access_methods")),
+    ("conversions", Always(SQL_CONVERSIONS), Builder::others, Some("conversions")),
+    ("transforms", Always(SQL_TRANSFORMS), Builder::others, Some("transforms")),
+    ("foreign-data wrappers", Always(SQL_FDWS), Builder::others, Some("fdws")),
+    ("foreign servers", Always(SQL_SERVERS), Builder::others, Some("servers")),
+    ("user mappings", Always(SQL_USER_MAPPINGS), Builder::others, Some("servers")),
+    ("rules", Always(SQL_RULES), Builder::others, Some("rules")),
+    ("extended statistics", Always(SQL_STATISTICS), Builder::others, Some("statistics")),
+    ("publications", Since(150000, SQL_PUBLICATIONS, SQL_PUBLICATIONS_14), Builder::others, Some("publications")),
+    ("subscriptions", Superuser(SQL_SUBSCRIPTIONS, SQL_SUBSCRIPTIONS_UNPRIVILEGED), Builder::others, Some("subscriptions")),
+    ("event triggers", Always(SQL_EVENT_TRIGGERS), Builder::others, Some("event_triggers")),
+    ("default privileges", Always(SQL_DEFAULT_ACLS), Builder::others, Some("default_acls")),
+    ("objects of other kinds", Always(SQL_NOT_MODELLED), Builder::others, Some("not_modelled")),
 ];
 
 impl Builder {
@@ -2257,20 +2335,23 @@ impl Builder {
         if let Some(t) = self.tables.get_mut(&rel) {
             t.foreign_server = row.try_get("server")?;
         }
+        let column_options: Vec<String> = row.try_get("column_options")?;
+        for entry in column_options {
+            let Some((num, options)) = entry.split_once(' ') else {
+                continue;
+            };
+            if let Some(c) = num.parse().ok().and_then(|n| self.column_mut(rel, n)) {
+                c.storage.fdw_options = Some(options.to_string());
+            }
+        }
         Ok(())
     }
 
-    fn column_storage(&mut self, row: &PgRow) -> R {
-        if let Some(c) = self.table_column(row)? {
-            c.storage = ColumnStorage {
-                storage: row.try_get("storage")?,
-                compression: row.try_get("compression")?,
-                options: row
-                    .try_get::<Option<Vec<String>>, _>("options")?
-                    .unwrap_or_default(),
-                statistics: row.try_get("statistics")?,
-                fdw_options: row.try_get("fdw_options")?,
-            };
+    fn present(&mut self, row: &PgRow) -> R {
+        for gate in LATE_STEPS.iter().filter_map(|(_, _, _, gate)| *gate) {
+            if row.try_get::<bool, _>(gate)? {
+                self.present.insert(gate);
+            }
         }
         Ok(())
     }
