@@ -162,11 +162,14 @@ impl Db {
         let current = if self.history_current {
             true
         } else {
-            if !self.history_exists().await? {
+            // A table with the current columns exists: only a database without one is
+            // asked whether it has an older table, which saves a fleet's members (all
+            // current, as a rule) a statement each. Reads never write: a table an older
+            // lockstep made is read as it is.
+            let current = self.has_code_checksum().await?;
+            if !current && !self.history_exists().await? {
                 return Ok((vec![], vec![]));
             }
-            // Reads never write: a table an older lockstep made is read as it is.
-            let current = self.has_code_checksum().await?;
             self.history_current = current;
             current
         };
