@@ -743,7 +743,7 @@ fn inspect_pg_index_definitions_read_as_pg_get_indexdef() {
         CREATE DOMAIN ix.posint AS int CHECK (VALUE > 0);
         CREATE TABLE ix.t (id bigint PRIMARY KEY, a int NOT NULL, b text, "Mixed Case" text,
             "select" int, c varchar(20), d text COLLATE "C", e ix.mood, f ix.posint, g jsonb,
-            h int[], r int4range, p point, ts timestamptz, n numeric(10, 2));
+            h int[], r int4range, p point, ts timestamptz, n numeric(10, 2), v tsvector);
         CREATE INDEX t_a ON ix.t (a);
         CREATE INDEX t_a_b ON ix.t (a, b);
         CREATE INDEX t_desc ON ix.t (a DESC, b ASC NULLS FIRST, ts DESC NULLS LAST, n NULLS LAST);
@@ -769,6 +769,8 @@ fn inspect_pg_index_definitions_read_as_pg_get_indexdef() {
         CREATE INDEX t_expr ON ix.t (lower(b), (a + 1) DESC);
         CREATE INDEX t_expr_int ON ix.t ((id % 100), a DESC NULLS LAST, abs(a)) INCLUDE (b);
         CREATE INDEX t_expr_coll ON ix.t ((b || 'x') COLLATE "C");
+        CREATE INDEX t_expr_ops ON ix.t ((b || 'x') text_pattern_ops, (c || 'y'), (c::varchar));
+        CREATE INDEX t_gin_vector ON ix.t USING gin (v);
         CREATE INDEX t_expr_partial ON ix.t ((a * 2)) WHERE "select" > 0;
         CREATE INDEX t_fill ON ix.t (a) WITH (fillfactor = 70);
         CREATE INDEX t_hash ON ix.t USING hash (b);
@@ -788,6 +790,10 @@ fn inspect_pg_index_definitions_read_as_pg_get_indexdef() {
         DO $$ BEGIN
           IF current_setting('server_version_num')::int >= 150000 THEN
             EXECUTE 'CREATE UNIQUE INDEX t_nnd ON ix.t (b, a) NULLS NOT DISTINCT';
+          END IF;
+          IF current_setting('server_version_num')::int >= 130000 THEN
+            EXECUTE 'CREATE INDEX t_gist_siglen ON ix.t USING gist (v tsvector_ops (siglen = 100))';
+            EXECUTE 'CREATE INDEX t_gist_default_siglen ON ix.t USING gist (v)';
           END IF;
         END $$;"#,
     );

@@ -32,11 +32,12 @@ use lockstep_core::model::{
     PartitionOf, Policy, QualName, Role, Sequence, Table, TableKind, Trigger, TypeDef, TypeKind,
     View,
 };
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::PgRow;
 use sqlx::{Connection, PgConnection, Row};
 use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 // ---------------------------------------------------------------------------- SQL
 //
@@ -44,28 +45,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 // spliced into SQL. The transaction runs with an empty `search_path`, so unqualified
 // catalog names can only resolve to `pg_catalog`.
 
-/// Namespaces lockstep shows, for the `pg_namespace` alias `$n`, tested on each row.
-/// Every schema whose name starts with `pg_` is the system's (`pg_catalog`,
-/// `pg_toast`, `pg_temp_N`, `pg_toast_temp_N`; users may not create such names). Only
-/// the index statement uses this form (see [`user_ns`]).
-macro_rules! user_ns_row {
-    ($n:literal) => {
-        concat!(
-            "(", $n, ".nspname !~ '^pg_' AND ", $n,
-            ".nspname NOT IN ('information_schema', 'lockstep') AND COALESCE(pg_catalog.current_setting('lockstep.schema', true), '') IN ('', ",
-            $n, ".nspname::text) AND NOT EXISTS (SELECT FROM pg_depend xn WHERE xn.classid = 'pg_namespace'::regclass AND xn.objid = ",
-            $n, ".oid AND xn.deptype = 'e'))"
-        )
-    };
-}
-
-/// The same test as [`user_ns_row`], as membership in the list of shown namespaces,
-/// which the server builds once per statement (an `InitPlan`). Tested per row, the
-/// regular expression and the two `current_setting` calls ran for every pair of
-/// object and namespace where the planner chose a nested loop: 40 ms of the sequences'
-/// statement at 10,000 tables. The index statement keeps the per-row form: with the
-/// list, its estimates grew and its plan hashed all of `pg_attribute` twice (100 ms
-/// more).
+/// Namespaces lockstep shows, for the `pg_namespace` alias `$n`: every schema but the
+/// system's (a name starting with `pg_`: `pg_catalog`, `pg_toast`, `pg_temp_N`; users may
+/// not create such names), `information_schema`, lockstep's own and extension members,
+/// or only the one `lockstep.schema` names. Written as membership in the list of shown
+/// namespaces, which the server builds once per statement (an `InitPlan`): tested per
+/// row, the regular expression and the two `current_setting` calls ran for every pair of
+/// object and namespace where the planner chose a nested loop (40 ms of the sequences'
+/// statement at 10,000 tables).
 macro_rules! user_ns {
     ($n:literal) => {
         concat!(
@@ -195,7 +182,7 @@ FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace";
 /// Tables, partitioned and foreign tables, views and materialized views.
 const SQL_RELATIONS: &str = concat!(
     "SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind,
-       c.relpersistence::text AS persistence, c.reloptions::text[] AS options,
+       c.relnatts AS column_count, c.relpersistence::text AS persistence, c.reloptions::text[] AS options,
        pg_get_userbyid(c.relowner)::text AS owner,
        c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
@@ -226,8 +213,7 @@ const SQL_SEQUENCES: &str = concat!(
        format_type(s.seqtypid, NULL) AS type, s.seqstart AS start, s.seqincrement AS increment,
        s.seqmin AS min, s.seqmax AS max, s.seqcache AS cache, s.seqcycle AS cycle,
        pg_get_userbyid(c.relowner)::text AS owner,
-       d.deptype::text AS dep_type, d.refobjid AS owner_rel, tn.nspname::text AS owner_schema,
-       tc.relname::text AS owner_table, ta.attname::text AS owner_column, ",
+       d.deptype::text AS dep_type, d.refobjid AS owner_rel, d.refobjsubid::int2 AS owner_num, ",
     owner_only_grants!("c.relacl", "'s'", "c.relowner"),
     " AS grants
 FROM pg_class c
@@ -235,9 +221,6 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_sequence s ON s.seqrelid = c.oid
 LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.objsubid = 0
      AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
-LEFT JOIN pg_class tc ON tc.oid = d.refobjid
-LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-LEFT JOIN pg_attribute ta ON ta.attrelid = d.refobjid AND ta.attnum = d.refobjsubid
 WHERE c.relkind = 'S' AND ",
     user_ns!("n"),
     " AND ",
@@ -277,7 +260,7 @@ macro_rules! columns {
     ($compression:literal) => {
         concat!(
             "SELECT a.attrelid AS rel, a.attnum AS num, a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type,
-       a.atttypid AS type_oid, a.attnotnull AS not_null,
+       a.atttypid AS type_oid, a.attcollation AS collation_oid, a.attnotnull AS not_null,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0)
             ELSE pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr,
        a.attgenerated::text AS generated, a.attidentity::text AS identity, a.attislocal AS is_local,
@@ -375,81 +358,73 @@ WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND k.conparentid = 0 AND k.conislo
 /// which the columns step has read, and looking it up per key here would cost about
 /// as much as deparsing the whole index.
 ///
-/// `def` is `pg_get_indexdef` only for the indexes whose text Rust cannot write the
-/// same way (see [`Builder::index_definition`]): storage parameters, a method name
-/// that needs quotes, or a key column with a collation, an operator class or
-/// per-column options other than its type's defaults (for an expression, whose type
-/// the index's own attribute holds: no collation at all). On a cold session the
-/// function costs about 100 µs of server time per index (it fills the caches for
-/// every relation, attribute and operator class it looks up), which was a third of
-/// inspecting 20,000 indexes; the columns it would look up are already read, and
-/// the defaults are decided here in one pass over `pg_index` (`plain`), with the same
-/// rule as `pg_get_indexdef`: the collation is printed when it is not the column's,
-/// the operator class when it is not the default one for the column's type. That
-/// default is the class for the type itself, or, for `varchar` (binary-coercible to
-/// `text`, the preferred type of its category) with no class of its own, `text`'s
-/// (`GetDefaultOpClass`); other coercible cases, domains included, are left to the
-/// function.
-/// `plain` is decided for the indexes this statement returns only, by the same
-/// filters as the outer statement: over every index of the database (the system's,
-/// TOAST's and the constraints' included, 40,000 for 10,000 tables) the server hashed
-/// the whole of `pg_attribute` twice, where the 20,000 indexes shown take an index
-/// probe per key.
+/// `def` is `pg_get_indexdef` only for the indexes whose storage parameters or method
+/// name Rust does not spell; the rest Rust writes itself (see
+/// [`Builder::index_definition`]). On a cold session the function costs about 100 µs
+/// of server time per index (it fills the caches for every relation, attribute and
+/// operator class it looks up), which was a third of inspecting 20,000 indexes. Rust
+/// can only write an index whose key columns have their types' default operator
+/// classes, without options, and their own collations ([`Builder::index_is_plain`],
+/// from `key_classes`, `key_collations` and, for expressions, the index's own
+/// attribute types in `key_types`); the others' text is asked for afterwards, in one
+/// statement ([`SQL_INDEX_DEFS`]). Deciding that here, per key, with joins to
+/// `pg_attribute` and `pg_opclass`, was half of this statement's server time at
+/// 10,000 tables (290 of 940 ms on a slow core, and twice that in CPU with a parallel
+/// worker).
 macro_rules! indexes {
     ($nulls_not_distinct:literal) => {
         concat!(
     "SELECT i.indexrelid AS oid, i.indrelid AS rel, n.nspname::text AS schema, ic.relname::text AS name,
        c.relname::text AS table_name, i.indisunique AS is_unique, am.amname::text AS am,
-       CASE WHEN ic.reloptions IS NOT NULL OR NOT kc.plain
-                 OR quote_ident(am.amname) <> am.amname::text
+       CASE WHEN ic.reloptions IS NOT NULL OR quote_ident(am.amname) <> am.amname::text
             THEN pg_get_indexdef(i.indexrelid)
        END AS def,
        i.indkey::text AS key_nums, i.indnkeyatts AS key_count, i.indoption::text AS key_options,
+       i.indclass::text AS key_classes, i.indcollation::text AS key_collations,
        ", $nulls_not_distinct, " AS nulls_not_distinct,
        CASE WHEN i.indexprs IS NOT NULL THEN
             ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, false)
                   FROM generate_series(1, i.indnkeyatts::int) k
                   WHERE i.indkey[k - 1] = 0 ORDER BY k)
        END AS expr_columns,
+       CASE WHEN i.indexprs IS NOT NULL THEN
+            ARRAY(SELECT ia.atttypid::int8 FROM pg_attribute ia
+                  WHERE ia.attrelid = i.indexrelid AND ia.attnum <= i.indnkeyatts ORDER BY ia.attnum)
+       END AS key_types,
        pg_get_expr(i.indpred, i.indrelid) AS predicate
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
-JOIN (SELECT x.indexrelid,
-             bool_and(x.opclass IS NULL
-                      OR COALESCE(o.opcdefault AND ia.attoptions IS NULL
-                                  AND CASE WHEN x.attnum = 0
-                                      THEN x.coll = 0 AND o.opckeytype = 0
-                                           AND o.opcintype = ia.atttypid
-                                      ELSE x.coll IN (0, a.attcollation)
-                                           AND (o.opcintype = a.atttypid
-                                                OR o.opcintype = 'text'::regtype AND a.atttypid = 'varchar'::regtype
-                                                   AND NOT EXISTS (SELECT FROM pg_opclass e WHERE e.opcmethod = o.opcmethod AND e.opcdefault AND e.opcintype = a.atttypid))
-                                      END, false)) AS plain
-      FROM (SELECT xi.indexrelid, xi.indrelid, u.attnum, u.opclass, u.coll, u.k
-            FROM pg_index xi
-            JOIN pg_class xc ON xc.oid = xi.indrelid
-            JOIN pg_namespace xs ON xs.oid = xc.relnamespace,
-                 unnest(xi.indkey::int2[], xi.indclass::oid[], xi.indcollation::oid[])
-                   WITH ORDINALITY AS u(attnum, opclass, coll, k)
-            WHERE xc.relkind IN ('r', 'p', 'm')
-              AND NOT EXISTS (SELECT FROM pg_constraint xk WHERE xk.conindid = xi.indexrelid AND xk.contype IN ('p', 'u', 'x'))
-              AND ",
-    user_ns_row!("xs"),
-    ") x
-      LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.attnum
-      LEFT JOIN pg_attribute ia ON ia.attrelid = x.indexrelid AND ia.attnum = x.k
-      LEFT JOIN pg_opclass o ON o.oid = x.opclass
-      GROUP BY x.indexrelid) kc ON kc.indexrelid = i.indexrelid
 WHERE c.relkind IN ('r', 'p', 'm') AND ",
-    user_ns_row!("n"),
+    user_ns!("n"),
     " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))
   AND NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)"
 )
     };
 }
+
+/// Operator classes, for [`Builder::index_is_plain`]. `options`: whether a class can
+/// take options (`siglen` and the like), which only a class whose family has its
+/// method's options support function can (`CREATE INDEX` refuses them otherwise); that
+/// function's number is fixed per built-in method (`BTOPTIONS_PROC` 5, `HASHOPTIONS_PROC`
+/// 3, `GIST_OPTIONS_PROC` 10, `GIN_OPTIONS_PROC` 7, `SPGIST_OPTIONS_PROC` 7,
+/// `BRIN_PROCNUM_OPTIONS` 5). Any other method's classes count as taking options, so
+/// their indexes are left to `pg_get_indexdef`.
+const SQL_KEY_CLASSES: &str = "
+SELECT o.oid, o.opcmethod AS method, o.opcintype AS in_type, o.opckeytype AS key_type,
+       o.opcdefault AS is_default,
+       am.amname NOT IN ('btree', 'hash', 'gist', 'gin', 'spgist', 'brin')
+       OR EXISTS (SELECT FROM pg_amproc p WHERE p.amprocfamily = o.opcfamily
+                  AND p.amprocnum = CASE am.amname WHEN 'btree' THEN 5 WHEN 'hash' THEN 3 WHEN 'gist' THEN 10
+                                                   WHEN 'gin' THEN 7 WHEN 'spgist' THEN 7 ELSE 5 END) AS options
+FROM pg_opclass o JOIN pg_am am ON am.oid = o.opcmethod";
+
+/// The definitions of the indexes Rust cannot write (see [`SQL_INDEXES`]), asked for
+/// by OID after the index step, only when there are any.
+const SQL_INDEX_DEFS: &str =
+    "SELECT i.oid, pg_get_indexdef(i.oid) AS def FROM unnest($1::oid[]) i(oid)";
 
 const SQL_INDEXES: &str = indexes!("i.indnullsnotdistinct");
 
@@ -568,6 +543,16 @@ WHERE d.classid = 'pg_rewrite'::regclass AND r.ev_class >= 16384
 
 type Apply = fn(&mut Builder, &PgRow) -> Result<(), sqlx::Error>;
 
+/// What follows the table in `CREATE [UNIQUE] INDEX name ON [ONLY] table USING am
+/// (...)`. Searching for the method too avoids a table whose quoted name happens to
+/// contain " USING ".
+fn after_table(def: String, am: &str) -> String {
+    def.find(&format!(" USING {am} ("))
+        .or_else(|| def.find(" USING "))
+        .map(|i| def[i + 1..].to_string())
+        .unwrap_or(def)
+}
+
 /// How a step's rows enter the model.
 #[derive(Clone, Copy)]
 enum Enter {
@@ -593,7 +578,7 @@ impl Enter {
 /// and how each of its rows enters the model. Later steps rely on maps earlier ones fill
 /// (columns need their tables, for instance).
 #[rustfmt::skip]
-const STEPS: [(&str, Pick, Enter); 22] = [
+const STEPS: [(&str, Pick, Enter); 23] = [
     ("the search path",   Always(SQL_SEARCH_PATH),   Enter::Rows(|_, _| Ok(()))),
     ("server capabilities", Always(SQL_CAPABILITIES), Enter::Rows(Builder::capabilities)),
     ("server settings",   Always(SQL_SETTINGS),      Enter::Rows(Builder::settings)),
@@ -607,6 +592,7 @@ const STEPS: [(&str, Pick, Enter); 22] = [
     ("columns",           Since(140000, SQL_COLUMNS, SQL_COLUMNS_13), Enter::Rows(Builder::columns)),
     ("column grants",     Always(SQL_COLUMN_GRANTS), Enter::Rows(Builder::column_grants)),
     ("constraints",       Always(SQL_CONSTRAINTS),   Enter::Parts("rel", Held::Tables, Builder::constraints)),
+    ("operator classes",  Always(SQL_KEY_CLASSES),   Enter::Rows(Builder::opclasses)),
     ("indexes",           Since(150000, SQL_INDEXES, SQL_INDEXES_14),       Enter::Parts("rel", Held::Relations, Builder::indexes)),
     ("policies",          Always(SQL_POLICIES),      Enter::Parts("rel", Held::Tables, Builder::policies)),
     ("triggers",          Always(SQL_TRIGGERS),      Enter::Parts("rel", Held::Relations, Builder::triggers)),
@@ -619,8 +605,9 @@ const STEPS: [(&str, Pick, Enter); 22] = [
 ];
 
 /// Statements one inspection runs at most besides `BEGIN` and `COMMIT`, whatever the
-/// schema (the kinds [`SQL_PRESENT`] finds absent are not read).
-pub const QUERY_COUNT: usize = STEPS.len() + LATE_STEPS.len();
+/// schema (the kinds [`SQL_PRESENT`] finds absent are not read, and the definitions of
+/// [`SQL_INDEX_DEFS`] only when some index needs them).
+pub const QUERY_COUNT: usize = STEPS.len() + LATE_STEPS.len() + 1;
 
 /// The catalog queries in the order inspection runs them, for the benchmark's floor
 /// (the same statements through psql, with no model built): `examples/pg_catalog_floor.rs`.
@@ -673,6 +660,16 @@ pub async fn inspect(
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| DbError::query(format!("reading {what}"), url, e))?;
+    }
+    if !b.pending_defs.is_empty() {
+        count_statement();
+        let oids: Vec<Oid> = b.pending_defs.keys().copied().collect();
+        sqlx::query(SQL_INDEX_DEFS)
+            .bind(oids)
+            .try_map(|row: PgRow| b.index_def(&row))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| DbError::query("reading index definitions", url, e))?;
     }
     for (what, pick, apply, gate) in LATE_STEPS {
         if gate.is_some_and(|g| !b.present.contains(g)) {
@@ -742,14 +739,31 @@ struct Builder {
     inherits_from: HashSet<Oid>,
     /// Identity columns' sequence parameters by (table, column); `always` comes from the
     /// column, read later.
-    identity_seqs: HashMap<(Oid, String), Identity>,
+    identity_seqs: HashMap<(Oid, i16), Identity>,
+    /// Identity columns by table and `attnum`, with `always`: their sequences are found
+    /// by name at the end, once every column's name is known (see
+    /// [`Builder::identity_seq`]).
+    identity_columns: Vec<(Oid, i16, bool)>,
+    /// Sequences `OWNED BY` a column (`ALTER SEQUENCE` wants the table in the
+    /// sequence's schema, so it is in the model), by table and `attnum`: named at the
+    /// end from the tables' and columns' rows instead of two lookups per sequence in
+    /// the statement (half of its server time at 10,000 sequences).
+    owned_by: Vec<(QualName, Oid, i16)>,
     /// Columns by table and `attnum`, sorted into their tables at the end.
     table_columns: HashMap<Oid, Vec<(i16, Column)>>,
     view_columns: HashMap<Oid, Vec<(i16, String)>>,
     /// Names of every table and view column, hidden inherited ones included, for
     /// constraints and indexes, and the few whose SQL spelling needs quotes.
-    column_names: HashMap<(Oid, i16), String>,
+    column_names: HashMap<(Oid, i16), ColumnKey>,
+    /// The columns step's fields, in the order [`Builder::columns`] takes them.
+    column_positions: Positions<17>,
     quoted_names: HashMap<(Oid, i16), String>,
+    /// Operator classes by OID, and the (method, type) pairs with a default class.
+    opclasses: HashMap<u32, OpClass>,
+    default_classes: HashSet<(u32, u32)>,
+    /// Indexes whose definition `pg_get_indexdef` has to print, by OID: their names and
+    /// methods.
+    pending_defs: HashMap<Oid, (QualName, String)>,
     /// Attributes of relations that are neither tables nor views of the model, by OID
     /// (`typrelid`), with `attnum` and type OID. Free-standing composite types pick
     /// theirs up; the rest (an extension's tables) is never read.
@@ -768,6 +782,49 @@ struct Builder {
 }
 
 type R<T = ()> = Result<T, sqlx::Error>;
+
+/// Where a statement's columns are in its rows, looked up by name on the first row:
+/// `try_get` by name hashes the name for every value, which at 100,000 columns of 17
+/// values each was a sixth of the columns step's CPU.
+struct Positions<const N: usize> {
+    names: [&'static str; N],
+    at: Option<[usize; N]>,
+}
+
+impl<const N: usize> Positions<N> {
+    const fn new(names: [&'static str; N]) -> Self {
+        Positions { names, at: None }
+    }
+
+    fn of(&mut self, row: &PgRow) -> R<[usize; N]> {
+        if let Some(at) = self.at {
+            return Ok(at);
+        }
+        let mut at = [0; N];
+        for (slot, name) in at.iter_mut().zip(self.names) {
+            *slot = sqlx::Column::ordinal(row.try_column(name)?);
+        }
+        self.at = Some(at);
+        Ok(at)
+    }
+}
+
+/// A table or view column's name, and its type and collation OIDs for
+/// [`Builder::index_is_plain`].
+struct ColumnKey {
+    name: String,
+    type_oid: u32,
+    collation: u32,
+}
+
+/// An operator class, as [`Builder::index_is_plain`] needs it (OIDs as numbers).
+struct OpClass {
+    method: u32,
+    in_type: u32,
+    key_type: u32,
+    default: bool,
+    options: bool,
+}
 
 /// `Type { a, b, ...; rest }`: each field listed first is read from the row's column of
 /// the same name (what sqlx's `FromRow` derive does, for model types of another crate);
@@ -876,27 +933,51 @@ impl Builder {
                 db.env.engine = "postgresql".into();
                 db
             },
-            comments: HashMap::new(),
+            comments: HashMap::default(),
             all_roles: Vec::new(),
             roles_used: BTreeSet::new(),
-            tables: HashMap::new(),
-            views: HashMap::new(),
-            rel_names: HashMap::new(),
-            partition_parent: HashMap::new(),
-            inherits_from: HashSet::new(),
-            identity_seqs: HashMap::new(),
-            table_columns: HashMap::new(),
-            view_columns: HashMap::new(),
-            column_names: HashMap::new(),
-            quoted_names: HashMap::new(),
-            composite_attrs: HashMap::new(),
-            type_keys: HashMap::new(),
-            types: HashMap::new(),
-            functions: HashMap::new(),
-            view_refs: HashMap::new(),
+            tables: HashMap::default(),
+            views: HashMap::default(),
+            rel_names: HashMap::default(),
+            partition_parent: HashMap::default(),
+            inherits_from: HashSet::default(),
+            identity_seqs: HashMap::default(),
+            identity_columns: Vec::new(),
+            owned_by: Vec::new(),
+            table_columns: HashMap::default(),
+            view_columns: HashMap::default(),
+            column_names: HashMap::default(),
+            column_positions: Positions::new([
+                "rel",
+                "num",
+                "name",
+                "type",
+                "type_oid",
+                "collation_oid",
+                "not_null",
+                "default_expr",
+                "generated",
+                "identity",
+                "is_local",
+                "quoted",
+                "collation",
+                "storage",
+                "compression",
+                "options",
+                "statistics",
+            ]),
+            quoted_names: HashMap::default(),
+            opclasses: HashMap::default(),
+            default_classes: HashSet::default(),
+            pending_defs: HashMap::default(),
+            composite_attrs: HashMap::default(),
+            type_keys: HashMap::default(),
+            types: HashMap::default(),
+            functions: HashMap::default(),
+            view_refs: HashMap::default(),
             capabilities: (0, false),
-            present: HashSet::new(),
-            agg_deps: HashMap::new(),
+            present: HashSet::default(),
+            agg_deps: HashMap::default(),
         }
     }
 
@@ -1064,6 +1145,11 @@ impl Builder {
         t.grants = grants;
         t.rls_enabled = row.try_get("rls_enabled")?;
         t.rls_forced = row.try_get("rls_forced")?;
+        // Room for the columns the columns step brings, so that 100,000 of them are
+        // not moved on every doubling of their tables' vectors and maps.
+        let columns = usize::try_from(row.try_get::<i16, _>("column_count")?).unwrap_or(0);
+        self.table_columns.insert(oid, Vec::with_capacity(columns));
+        self.column_names.reserve(columns);
         self.tables.insert(oid, t);
         Ok(())
     }
@@ -1072,30 +1158,20 @@ impl Builder {
         let oid: Oid = row.try_get("oid")?;
         let dep_type: Option<String> = row.try_get("dep_type")?;
         let owner_rel: Option<Oid> = row.try_get("owner_rel")?;
-        let owner_column: Option<String> = row.try_get("owner_column")?;
+        let owner_num: Option<i16> = row.try_get("owner_num")?;
         // Read once as an identity's options: an identity sequence is kept as that.
         let o = from_row!(row, Identity {
             start, increment, min, max, cache, cycle; always: false
         });
         // An identity sequence is part of its column, not an object of its own.
-        if let (Some("i"), Some(rel), Some(column)) =
-            (dep_type.as_deref(), owner_rel, owner_column.clone())
-        {
-            self.identity_seqs.insert((rel, column), o);
+        if let (Some("i"), Some(rel), Some(num)) = (dep_type.as_deref(), owner_rel, owner_num) {
+            self.identity_seqs.insert((rel, num), o);
             return Ok(());
         }
         let name = qual_name(row)?;
-        let owned_by = match (
-            row.try_get::<Option<String>, _>("owner_schema")?,
-            row.try_get::<Option<String>, _>("owner_table")?,
-            owner_column,
-        ) {
-            (Some(schema), Some(table), Some(column)) => Some(ColumnRef {
-                table: QualName::new(schema, table),
-                column,
-            }),
-            _ => None,
-        };
+        if let (Some(rel), Some(num)) = (owner_rel, owner_num) {
+            self.owned_by.push((name.clone(), rel, num));
+        }
         let (owner, comment, grants) = self.owned(row, Catalog::Class, oid)?;
         let seq = Sequence {
             name: name.clone(),
@@ -1106,7 +1182,7 @@ impl Builder {
             max: o.max,
             cache: o.cache,
             cycle: o.cycle,
-            owned_by,
+            owned_by: None,
             owner,
             comment,
             grants,
@@ -1128,13 +1204,20 @@ impl Builder {
         Ok(())
     }
 
-    /// The identity sequence of a column. On PostgreSQL 17+ partitions share their
-    /// parent's identity sequence, which hangs off the parent's column.
-    fn identity_seq(&self, rel: Oid, column: &str) -> Option<&Identity> {
+    /// The identity sequence of a column, from `by_name` (the identity sequences by
+    /// table and column name). On PostgreSQL 17+ partitions share their parent's
+    /// identity sequence, which hangs off the parent's column of the same name (its
+    /// number may differ).
+    fn identity_seq<'a>(
+        &self,
+        by_name: &HashMap<(Oid, &str), &'a Identity>,
+        rel: Oid,
+        column: &str,
+    ) -> Option<&'a Identity> {
         let mut rel = rel;
         // Bounded: a partition tree cannot be deeper than the number of tables.
         for _ in 0..=self.partition_parent.len() {
-            if let Some(s) = self.identity_seqs.get(&(rel, column.to_string())) {
+            if let Some(s) = by_name.get(&(rel, column)) {
                 return Some(s);
             }
             rel = *self.partition_parent.get(&rel)?;
@@ -1142,18 +1225,73 @@ impl Builder {
         None
     }
 
+    /// Identity columns' sequences and `OWNED BY` columns, now that every column's
+    /// name is known.
+    fn name_sequence_columns(&mut self) {
+        let identity_seqs = std::mem::take(&mut self.identity_seqs);
+        let by_name: HashMap<(Oid, &str), &Identity> = identity_seqs
+            .iter()
+            .filter_map(|((rel, num), s)| {
+                let column = self.column_names.get(&(*rel, *num))?;
+                Some(((*rel, column.name.as_str()), s))
+            })
+            .collect();
+        let mut found = Vec::new();
+        for &(rel, num, always) in &self.identity_columns {
+            let Some(column) = self.column_names.get(&(rel, num)) else {
+                continue;
+            };
+            if let Some(s) = self.identity_seq(&by_name, rel, &column.name) {
+                found.push((
+                    rel,
+                    num,
+                    Identity {
+                        always,
+                        ..s.clone()
+                    },
+                ));
+            }
+        }
+        for (rel, num, identity) in found {
+            if let Some(c) = self.column_mut(rel, num) {
+                c.identity = Some(identity);
+            }
+        }
+        for (seq, rel, num) in std::mem::take(&mut self.owned_by) {
+            let (Some(table), Some(column)) =
+                (self.rel_names.get(&rel), self.column_names.get(&(rel, num)))
+            else {
+                continue;
+            };
+            let owned_by = ColumnRef {
+                table: table.clone(),
+                column: column.name.clone(),
+            };
+            if let Some(s) = self.db.sequences.get_mut(&seq) {
+                s.owned_by = Some(owned_by);
+            }
+        }
+    }
+
     /// Columns arrive in no particular order; they are numbered here and put in
     /// `attnum` order by [`Builder::finish`] (and by `types` for composite types).
     fn columns(&mut self, row: &PgRow) -> R {
-        let rel: Oid = row.try_get("rel")?;
-        let num: i16 = row.try_get("num")?;
-        let name: String = row.try_get("name")?;
-        let type_: String = row.try_get("type")?;
-        let collation: Option<String> = row.try_get("collation")?;
+        let [p_rel, p_num, p_name, p_type, p_type_oid, p_collation_oid, p_not_null, p_default, p_generated, p_identity, p_is_local, p_quoted, p_collation, p_storage, p_compression, p_options, p_statistics] =
+            self.column_positions.of(row)?;
+        let rel: Oid = row.try_get(p_rel)?;
+        let num: i16 = row.try_get(p_num)?;
+        let name: String = row.try_get(p_name)?;
+        let type_: String = row.try_get(p_type)?;
+        let collation: Option<String> = row.try_get(p_collation)?;
         let comment = self.comment(Catalog::Class, rel, i32::from(num));
         if self.tables.contains_key(&rel) || self.views.contains_key(&rel) {
-            self.column_names.insert((rel, num), name.clone());
-            if let Some(quoted) = row.try_get::<Option<String>, _>("quoted")? {
+            let key = ColumnKey {
+                name: name.clone(),
+                type_oid: row.try_get::<Oid, _>(p_type_oid)?.0,
+                collation: row.try_get::<Oid, _>(p_collation_oid)?.0,
+            };
+            self.column_names.insert((rel, num), key);
+            if let Some(quoted) = row.try_get::<Option<String>, _>(p_quoted)? {
                 self.quoted_names.insert((rel, num), quoted);
             }
         }
@@ -1165,7 +1303,7 @@ impl Builder {
             return Ok(());
         }
         if !self.tables.contains_key(&rel) {
-            let type_oid: Oid = row.try_get("type_oid")?;
+            let type_oid: Oid = row.try_get(p_type_oid)?;
             let attribute = Attribute {
                 name,
                 type_,
@@ -1177,16 +1315,16 @@ impl Builder {
                 .push((num, attribute, type_oid));
             return Ok(());
         }
-        let is_local: bool = row.try_get("is_local")?;
+        let is_local: bool = row.try_get(p_is_local)?;
         if !is_local && self.inherits_from.contains(&rel) {
             return Ok(());
         }
         let mut c = Column::new(name, type_);
-        c.not_null = row.try_get("not_null")?;
+        c.not_null = row.try_get(p_not_null)?;
         c.collation = collation;
-        let default: Option<String> = row.try_get("default_expr")?;
+        let default: Option<String> = row.try_get(p_default)?;
         // A generated column's expression is stored as its default.
-        match row.try_get::<&str, _>("generated")? {
+        match row.try_get::<&str, _>(p_generated)? {
             g @ ("s" | "v") => {
                 c.generated = default.map(|expression| Generated {
                     expression,
@@ -1195,24 +1333,21 @@ impl Builder {
             }
             _ => c.default = default,
         }
-        let identity: &str = row.try_get("identity")?;
+        let identity: &str = row.try_get(p_identity)?;
         if identity == "a" || identity == "d" {
-            c.identity = self.identity_seq(rel, &c.name).map(|s| Identity {
-                always: identity == "a",
-                ..s.clone()
-            });
+            self.identity_columns.push((rel, num, identity == "a"));
         }
         c.comment = comment;
         c.storage = ColumnStorage {
-            storage: row.try_get("storage")?,
-            compression: row.try_get("compression")?,
+            storage: row.try_get(p_storage)?,
+            compression: row.try_get(p_compression)?,
             options: row
-                .try_get::<Option<Vec<String>>, _>("options")?
+                .try_get::<Option<Vec<String>>, _>(p_options)?
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|o| !o.starts_with("pg_"))
                 .collect(),
-            statistics: row.try_get("statistics")?,
+            statistics: row.try_get(p_statistics)?,
             fdw_options: None,
         };
         self.table_columns.entry(rel).or_default().push((num, c));
@@ -1271,8 +1406,7 @@ impl Builder {
             .map(|n| {
                 self.column_names
                     .get(&(rel, *n))
-                    .cloned()
-                    .unwrap_or_else(|| n.to_string())
+                    .map_or_else(|| n.to_string(), |c| c.name.clone())
             })
             .collect();
         let extra = || -> R<Option<String>> {
@@ -1342,15 +1476,14 @@ impl Builder {
         let columns = self.index_columns(rel, row)?;
         let predicate: Option<String> = row.try_get("predicate")?;
         let definition = match row.try_get::<Option<String>, _>("def")? {
-            // `CREATE [UNIQUE] INDEX name ON [ONLY] table USING am (...)`: keep what
-            // follows the table. Searching for the method too avoids a table whose
-            // quoted name happens to contain " USING ".
-            Some(def) => def
-                .find(&format!(" USING {am} ("))
-                .or_else(|| def.find(" USING "))
-                .map(|i| def[i + 1..].to_string())
-                .unwrap_or(def),
-            None => self.index_definition(rel, row, &am, &columns, predicate.as_deref())?,
+            Some(def) => after_table(def, &am),
+            None if self.index_is_plain(rel, row)? => {
+                self.index_definition(rel, row, &am, &columns, predicate.as_deref())?
+            }
+            None => {
+                self.pending_defs.insert(oid, (name.clone(), am));
+                String::new()
+            }
         };
         let index = Index {
             unique: row.try_get("is_unique")?,
@@ -1364,6 +1497,89 @@ impl Builder {
             )
         };
         self.db.indexes.insert(name, index);
+        Ok(())
+    }
+
+    fn opclasses(&mut self, row: &PgRow) -> R {
+        let oid: Oid = row.try_get("oid")?;
+        let class = OpClass {
+            method: row.try_get::<Oid, _>("method")?.0,
+            in_type: row.try_get::<Oid, _>("in_type")?.0,
+            key_type: row.try_get::<Oid, _>("key_type")?.0,
+            default: row.try_get("is_default")?,
+            options: row.try_get("options")?,
+        };
+        if class.default {
+            self.default_classes.insert((class.method, class.in_type));
+        }
+        self.opclasses.insert(oid.0, class);
+        Ok(())
+    }
+
+    /// Whether `pg_get_indexdef` would print no operator class, options or collation
+    /// for any key of this index, which [`Builder::index_definition`] then writes as the
+    /// function would. The function prints a key's class unless it is the default one
+    /// for the column's type (`GetDefaultOpClass`): the class for the type itself or,
+    /// for `varchar` where the method has no class of its own for it, `text`'s
+    /// (binary-coercible, and its category's preferred type). Other coercible cases
+    /// (domains, enums, arrays and their polymorphic classes) are left to the function.
+    /// It prints a collation unless it is the column's own; an expression has no
+    /// column, so its key must have none, and its type is the index attribute's.
+    fn index_is_plain(&self, rel: Oid, row: &PgRow) -> R<bool> {
+        const TEXT: u32 = 25;
+        const VARCHAR: u32 = 1043;
+        let count = usize::try_from(row.try_get::<i16, _>("key_count")?).unwrap_or(0);
+        let mut nums = row.try_get::<&str, _>("key_nums")?.split_whitespace();
+        let mut classes = row.try_get::<&str, _>("key_classes")?.split_whitespace();
+        let mut collations = row.try_get::<&str, _>("key_collations")?.split_whitespace();
+        let expression_types: Option<Vec<i64>> = row.try_get("key_types")?;
+        for k in 0..count {
+            let parsed = (
+                nums.next().and_then(|n| n.parse::<i16>().ok()),
+                classes.next().and_then(|c| c.parse::<u32>().ok()),
+                collations.next().and_then(|c| c.parse::<u32>().ok()),
+            );
+            let (Some(num), Some(class), Some(collation)) = parsed else {
+                return Ok(false);
+            };
+            let Some(class) = self.opclasses.get(&class) else {
+                return Ok(false);
+            };
+            if !class.default || class.options {
+                return Ok(false);
+            }
+            let fits = if num == 0 {
+                collation == 0
+                    && class.key_type == 0
+                    && expression_types
+                        .as_ref()
+                        .and_then(|types| types.get(k))
+                        .is_some_and(|&t| t == i64::from(class.in_type))
+            } else {
+                self.column_names.get(&(rel, num)).is_some_and(|column| {
+                    (collation == 0 || collation == column.collation)
+                        && (class.in_type == column.type_oid
+                            || class.in_type == TEXT
+                                && column.type_oid == VARCHAR
+                                && !self.default_classes.contains(&(class.method, VARCHAR)))
+                })
+            };
+            if !fits {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// An index [`Builder::indexes`] left to `pg_get_indexdef` ([`SQL_INDEX_DEFS`]).
+    fn index_def(&mut self, row: &PgRow) -> R {
+        let oid: Oid = row.try_get("oid")?;
+        let def: Option<String> = row.try_get("def")?;
+        if let (Some((name, am)), Some(def)) = (self.pending_defs.remove(&oid), def) {
+            if let Some(index) = self.db.indexes.get_mut(&name) {
+                index.definition = after_table(def, &am);
+            }
+        }
         Ok(())
     }
 
@@ -1457,7 +1673,7 @@ impl Builder {
             .and_then(|k| {
                 self.quoted_names
                     .get(&(rel, k))
-                    .or_else(|| self.column_names.get(&(rel, k)))
+                    .or_else(|| self.column_names.get(&(rel, k)).map(|c| &c.name))
             })
             .cloned()
             .unwrap_or_else(|| num.to_string())
@@ -1643,6 +1859,7 @@ impl Builder {
     /// concerns those; built-in and extension objects exist before any of them),
     /// moves everything into the model's maps, and keeps the roles in use.
     fn finish(mut self) -> Database {
+        self.name_sequence_columns();
         let func_keys: HashMap<Oid, String> = self
             .functions
             .iter()
