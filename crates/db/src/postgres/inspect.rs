@@ -746,14 +746,16 @@ struct Builder {
     identity_columns: Vec<(Oid, i16, bool)>,
     /// Sequences `OWNED BY` a column (`ALTER SEQUENCE` wants the table in the
     /// sequence's schema, so it is in the model), by table and `attnum`: named at the
-    /// end from the tables' and columns' rows instead of two lookups per sequence in
+    /// end from the tables' and columns' rows instead of three lookups per sequence in
     /// the statement (half of its server time at 10,000 sequences).
     owned_by: Vec<(QualName, Oid, i16)>,
     /// Columns by table and `attnum`, sorted into their tables at the end.
     table_columns: HashMap<Oid, Vec<(i16, Column)>>,
     view_columns: HashMap<Oid, Vec<(i16, String)>>,
-    /// Names of every table and view column, hidden inherited ones included, for
-    /// constraints and indexes, and the few whose SQL spelling needs quotes.
+    /// Every table and view column, hidden inherited ones included, by table and
+    /// `attnum`: its name (for constraints, indexes and sequence owners) and its type
+    /// and collation OIDs (for index definitions); `quoted_names`, the few whose SQL
+    /// spelling needs quotes.
     column_names: HashMap<(Oid, i16), ColumnKey>,
     /// The columns step's fields, in the order [`Builder::columns`] takes them.
     column_positions: Positions<17>,
