@@ -1087,3 +1087,43 @@ fn drift_from_a_snapshot_and_from_a_replay() {
     );
     assert!(r.items().is_empty(), "{}", r.items_text());
 }
+
+/// A second drift of a PostgreSQL environment takes its replay from `.lockstep/cache`,
+/// keyed by the server's major version as the environment's own connection announced it
+/// (no connection of its own to learn it); a change of migrations is another key.
+#[test]
+fn a_second_drift_takes_the_replay_from_the_cache() {
+    let Some(pg) = TestPg::new("driftcache") else {
+        return;
+    };
+    let p = Project::new(&[("dev", &pg.url)]);
+    let dir = p.path();
+    p.migration("1", "items", "CREATE TABLE items (id int PRIMARY KEY);\n");
+    assert_eq!(
+        crate::cli::lockstep(&["deploy", "--env", "dev"], dir)
+            .status
+            .code(),
+        Some(0)
+    );
+    let replays = || {
+        let o = crate::cli::lockstep(
+            &["-v", "drift", "--env", "dev", "--expected", "replay"],
+            dir,
+        );
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        String::from_utf8_lossy(&o.stderr)
+            .matches("replaying")
+            .count()
+    };
+    assert_eq!(replays(), 1, "the first drift replays");
+    assert_eq!(replays(), 0, "the second reads the cache");
+    p.migration("2", "more", "CREATE TABLE more (id int PRIMARY KEY);\n");
+    assert_eq!(crate::cli::lockstep(&["hash"], dir).status.code(), Some(0));
+    assert_eq!(
+        crate::cli::lockstep(&["deploy", "--env", "dev"], dir)
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(replays(), 1, "new migrations are another key");
+}

@@ -8,7 +8,7 @@ use crate::expected::{self, Expected, Mode};
 use crate::project::{self, Migrations};
 use lockstep_core::migrate::state::{self, HistoryRow, ProgressRow, State};
 use lockstep_core::migrate::{Migration, Version};
-use lockstep_core::model::Database;
+use lockstep_core::model::{Database, Dialect};
 use lockstep_db::{Db, DbUrl, SchemaMemo};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -24,6 +24,10 @@ pub struct Session {
     /// Live schemas read, shared by the targets opened (a fleet's members mostly have
     /// one schema).
     schemas: Arc<SchemaMemo>,
+    /// PostgreSQL servers' major versions (what the replay cache on disk is keyed by), as
+    /// the targets' connections announced them: the cache is then looked up without a
+    /// connection of its own to a server a target is on.
+    majors: std::sync::Mutex<HashMap<String, String>>,
 }
 
 type ReplayCell = tokio::sync::OnceCell<Arc<Replayed>>;
@@ -45,6 +49,22 @@ impl Session {
             migrations: OnceLock::new(),
             replays: Default::default(),
             schemas: Default::default(),
+            majors: Default::default(),
+        }
+    }
+
+    /// The major version of the server replays run on, as a target's connection to it
+    /// announced it, or asked of the server.
+    async fn engine_major(&self, server: &DbUrl) -> Result<Option<String>> {
+        let known = self
+            .majors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&server_key(server))
+            .cloned();
+        match known {
+            Some(v) => Ok(Some(v)),
+            None => Ok(lockstep_db::scratch::engine_major(server).await?),
         }
     }
 
@@ -151,6 +171,15 @@ impl Session {
         } else {
             Db::connect(&url, create).await?
         };
+        if url.dialect() == Dialect::Postgres {
+            // Free here: the server sent its version when the connection started.
+            if let Some(v) = db.engine_major().await {
+                self.majors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(server_key(&url), v);
+            }
+        }
         self.events.send(Event::Opened { env: label.clone() });
         let (history, progress) = db.read_history().await?;
         let foreign = if history.is_empty() {
@@ -317,7 +346,7 @@ impl Session {
                 // Across runs: the cache on disk, keyed by what the replay's result
                 // depends on.
                 let disk = match crate::cache::Cache::of_project(&self.config.dir) {
-                    Some(c) => lockstep_db::scratch::engine_major(server).await?.map(|v| {
+                    Some(c) => self.engine_major(server).await?.map(|v| {
                         (
                             crate::cache::Key::of(server.dialect(), &v, migrations, then),
                             c,
@@ -429,4 +458,9 @@ impl Target {
     pub async fn close(self) {
         self.db.close().await;
     }
+}
+
+/// A server, whatever schema a URL confines its sessions to.
+fn server_key(url: &DbUrl) -> String {
+    url.with_schema(None).server_identity()
 }
