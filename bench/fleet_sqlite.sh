@@ -48,13 +48,8 @@ for i in sorted({3, 17, n * 2 // 5, n * 3 // 4}):
     c.commit()
 EOF
 
-# `measure` fails a command that exits non-zero, and drift exits 1 on the drift above:
-# each side runs in a shell that ends with `true`.
 cd "$work"
 for cmd in drift deploy; do
-    fleet=(bash -c "\"$bin\" $cmd --env stores; true")
-    loop=(bash -c "for m in \$(cut -d' ' -f1 stores.txt); do \"$bin\" $cmd --env stores --member \"\$m\"; done; true")
     echo "== $cmd over $n members: one lockstep $cmd --env stores vs a loop of lockstep $cmd --member"
-    versus "$runs" fleet loop fleet loop
-    echo "   the fleet is $(ratio "$b_s" "$a_s")x faster (goal: 10x)"
+    fleet_versus_loop stores "$cmd" stores.txt " (goal: 10x)"
 done

@@ -145,3 +145,19 @@ versus() {
     # shellcheck disable=SC2059
     printf "$row" median "$a_s" "$b_s" "$a_kib" "$b_kib"
 }
+
+# Times one `lockstep $2 --env $1` against a shell loop of `lockstep $2 --env $1 --member M`
+# over the member names in the file $3 (`NAME URL` lines), side by side $runs times in
+# the current directory, with `bin` the binary; prints "the fleet is Nx faster", then
+# $4. `measure` fails a command that exits non-zero, and drift exits 1 on drift, so
+# each side runs in a shell that ends with `true`. One untimed run of the fleet command
+# comes first, so that neither side's first run pays for the replay that fills the
+# project's cache. Leaves the two commands in `fleet_cmd` and `loop_cmd`.
+fleet_versus_loop() {
+    local env="$1" cmd="$2" list="$3" note="${4:-}"
+    fleet_cmd=(bash -c "\"$bin\" $cmd --env $env >/dev/null; true")
+    loop_cmd=(bash -c "for m in \$(cut -d' ' -f1 $list); do \"$bin\" $cmd --env $env --member \"\$m\" >/dev/null; done; true")
+    "${fleet_cmd[@]}" >/dev/null 2>&1
+    versus "$runs" fleet loop fleet_cmd loop_cmd
+    echo "   the fleet is $(ratio "$b_s" "$a_s")x faster$note"
+}

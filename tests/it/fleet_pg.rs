@@ -145,6 +145,98 @@ fn tenants_are_schemas_of_one_database() {
     assert_eq!(v["fleets"][0]["versions"]["20260201000000"], 3, "{v}");
 }
 
+/// Sessions the server has started on the database `name` (`pg_stat_database`, read
+/// from the admin database so that reading it starts none there).
+fn sessions(name: &str) -> i64 {
+    let sql = format!("SELECT sessions::text FROM pg_stat_database WHERE datname = '{name}'");
+    pg_value(&crate::support::pg_admin_url(), &sql)
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn tenants_of_one_database_are_read_one_after_another_on_one_connection() {
+    let Some(pg) = TestPg::new("tenants_share") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // One at a time: each tenant takes over the connection the one before it left.
+    let members: String = (1..=6)
+        .map(|i| format!("t{i} = \"{}?schema=tenant_{i:03}\"\n", pg.url))
+        .collect();
+    project(
+        dir,
+        &format!("concurrency = 1\n[env.fleet.members]\n{members}"),
+    );
+    let o = lockstep(&["deploy", "--env", "fleet", "--member", "t1"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    for t in ["t2", "t3", "t4", "t5"] {
+        let o = lockstep(&["deploy", "--env", "fleet", "--member", t], dir);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+    }
+    // t6 is never deployed. t2 and t5 drift differently; a tenant read after one that
+    // drifted must not see its drift, nor its history.
+    pg.exec(
+        "CREATE INDEX bi_total ON tenant_002.orders (total);
+         ALTER TABLE tenant_005.orders ADD COLUMN note text;",
+    );
+
+    let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v = json(&o);
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{v}");
+    let by_member: std::collections::BTreeMap<String, String> = groups
+        .iter()
+        .map(|g| {
+            (
+                g["members"][0].as_str().unwrap().to_string(),
+                g["items"][0]["object"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(by_member["t2"], "tenant_002.bi_total", "{v}");
+    assert_eq!(by_member["t5"], "tenant_005.orders.note", "{v}");
+    assert_eq!(
+        v["clean"],
+        serde_json::json!(["t1", "t3", "t4", "t6"]),
+        "{v}"
+    );
+    // The replay above ran in scratch sessions of its own; the second drift takes it
+    // from the cache, so the tenants' reads are all the sessions it starts.
+    let before = sessions(&pg.name);
+    let again = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
+    let used = sessions(&pg.name) - before;
+    assert_eq!(json(&again), v);
+    assert_eq!(used, 1, "six tenants, one at a time, on one connection");
+
+    // Status reads each tenant's own history on the shared connection.
+    let before = sessions(&pg.name);
+    let o = lockstep(&["status", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let used = sessions(&pg.name) - before;
+    let v = json(&o);
+    let envs = v["environments"].as_array().unwrap();
+    for e in envs {
+        let pending = e["pending"].as_array().unwrap().len();
+        let want = if e["env"] == "fleet/t6" { 1 } else { 0 };
+        assert_eq!(pending, want, "{e}");
+    }
+    assert_eq!(used, 1);
+
+    // A tenant whose work fails does not hand its connection on: the next one opens
+    // its own.
+    pg.exec("UPDATE tenant_003.lockstep_history SET version = '20250101000000';");
+    let before = sessions(&pg.name);
+    let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
+    let used = sessions(&pg.name) - before;
+    let v = json(&o);
+    assert_eq!(v["errors"][0]["member"], "t3", "{v}");
+    assert_eq!(v["clean"], serde_json::json!(["t1", "t4", "t6"]), "{v}");
+    assert_eq!(used, 2, "t1 to t3 on one connection, t4 to t6 on another");
+}
+
 // ------------------------------------------------------------------ a second server
 
 /// A PostgreSQL server of the test's own: `initdb` and `pg_ctl` from

@@ -232,6 +232,42 @@ impl Db {
         dispatch!(self.conn, |c, D| D::close(c).await)
     }
 
+    /// Whether this connection could serve `url` after [`Db::reconfine`]: both are
+    /// tenants (schemas) of the same PostgreSQL database, reached with the same user,
+    /// password and options, and no transaction is open on it.
+    pub fn can_serve(&self, url: &DbUrl) -> bool {
+        use sqlx::Connection;
+        match &self.conn {
+            Conn::Postgres(c) => {
+                !c.is_in_transaction()
+                    && self.url.schema().is_some()
+                    && url.schema().is_some()
+                    && self.url.driver_url() == url.driver_url()
+            }
+            _ => false,
+        }
+    }
+
+    /// Confines this connection to the tenant `url` names, as a new connection to it
+    /// would be: read-only work over a fleet's tenants then visits them one after
+    /// another on one server process instead of starting one per tenant (a backend's
+    /// start and its first reads of the catalogs are most of a small tenant's cost).
+    /// The caller checks [`Db::can_serve`] first.
+    pub async fn reconfine(&mut self, url: &DbUrl) -> Result<(), DbError> {
+        let (Conn::Postgres(c), Some(schema)) = (&mut self.conn, url.schema()) else {
+            return Err(DbError::BadUrl(format!(
+                "{url}: only a PostgreSQL connection can be confined to another schema"
+            )));
+        };
+        postgres::connect::confine(c, &schema).await.map_err(|e| {
+            DbError::query(format!("confining the session to schema {schema}"), url, e)
+        })?;
+        self.url = url.clone();
+        // What was read of lockstep's tables was the previous tenant's.
+        self.history_current = false;
+        Ok(())
+    }
+
     /// Takes the deploy lock (it dies with the connection); `on_wait` is called once if
     /// another deploy holds it.
     pub async fn lock(&mut self, on_wait: &mut dyn FnMut(Option<i32>)) -> Result<(), DbError> {

@@ -105,12 +105,13 @@ impl FleetDriftReport {
 pub async fn drift(s: &Session, env: &str, mode: Option<Mode>) -> Result<FleetDriftReport> {
     let f = fleet(s, env)?;
     let results = fan_out(&f.members, f.concurrency, |m| async move {
-        let mut t = s.open_member(env, m, false).await?;
+        let mut t = s.open_member_reading(env, m).await?;
         let r = crate::drift::drift_of(s, &mut t, mode).await;
-        t.close().await;
+        s.put_back(t, r.is_ok()).await;
         r
     })
     .await;
+    s.close_idle().await;
     Ok(group(env, results))
 }
 

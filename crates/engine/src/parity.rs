@@ -150,7 +150,7 @@ async fn facts_of(s: &Session, t: Result<crate::Target>) -> Result<EnvFacts> {
         Ok(d) => (d.items.iter().map(|i| i.describe()).collect(), None),
         Err(e) => (vec![], Some(e.text())),
     };
-    t.close().await;
+    s.put_back(t, drift_error.is_none()).await;
     f.insert(
         "3 drift".to_string(),
         match &drift_error {
@@ -187,9 +187,10 @@ pub async fn parity(s: &Session, envs: &[String]) -> Result<ParityReport> {
             // A fleet's members are columns of their own.
             Some(f) => {
                 let facts = crate::fleet::fan_out(&f.members, f.concurrency, |m| async move {
-                    facts_of(s, s.open_member(env, m, false).await).await
+                    facts_of(s, s.open_member_reading(env, m).await).await
                 })
                 .await;
+                s.close_idle().await;
                 for (m, r) in facts {
                     all.push(r.unwrap_or_else(|e| unreachable(format!("{env}/{}", m.name), e)));
                 }

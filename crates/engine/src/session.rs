@@ -28,6 +28,10 @@ pub struct Session {
     /// the targets' connections announced them: the cache is then looked up without a
     /// connection of its own to a server a target is on.
     majors: std::sync::Mutex<HashMap<String, String>>,
+    /// Connections to tenants (schemas of one PostgreSQL database) that read-only fleet
+    /// work has finished with, for the next tenant of the same database: at most one per
+    /// member in flight, closed by [`Session::close_idle`].
+    idle: std::sync::Mutex<Vec<Db>>,
 }
 
 type ReplayCell = tokio::sync::OnceCell<Arc<Replayed>>;
@@ -50,6 +54,7 @@ impl Session {
             replays: Default::default(),
             schemas: Default::default(),
             majors: Default::default(),
+            idle: Default::default(),
         }
     }
 
@@ -88,7 +93,8 @@ impl Session {
     pub async fn open(&self, env: &str, create: bool) -> Result<Target> {
         let url = project::env_url(&self.config, env)?;
         let scratch = self.scratch_server(env)?;
-        self.open_url(env.to_string(), url, scratch, create).await
+        self.open_url(env.to_string(), url, scratch, create, false)
+            .await
     }
 
     /// Opens `env`, or with `member`, that member of the fleet `env`.
@@ -124,13 +130,78 @@ impl Session {
         member: &crate::config::Member,
         create: bool,
     ) -> Result<Target> {
+        self.open_member_with(env, member, create, false).await
+    }
+
+    /// Opens a member for read-only work (status, drift, check, parity): a tenant takes
+    /// over the connection another tenant of its database finished with, if one is idle
+    /// (see [`Session::put_back`]).
+    pub async fn open_member_reading(
+        &self,
+        env: &str,
+        member: &crate::config::Member,
+    ) -> Result<Target> {
+        self.open_member_with(env, member, false, true).await
+    }
+
+    async fn open_member_with(
+        &self,
+        env: &str,
+        member: &crate::config::Member,
+        create: bool,
+        reuse: bool,
+    ) -> Result<Target> {
         let url = project::url_of(&self.config, env, &member.url)?;
         let scratch = match &self.env(env)?.scratch {
             Some(s) => DbUrl::sqlite_relative_to(s, &self.config.dir)?,
             None => url.clone(),
         };
-        self.open_url(format!("{env}/{}", member.name), url, scratch, create)
-            .await
+        self.open_url(
+            format!("{env}/{}", member.name),
+            url,
+            scratch,
+            create,
+            reuse,
+        )
+        .await
+    }
+
+    /// Ends read-only work on a member opened by [`Session::open_member_reading`]: a
+    /// tenant's connection is kept for the next tenant of its database when the work
+    /// succeeded (a failed one may have left the session in any state), and closed
+    /// otherwise.
+    pub async fn put_back(&self, t: Target, succeeded: bool) {
+        if succeeded && t.shareable && t.db.can_serve(&t.url) {
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(t.db);
+        } else {
+            t.close().await;
+        }
+    }
+
+    /// Closes the connections [`Session::put_back`] kept.
+    pub async fn close_idle(&self) {
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        for db in idle {
+            db.close().await;
+        }
+    }
+
+    /// An idle connection to `url`'s database, confined to its tenant; `None` when there
+    /// is none, or when confining it failed (it is then dropped, and the caller connects
+    /// anew, so a connection the server ended meanwhile costs nothing but that).
+    async fn take_idle(&self, url: &DbUrl) -> Option<Db> {
+        let mut db = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let i = idle.iter().position(|d| d.can_serve(url))?;
+            idle.swap_remove(i)
+        };
+        match db.reconfine(url).await {
+            Ok(()) => Some(db),
+            Err(_) => None,
+        }
     }
 
     async fn open_url(
@@ -139,6 +210,7 @@ impl Session {
         url: DbUrl,
         scratch: DbUrl,
         create: bool,
+        reuse: bool,
     ) -> Result<Target> {
         let base = self.migrations()?;
         // A tenant's expected schema is replayed confined to `public` and moved to the
@@ -162,7 +234,13 @@ impl Session {
                 );
             }
         }
-        let mut db = if sqlite_missing && !create {
+        let reused = match reuse && url.schema().is_some() {
+            true => self.take_idle(&url).await,
+            false => None,
+        };
+        let mut db = if let Some(db) = reused {
+            db
+        } else if sqlite_missing && !create {
             // Status and dry runs report everything pending instead of failing, and
             // create nothing.
             let mut db = Db::connect(&DbUrl::parse("sqlite::memory:")?, false).await?;
@@ -203,6 +281,7 @@ impl Session {
             actual: None,
             schemas: self.schemas.clone(),
             events: self.events.clone(),
+            shareable: reuse,
         })
     }
 
@@ -416,6 +495,8 @@ pub struct Target {
     actual: Option<Arc<Database>>,
     schemas: Arc<SchemaMemo>,
     events: Events,
+    /// Opened for read-only work, so [`Session::put_back`] may keep its connection.
+    shareable: bool,
 }
 
 impl Target {

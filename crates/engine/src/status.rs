@@ -129,17 +129,21 @@ pub async fn status(s: &Session, envs: &[String], member: Option<&str>) -> Resul
         match (&e.fleet, member) {
             (_, Some(m)) => {
                 let t = s.open_in(env, Some(m), false).await;
-                out.push(row(format!("{env}/{m}"), state_of(t).await));
+                out.push(row(format!("{env}/{m}"), state_of(s, t).await));
             }
-            (None, None) => out.push(row(env.clone(), state_of(s.open(env, false).await).await)),
+            (None, None) => out.push(row(
+                env.clone(),
+                state_of(s, s.open(env, false).await).await,
+            )),
             (Some(f), None) => {
                 let rows = crate::fleet::fan_out(&f.members, f.concurrency, |m| async move {
                     Ok(row(
                         format!("{env}/{}", m.name),
-                        state_of(s.open_member(env, m, false).await).await,
+                        state_of(s, s.open_member_reading(env, m).await).await,
                     ))
                 })
                 .await;
+                s.close_idle().await;
                 let rows: Vec<EnvStatus> = rows.into_iter().filter_map(|(_, r)| r.ok()).collect();
                 fleets.push(summary(env, &rows));
                 out.extend(rows);
@@ -197,7 +201,7 @@ fn summary(env: &str, rows: &[EnvStatus]) -> FleetSummary {
     }
 }
 
-async fn state_of(t: Result<crate::Target>) -> Result<EnvState> {
+async fn state_of(s: &crate::Session, t: Result<crate::Target>) -> Result<EnvState> {
     let t = t?;
     let env = t.env.clone();
     let env = env.as_str();
@@ -232,6 +236,6 @@ async fn state_of(t: Result<crate::Target>) -> Result<EnvState> {
         },
     };
     drop(st);
-    t.close().await;
+    s.put_back(t, true).await;
     Ok(state)
 }

@@ -23,7 +23,7 @@ pub async fn connect(url: &DbUrl, _create: bool) -> Result<PgConnection, DbError
 /// Schema-per-tenant: migrations run with the tenant's schema as the search path, so
 /// their unqualified names land in it; `lockstep.schema` tells inspection which schema
 /// to read (the session keeps both for as long as it lives).
-async fn confine(c: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn confine(c: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "SELECT pg_catalog.set_config('search_path', pg_catalog.quote_ident($1), false), pg_catalog.set_config('lockstep.schema', $1, false)",
     )
