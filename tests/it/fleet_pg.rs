@@ -145,6 +145,88 @@ fn tenants_are_schemas_of_one_database() {
     assert_eq!(v["fleets"][0]["versions"]["20260201000000"], 3, "{v}");
 }
 
+/// Objects whose texts the server prints with their schema even when it is on the
+/// search path (a function's own name, a trigger's table) or that lockstep's own
+/// statements qualify (an aggregate, a collation, an operator).
+const QUALIFIED_KINDS: &str = "CREATE TABLE orders (id bigserial PRIMARY KEY, total numeric NOT NULL DEFAULT 0, updated_at timestamptz);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE FUNCTION add2(numeric, numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$ SELECT $1 + $2 $$;
+CREATE PROCEDURE bump(p bigint) LANGUAGE sql AS $$ UPDATE orders SET total = total + 1 WHERE id = p $$;
+CREATE AGGREGATE mysum(numeric) (SFUNC = add2, STYPE = numeric, INITCOND = '0');
+CREATE COLLATION c2 FROM \"C\";
+CREATE OPERATOR === (LEFTARG = numeric, RIGHTARG = numeric, FUNCTION = numeric_eq);
+CREATE VIEW totals AS SELECT id, add2(total, 1) AS t FROM orders;
+";
+
+#[test]
+fn tenants_with_functions_triggers_and_operators_read_as_their_migrations() {
+    let Some(pg) = TestPg::new("tenants_kinds") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A second tenant whose schema name must be quoted.
+    project(
+        dir,
+        &format!(
+            "[env.fleet.members]\na = \"{0}?schema=tenant_a\"\nb = \"{0}?schema=Tenant%20B\"\n",
+            pg.url
+        ),
+    );
+    std::fs::write(
+        dir.join("migrations/20260101000000_init.up.sql"),
+        QUALIFIED_KINDS,
+    )
+    .unwrap();
+    let o = lockstep(&["deploy", "--env", "fleet"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+
+    // Each tenant reads as the replay in `public` does: no drift.
+    let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(json(&o)["clean"], serde_json::json!(["a", "b"]));
+
+    // Out of band in tenant_a: a function changed, the trigger and the operator dropped.
+    pg.exec(
+        "CREATE OR REPLACE FUNCTION tenant_a.add2(numeric, numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$ SELECT $1 + $2 + 1 $$;
+         DROP TRIGGER orders_touch ON tenant_a.orders;
+         DROP OPERATOR tenant_a.=== (numeric, numeric);",
+    );
+    let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v = json(&o);
+    let objects: Vec<&str> = v["groups"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(v["groups"][0]["members"], serde_json::json!(["a"]), "{v}");
+    assert_eq!(objects.len(), 3, "{v}");
+    assert_eq!(v["clean"], serde_json::json!(["b"]));
+
+    // The fix it prints puts them back in tenant_a, not in public.
+    let o = lockstep(&["drift", "--env", "fleet"], dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let fix: String = out
+        .lines()
+        .skip_while(|l| !l.starts_with("  fix ("))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| format!("{}\n", &l[4..]))
+        .collect();
+    assert!(fix.starts_with("SET search_path TO \"tenant_a\";"), "{out}");
+    pg.exec(&fix);
+    let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{fix}\n{o:?}");
+    let in_public = pg_value(
+        &pg.url,
+        "SELECT count(*)::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace",
+    );
+    assert_eq!(in_public, "0", "{fix}");
+}
+
 /// Sessions the server has started on the database `name` (`pg_stat_database`, read
 /// from the admin database so that reading it starts none there).
 fn sessions(name: &str) -> i64 {

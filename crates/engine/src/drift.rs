@@ -102,7 +102,16 @@ pub async fn drift_of(s: &Session, t: &mut Target, mode: Option<Mode>) -> Result
         String::new()
     } else {
         let changes = lockstep_core::diff::diff(actual, &exp.model);
-        lockstep_core::plan::plan(&changes, actual, &exp.model).to_sql()
+        let sql = lockstep_core::plan::plan(&changes, actual, &exp.model).to_sql();
+        // A tenant's model names what is in its schema relative to it, as its
+        // migrations do: the fix runs with the schema as the search path.
+        match t.url.schema() {
+            Some(schema) => format!(
+                "SET search_path TO {};\n{sql}",
+                lockstep_core::plan::ident(&schema)
+            ),
+            None => sql,
+        }
     };
     Ok(DriftReport {
         env,

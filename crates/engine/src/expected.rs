@@ -159,6 +159,19 @@ pub fn move_schema(model: &mut Database, from: &str, to: &str) -> Result<()> {
     walk(&mut v, from, to);
     *model = serde_json::from_value(v)
         .map_err(|e| crate::error::Error::msg(format!("moving a model to schema {to}: {e}")))?;
+    // Objects of the other kinds are keyed, and refer to each other, as `kind name`,
+    // which the walk does not take for a name in `from`.
+    let (old, new) = (format!(" {from}."), format!(" {to}."));
+    let others = std::mem::take(&mut model.others);
+    model.others = others
+        .into_values()
+        .map(|mut o| {
+            for d in &mut o.depends_on {
+                *d = d.replacen(&old, &new, 1);
+            }
+            (o.key(), o)
+        })
+        .collect();
     Ok(())
 }
 

@@ -692,8 +692,34 @@ pub async fn inspect(
     let mut db = b.finish();
     if let Some(schema) = url.schema() {
         db.schemas.remove(&schema);
+        relative_to(&mut db, &schema);
     }
     Ok(db)
+}
+
+/// A tenant's texts as relative to its schema as the rest of its model: the server
+/// qualifies a function's own name in `pg_get_functiondef` and a trigger's table in
+/// `pg_get_triggerdef` even when the schema is on the `search_path`, and the statements
+/// of the other kinds are built here with their schema. Left qualified, every tenant
+/// would differ from the replay (read in `public`) on each such object, and a fix
+/// would create it in `public`.
+fn relative_to(db: &mut Database, schema: &str) {
+    use lockstep_core::dialect::postgres::text::unqualify;
+    for f in db.functions.values_mut() {
+        f.definition = unqualify(&f.definition, schema, true);
+    }
+    for t in db.triggers.values_mut() {
+        t.definition = unqualify(&t.definition, schema, false);
+    }
+    for o in db.others.values_mut() {
+        for c in &mut o.create {
+            *c = unqualify(c, schema, false);
+        }
+        o.definition = unqualify(&o.definition, schema, false);
+        if let Some(d) = &mut o.drop {
+            *d = unqualify(d, schema, false);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------- assembly
