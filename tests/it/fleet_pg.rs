@@ -167,11 +167,16 @@ fn tenants_with_functions_triggers_and_operators_read_as_their_migrations() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // A second tenant whose schema name must be quoted.
+    // And one whole database of the same schema on the same server: its replay is not
+    // confined to a schema, and must not be taken from the cache for the tenants'.
+    let Some(whole) = TestPg::new("tenants_kinds_whole") else {
+        return;
+    };
     project(
         dir,
         &format!(
-            "[env.fleet.members]\na = \"{0}?schema=tenant_a\"\nb = \"{0}?schema=Tenant%20B\"\n",
-            pg.url
+            "[env.fleet.members]\na = \"{0}?schema=tenant_a\"\nb = \"{0}?schema=Tenant%20B\"\n[env.dev]\nurl = \"{1}\"\n",
+            pg.url, whole.url
         ),
     );
     std::fs::write(
@@ -180,6 +185,10 @@ fn tenants_with_functions_triggers_and_operators_read_as_their_migrations() {
     )
     .unwrap();
     let o = lockstep(&["deploy", "--env", "fleet"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let o = lockstep(&["deploy", "--env", "dev"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let o = lockstep(&["drift", "--env", "dev"], dir);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
 
     // Each tenant reads as the replay in `public` does: no drift.
@@ -225,6 +234,37 @@ fn tenants_with_functions_triggers_and_operators_read_as_their_migrations() {
         "SELECT count(*)::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace",
     );
     assert_eq!(in_public, "0", "{fix}");
+}
+
+#[test]
+fn a_tenant_read_on_the_connection_of_another_prepares_its_own_statements() {
+    let Some(pg) = TestPg::new("tenants_foreign") else {
+        return;
+    };
+    // Two tenants that another tool migrated, each with its own history table; the
+    // same query of them returns another type in each.
+    pg.exec(
+        "CREATE SCHEMA tc; CREATE SCHEMA td;
+         CREATE TABLE tc.flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), success boolean);
+         CREATE TABLE td.flyway_schema_history (installed_rank int PRIMARY KEY, version text, success boolean);
+         INSERT INTO tc.flyway_schema_history VALUES (1, '20260101000000', true);
+         INSERT INTO td.flyway_schema_history VALUES (1, '20260101000000', true);",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    project(
+        dir,
+        &format!(
+            "concurrency = 1\n[env.fleet.members]\nc = \"{0}?schema=tc\"\nd = \"{0}?schema=td\"\n",
+            pg.url
+        ),
+    );
+    let o = lockstep(&["status", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v = json(&o);
+    for e in v["environments"].as_array().unwrap() {
+        assert_eq!(e["current"], "20260101000000", "{v}");
+    }
 }
 
 /// Sessions the server has started on the database `name` (`pg_stat_database`, read

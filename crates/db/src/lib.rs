@@ -259,9 +259,14 @@ impl Db {
                 "{url}: only a PostgreSQL connection can be confined to another schema"
             )));
         };
-        postgres::connect::confine(c, &schema).await.map_err(|e| {
-            DbError::query(format!("confining the session to schema {schema}"), url, e)
-        })?;
+        // The statements the previous tenant prepared go: one whose text is the same
+        // for every tenant (another tool's history table, named unqualified) would be
+        // planned again against this tenant's tables, and the server refuses a cached
+        // plan whose result type changed.
+        use sqlx::Connection;
+        let err = |e| DbError::query(format!("confining the session to schema {schema}"), url, e);
+        c.clear_cached_statements().await.map_err(err)?;
+        postgres::connect::confine(c, &schema).await.map_err(err)?;
         self.url = url.clone();
         // What was read of lockstep's tables was the previous tenant's.
         self.history_current = false;

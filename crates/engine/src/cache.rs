@@ -2,10 +2,12 @@
 //! config: a replay of 10,000 tables takes a minute, and drift, check and watch would
 //! otherwise pay it at every run.
 //!
-//! - **Key**: the dialect, the engine's major version on the server the replay would
-//!   run on, and every replayed migration's version and checksum, in order (then the
-//!   pending ones, when asked for). Any change of these is another key, so another
-//!   file; nothing else is trusted to invalidate.
+//! - **Key**: the version of the model's form ([`MODEL_FORM`]), the dialect, the
+//!   engine's major version on the server the replay would run on, the schema the
+//!   replay was confined to (a tenant's replay reads names relative to it, a whole
+//!   database's does not), and every replayed migration's version and checksum, in
+//!   order (then the pending ones, when asked for). Any change of these is another key,
+//!   so another file; nothing else is trusted to invalidate.
 //! - **Never trusted when corrupt**: the file's first line holds a SHA-256 of the rest,
 //!   and the rest holds the key in full. A file whose checksum or key does not match
 //!   is ignored, as if missing, and the replay that follows replaces it.
@@ -32,20 +34,33 @@ pub const MAX_ENTRIES: usize = 32;
 /// And at most this many bytes (a 10,000-table schema is about 40 MB of JSON).
 pub const MAX_BYTES: u64 = 1 << 30;
 const HEADER: &str = "lockstep-cache 1 sha256:";
+/// What inspection writes into a model, as a number: raised whenever the same schema
+/// would read differently (another field, another text), so that no entry an older
+/// lockstep wrote is compared with a live schema read by this one. 2: a tenant's
+/// function headers, trigger tables and other kinds' statements are relative to it.
+pub const MODEL_FORM: u32 = 2;
 
 /// What identifies one replay's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key(String);
 
 impl Key {
-    /// `replayed` and `then`: (version, checksum) of each migration, in replay order.
+    /// `confined_to`: the schema the replay is confined to, if any. `replayed` and
+    /// `then`: (version, checksum) of each migration, in replay order.
     pub fn new<'a>(
         dialect: Dialect,
         engine_major: &str,
+        confined_to: Option<&str>,
         replayed: impl IntoIterator<Item = (&'a Version, &'a str)>,
         then: impl IntoIterator<Item = (&'a Version, &'a str)>,
     ) -> Key {
-        let mut k = format!("dialect {dialect}\nengine {engine_major}\nreplayed\n");
+        let scope = match confined_to {
+            Some(s) => format!("schema {s:?}"),
+            None => "database".to_string(),
+        };
+        let mut k = format!(
+            "form {MODEL_FORM}\ndialect {dialect}\nengine {engine_major}\nscope {scope}\nreplayed\n"
+        );
         for (v, sum) in replayed {
             k.push_str(&format!("{v} {sum}\n"));
         }
@@ -60,6 +75,7 @@ impl Key {
     pub fn of(
         dialect: Dialect,
         engine_major: &str,
+        confined_to: Option<&str>,
         replayed: &[&Migration],
         then: &[&Migration],
     ) -> Key {
@@ -72,6 +88,7 @@ impl Key {
         Key::new(
             dialect,
             engine_major,
+            confined_to,
             r.iter().map(|(v, c)| (v, c.as_str())),
             t.iter().map(|(v, c)| (v, c.as_str())),
         )
@@ -274,7 +291,7 @@ mod tests {
     }
 
     fn key(ms: &[(Version, String)], engine: &str) -> Key {
-        Key::new(Dialect::Postgres, engine, pairs(ms), [])
+        Key::new(Dialect::Postgres, engine, None, pairs(ms), [])
     }
 
     fn entry(table: &str) -> Entry {
@@ -307,9 +324,22 @@ mod tests {
             )),
             None
         );
-        let then = Key::new(Dialect::Postgres, "15", pairs(&ms[..1]), pairs(&ms[1..]));
+        let then = Key::new(
+            Dialect::Postgres,
+            "15",
+            None,
+            pairs(&ms[..1]),
+            pairs(&ms[1..]),
+        );
         assert_eq!(c.get(&then), None);
-        assert_eq!(c.get(&Key::new(Dialect::Mysql, "15", pairs(&ms), [])), None);
+        assert_eq!(
+            c.get(&Key::new(Dialect::Mysql, "15", None, pairs(&ms), [])),
+            None
+        );
+        // A replay confined to a schema (tenants) is read relative to it: not the same
+        // entry as the whole database's.
+        let confined = Key::new(Dialect::Postgres, "15", Some("public"), pairs(&ms), []);
+        assert_eq!(c.get(&confined), None);
     }
 
     #[test]

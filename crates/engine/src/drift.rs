@@ -104,11 +104,13 @@ pub async fn drift_of(s: &Session, t: &mut Target, mode: Option<Mode>) -> Result
         let changes = lockstep_core::diff::diff(actual, &exp.model);
         let sql = lockstep_core::plan::plan(&changes, actual, &exp.model).to_sql();
         // A tenant's model names what is in its schema relative to it, as its
-        // migrations do: the fix runs with the schema as the search path.
+        // migrations do: the fix runs with the schema as the search path, and gives the
+        // session it is pasted into its own back.
         match t.url.schema() {
             Some(schema) => format!(
-                "SET search_path TO {};\n{sql}",
-                lockstep_core::plan::ident(&schema)
+                "SET search_path TO {};\n{}\nRESET search_path;",
+                lockstep_core::plan::ident(&schema),
+                sql.trim_end()
             ),
             None => sql,
         }

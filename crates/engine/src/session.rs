@@ -133,7 +133,7 @@ impl Session {
         self.open_member_with(env, member, create, false).await
     }
 
-    /// Opens a member for read-only work (status, drift, check, parity): a tenant takes
+    /// Opens a member for read-only work (status, drift, parity): a tenant takes
     /// over the connection another tenant of its database finished with, if one is idle
     /// (see [`Session::put_back`]).
     pub async fn open_member_reading(
@@ -427,7 +427,13 @@ impl Session {
                 let disk = match crate::cache::Cache::of_project(&self.config.dir) {
                     Some(c) => self.engine_major(server).await?.map(|v| {
                         (
-                            crate::cache::Key::of(server.dialect(), &v, migrations, then),
+                            crate::cache::Key::of(
+                                server.dialect(),
+                                &v,
+                                server.schema().as_deref(),
+                                migrations,
+                                then,
+                            ),
                             c,
                         )
                     }),

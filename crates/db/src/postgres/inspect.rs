@@ -61,6 +61,22 @@ macro_rules! user_ns {
     };
 }
 
+/// The qualifier `schema.` for the namespace name `$n`, or nothing for the schema the
+/// session is confined to (a tenant's): its objects are named relative to it, as the
+/// server's own deparsing does with the schema on the `search_path`, so that every
+/// tenant's statements read as the replay's in `public`.
+macro_rules! qual {
+    ($n:literal) => {
+        concat!(
+            "(CASE WHEN ",
+            $n,
+            " = pg_catalog.current_setting('lockstep.schema', true) THEN '' ELSE quote_ident(",
+            $n,
+            ") || '.' END)"
+        )
+    };
+}
+
 /// True when the object `$oid` of catalog `$catalog` is not an extension member.
 /// `pg_depend`'s (classid, objid, objsubid) index keeps this a lookup, not a scan.
 /// The queries for a relation's parts (columns, constraints, indexes, triggers) skip
@@ -461,7 +477,9 @@ const SQL_TYPES: &str = concat!(
        CASE WHEN t.typtype = 'r' THEN format_type(r.rngsubtype, NULL) END AS subtype,
        CASE WHEN NOT opc.opcdefault THEN
             CASE WHEN opn.nspname = 'pg_catalog' THEN quote_ident(opc.opcname)
-                 ELSE quote_ident(opn.nspname) || '.' || quote_ident(opc.opcname) END
+                 ELSE ",
+    qual!("opn.nspname"),
+    " || quote_ident(opc.opcname) END
        END AS subtype_opclass,
        CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::regproc::text END AS canonical,
        CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::regproc::text END AS subtype_diff, ",
@@ -699,26 +717,17 @@ pub async fn inspect(
 
 /// A tenant's texts as relative to its schema as the rest of its model: the server
 /// qualifies a function's own name in `pg_get_functiondef` and a trigger's table in
-/// `pg_get_triggerdef` even when the schema is on the `search_path`, and the statements
-/// of the other kinds are built here with their schema. Left qualified, every tenant
-/// would differ from the replay (read in `public`) on each such object, and a fix
-/// would create it in `public`.
+/// `pg_get_triggerdef` even when the schema is on the `search_path` (the statements
+/// this module builds for the other kinds leave it out themselves: `qual!`). Left
+/// qualified, every tenant would differ from the replay (read in `public`) on each
+/// such object, and a fix would create it in `public`.
 fn relative_to(db: &mut Database, schema: &str) {
-    use lockstep_core::dialect::postgres::text::unqualify;
+    use lockstep_core::dialect::postgres::text::{unqualify, Qualified};
     for f in db.functions.values_mut() {
-        f.definition = unqualify(&f.definition, schema, true);
+        f.definition = unqualify(&f.definition, schema, Qualified::Header);
     }
     for t in db.triggers.values_mut() {
-        t.definition = unqualify(&t.definition, schema, false);
-    }
-    for o in db.others.values_mut() {
-        for c in &mut o.create {
-            *c = unqualify(c, schema, false);
-        }
-        o.definition = unqualify(&o.definition, schema, false);
-        if let Some(d) = &mut o.drop {
-            *d = unqualify(d, schema, false);
-        }
+        t.definition = unqualify(&t.definition, schema, Qualified::After("on"));
     }
 }
 
@@ -1977,7 +1986,7 @@ pub async fn schema(
 /// `quote_ident(schema).quote_ident(name)` for two SQL expressions.
 macro_rules! qn {
     ($n:literal, $x:literal) => {
-        concat!("(quote_ident(", $n, ") || '.' || quote_ident(", $x, "))")
+        concat!("(", qual!($n), " || quote_ident(", $x, "))")
     };
 }
 
@@ -2095,16 +2104,16 @@ WHERE ", user_ns!("n"), " AND ", not_ext!("pg_ts_config", "c.oid")
 const SQL_OPERATORS: &str = concat!(
     "SELECT 'operator' AS kind,
        n.nspname || '.' || o.oprname || '(' || COALESCE(format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', ' || COALESCE(format_type(NULLIF(o.oprright, 0), NULL), 'NONE') || ')' AS name,
-       ARRAY['CREATE OPERATOR ' || quote_ident(n.nspname) || '.' || o.oprname || ' (FUNCTION = ' || o.oprcode::regproc ||
+       ARRAY['CREATE OPERATOR ' || ", qual!("n.nspname"), " || o.oprname || ' (FUNCTION = ' || o.oprcode::regproc ||
          CASE WHEN o.oprleft <> 0 THEN ', LEFTARG = ' || format_type(o.oprleft, NULL) ELSE '' END ||
          CASE WHEN o.oprright <> 0 THEN ', RIGHTARG = ' || format_type(o.oprright, NULL) ELSE '' END ||
-         COALESCE(', COMMUTATOR = OPERATOR(' || quote_ident(cn.nspname) || '.' || co.oprname || ')', '') ||
-         COALESCE(', NEGATOR = OPERATOR(' || quote_ident(nn.nspname) || '.' || no.oprname || ')', '') ||
+         COALESCE(', COMMUTATOR = OPERATOR(' || ", qual!("cn.nspname"), " || co.oprname || ')', '') ||
+         COALESCE(', NEGATOR = OPERATOR(' || ", qual!("nn.nspname"), " || no.oprname || ')', '') ||
          CASE WHEN o.oprrest <> 0 THEN ', RESTRICT = ' || o.oprrest::regproc ELSE '' END ||
          CASE WHEN o.oprjoin <> 0 THEN ', JOIN = ' || o.oprjoin::regproc ELSE '' END ||
          CASE WHEN o.oprcanhash THEN ', HASHES' ELSE '' END ||
          CASE WHEN o.oprcanmerge THEN ', MERGES' ELSE '' END || ')'] AS stmts,
-       'DROP OPERATOR ' || quote_ident(n.nspname) || '.' || o.oprname || ' (' || COALESCE(format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', ' || COALESCE(format_type(NULLIF(o.oprright, 0), NULL), 'NONE') || ')' AS drop_sql,
+       'DROP OPERATOR ' || ", qual!("n.nspname"), " || o.oprname || ' (' || COALESCE(format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', ' || COALESCE(format_type(NULLIF(o.oprright, 0), NULL), 'NONE') || ')' AS drop_sql,
        'before_tables' AS phase, ARRAY[]::text[] AS deps
 FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
 LEFT JOIN pg_operator co ON co.oid = o.oprcom LEFT JOIN pg_namespace cn ON cn.oid = co.oprnamespace
@@ -2428,7 +2437,7 @@ const SQL_AGGREGATES: &str = concat!(
          CASE WHEN a.aggmtransfn <> 0 AND a.aggmfinalmodify <> CASE WHEN a.aggkind = 'n' THEN 'r' ELSE 'w' END
               THEN 'MFINALFUNC_MODIFY = ' || CASE a.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
          CASE WHEN a.aggminitval IS NOT NULL THEN 'MINITCOND = ' || quote_literal(a.aggminitval) END,
-         CASE WHEN a.aggsortop <> 0 THEN 'SORTOP = OPERATOR(' || quote_ident(sn.nspname) || '.' || so.oprname || ')' END,
+         CASE WHEN a.aggsortop <> 0 THEN 'SORTOP = OPERATOR(' || ", qual!("sn.nspname"), " || so.oprname || ')' END,
          CASE p.proparallel WHEN 's' THEN 'PARALLEL = SAFE' WHEN 'r' THEN 'PARALLEL = RESTRICTED' END,
          CASE WHEN a.aggkind = 'h' THEN 'HYPOTHETICAL' END], ', ') || ')' AS def,
        ARRAY(SELECT fn.nspname || '.' || f.proname || '(' || pg_get_function_identity_arguments(f.oid) || ')'

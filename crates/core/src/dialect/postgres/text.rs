@@ -74,21 +74,34 @@ pub fn constraint_body(c: &Constraint) -> String {
     s
 }
 
-/// `sql` with every `schema.` qualifier the server printed taken out, the way a session
-/// whose `search_path` is that schema would read it: what a tenant's texts look like
-/// relative to its schema. Only a qualifier glued to its name counts (`s.t`, `"S".t`),
-/// never one inside a string, a dollar-quoted body or a comment. With `header_only`,
-/// only the qualifiers before the first `(`: a function's own name in the `CREATE`
-/// statement the server prints, not the body the user wrote.
-pub fn unqualify(sql: &str, schema: &str, header_only: bool) -> String {
+/// Which of the server's qualifiers [`unqualify`] takes out.
+#[derive(Debug, Clone, Copy)]
+pub enum Qualified {
+    /// The first name after the first `keyword` (a trigger's table after `ON`).
+    After(&'static str),
+    /// The names before the first `(`: a function's own name in the `CREATE` statement
+    /// the server prints, never the body the user wrote.
+    Header,
+}
+
+/// `sql` with the `schema.` qualifier of one name the server printed taken out, the way
+/// a session whose `search_path` is that schema reads it: a tenant's texts relative to
+/// its schema. Only a qualifier glued to its name counts (`s.t`, `"S".t`), never one in
+/// a string, a dollar-quoted body or a comment, and only where `which` says: elsewhere
+/// a word equal to the schema's name may be a table, an alias, `new` or `old`.
+pub fn unqualify(sql: &str, schema: &str, which: Qualified) -> String {
     use crate::sql::lex::{spanned, Dialect, TokenKind};
     let t = spanned(sql, Dialect::Postgres);
+    let (from, to) = match which {
+        Qualified::Header => (0, t.iter().position(|x| x.is_punct("(")).unwrap_or(t.len())),
+        Qualified::After(kw) => match t.iter().position(|x| x.is(kw)) {
+            Some(i) => (i + 1, (i + 2).min(t.len())),
+            None => (0, 0),
+        },
+    };
     let mut out = String::with_capacity(sql.len());
     let mut copied = 0;
-    for i in 0..t.len() {
-        if header_only && t[i].is_punct("(") {
-            break;
-        }
+    for i in from..to {
         let named = match t[i].kind {
             TokenKind::Word => t[i].text.to_ascii_lowercase() == schema,
             TokenKind::Quoted => t[i].name() == schema,
@@ -110,40 +123,57 @@ pub fn unqualify(sql: &str, schema: &str, header_only: bool) -> String {
 
 #[cfg(test)]
 mod unqualify_tests {
-    use super::unqualify;
+    use super::{unqualify, Qualified};
 
     #[test]
-    fn takes_out_the_schemas_own_qualifiers_only() {
+    fn takes_out_the_schemas_own_qualifier_where_the_server_always_prints_it() {
         let def = "CREATE OR REPLACE FUNCTION tenant_a.f(x tenant_a.mood)\n RETURNS int AS $$ SELECT tenant_a.g(x) $$";
         assert_eq!(
-            unqualify(def, "tenant_a", true),
+            unqualify(def, "tenant_a", Qualified::Header),
             "CREATE OR REPLACE FUNCTION f(x tenant_a.mood)\n RETURNS int AS $$ SELECT tenant_a.g(x) $$"
         );
+        // A trigger's table only: a schema named `new` leaves `new.total` alone.
         assert_eq!(
-            unqualify("CREATE TRIGGER t BEFORE UPDATE ON tenant_a.orders FOR EACH ROW EXECUTE FUNCTION other.f('tenant_a.x')", "tenant_a", false),
-            "CREATE TRIGGER t BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION other.f('tenant_a.x')"
+            unqualify("CREATE TRIGGER t BEFORE UPDATE ON new.orders FOR EACH ROW WHEN (old.total IS DISTINCT FROM new.total) EXECUTE FUNCTION f()", "new", Qualified::After("on")),
+            "CREATE TRIGGER t BEFORE UPDATE ON orders FOR EACH ROW WHEN (old.total IS DISTINCT FROM new.total) EXECUTE FUNCTION f()"
         );
         // Quoted names match exactly; an unquoted word is folded to lower case.
         assert_eq!(
             unqualify(
-                "DROP COLLATION \"Tenant B\".ci; DROP COLLATION \"tenant b\".ci",
+                "CREATE FUNCTION \"Tenant B\".f()",
                 "Tenant B",
-                false
+                Qualified::Header
             ),
-            "DROP COLLATION ci; DROP COLLATION \"tenant b\".ci"
+            "CREATE FUNCTION f()"
         );
-        assert_eq!(
-            unqualify("CREATE OPERATOR PUBLIC.=== (x)", "public", false),
-            "CREATE OPERATOR === (x)"
-        );
-        // Not a qualifier: a column of that name, a spaced dot, the last part of a name.
         assert_eq!(
             unqualify(
-                "SELECT public FROM t; x . public.y; a.public.b",
-                "public",
-                false
+                "CREATE FUNCTION \"tenant b\".f()",
+                "Tenant B",
+                Qualified::Header
             ),
-            "SELECT public FROM t; x . y; a.public.b"
+            "CREATE FUNCTION \"tenant b\".f()"
+        );
+        assert_eq!(
+            unqualify("CREATE FUNCTION PUBLIC.f()", "public", Qualified::Header),
+            "CREATE FUNCTION f()"
+        );
+        // Not a qualifier: another schema, a spaced dot, no keyword.
+        assert_eq!(
+            unqualify(
+                "CREATE TRIGGER t AFTER INSERT ON other.t",
+                "public",
+                Qualified::After("on")
+            ),
+            "CREATE TRIGGER t AFTER INSERT ON other.t"
+        );
+        assert_eq!(
+            unqualify("a.public.y", "public", Qualified::Header),
+            "a.public.y"
+        );
+        assert_eq!(
+            unqualify("public.y", "public", Qualified::After("on")),
+            "public.y"
         );
     }
 }
