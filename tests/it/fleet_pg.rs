@@ -146,8 +146,9 @@ fn tenants_are_schemas_of_one_database() {
 }
 
 /// Objects whose texts the server prints with their schema even when it is on the
-/// search path (a function's own name, a trigger's table) or that lockstep's own
-/// statements qualify (an aggregate, a collation, an operator).
+/// search path (a function's own name, a trigger's or a rule's table, a statistics
+/// object) or that lockstep's own statements qualify (an aggregate, a collation, an
+/// operator).
 const QUALIFIED_KINDS: &str = "CREATE TABLE orders (id bigserial PRIMARY KEY, total numeric NOT NULL DEFAULT 0, updated_at timestamptz);
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
 CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();
@@ -157,6 +158,8 @@ CREATE AGGREGATE mysum(numeric) (SFUNC = add2, STYPE = numeric, INITCOND = '0');
 CREATE COLLATION c2 FROM \"C\";
 CREATE OPERATOR === (LEFTARG = numeric, RIGHTARG = numeric, FUNCTION = numeric_eq);
 CREATE VIEW totals AS SELECT id, add2(total, 1) AS t FROM orders;
+CREATE STATISTICS orders_deps (dependencies) ON id, total FROM orders;
+CREATE RULE orders_keep AS ON DELETE TO orders WHERE OLD.total > 0 DO INSTEAD NOTHING;
 ";
 
 #[test]

@@ -36,9 +36,10 @@ pub const MAX_BYTES: u64 = 1 << 30;
 const HEADER: &str = "lockstep-cache 1 sha256:";
 /// What inspection writes into a model, as a number: raised whenever the same schema
 /// would read differently (another field, another text), so that no entry an older
-/// lockstep wrote is compared with a live schema read by this one. 2: a tenant's
-/// function headers, trigger tables and other kinds' statements are relative to it.
-pub const MODEL_FORM: u32 = 2;
+/// lockstep wrote is compared with a live schema read by this one. 3: a tenant's
+/// function headers, trigger and rule tables, statistics names and other kinds'
+/// statements are relative to it.
+pub const MODEL_FORM: u32 = 3;
 
 /// What identifies one replay's result.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -106,7 +106,7 @@ pub async fn drift_of(s: &Session, t: &mut Target, mode: Option<Mode>) -> Result
         // A tenant's model names what is in its schema relative to it, as its
         // migrations do: the fix runs with the schema as the search path, and gives the
         // session it is pasted into its own back.
-        match t.url.schema() {
+        match t.url.schema().filter(|_| !sql.trim().is_empty()) {
             Some(schema) => format!(
                 "SET search_path TO {};\n{}\nRESET search_path;",
                 lockstep_core::plan::ident(&schema),

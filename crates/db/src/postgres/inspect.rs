@@ -716,8 +716,10 @@ pub async fn inspect(
 }
 
 /// A tenant's texts as relative to its schema as the rest of its model: the server
-/// qualifies a function's own name in `pg_get_functiondef` and a trigger's table in
-/// `pg_get_triggerdef` even when the schema is on the `search_path` (the statements
+/// qualifies a function's own name in `pg_get_functiondef`, a trigger's table in
+/// `pg_get_triggerdef`, a statistics object's name in `pg_get_statisticsobjdef` and a
+/// rule's table in `pg_get_ruledef` even when the schema is on the `search_path` (the
+/// statements
 /// this module builds for the other kinds leave it out themselves: `qual!`). Left
 /// qualified, every tenant would differ from the replay (read in `public`) on each
 /// such object, and a fix would create it in `public`.
@@ -728,6 +730,20 @@ fn relative_to(db: &mut Database, schema: &str) {
     }
     for t in db.triggers.values_mut() {
         t.definition = unqualify(&t.definition, schema, Qualified::After("on"));
+    }
+    // So do `pg_get_statisticsobjdef` a statistics object's own name and
+    // `pg_get_ruledef` a rule's table.
+    for o in db.others.values_mut() {
+        let after = match o.kind.as_str() {
+            "statistics" => "statistics",
+            "rule" => "to",
+            _ => continue,
+        };
+        if let Some(first) = o.create.first_mut() {
+            let relative = unqualify(first, schema, Qualified::After(after));
+            o.definition = o.definition.replacen(first.as_str(), &relative, 1);
+            *first = relative;
+        }
     }
 }
 
