@@ -300,11 +300,13 @@ fn tenants_of_one_database_are_read_one_after_another_on_one_connection() {
         let o = lockstep(&["deploy", "--env", "fleet", "--member", t], dir);
         assert_eq!(o.status.code(), Some(0), "{o:?}");
     }
-    // t6 is never deployed. t2 and t5 drift differently; a tenant read after one that
-    // drifted must not see its drift, nor its history.
+    // t6 is never deployed, though its schema exists (its owner is no drift). t2 and t5
+    // drift differently; a tenant read after one that drifted must not see its drift,
+    // nor its history.
     pg.exec(
         "CREATE INDEX bi_total ON tenant_002.orders (total);
-         ALTER TABLE tenant_005.orders ADD COLUMN note text;",
+         ALTER TABLE tenant_005.orders ADD COLUMN note text;
+         CREATE SCHEMA tenant_006;",
     );
 
     let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);

@@ -38,8 +38,9 @@ const HEADER: &str = "lockstep-cache 1 sha256:";
 /// would read differently (another field, another text), so that no entry an older
 /// lockstep wrote is compared with a live schema read by this one. 3: a tenant's
 /// function headers, trigger and rule tables, statistics names and other kinds'
-/// statements are relative to it.
-pub const MODEL_FORM: u32 = 3;
+/// statements are relative to it; 4: the roles of a tenant's container schema are
+/// not part of its model.
+pub const MODEL_FORM: u32 = 4;
 
 /// What identifies one replay's result.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -184,10 +184,14 @@ SELECT r.rolname::text AS name, r.rolcanlogin AS login, r.rolsuper AS superuser,
              WHERE m.member = r.oid AND b.rolname !~ '^pg_') AS member_of
 FROM pg_roles r";
 
+/// `container`: the schema a session is confined to (a tenant's), which is not part of
+/// the tenant's model.
 const SQL_SCHEMAS: &str = concat!(
     "SELECT n.oid, n.nspname::text AS name, pg_get_userbyid(n.nspowner)::text AS owner, ",
     owner_only_grants!("n.nspacl", "'n'", "n.nspowner"),
-    " AS grants FROM pg_namespace n WHERE ",
+    " AS grants,
+       COALESCE(n.nspname::text = pg_catalog.current_setting('lockstep.schema', true), false) AS container
+FROM pg_namespace n WHERE ",
     user_ns!("n")
 );
 
@@ -1109,6 +1113,11 @@ impl Builder {
     }
 
     fn schemas(&mut self, row: &PgRow) -> R {
+        // Nor are its owner and grantees roles the tenant needs: a tenant with nothing
+        // applied yet would otherwise read as a role added beside an empty replay.
+        if row.try_get::<bool, _>("container")? {
+            return Ok(());
+        }
         let oid: Oid = row.try_get("oid")?;
         let name: String = row.try_get("name")?;
         let (owner, comment, grants) = self.owned(row, Catalog::Namespace, oid)?;
