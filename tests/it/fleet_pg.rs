@@ -239,6 +239,44 @@ fn tenants_with_functions_triggers_and_operators_read_as_their_migrations() {
     assert_eq!(in_public, "0", "{fix}");
 }
 
+/// Real-world schemas (the corpus) deployed into two tenants of a database, one of them
+/// with a schema name that must be quoted, read as their replay does: nothing the
+/// server prints for a schema on the search path differs from what it prints for
+/// `public`.
+#[test]
+fn real_world_schemas_read_the_same_in_tenants_as_in_their_replay() {
+    let schemas = [
+        "debian/zabbix-schema.pgsql.sql",
+        "debian/mediawiki-tables.postgres.sql",
+        "debian/usr/share/request-tracker5/etc/schema.Pg",
+        "debian/usr/share/roundcube/SQL/postgres.initial.sql",
+        "debian/usr/share/pdns-backend-pgsql/schema/schema.pgsql.sql",
+    ];
+    for rel in schemas {
+        let Some(path) = crate::support::corpus(rel) else {
+            return;
+        };
+        let Some(pg) = TestPg::new("tenants_corpus") else {
+            return;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        project(
+            dir,
+            &format!(
+                "[env.fleet.members]\na = \"{0}?schema=tenant_a\"\nb = \"{0}?schema=Tenant%20B\"\n",
+                pg.url
+            ),
+        );
+        std::fs::copy(&path, dir.join("migrations/20260101000000_init.up.sql")).unwrap();
+        let o = lockstep(&["deploy", "--env", "fleet"], dir);
+        assert_eq!(o.status.code(), Some(0), "{rel}: {o:?}");
+        let o = lockstep(&["drift", "--env", "fleet", "--format", "json"], dir);
+        assert_eq!(o.status.code(), Some(0), "{rel}: {o:?}");
+        assert_eq!(json(&o)["clean"], serde_json::json!(["a", "b"]), "{rel}");
+    }
+}
+
 #[test]
 fn a_tenant_read_on_the_connection_of_another_prepares_its_own_statements() {
     let Some(pg) = TestPg::new("tenants_foreign") else {
