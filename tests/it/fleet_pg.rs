@@ -278,12 +278,13 @@ fn real_world_schemas_read_the_same_in_tenants_as_in_their_replay() {
 }
 
 #[test]
-fn a_tenant_read_on_the_connection_of_another_prepares_its_own_statements() {
+fn each_tenant_adopts_another_tools_history_from_its_own_schema() {
     let Some(pg) = TestPg::new("tenants_foreign") else {
         return;
     };
     // Two tenants that another tool migrated, each with its own history table; the
-    // same query of them returns another type in each.
+    // same query of them returns another type in each, and the second tenant is read
+    // on the first one's connection (`concurrency = 1`), where that query was prepared.
     pg.exec(
         "CREATE SCHEMA tc; CREATE SCHEMA td;
          CREATE TABLE tc.flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), success boolean);
@@ -297,6 +298,30 @@ fn a_tenant_read_on_the_connection_of_another_prepares_its_own_statements() {
         dir,
         &format!(
             "concurrency = 1\n[env.fleet.members]\nc = \"{0}?schema=tc\"\nd = \"{0}?schema=td\"\n",
+            pg.url
+        ),
+    );
+    let o = lockstep(&["status", "--env", "fleet", "--format", "json"], dir);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v = json(&o);
+    for e in v["environments"].as_array().unwrap() {
+        assert_eq!(e["current"], "20260101000000", "{v}");
+    }
+
+    // golang-migrate in one tenant (its table has `dirty`), dbmate in the next (a
+    // table of the same name without): the other tenant's column does not make the
+    // second a golang-migrate history.
+    pg.exec(
+        "CREATE SCHEMA te; CREATE SCHEMA tf;
+         CREATE TABLE te.schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
+         INSERT INTO te.schema_migrations VALUES (20260101000000, false);
+         CREATE TABLE tf.schema_migrations (version varchar(128) PRIMARY KEY);
+         INSERT INTO tf.schema_migrations VALUES ('20260101000000');",
+    );
+    project(
+        dir,
+        &format!(
+            "concurrency = 1\n[env.fleet.members]\ne = \"{0}?schema=te\"\nf = \"{0}?schema=tf\"\n",
             pg.url
         ),
     );

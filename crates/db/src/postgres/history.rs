@@ -60,8 +60,11 @@ pub fn table_exists(table: &str) -> String {
     format!("SELECT 1 WHERE to_regclass('{table}') IS NOT NULL")
 }
 
+/// Whether the table `table` names on the search path (the one [`table_exists`] finds
+/// and the history query reads) has `column`: a table of that name in another schema,
+/// another tenant's, does not count.
 pub fn column_exists(table: &str, column: &str) -> String {
-    format!("SELECT 1 FROM information_schema.columns WHERE table_name = '{table}' AND column_name = '{column}'")
+    format!("SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('{table}') AND attname = '{column}' AND NOT attisdropped")
 }
 
 /// The type a version number is cast to, to read it as text.
