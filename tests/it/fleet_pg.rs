@@ -33,6 +33,16 @@ fn project(dir: &Path, env: &str) {
     std::fs::write(dir.join("migrations/20260101000000_init.up.sql"), INIT).unwrap();
 }
 
+/// The `[env.fleet.members]` table of tenants: (member, schema URL-encoded) of the
+/// database at `url`.
+fn tenants(url: &str, members: &[(&str, &str)]) -> String {
+    let rows: String = members
+        .iter()
+        .map(|(name, schema)| format!("{name} = \"{url}?schema={schema}\"\n"))
+        .collect();
+    format!("[env.fleet.members]\n{rows}")
+}
+
 #[test]
 fn tenants_are_schemas_of_one_database() {
     let Some(pg) = TestPg::new("tenants") else {
@@ -42,12 +52,14 @@ fn tenants_are_schemas_of_one_database() {
     pg.exec("CREATE SCHEMA tenant_001; CREATE SCHEMA tenant_002;");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let members: String = (1..=3)
-        .map(|i| format!("t{i} = \"{}?schema=tenant_{i:03}\"\n", pg.url))
-        .collect();
+    let members = [
+        ("t1", "tenant_001"),
+        ("t2", "tenant_002"),
+        ("t3", "tenant_003"),
+    ];
     project(
         dir,
-        &format!("concurrency = 3\n[env.fleet.members]\n{members}"),
+        &format!("concurrency = 3\n{}", tenants(&pg.url, &members)),
     );
 
     let o = lockstep(&["deploy", "--env", "fleet", "--format", "json"], dir);
@@ -178,8 +190,9 @@ fn tenants_with_functions_triggers_and_operators_read_as_their_migrations() {
     project(
         dir,
         &format!(
-            "[env.fleet.members]\na = \"{0}?schema=tenant_a\"\nb = \"{0}?schema=Tenant%20B\"\n[env.dev]\nurl = \"{1}\"\n",
-            pg.url, whole.url
+            "{}[env.dev]\nurl = \"{}\"\n",
+            tenants(&pg.url, &[("a", "tenant_a"), ("b", "Tenant%20B")]),
+            whole.url
         ),
     );
     std::fs::write(
@@ -263,10 +276,7 @@ fn real_world_schemas_read_the_same_in_tenants_as_in_their_replay() {
         let dir = tmp.path();
         project(
             dir,
-            &format!(
-                "[env.fleet.members]\na = \"{0}?schema=tenant_a\"\nb = \"{0}?schema=Tenant%20B\"\n",
-                pg.url
-            ),
+            &tenants(&pg.url, &[("a", "tenant_a"), ("b", "Tenant%20B")]),
         );
         std::fs::copy(&path, dir.join("migrations/20260101000000_init.up.sql")).unwrap();
         let o = lockstep(&["deploy", "--env", "fleet"], dir);
@@ -297,8 +307,8 @@ fn each_tenant_adopts_another_tools_history_from_its_own_schema() {
     project(
         dir,
         &format!(
-            "concurrency = 1\n[env.fleet.members]\nc = \"{0}?schema=tc\"\nd = \"{0}?schema=td\"\n",
-            pg.url
+            "concurrency = 1\n{}",
+            tenants(&pg.url, &[("c", "tc"), ("d", "td")])
         ),
     );
     let o = lockstep(&["status", "--env", "fleet", "--format", "json"], dir);
@@ -321,8 +331,8 @@ fn each_tenant_adopts_another_tools_history_from_its_own_schema() {
     project(
         dir,
         &format!(
-            "concurrency = 1\n[env.fleet.members]\ne = \"{0}?schema=te\"\nf = \"{0}?schema=tf\"\n",
-            pg.url
+            "concurrency = 1\n{}",
+            tenants(&pg.url, &[("e", "te"), ("f", "tf")])
         ),
     );
     let o = lockstep(&["status", "--env", "fleet", "--format", "json"], dir);
@@ -350,12 +360,16 @@ fn tenants_of_one_database_are_read_one_after_another_on_one_connection() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // One at a time: each tenant takes over the connection the one before it left.
-    let members: String = (1..=6)
-        .map(|i| format!("t{i} = \"{}?schema=tenant_{i:03}\"\n", pg.url))
+    let names: Vec<(String, String)> = (1..=6)
+        .map(|i| (format!("t{i}"), format!("tenant_{i:03}")))
+        .collect();
+    let members: Vec<(&str, &str)> = names
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_str()))
         .collect();
     project(
         dir,
-        &format!("concurrency = 1\n[env.fleet.members]\n{members}"),
+        &format!("concurrency = 1\n{}", tenants(&pg.url, &members)),
     );
     let o = lockstep(&["deploy", "--env", "fleet", "--member", "t1"], dir);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
